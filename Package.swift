@@ -1,0 +1,27 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Pure modules (ISCSI, BootConfig) do no I/O; system modules (LinuxSystem, Initiator) are
+// thin wrappers tested for real. `Commands` holds every person-facing command so that
+// tests drive them directly and `iscsi-root` only dispatches.
+let package = Package(
+    name: "iscsi-root",
+    products: [
+        .executable(name: "iscsi-root", targets: ["iscsi-root"])
+    ],
+    targets: [
+        .target(name: "CShims"),
+        .systemLibrary(
+            name: "CLibcrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "ISCSI", dependencies: ["CShims", "CLibcrypto"]),
+        .target(name: "BootConfig", dependencies: ["ISCSI"]),
+        .target(name: "LinuxSystem", dependencies: ["CShims"]),
+        .target(name: "Initiator", dependencies: ["ISCSI", "LinuxSystem"]),
+        .target(name: "Commands", dependencies: ["ISCSI", "BootConfig", "Initiator", "LinuxSystem"]),
+        .executableTarget(name: "iscsi-root", dependencies: ["Commands"]),
+        .testTarget(name: "ISCSITests", dependencies: ["ISCSI"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// Placeholder owned by the BootConfig work: replaced by the real tokenizer.
+public enum BootConfigModule {}
