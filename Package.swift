@@ -21,7 +21,11 @@ let package = Package(
         .target(name: "LinuxSystem", dependencies: ["CShims"]),
         .target(name: "Initiator", dependencies: ["ISCSI", "LinuxSystem"]),
         .target(name: "Commands", dependencies: ["ISCSI", "BootConfig", "Initiator", "LinuxSystem"]),
-        .executableTarget(name: "iscsi-root", dependencies: ["Commands"]),
+        .target(name: "Agent", dependencies: ["LinuxSystem"]),
+        // Link-only: lets the static binary run as PID 1 before /proc exists (executable only).
+        .target(name: "CRuntimeCompat"),
+        .executableTarget(name: "iscsi-root", dependencies: ["Commands", "Agent", "CRuntimeCompat"]),
         .testTarget(name: "ISCSITests", dependencies: ["ISCSI"]),
+        .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
     ]
 )

@@ -1,7 +1,11 @@
+import Agent
 import Commands
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
+if InitRole.isRequested(arguments: CommandLine.arguments) {
+    InitRole.run(arguments: CommandLine.arguments)
+}
 exit(runCommandLine(Array(CommandLine.arguments.dropFirst())).rawValue)

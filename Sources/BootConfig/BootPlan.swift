@@ -1,0 +1,98 @@
+/// The one answer to "where is my root and how do I get there", resolved from the kernel
+/// command line, the initramfs-tools config file, the secrets file and the iBFT. The boot
+/// agent reads only this; every value says where it came from.
+public struct BootPlan: Sendable, Equatable {
+    /// The interfaces to configure, in order; the first is the boot interface.
+    public var interfaces: [InterfacePlan]
+    public var nameservers: [Sourced<IPAddress>]
+    public var routes: [Sourced<StaticRoute>]
+    public var vlans: [Sourced<VLANDevice>]
+    /// Whether to bring the network up even without a target yet (`rd.neednet=1`).
+    public var needsNetwork: Sourced<Bool>
+    /// The targets to log in to, in order; the root is on the first that has it.
+    public var targets: [TargetPlan]
+    /// Set when the root path is to come from DHCP option 17 (`netroot=dhcp`): the agent
+    /// parses it with `RootPath.parse` once DHCP has answered.
+    public var targetFromDHCP: ValueSource?
+    public var initiatorName: Sourced<InitiatorName>
+    public var root: RootPlan
+    public var session: SessionSettings
+    public var onFailure: Sourced<FailureAction>
+    public var logLevel: Sourced<LogLevel>
+    /// Whether to check that a route to each portal exists before logging in (`rd.iscsi.testroute`).
+    public var testRoute: Sourced<Bool>
+    /// Legal but suspicious input, for `plan` and the boot log.
+    public var warnings: [PlanWarning]
+}
+
+/// How to configure one network interface.
+public struct InterfacePlan: Sendable, Equatable {
+    /// Where the address configuration came from (`ip=`, an iBFT NIC, the default).
+    public var source: ValueSource
+    /// The kernel name; nil means the interface with `mac`, or else the first with a link.
+    public var device: String?
+    /// The NIC's hardware address, when known (`ifname=`, `BOOTIF=`, `ip=...:mac`, iBFT).
+    public var mac: Sourced<MACAddress>?
+    public var method: AddressMethod
+    public var address: IPAddress?
+    public var prefixLength: UInt8?
+    public var gateway: IPAddress?
+    public var hostname: String?
+    public var mtu: UInt16?
+    public var dns: [IPAddress]
+    /// The 802.1Q VLAN id to put the address on (from the iBFT NIC); nil or 0 means none.
+    public var vlan: UInt16?
+
+    public init(source: ValueSource, device: String? = nil, mac: Sourced<MACAddress>? = nil, method: AddressMethod) {
+        self.source = source
+        self.device = device
+        self.mac = mac
+        self.method = method
+        self.dns = []
+    }
+}
+
+/// One target and the portals that lead to it (several portals are paths for recovery, tried in order).
+public struct TargetPlan: Sendable, Equatable {
+    public var name: Sourced<String>
+    public var portals: [Sourced<TargetPortal>]
+    /// nil value: the first LUN the target reports that is a disk.
+    public var lun: Sourced<LogicalUnitNumber?>
+    public var credentials: Sourced<CHAPCredentials>?
+    public var portalGroupTag: Sourced<UInt16>?
+    /// The interface to reach the target through, if a grammar named one.
+    public var networkDevice: String?
+
+    public init(name: Sourced<String>, portals: [Sourced<TargetPortal>], lun: Sourced<LogicalUnitNumber?>) {
+        self.name = name
+        self.portals = portals
+        self.lun = lun
+    }
+}
+
+/// The initiator's iSCSI name.
+public enum InitiatorName: Sendable, Equatable, CustomStringConvertible {
+    case named(String)
+    /// Not given anywhere and no MAC known yet: the agent generates it from the boot NIC's MAC
+    /// with `ISCSIName.generatedInitiatorName(for:)` once the NIC is chosen.
+    case generatedFromBootInterface
+
+    public var description: String {
+        switch self {
+        case .named(let name): name
+        case .generatedFromBootInterface: "(generated from the boot NIC's MAC address)"
+        }
+    }
+}
+
+/// How the root filesystem is found and mounted.
+public struct RootPlan: Sendable, Equatable {
+    public var device: Sourced<RootDevice>
+    public var filesystemType: Sourced<String>?
+    public var mountOptions: Sourced<String>?
+    public var readOnly: Sourced<Bool>
+    /// The init to execute in the new root (`init=`); nil means the distribution's default.
+    public var initPath: Sourced<String>?
+    /// Seconds to wait for the root device after login (`rd.retry=`).
+    public var waitSeconds: Sourced<Int>
+}

@@ -1,0 +1,107 @@
+/// A target described field by field rather than as one path: dracut's `rd.iscsi.target.*`,
+/// `rd.iscsi.username` ..., and initramfs-tools' `iscsi_target_*` parameters and
+/// `ISCSI_*` variables (open-iscsi debian/extra/initramfs/local-top/iscsi).
+public struct DiscreteTargetSettings: Sendable, Equatable {
+    public var initiator: Sourced<String>?
+    public var targetName: Sourced<String>?
+    /// One or more portals: initramfs-tools takes a space-separated list (one session each).
+    public var targetAddresses: Sourced<String>?
+    public var targetPort: Sourced<String>?
+    public var targetGroup: Sourced<String>?
+    public var username: Sourced<String>?
+    public var password: Sourced<Secret>?
+    public var inUsername: Sourced<String>?
+    public var inPassword: Sourced<Secret>?
+
+    public init() {}
+
+    /// The field a parameter or variable sets, by its suffix (`target_name`, `in_password`, ...).
+    static var fields: [String: WritableKeyPath<DiscreteTargetSettings, Sourced<String>?>] {
+        [
+            "initiator": \.initiator, "target_name": \.targetName, "target_ip": \.targetAddresses,
+            "target_port": \.targetPort, "target_group": \.targetGroup, "username": \.username, "in_username": \.inUsername,
+        ]
+    }
+    static var secretFields: [String: WritableKeyPath<DiscreteTargetSettings, Sourced<Secret>?>] {
+        ["password": \.password, "in_password": \.inPassword]
+    }
+
+    /// Sets the field named `suffix`; false if there is no such field.
+    mutating func set(_ suffix: String, to value: String, source: ValueSource) -> Bool {
+        if let field = Self.fields[suffix] {
+            self[keyPath: field] = Sourced(value, from: source)
+        } else if let field = Self.secretFields[suffix] {
+            self[keyPath: field] = Sourced(Secret(value), from: source)
+        } else {
+            return false
+        }
+        return true
+    }
+
+    /// These settings with every field that `overrides` sets taken from it
+    /// (initramfs-tools: the command line overrides the file).
+    func overridden(by overrides: DiscreteTargetSettings) -> DiscreteTargetSettings {
+        var result = self
+        for field in Self.fields.values where overrides[keyPath: field] != nil { result[keyPath: field] = overrides[keyPath: field] }
+        for field in Self.secretFields.values where overrides[keyPath: field] != nil { result[keyPath: field] = overrides[keyPath: field] }
+        return result
+    }
+
+    /// The targets these settings describe: one per address, or none without a name.
+    /// `parameterPrefix` names the parameters in errors (`rd.iscsi.` or `iscsi_`).
+    func targets(parameterPrefix: String) throws(BootConfigError) -> [Sourced<TargetSpec>] {
+        guard let name = targetName else { return [] }
+        let nameParameter = Self.parameterName(parameterPrefix, "target_name")
+        if let rule = ISCSIName.ruleBroken(by: name.value) {
+            throw BootConfigError(nameParameter, token: name.value, problem: "is not an iSCSI name: \(rule)", expected: ISCSIName.expectedForms)
+        }
+        let addressParameter = Self.parameterName(parameterPrefix, "target_ip")
+        guard let addresses = targetAddresses, !addresses.value.isEmpty else {
+            throw BootConfigError(nameParameter, token: name.value, problem: "has no portal", expected: "also \(addressParameter)<address>")
+        }
+        let port = try TargetPortal.port(Substring(targetPort?.value ?? ""), parameter: addressParameter)
+        let credentials = try self.credentials(parameterPrefix: parameterPrefix)
+        var targets: [Sourced<TargetSpec>] = []
+        for address in addresses.value.split(separator: " ") {
+            let host = try TargetPortal.host(address, parameter: addressParameter)
+            targets.append(
+                Sourced(TargetSpec(name: name.value, portal: TargetPortal(host: host, port: port), lun: nil, credentials: credentials), from: name.source))
+        }
+        return targets
+    }
+
+    /// The parameter that sets `suffix` in a grammar: `rd.iscsi.in.username=`, `iscsi_in_username=`.
+    static func parameterName(_ prefix: String, _ suffix: String) -> String {
+        (prefix == "rd.iscsi." ? prefix + suffix.replacing("_", with: ".") : prefix + suffix) + "="
+    }
+
+    /// The portal group tag, if given (`rd.iscsi.target.group=`, `iscsi_target_group=`).
+    func portalGroupTag(parameterPrefix: String) throws(BootConfigError) -> Sourced<UInt16>? {
+        guard let group = targetGroup else { return nil }
+        guard group.value.isDecimalNumber, group.value.utf8.count <= 5, let tag = UInt16(group.value) else {
+            throw BootConfigError(Self.parameterName(parameterPrefix, "target_group"), token: group.value, problem: "is not a portal group tag", expected: "0-65535")
+        }
+        return Sourced(tag, from: group.source)
+    }
+
+    /// CHAP credentials from username/password (and in.username/in.password for mutual).
+    func credentials(parameterPrefix: String) throws(BootConfigError) -> CHAPCredentials? {
+        guard let username else {
+            if password != nil {
+                throw BootConfigError(Self.parameterName(parameterPrefix, "password"), token: "(set)", problem: "has no user name", expected: "also \(Self.parameterName(parameterPrefix, "username"))")
+            }
+            return nil
+        }
+        guard let password else {
+            throw BootConfigError(Self.parameterName(parameterPrefix, "username"), token: username.value, problem: "has no password", expected: "also \(Self.parameterName(parameterPrefix, "password"))")
+        }
+        var credentials = CHAPCredentials(username: username.value, secret: password.value)
+        if let inUsername {
+            guard let inPassword else {
+                throw BootConfigError(Self.parameterName(parameterPrefix, "in_username"), token: inUsername.value, problem: "has no password", expected: "also \(Self.parameterName(parameterPrefix, "in_password"))")
+            }
+            credentials.mutual = .init(username: inUsername.value, secret: inPassword.value)
+        }
+        return credentials
+    }
+}

@@ -1,0 +1,86 @@
+/// Timeouts, retries and negotiation choices for the root session, and what the agent does
+/// when it cannot boot. Set by `iscsi.*` (the agent's own), `rd.iscsi.param=` (open-iscsi node
+/// keys, as dracut passes them) and `rd.iscsi.login_retry_max=`.
+public struct SessionSettings: Sendable, Equatable {
+    /// Seconds the kernel queues I/O while a broken connection is repaired
+    /// (`node.session.timeo.replacement_timeout`). Default 86400: open-iscsi's README §8.2
+    /// advice for a root disk — wait, do not fail I/O; positive so the kernel still fails
+    /// fast once shutdown has begun (ANCHORS 1.4).
+    public var replacementTimeout = Sourced(86400, from: .defaultValue)
+    /// NOP-Out ping interval and timeout in seconds, 0 to disable (`noop_out_interval/timeout`);
+    /// open-iscsi's defaults 5/5 so that a dead connection is noticed and repaired.
+    public var noopInterval = Sourced(5, from: .defaultValue)
+    public var noopTimeout = Sourced(5, from: .defaultValue)
+    /// Seconds one login attempt may take (`node.conn[0].timeo.login_timeout`, iscsid.conf 15).
+    public var loginTimeout = Sourced(15, from: .defaultValue)
+    /// Login attempts before the boot fails (`node.session.initial_login_retry_max`, iscsid.conf 8).
+    public var loginRetries = Sourced(8, from: .defaultValue)
+    /// RFC 7143 keys the user asked to offer differently (HeaderDigest, DataDigest, ...), by key.
+    public var negotiationOverrides: [String: Sourced<String>] = [:]
+
+    public init() {}
+}
+
+/// What the agent does when it cannot bring the root up (`iscsi.on_failure=`).
+public enum FailureAction: String, Sendable, Equatable, CaseIterable {
+    case reboot, poweroff, halt
+}
+
+/// How much the agent says on the console (`iscsi.log=`).
+public enum LogLevel: String, Sendable, Equatable, CaseIterable {
+    case quiet, info, debug
+}
+
+/// One setting that may come from several parameters: which field it sets and how its
+/// value is checked. Shared by `iscsi.*` and `rd.iscsi.param=` so both grammars check alike.
+enum SessionSetting {
+    case replacementTimeout, noopInterval, noopTimeout, loginTimeout, loginRetries
+    case negotiated(key: String, allowed: [String]?)
+
+    /// open-iscsi node keys (`iscsiadm -m node` names, last component) users put in `rd.iscsi.param=`.
+    static func forNodeKey(_ key: String) -> SessionSetting? {
+        let shortKey = key.split(separator: ".").last.map(String.init) ?? key
+        switch shortKey {
+        case "replacement_timeout": return .replacementTimeout
+        case "noop_out_interval": return .noopInterval
+        case "noop_out_timeout": return .noopTimeout
+        case "login_timeout": return .loginTimeout
+        case "initial_login_retry_max": return .loginRetries
+        case "HeaderDigest", "DataDigest":
+            return .negotiated(key: shortKey, allowed: ["None", "CRC32C", "CRC32C,None", "None,CRC32C"])
+        case "InitialR2T", "ImmediateData", "DataPDUInOrder", "DataSequenceInOrder":
+            return .negotiated(key: shortKey, allowed: ["Yes", "No"])
+        case "MaxRecvDataSegmentLength", "FirstBurstLength", "MaxBurstLength", "MaxOutstandingR2T", "DefaultTime2Wait", "DefaultTime2Retain":
+            return .negotiated(key: shortKey, allowed: nil)
+        default: return nil
+        }
+    }
+
+    /// Checks `text` and stores it into `settings`.
+    func apply(_ text: String, to settings: inout SessionSettings, parameter: String, source: ValueSource) throws(BootConfigError) {
+        func seconds(_ range: ClosedRange<Int>) throws(BootConfigError) -> Sourced<Int> {
+            guard text.isDecimalNumber, text.utf8.count <= 10, let value = Int(text), range.contains(value) else {
+                throw BootConfigError(parameter, token: text, problem: "is not a number in range", expected: "\(range.lowerBound)-\(range.upperBound)")
+            }
+            return Sourced(value, from: source)
+        }
+        switch self {
+        case .replacementTimeout: settings.replacementTimeout = try seconds(0...31_536_000)
+        case .noopInterval: settings.noopInterval = try seconds(0...3600)
+        case .noopTimeout: settings.noopTimeout = try seconds(0...3600)
+        case .loginTimeout: settings.loginTimeout = try seconds(1...3600)
+        case .loginRetries: settings.loginRetries = try seconds(0...1000)
+        case .negotiated(let key, let allowed):
+            if let allowed {
+                guard allowed.contains(text) else {
+                    throw BootConfigError(parameter, at: key, token: text, problem: "is not a value of \(key)", expected: allowed.joined(separator: " or "))
+                }
+            } else {
+                guard text.isDecimalNumber, text.utf8.count <= 8 else {
+                    throw BootConfigError(parameter, at: key, token: text, problem: "is not a number", expected: "a decimal number (RFC 7143 §13)")
+                }
+            }
+            settings.negotiationOverrides[key] = Sourced(text, from: source)
+        }
+    }
+}

@@ -1,0 +1,521 @@
+// NOP-Out/In, Logout, Task Management, Asynchronous Message, Reject and SNACK
+// (RFC 7143 §11.5, §11.6, §11.9, §11.14–§11.19).
+
+public struct NOPOut: ISCSIMessage {
+    public static let opcode = Opcode.nopOut
+
+    public var immediate: Bool
+    public var lun: LogicalUnit
+    /// 0xFFFFFFFF when answering a target's NOP-In; a fresh tag when pinging (§11.18.2).
+    public var initiatorTaskTag: UInt32
+    /// The target's tag echoed when answering its NOP-In; 0xFFFFFFFF otherwise.
+    public var targetTransferTag: UInt32
+    public var cmdSN: SequenceNumber
+    public var expStatSN: SequenceNumber
+    public var data: [UInt8]
+
+    public init(
+        immediate: Bool = true, lun: LogicalUnit = LogicalUnit(rawValue: 0), initiatorTaskTag: UInt32,
+        targetTransferTag: UInt32 = reservedTaskTag, cmdSN: SequenceNumber, expStatSN: SequenceNumber, data: [UInt8] = []
+    ) {
+        self.immediate = immediate
+        self.lun = lun
+        self.initiatorTaskTag = initiatorTaskTag
+        self.targetTransferTag = targetTransferTag
+        self.cmdSN = cmdSN
+        self.expStatSN = expStatSN
+        self.data = data
+    }
+
+    public init(_ pdu: PDU) throws(PDUError) {
+        try Self.check(pdu)
+        let header = pdu.header
+        immediate = header.isImmediate
+        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
+        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
+        targetTransferTag = header.uint32(at: Field.targetTransferTag)
+        cmdSN = SequenceNumber(header.uint32(at: Field.cmdSN))
+        expStatSN = SequenceNumber(header.uint32(at: Field.expStatSN))
+        data = pdu.data
+    }
+
+    public var pdu: PDU {
+        var header = Self.header(immediate: immediate)
+        header[byte: 1] = 0x80
+        header.setUInt64(lun.rawValue, at: Field.lun)
+        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
+        header.setUInt32(targetTransferTag, at: Field.targetTransferTag)
+        header.setUInt32(cmdSN.rawValue, at: Field.cmdSN)
+        header.setUInt32(expStatSN.rawValue, at: Field.expStatSN)
+        return PDU(header: header, data: data)
+    }
+}
+
+public struct NOPIn: ISCSIMessage {
+    public static let opcode = Opcode.nopIn
+
+    public var lun: LogicalUnit
+    public var initiatorTaskTag: UInt32
+    /// Not 0xFFFFFFFF when the target wants an answer (a ping from the target, §11.19.2).
+    public var targetTransferTag: UInt32
+    public var statSN: SequenceNumber
+    public var expCmdSN: SequenceNumber
+    public var maxCmdSN: SequenceNumber
+    public var data: [UInt8]
+
+    public init(
+        lun: LogicalUnit = LogicalUnit(rawValue: 0), initiatorTaskTag: UInt32, targetTransferTag: UInt32,
+        statSN: SequenceNumber, expCmdSN: SequenceNumber, maxCmdSN: SequenceNumber, data: [UInt8] = []
+    ) {
+        self.lun = lun
+        self.initiatorTaskTag = initiatorTaskTag
+        self.targetTransferTag = targetTransferTag
+        self.statSN = statSN
+        self.expCmdSN = expCmdSN
+        self.maxCmdSN = maxCmdSN
+        self.data = data
+    }
+
+    public init(_ pdu: PDU) throws(PDUError) {
+        try Self.check(pdu)
+        let header = pdu.header
+        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
+        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
+        targetTransferTag = header.uint32(at: Field.targetTransferTag)
+        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
+        data = pdu.data
+    }
+
+    public var pdu: PDU {
+        var header = Self.header()
+        header[byte: 1] = 0x80
+        header.setUInt64(lun.rawValue, at: Field.lun)
+        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
+        header.setUInt32(targetTransferTag, at: Field.targetTransferTag)
+        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
+        return PDU(header: header, data: data)
+    }
+
+    /// Whether the target asked for a NOP-Out in return.
+    public var wantsReply: Bool { targetTransferTag != reservedTaskTag }
+}
+
+public struct LogoutRequest: ISCSIMessage {
+    public static let opcode = Opcode.logoutRequest
+
+    /// §11.14.1.
+    public enum Reason: UInt8, Sendable, CaseIterable {
+        case closeSession = 0, closeConnection = 1, removeConnectionForRecovery = 2
+    }
+
+    public var immediate: Bool
+    public var reason: Reason
+    public var initiatorTaskTag: UInt32
+    public var cid: UInt16
+    public var cmdSN: SequenceNumber
+    public var expStatSN: SequenceNumber
+
+    public init(
+        immediate: Bool = true, reason: Reason, initiatorTaskTag: UInt32, cid: UInt16, cmdSN: SequenceNumber,
+        expStatSN: SequenceNumber
+    ) {
+        self.immediate = immediate
+        self.reason = reason
+        self.initiatorTaskTag = initiatorTaskTag
+        self.cid = cid
+        self.cmdSN = cmdSN
+        self.expStatSN = expStatSN
+    }
+
+    public init(_ pdu: PDU) throws(PDUError) {
+        try Self.check(pdu)
+        let header = pdu.header
+        immediate = header.isImmediate
+        guard let reason = Reason(rawValue: header[byte: 1] & 0x7F) else {
+            throw .fieldInvalid(opcode: Self.opcode, field: "reason code", value: UInt64(header[byte: 1] & 0x7F))
+        }
+        self.reason = reason
+        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
+        cid = header.uint16(at: 20)
+        cmdSN = SequenceNumber(header.uint32(at: Field.cmdSN))
+        expStatSN = SequenceNumber(header.uint32(at: Field.expStatSN))
+    }
+
+    public var pdu: PDU {
+        var header = Self.header(immediate: immediate)
+        header[byte: 1] = 0x80 | reason.rawValue
+        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
+        header.setUInt16(cid, at: 20)
+        header.setUInt32(cmdSN.rawValue, at: Field.cmdSN)
+        header.setUInt32(expStatSN.rawValue, at: Field.expStatSN)
+        return PDU(header: header)
+    }
+}
+
+public struct LogoutResponse: ISCSIMessage {
+    public static let opcode = Opcode.logoutResponse
+
+    /// §11.15.1: 0 closed successfully, 1 CID not found, 2 connection recovery not
+    /// supported, 3 cleanup failed.
+    public var response: UInt8
+    public var initiatorTaskTag: UInt32
+    public var statSN: SequenceNumber
+    public var expCmdSN: SequenceNumber
+    public var maxCmdSN: SequenceNumber
+    public var time2Wait: UInt16
+    public var time2Retain: UInt16
+
+    public init(
+        response: UInt8, initiatorTaskTag: UInt32, statSN: SequenceNumber, expCmdSN: SequenceNumber,
+        maxCmdSN: SequenceNumber, time2Wait: UInt16 = 0, time2Retain: UInt16 = 0
+    ) {
+        self.response = response
+        self.initiatorTaskTag = initiatorTaskTag
+        self.statSN = statSN
+        self.expCmdSN = expCmdSN
+        self.maxCmdSN = maxCmdSN
+        self.time2Wait = time2Wait
+        self.time2Retain = time2Retain
+    }
+
+    public init(_ pdu: PDU) throws(PDUError) {
+        try Self.check(pdu)
+        let header = pdu.header
+        response = header[byte: 2]
+        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
+        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
+        time2Wait = header.uint16(at: 40)
+        time2Retain = header.uint16(at: 42)
+    }
+
+    public var pdu: PDU {
+        var header = Self.header()
+        header[byte: 1] = 0x80
+        header[byte: 2] = response
+        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
+        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
+        header.setUInt16(time2Wait, at: 40)
+        header.setUInt16(time2Retain, at: 42)
+        return PDU(header: header)
+    }
+}
+
+public struct TaskManagementRequest: ISCSIMessage {
+    public static let opcode = Opcode.taskManagementRequest
+
+    /// §11.5.1.
+    public enum Function: UInt8, Sendable, CaseIterable {
+        case abortTask = 1, abortTaskSet, clearACA, clearTaskSet, logicalUnitReset, targetWarmReset, targetColdReset,
+            taskReassign
+    }
+
+    public var immediate: Bool
+    public var function: Function
+    public var lun: LogicalUnit
+    public var initiatorTaskTag: UInt32
+    public var referencedTaskTag: UInt32
+    public var cmdSN: SequenceNumber
+    public var expStatSN: SequenceNumber
+    public var refCmdSN: SequenceNumber
+    public var expDataSN: UInt32
+
+    public init(
+        immediate: Bool = true, function: Function, lun: LogicalUnit, initiatorTaskTag: UInt32,
+        referencedTaskTag: UInt32 = reservedTaskTag, cmdSN: SequenceNumber, expStatSN: SequenceNumber,
+        refCmdSN: SequenceNumber = SequenceNumber(0), expDataSN: UInt32 = 0
+    ) {
+        self.immediate = immediate
+        self.function = function
+        self.lun = lun
+        self.initiatorTaskTag = initiatorTaskTag
+        self.referencedTaskTag = referencedTaskTag
+        self.cmdSN = cmdSN
+        self.expStatSN = expStatSN
+        self.refCmdSN = refCmdSN
+        self.expDataSN = expDataSN
+    }
+
+    public init(_ pdu: PDU) throws(PDUError) {
+        try Self.check(pdu)
+        let header = pdu.header
+        immediate = header.isImmediate
+        guard let function = Function(rawValue: header[byte: 1] & 0x7F) else {
+            throw .fieldInvalid(opcode: Self.opcode, field: "function", value: UInt64(header[byte: 1] & 0x7F))
+        }
+        self.function = function
+        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
+        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
+        referencedTaskTag = header.uint32(at: 20)
+        cmdSN = SequenceNumber(header.uint32(at: Field.cmdSN))
+        expStatSN = SequenceNumber(header.uint32(at: Field.expStatSN))
+        refCmdSN = SequenceNumber(header.uint32(at: 32))
+        expDataSN = header.uint32(at: 36)
+    }
+
+    public var pdu: PDU {
+        var header = Self.header(immediate: immediate)
+        header[byte: 1] = 0x80 | function.rawValue
+        header.setUInt64(lun.rawValue, at: Field.lun)
+        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
+        header.setUInt32(referencedTaskTag, at: 20)
+        header.setUInt32(cmdSN.rawValue, at: Field.cmdSN)
+        header.setUInt32(expStatSN.rawValue, at: Field.expStatSN)
+        header.setUInt32(refCmdSN.rawValue, at: 32)
+        header.setUInt32(expDataSN, at: 36)
+        return PDU(header: header)
+    }
+}
+
+public struct TaskManagementResponse: ISCSIMessage {
+    public static let opcode = Opcode.taskManagementResponse
+
+    /// §11.6.1: 0 function complete, 1 task does not exist, 2 LUN does not exist, 3 task
+    /// still allegiant, 4 reassignment not supported, 5 not supported, 6 authorization
+    /// failed, 255 rejected.
+    public var response: UInt8
+    public var initiatorTaskTag: UInt32
+    public var statSN: SequenceNumber
+    public var expCmdSN: SequenceNumber
+    public var maxCmdSN: SequenceNumber
+
+    public init(
+        response: UInt8, initiatorTaskTag: UInt32, statSN: SequenceNumber, expCmdSN: SequenceNumber,
+        maxCmdSN: SequenceNumber
+    ) {
+        self.response = response
+        self.initiatorTaskTag = initiatorTaskTag
+        self.statSN = statSN
+        self.expCmdSN = expCmdSN
+        self.maxCmdSN = maxCmdSN
+    }
+
+    public init(_ pdu: PDU) throws(PDUError) {
+        try Self.check(pdu)
+        let header = pdu.header
+        response = header[byte: 2]
+        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
+        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
+    }
+
+    public var pdu: PDU {
+        var header = Self.header()
+        header[byte: 1] = 0x80
+        header[byte: 2] = response
+        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
+        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
+        return PDU(header: header)
+    }
+}
+
+public struct AsyncMessage: ISCSIMessage {
+    public static let opcode = Opcode.asyncMessage
+
+    /// §11.9.1: 0 SCSI async event, 1 logout requested, 2 connection drop, 3 all
+    /// connections drop, 4 renegotiate, 255 vendor specific.
+    public var asyncEvent: UInt8
+    public var asyncVCode: UInt8
+    public var lun: LogicalUnit
+    public var statSN: SequenceNumber
+    public var expCmdSN: SequenceNumber
+    public var maxCmdSN: SequenceNumber
+    public var parameter1: UInt16
+    public var parameter2: UInt16
+    public var parameter3: UInt16
+    public var data: [UInt8]
+
+    public init(
+        asyncEvent: UInt8, asyncVCode: UInt8 = 0, lun: LogicalUnit = LogicalUnit(rawValue: 0), statSN: SequenceNumber,
+        expCmdSN: SequenceNumber, maxCmdSN: SequenceNumber, parameter1: UInt16 = 0, parameter2: UInt16 = 0,
+        parameter3: UInt16 = 0, data: [UInt8] = []
+    ) {
+        self.asyncEvent = asyncEvent
+        self.asyncVCode = asyncVCode
+        self.lun = lun
+        self.statSN = statSN
+        self.expCmdSN = expCmdSN
+        self.maxCmdSN = maxCmdSN
+        self.parameter1 = parameter1
+        self.parameter2 = parameter2
+        self.parameter3 = parameter3
+        self.data = data
+    }
+
+    public init(_ pdu: PDU) throws(PDUError) {
+        try Self.check(pdu)
+        let header = pdu.header
+        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
+        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
+        asyncEvent = header[byte: 36]
+        asyncVCode = header[byte: 37]
+        parameter1 = header.uint16(at: 38)
+        parameter2 = header.uint16(at: 40)
+        parameter3 = header.uint16(at: 42)
+        data = pdu.data
+    }
+
+    public var pdu: PDU {
+        var header = Self.header()
+        header[byte: 1] = 0x80
+        header.setUInt64(lun.rawValue, at: Field.lun)
+        header.setUInt32(reservedTaskTag, at: Field.initiatorTaskTag)
+        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
+        header[byte: 36] = asyncEvent
+        header[byte: 37] = asyncVCode
+        header.setUInt16(parameter1, at: 38)
+        header.setUInt16(parameter2, at: 40)
+        header.setUInt16(parameter3, at: 42)
+        return PDU(header: header, data: data)
+    }
+}
+
+public struct Reject: ISCSIMessage {
+    public static let opcode = Opcode.reject
+
+    /// §11.17.1 reason codes.
+    public var reason: UInt8
+    public var statSN: SequenceNumber
+    public var expCmdSN: SequenceNumber
+    public var maxCmdSN: SequenceNumber
+    public var dataSN: UInt32
+    /// The rejected PDU's header, as the data segment carries it.
+    public var rejectedHeader: [UInt8]
+
+    public init(
+        reason: UInt8, statSN: SequenceNumber, expCmdSN: SequenceNumber, maxCmdSN: SequenceNumber, dataSN: UInt32 = 0,
+        rejectedHeader: [UInt8]
+    ) {
+        self.reason = reason
+        self.statSN = statSN
+        self.expCmdSN = expCmdSN
+        self.maxCmdSN = maxCmdSN
+        self.dataSN = dataSN
+        self.rejectedHeader = rejectedHeader
+    }
+
+    public init(_ pdu: PDU) throws(PDUError) {
+        try Self.check(pdu)
+        let header = pdu.header
+        reason = header[byte: 2]
+        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
+        dataSN = header.uint32(at: 36)
+        rejectedHeader = pdu.data
+    }
+
+    public var pdu: PDU {
+        var header = Self.header()
+        header[byte: 1] = 0x80
+        header[byte: 2] = reason
+        header.setUInt32(reservedTaskTag, at: Field.initiatorTaskTag)
+        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
+        header.setUInt32(dataSN, at: 36)
+        return PDU(header: header, data: rejectedHeader)
+    }
+
+    /// The rejected PDU's Initiator Task Tag, if its header is there.
+    public var rejectedTaskTag: UInt32? {
+        guard rejectedHeader.count >= BasicHeaderSegment.length else { return nil }
+        return rejectedHeader.bigEndianUInt32(at: Field.initiatorTaskTag)
+    }
+
+    public var reasonText: String {
+        switch reason {
+        case 0x02: "data (payload) digest error"
+        case 0x03: "SNACK reject"
+        case 0x04: "protocol error"
+        case 0x05: "command not supported"
+        case 0x06: "immediate command rejected (too many immediate commands)"
+        case 0x07: "task in progress"
+        case 0x08: "invalid data ACK"
+        case 0x09: "invalid PDU field"
+        case 0x0A: "long operation reject (out of resources)"
+        case 0x0B: "negotiation reset"
+        case 0x0C: "waiting for logout"
+        default: "reason 0x" + String(reason, radix: 16)
+        }
+    }
+}
+
+public struct SNACKRequest: ISCSIMessage {
+    public static let opcode = Opcode.snackRequest
+
+    /// §11.16.1: 0 Data/R2T, 1 status, 2 DataACK, 3 R-Data.
+    public var type: UInt8
+    public var lun: LogicalUnit
+    public var initiatorTaskTag: UInt32
+    public var targetTransferTag: UInt32
+    public var expStatSN: SequenceNumber
+    public var beginRun: UInt32
+    public var runLength: UInt32
+
+    public init(
+        type: UInt8, lun: LogicalUnit, initiatorTaskTag: UInt32, targetTransferTag: UInt32 = reservedTaskTag,
+        expStatSN: SequenceNumber, beginRun: UInt32, runLength: UInt32
+    ) {
+        self.type = type
+        self.lun = lun
+        self.initiatorTaskTag = initiatorTaskTag
+        self.targetTransferTag = targetTransferTag
+        self.expStatSN = expStatSN
+        self.beginRun = beginRun
+        self.runLength = runLength
+    }
+
+    public init(_ pdu: PDU) throws(PDUError) {
+        try Self.check(pdu)
+        let header = pdu.header
+        type = header[byte: 1] & 0x0F
+        guard type <= 3 else { throw .fieldInvalid(opcode: Self.opcode, field: "type", value: UInt64(type)) }
+        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
+        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
+        targetTransferTag = header.uint32(at: Field.targetTransferTag)
+        expStatSN = SequenceNumber(header.uint32(at: Field.expStatSN))
+        beginRun = header.uint32(at: 40)
+        runLength = header.uint32(at: 44)
+    }
+
+    public var pdu: PDU {
+        var header = Self.header()
+        header[byte: 1] = 0x80 | (type & 0x0F)
+        header.setUInt64(lun.rawValue, at: Field.lun)
+        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
+        header.setUInt32(targetTransferTag, at: Field.targetTransferTag)
+        header.setUInt32(expStatSN.rawValue, at: Field.expStatSN)
+        header.setUInt32(beginRun, at: 40)
+        header.setUInt32(runLength, at: 44)
+        return PDU(header: header)
+    }
+}
+
+/// Any PDU a target sends, decoded by opcode.
+public enum TargetMessage: Equatable, Sendable {
+    case nopIn(NOPIn)
+    case scsiResponse(SCSIResponse)
+    case taskManagementResponse(TaskManagementResponse)
+    case loginResponse(LoginResponse)
+    case textResponse(TextResponse)
+    case dataIn(DataIn)
+    case logoutResponse(LogoutResponse)
+    case readyToTransfer(ReadyToTransfer)
+    case asyncMessage(AsyncMessage)
+    case reject(Reject)
+
+    /// Decodes `pdu`; an initiator opcode from the target is a protocol error.
+    public init(_ pdu: PDU) throws(PDUError) {
+        guard let opcode = pdu.opcode else { throw .unknownOpcode(pdu.header.opcodeValue) }
+        switch opcode {
+        case .nopIn: self = .nopIn(try NOPIn(pdu))
+        case .scsiResponse: self = .scsiResponse(try SCSIResponse(pdu))
+        case .taskManagementResponse: self = .taskManagementResponse(try TaskManagementResponse(pdu))
+        case .loginResponse: self = .loginResponse(try LoginResponse(pdu))
+        case .textResponse: self = .textResponse(try TextResponse(pdu))
+        case .dataIn: self = .dataIn(try DataIn(pdu))
+        case .logoutResponse: self = .logoutResponse(try LogoutResponse(pdu))
+        case .readyToTransfer: self = .readyToTransfer(try ReadyToTransfer(pdu))
+        case .asyncMessage: self = .asyncMessage(try AsyncMessage(pdu))
+        case .reject: self = .reject(try Reject(pdu))
+        case .nopOut, .scsiCommand, .taskManagementRequest, .loginRequest, .textRequest, .dataOut, .logoutRequest,
+            .snackRequest:
+            throw .initiatorOpcodeFromTarget(opcode)
+        }
+    }
+}

@@ -1,0 +1,326 @@
+/// What the initiator brings to a login (RFC 7143 §6): who it is, what it logs in to, how
+/// it authenticates and what it wants to negotiate.
+public struct LoginConfiguration: Sendable {
+    public var initiatorName: String
+    public var initiatorAlias: String?
+    /// The target to log in to; nil for a discovery session.
+    public var targetName: String?
+    /// The six-byte ISID. Keep it constant for one session so a re-login reinstates the
+    /// session instead of creating a second one (§6.3.5).
+    public var isid: [UInt8]
+    /// 0 for a new session or a reinstatement; the session's TSIH to add a connection.
+    public var tsih: UInt16 = 0
+    public var cid: UInt16 = 0
+    public var initiatorTaskTag: UInt32 = 0
+    public var cmdSN = SequenceNumber(1)
+    public var expStatSN = SequenceNumber(0)
+    public var authentication: Authentication = .none
+    public var parameters = InitiatorParameters()
+    /// Where we connect, for messages ("target … not found at 10.0.2.2:3260").
+    public var portalDescription: String
+
+    public enum Authentication: Sendable {
+        case none
+        case chap(CHAPConfiguration)
+    }
+
+    public init(initiatorName: String, targetName: String?, isid: [UInt8], portalDescription: String) {
+        self.initiatorName = initiatorName
+        self.targetName = targetName
+        self.isid = isid
+        self.portalDescription = portalDescription
+    }
+
+    var sessionType: SessionType { targetName == nil ? .discovery : .normal }
+}
+
+/// CHAP settings for a login. `mutual` also authenticates the target, with a challenge the
+/// caller draws at random (the state machine has no source of randomness).
+public struct CHAPConfiguration: Sendable {
+    public var credentials: CHAPCredentials
+    public var mutual: CHAPCredentials?
+    public var algorithms: [CHAPAlgorithm]
+    public var mutualChallenge: [UInt8]
+
+    public init(
+        credentials: CHAPCredentials, mutual: CHAPCredentials? = nil, algorithms: [CHAPAlgorithm] = [.md5],
+        mutualChallenge: [UInt8] = []
+    ) {
+        self.credentials = credentials
+        self.mutual = mutual
+        self.algorithms = algorithms
+        self.mutualChallenge = mutualChallenge
+    }
+}
+
+/// The session as the target accepted it.
+public struct LoginOutcome: Sendable, Equatable {
+    public var tsih: UInt16
+    public var parameters: NegotiatedParameters
+    /// CmdSN of the first command in full feature phase.
+    public var cmdSN: SequenceNumber
+    public var expStatSN: SequenceNumber
+    public var maxCmdSN: SequenceNumber
+    public var targetPortalGroupTag: UInt16?
+}
+
+/// What the caller must do after handing a Login Response to the machine.
+public enum LoginAction: Sendable, Equatable {
+    case send(LoginRequest)
+    case loggedIn(LoginOutcome)
+    /// Status class 1: log in at this address instead (`TargetAddress` = host[:port][,tpgt]).
+    case redirect(address: String, permanent: Bool)
+}
+
+/// Why a login failed, in words for the person at the console.
+public enum LoginError: Error, Equatable, CustomStringConvertible {
+    case authenticationFailed(user: String?, target: String)
+    case authorizationFailed(initiator: String, target: String)
+    case targetNotFound(target: String, portal: String)
+    case targetRemoved(target: String, portal: String)
+    case rejected(LoginStatus, target: String)
+    case targetBusy(LoginStatus, target: String)
+    case negotiation(NegotiationError)
+    case authentication(CHAPError)
+    case text(TextKeyError)
+    case protocolViolation(String)
+
+    public var description: String {
+        switch self {
+        case .authenticationFailed(let user?, let target):
+            return "authentication failed: the target \(target) rejected the CHAP response for user \(user) (check the user name and secret)"
+        case .authenticationFailed(nil, let target):
+            return "authentication failed: the target \(target) requires authentication but no CHAP credentials are configured"
+        case .authorizationFailed(let initiator, let target):
+            return "authorization failed: initiator \(initiator) may not log in to \(target) (check the target's ACL for this initiator name)"
+        case .targetNotFound(let target, let portal):
+            return "target \(target) not found at \(portal) (check the target name; `iscsi-root discover \(portal)` lists what it offers)"
+        case .targetRemoved(let target, let portal):
+            return "target \(target) was removed from \(portal)"
+        case .rejected(let status, let target):
+            return "login to \(target) rejected: \(status)"
+        case .targetBusy(let status, let target):
+            return "target \(target) cannot accept the login now: \(status) (retry later)"
+        case .negotiation(let error):
+            return "negotiation failed: \(error)"
+        case .authentication(let error):
+            return "authentication failed: \(error)"
+        case .text(let error):
+            return "malformed login text from the target: \(error)"
+        case .protocolViolation(let reason):
+            return "the target broke the login protocol: \(reason)"
+        }
+    }
+}
+
+/// The initiator's side of the iSCSI login phase (RFC 7143 §6.3) as a value: Login
+/// Responses in, Login Requests out, no I/O and no clock. Drive it with `start()`, then
+/// `receive(_:)` for every response until it answers `.loggedIn` or throws.
+///
+/// Stages: security (AuthMethod, CHAP) → operational (the negotiation table's keys) →
+/// full feature phase. Both the kernel passthrough and the userspace initiator use it.
+public struct LoginStateMachine: Sendable {
+    private enum State: Sendable {
+        case idle
+        /// Sent AuthMethod; waiting for the target's choice.
+        case securityAuthMethodSent
+        /// Sent CHAP_A; waiting for CHAP_A/CHAP_I/CHAP_C.
+        case chapAlgorithmSent(CHAPExchange)
+        /// Sent CHAP_N/CHAP_R; waiting for the transit to operational (and the target's
+        /// own CHAP_N/CHAP_R when mutual).
+        case chapResponseSent(CHAPExchange)
+        case operational(Negotiator)
+        case loggedIn
+        case failed
+    }
+
+    public let configuration: LoginConfiguration
+    private var state: State = .idle
+    private var expStatSN: SequenceNumber
+    private var text = TextAccumulator()
+    private var targetPortalGroupTag: UInt16?
+    private var tsih: UInt16
+
+    public init(configuration: LoginConfiguration) {
+        self.configuration = configuration
+        self.expStatSN = configuration.expStatSN
+        self.tsih = configuration.tsih
+    }
+
+    private var targetLabel: String { configuration.targetName ?? "discovery session" }
+
+    /// The first Login Request: the declarative keys and the AuthMethod offer.
+    public mutating func start() -> LoginRequest {
+        precondition(isIdle, "start() called twice")
+        var keys = [TextPair("InitiatorName", configuration.initiatorName)]
+        if let alias = configuration.initiatorAlias { keys.append(TextPair("InitiatorAlias", alias)) }
+        keys.append(TextPair("SessionType", configuration.sessionType.rawValue))
+        if let target = configuration.targetName { keys.append(TextPair("TargetName", target)) }
+        switch configuration.authentication {
+        case .none:
+            // Offer only None: with no credentials we cannot do anything else, and a target
+            // that insists on CHAP answers with an authentication failure we can explain.
+            keys.append(TextPair("AuthMethod", "None"))
+            state = .securityAuthMethodSent
+            return request(keys, transit: true, stage: .securityNegotiation, next: .operationalNegotiation)
+        case .chap:
+            // Never offer None next to CHAP: a target could otherwise skip authenticating
+            // itself to a machine that asked for mutual CHAP.
+            keys.append(TextPair("AuthMethod", "CHAP"))
+            state = .securityAuthMethodSent
+            return request(keys, transit: false, stage: .securityNegotiation, next: .operationalNegotiation)
+        }
+    }
+
+    private var isIdle: Bool {
+        if case .idle = state { return true }
+        return false
+    }
+
+    /// Handles one Login Response and says what to do next.
+    public mutating func receive(_ response: LoginResponse) throws(LoginError) -> LoginAction {
+        do {
+            return try handle(response)
+        } catch {
+            state = .failed
+            throw error
+        }
+    }
+
+    private mutating func handle(_ response: LoginResponse) throws(LoginError) -> LoginAction {
+        if let redirect = try checkHeader(response) {
+            state = .failed
+            return redirect
+        }
+        expStatSN = response.statSN.advanced()
+        if response.tsih != 0 { tsih = response.tsih }
+
+        let pairs: [TextPair]
+        do {
+            guard let complete = try text.append(response.data, isFinal: !response.continues) else {
+                // The target has more text for this step: ask for it with an empty request (§6.2).
+                return .send(request([], transit: false, stage: response.currentStage, next: response.nextStage))
+            }
+            pairs = complete
+        } catch {
+            throw .text(error)
+        }
+        if let tag = pairs.first(where: { $0.key == "TargetPortalGroupTag" }), let value = UInt16(tag.value) {
+            targetPortalGroupTag = value
+        }
+
+        switch state {
+        case .securityAuthMethodSent:
+            return try afterAuthMethod(response, pairs)
+        case .chapAlgorithmSent(var exchange):
+            let answer: [TextPair]
+            do { answer = try exchange.respond(to: pairs) } catch { throw .authentication(error) }
+            state = .chapResponseSent(exchange)
+            return .send(request(answer, transit: true, stage: .securityNegotiation, next: .operationalNegotiation))
+        case .chapResponseSent(var exchange):
+            do { try exchange.verifyTarget(pairs) } catch { throw .authentication(error) }
+            guard response.transit, response.nextStage == .operationalNegotiation else {
+                throw .protocolViolation("after the CHAP response the target did not move to the operational stage")
+            }
+            return startOperational()
+        case .operational(var negotiator):
+            let replies: [TextPair]
+            do { replies = try negotiator.receive(pairs) } catch { throw .negotiation(error) }
+            state = .operational(negotiator)
+            if response.transit && response.nextStage == .fullFeaturePhase {
+                guard negotiator.isComplete else {
+                    throw .protocolViolation("the target entered full feature phase before answering every key")
+                }
+                state = .loggedIn
+                return .loggedIn(
+                    LoginOutcome(
+                        tsih: tsih, parameters: negotiator.result, cmdSN: response.expCmdSN, expStatSN: expStatSN,
+                        maxCmdSN: response.maxCmdSN, targetPortalGroupTag: targetPortalGroupTag))
+            }
+            return .send(request(replies, transit: true, stage: .operationalNegotiation, next: .fullFeaturePhase))
+        case .idle, .loggedIn, .failed:
+            throw .protocolViolation("Login Response received with no login in progress")
+        }
+    }
+
+    private mutating func afterAuthMethod(_ response: LoginResponse, _ pairs: [TextPair]) throws(LoginError) -> LoginAction {
+        let chosen = pairs.first(where: { $0.key == "AuthMethod" })?.value
+        switch configuration.authentication {
+        case .none:
+            guard chosen == nil || chosen == "None" else {
+                throw .protocolViolation("the target chose AuthMethod=\(chosen ?? "") although we offered only None")
+            }
+            guard response.transit else {
+                // The target stays in the security stage: it wants to authenticate us.
+                throw .authenticationFailed(user: nil, target: targetLabel)
+            }
+            return startOperational()
+        case .chap(let chap):
+            guard chosen == "CHAP" else {
+                throw .protocolViolation("the target answered AuthMethod=\(chosen ?? "(nothing)") to our offer of CHAP")
+            }
+            let exchange = CHAPExchange(
+                credentials: chap.credentials, mutual: chap.mutual, algorithms: chap.algorithms,
+                mutualChallenge: chap.mutualChallenge)
+            state = .chapAlgorithmSent(exchange)
+            return .send(request(exchange.offer(), transit: false, stage: .securityNegotiation, next: .operationalNegotiation))
+        }
+    }
+
+    private mutating func startOperational() -> LoginAction {
+        let negotiator = Negotiator(offer: configuration.parameters, sessionType: configuration.sessionType)
+        state = .operational(negotiator)
+        return .send(
+            request(negotiator.initialOperationalKeys(), transit: true, stage: .operationalNegotiation, next: .fullFeaturePhase))
+    }
+
+    /// The header checks of §11.13: our ITT and ISID echoed, version 0, status success.
+    /// Returns the redirect when the target sends us elsewhere (status class 1).
+    private func checkHeader(_ response: LoginResponse) throws(LoginError) -> LoginAction? {
+        switch response.status.category {
+        case .success:
+            break
+        case .redirection:
+            let address = (try? TextKeys.decode(response.data))?.first(where: { $0.key == "TargetAddress" })?.value
+            guard let address else { throw .protocolViolation("redirect (\(response.status)) without a TargetAddress") }
+            return .redirect(address: address, permanent: response.status.detail == 0x02)
+        case .initiatorError:
+            throw initiatorError(response.status)
+        case .targetError:
+            throw .targetBusy(response.status, target: targetLabel)
+        case .unknown:
+            throw .rejected(response.status, target: targetLabel)
+        }
+        guard response.initiatorTaskTag == configuration.initiatorTaskTag else {
+            throw .protocolViolation("Login Response for task tag \(response.initiatorTaskTag), expected \(configuration.initiatorTaskTag)")
+        }
+        guard response.isid == configuration.isid else {
+            throw .protocolViolation("Login Response for another ISID")
+        }
+        guard response.versionActive == 0 else {
+            throw .protocolViolation("the target chose iSCSI version \(response.versionActive); only 0 exists")
+        }
+        return nil
+    }
+
+    private func initiatorError(_ status: LoginStatus) -> LoginError {
+        switch status.detail {
+        case 0x01:
+            if case .chap(let chap) = configuration.authentication {
+                return .authenticationFailed(user: chap.credentials.userName, target: targetLabel)
+            }
+            return .authenticationFailed(user: nil, target: targetLabel)
+        case 0x02: return .authorizationFailed(initiator: configuration.initiatorName, target: targetLabel)
+        case 0x03: return .targetNotFound(target: targetLabel, portal: configuration.portalDescription)
+        case 0x04: return .targetRemoved(target: targetLabel, portal: configuration.portalDescription)
+        default: return .rejected(status, target: targetLabel)
+        }
+    }
+
+    private func request(_ keys: [TextPair], transit: Bool, stage: LoginStage, next: LoginStage) -> LoginRequest {
+        LoginRequest(
+            transit: transit, currentStage: stage, nextStage: next, isid: configuration.isid, tsih: tsih,
+            initiatorTaskTag: configuration.initiatorTaskTag, cid: configuration.cid, cmdSN: configuration.cmdSN,
+            expStatSN: expStatSN, data: TextKeys.encode(keys))
+    }
+}

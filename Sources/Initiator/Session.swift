@@ -1,0 +1,328 @@
+import ISCSI
+import LinuxSystem
+
+/// A logged-in iSCSI session over a plain TCP socket: the userspace full feature phase used
+/// by discovery, probing and domain validation (the root session goes through the kernel).
+///
+/// One connection, one command at a time; NOP-Ins that ask for an answer are answered while
+/// waiting, so a target's keep-alive never kills a slow probe.
+public struct Session: ~Copyable {
+    public let portal: Portal
+    public let outcome: LoginOutcome
+    private let connection: TCPConnection
+    private var decoder: PDUDecoder
+    private var cmdSN: SequenceNumber
+    private var expStatSN: SequenceNumber
+    private var maxCmdSN: SequenceNumber
+    private var nextTaskTag: UInt32 = 1
+    private let timeoutMilliseconds: Int
+    private let cid: UInt16
+
+    /// The most redirects a login follows before giving up (a loop between two targets).
+    static let maximumRedirects = 4
+
+    public var parameters: NegotiatedParameters { outcome.parameters }
+
+    /// Connects to `portal` and logs in, following redirects; every step waits at most
+    /// `timeoutMilliseconds`.
+    public static func login(
+        at portal: Portal, configuration: LoginConfiguration, timeoutMilliseconds: Int
+    ) throws(InitiatorError) -> Session {
+        var portal = portal
+        for _ in 0...maximumRedirects {
+            var configuration = configuration
+            configuration.portalDescription = portal.description
+            let connection = try connect(to: portal, timeoutMilliseconds: timeoutMilliseconds)
+            switch try runLogin(on: connection, portal: portal, configuration: configuration, timeoutMilliseconds: timeoutMilliseconds) {
+            case .loggedIn(let outcome):
+                return Session(
+                    portal: portal, connection: connection, outcome: outcome, configuration: configuration,
+                    timeoutMilliseconds: timeoutMilliseconds)
+            case .redirect(let address):
+                guard let next = Portal(targetAddress: address) else {
+                    throw .protocolViolation("redirect to \"\(address)\", which is not an address", portal: portal)
+                }
+                portal = next
+            }
+        }
+        throw .tooManyRedirects(last: portal.description)
+    }
+
+    private init(
+        portal: Portal, connection: consuming TCPConnection, outcome: LoginOutcome, configuration: LoginConfiguration,
+        timeoutMilliseconds: Int
+    ) {
+        self.portal = portal
+        self.connection = connection
+        self.outcome = outcome
+        self.cmdSN = outcome.cmdSN
+        self.expStatSN = outcome.expStatSN
+        self.maxCmdSN = outcome.maxCmdSN
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.cid = configuration.cid
+        self.decoder = PDUDecoder(
+            digests: DigestSettings(header: outcome.parameters.headerDigest == .crc32c, data: outcome.parameters.dataDigest == .crc32c),
+            maxDataSegmentLength: outcome.parameters.maxRecvDataSegmentLength)
+    }
+
+    private static func connect(to portal: Portal, timeoutMilliseconds: Int) throws(InitiatorError) -> TCPConnection {
+        guard let address = SocketAddress(numericHost: portal.host, port: portal.port) else {
+            throw .badPortal(portal.host)
+        }
+        do {
+            return try TCPConnection.connect(to: address, deadline: .now().advanced(byMilliseconds: timeoutMilliseconds))
+        } catch {
+            throw .connection(error, portal: portal)
+        }
+    }
+
+    private enum LoginResult {
+        case loggedIn(LoginOutcome)
+        case redirect(String)
+    }
+
+    /// Drives the login state machine over the socket. Login PDUs are never digested
+    /// (digests start after the login, §13.1) and may carry up to 8192 bytes (§13.12).
+    private static func runLogin(
+        on connection: borrowing TCPConnection, portal: Portal, configuration: LoginConfiguration, timeoutMilliseconds: Int
+    ) throws(InitiatorError) -> LoginResult {
+        var machine = LoginStateMachine(configuration: configuration)
+        var decoder = PDUDecoder()
+        var request = machine.start()
+        // A login has at most a handful of steps; a target that keeps it going is broken.
+        for _ in 0..<32 {
+            let deadline = MonotonicInstant.now().advanced(byMilliseconds: timeoutMilliseconds)
+            try send(request.pdu, on: connection, digests: .none, portal: portal, deadline: deadline)
+            let pdu = try receivePDU(on: connection, decoder: &decoder, portal: portal, deadline: deadline)
+            let response: LoginResponse
+            do { response = try LoginResponse(pdu) } catch { throw .framing(error, portal: portal) }
+            let action: LoginAction
+            do { action = try machine.receive(response) } catch { throw .login(error, portal: portal) }
+            switch action {
+            case .send(let next): request = next
+            case .loggedIn(let outcome): return .loggedIn(outcome)
+            case .redirect(let address, _): return .redirect(address)
+            }
+        }
+        throw .protocolViolation("the login did not finish after 32 exchanges", portal: portal)
+    }
+
+    private static func send(
+        _ pdu: PDU, on connection: borrowing TCPConnection, digests: DigestSettings, portal: Portal, deadline: MonotonicInstant
+    ) throws(InitiatorError) {
+        do { try connection.send(pdu.wireBytes(digests: digests), deadline: deadline) } catch {
+            throw .connection(error, portal: portal)
+        }
+    }
+
+    private static func receivePDU(
+        on connection: borrowing TCPConnection, decoder: inout PDUDecoder, portal: Portal, deadline: MonotonicInstant
+    ) throws(InitiatorError) -> PDU {
+        while true {
+            do {
+                if let pdu = try decoder.nextPDU() { return pdu }
+            } catch {
+                throw .framing(error, portal: portal)
+            }
+            do {
+                decoder.append(try connection.receive(exactly: decoder.bytesWanted, deadline: deadline))
+            } catch {
+                throw .connection(error, portal: portal)
+            }
+        }
+    }
+
+    // MARK: Full feature phase
+
+    private var digests: DigestSettings { decoder.digests }
+
+    private mutating func taskTag() -> UInt32 {
+        defer { nextTaskTag = nextTaskTag &+ 1 == reservedTaskTag ? 1 : nextTaskTag &+ 1 }
+        return nextTaskTag
+    }
+
+    private func deadline() -> MonotonicInstant { .now().advanced(byMilliseconds: timeoutMilliseconds) }
+
+    /// Receives the next PDU for us, answering target pings and tracking the target's
+    /// sequence numbers on the way.
+    private mutating func receiveTargetMessage(deadline: MonotonicInstant) throws(InitiatorError) -> TargetMessage {
+        while true {
+            let pdu = try Self.receivePDU(on: connection, decoder: &decoder, portal: portal, deadline: deadline)
+            let message: TargetMessage
+            do { message = try TargetMessage(pdu) } catch { throw .framing(error, portal: portal) }
+            track(message)
+            switch message {
+            case .nopIn(let nop) where nop.wantsReply:
+                // §11.18: answer with the target's TTT, ITT 0xFFFFFFFF, immediate.
+                let reply = NOPOut(
+                    lun: nop.lun, initiatorTaskTag: reservedTaskTag, targetTransferTag: nop.targetTransferTag,
+                    cmdSN: cmdSN, expStatSN: expStatSN, data: nop.data)
+                try Self.send(reply.pdu, on: connection, digests: digests, portal: portal, deadline: deadline)
+            case .nopIn(let nop) where nop.initiatorTaskTag == reservedTaskTag:
+                continue
+            case .asyncMessage(let message) where message.asyncEvent == 0 || message.asyncEvent == 4:
+                // SCSI async events and renegotiation requests need no action from a probe.
+                continue
+            default:
+                return message
+            }
+        }
+    }
+
+    /// Updates ExpStatSN and the command window from any PDU that carries them (§4.2.2).
+    private mutating func track(_ message: TargetMessage) {
+        let numbers: (statSN: SequenceNumber?, expCmdSN: SequenceNumber, maxCmdSN: SequenceNumber)?
+        switch message {
+        case .nopIn(let pdu): numbers = (pdu.initiatorTaskTag == reservedTaskTag && !pdu.wantsReply ? nil : pdu.statSN, pdu.expCmdSN, pdu.maxCmdSN)
+        case .scsiResponse(let pdu): numbers = (pdu.statSN, pdu.expCmdSN, pdu.maxCmdSN)
+        case .taskManagementResponse(let pdu): numbers = (pdu.statSN, pdu.expCmdSN, pdu.maxCmdSN)
+        case .textResponse(let pdu): numbers = (pdu.statSN, pdu.expCmdSN, pdu.maxCmdSN)
+        case .dataIn(let pdu): numbers = (pdu.hasStatus ? pdu.statSN : nil, pdu.expCmdSN, pdu.maxCmdSN)
+        case .logoutResponse(let pdu): numbers = (pdu.statSN, pdu.expCmdSN, pdu.maxCmdSN)
+        case .readyToTransfer(let pdu): numbers = (nil, pdu.expCmdSN, pdu.maxCmdSN)
+        case .asyncMessage(let pdu): numbers = (pdu.statSN, pdu.expCmdSN, pdu.maxCmdSN)
+        case .reject(let pdu): numbers = (pdu.statSN, pdu.expCmdSN, pdu.maxCmdSN)
+        case .loginResponse: numbers = nil
+        }
+        guard let numbers else { return }
+        if let statSN = numbers.statSN, expStatSN <= statSN { expStatSN = statSN.advanced() }
+        // §4.2.2.1: MaxCmdSN updates are ignored when MaxCmdSN < ExpCmdSN - 1.
+        if numbers.expCmdSN.advanced(by: UInt32.max) <= numbers.maxCmdSN, maxCmdSN < numbers.maxCmdSN {
+            maxCmdSN = numbers.maxCmdSN
+        }
+    }
+
+    /// Waits until the target's command window admits CmdSN (MaxCmdSN ≥ CmdSN).
+    private mutating func waitForCommandWindow(deadline: MonotonicInstant) throws(InitiatorError) {
+        while maxCmdSN < cmdSN {
+            let message = try receiveTargetMessage(deadline: deadline)
+            throw .protocolViolation("unexpected \(message) while the command window was closed", portal: portal)
+        }
+    }
+
+    /// SendTargets discovery (RFC 7143 §12.3, appendix C): the targets this portal offers
+    /// and their addresses, across as many Text Responses as the target needs.
+    public mutating func sendTargets(_ which: String = "All") throws(InitiatorError) -> [DiscoveredTarget] {
+        let deadline = deadline()
+        try waitForCommandWindow(deadline: deadline)
+        let tag = taskTag()
+        var accumulator = TextAccumulator()
+        var request = TextRequest(
+            immediate: false, initiatorTaskTag: tag, cmdSN: cmdSN, expStatSN: expStatSN,
+            data: TextKeys.encode([TextPair("SendTargets", which)]))
+        cmdSN = cmdSN.advanced()
+        // Each round trip brings at least one more segment; the accumulator bounds the total.
+        while true {
+            request.expStatSN = expStatSN
+            try Self.send(request.pdu, on: connection, digests: digests, portal: portal, deadline: deadline)
+            let response = try expectResponse(tag: tag, deadline: deadline, what: "Text Response") { message in
+                if case .textResponse(let response) = message { return response }
+                return nil
+            }
+            let pairs: [TextPair]?
+            do {
+                pairs = try accumulator.append(response.data, isFinal: response.final && !response.continues)
+            } catch {
+                throw .protocolViolation("malformed SendTargets text: \(error)", portal: portal)
+            }
+            if let pairs { return DiscoveredTarget.parse(pairs) }
+            // §11.10.4: ask for the rest with an empty Text Request carrying the target's TTT.
+            request = TextRequest(
+                immediate: false, initiatorTaskTag: tag, targetTransferTag: response.targetTransferTag, cmdSN: cmdSN,
+                expStatSN: expStatSN, data: [])
+        }
+    }
+
+    /// The result of a SCSI command that completed at the target.
+    public struct CommandResult {
+        public var status: UInt8
+        public var data: [UInt8]
+        public var sense: SenseData?
+    }
+
+    /// How often a command is repeated while the LUN reports UNIT ATTENTION: after a login
+    /// a target reports each pending condition (power on, LUNs changed) once (SAM-5 §5.14).
+    static let unitAttentionRetries = 4
+
+    /// Runs a SCSI command that reads up to `expectedLength` bytes (or none) and returns
+    /// the data; a status other than GOOD is a `.commandFailed` naming `name`.
+    public mutating func read(
+        _ cdb: [UInt8], lun: LogicalUnit, expectedLength: Int, name: String
+    ) throws(InitiatorError) -> [UInt8] {
+        var result = try execute(cdb, lun: lun, expectedLength: expectedLength)
+        for _ in 0..<Self.unitAttentionRetries where result.sense?.senseKey == SenseData.unitAttention {
+            result = try execute(cdb, lun: lun, expectedLength: expectedLength)
+        }
+        guard result.status == SCSIStatus.good else {
+            throw .commandFailed(command: name, status: result.status, sense: result.sense)
+        }
+        return result.data
+    }
+
+    /// Sends a SCSI command with a read data phase and collects Data-In until the status
+    /// arrives (in the last Data-In or a SCSI Response, §11.7.4). Data beyond the expected
+    /// length or outside it is a protocol violation, never written past the buffer.
+    public mutating func execute(_ cdb: [UInt8], lun: LogicalUnit, expectedLength: Int) throws(InitiatorError) -> CommandResult {
+        let deadline = deadline()
+        try waitForCommandWindow(deadline: deadline)
+        let tag = taskTag()
+        let command = SCSICommand(
+            read: expectedLength > 0, write: false, lun: lun, initiatorTaskTag: tag,
+            expectedDataTransferLength: UInt32(expectedLength), cmdSN: cmdSN, expStatSN: expStatSN, cdb: cdb)
+        cmdSN = cmdSN.advanced()
+        try Self.send(command.pdu, on: connection, digests: digests, portal: portal, deadline: deadline)
+
+        var buffer = [UInt8](repeating: 0, count: expectedLength)
+        var received = 0
+        while true {
+            let message = try receiveTargetMessage(deadline: deadline)
+            switch message {
+            case .dataIn(let dataIn) where dataIn.initiatorTaskTag == tag:
+                let offset = Int(dataIn.bufferOffset)
+                guard offset <= expectedLength, dataIn.data.count <= expectedLength - offset else {
+                    throw .protocolViolation(
+                        "Data-In of \(dataIn.data.count) bytes at offset \(offset) is beyond the \(expectedLength) bytes requested",
+                        portal: portal)
+                }
+                buffer.replaceSubrange(offset..<offset + dataIn.data.count, with: dataIn.data)
+                received = max(received, offset + dataIn.data.count)
+                if dataIn.hasStatus {
+                    return CommandResult(status: dataIn.status, data: Array(buffer[..<received]), sense: nil)
+                }
+            case .scsiResponse(let response) where response.initiatorTaskTag == tag:
+                guard response.response == 0 else {
+                    throw .protocolViolation("the target reported a target failure (response \(response.response))", portal: portal)
+                }
+                return CommandResult(status: response.status, data: Array(buffer[..<received]), sense: SenseData(response.senseData))
+            case .reject(let reject) where reject.rejectedTaskTag == tag:
+                throw .protocolViolation("the target rejected the command: \(reject.reasonText)", portal: portal)
+            default:
+                throw .protocolViolation("unexpected \(message) while waiting for task \(tag)", portal: portal)
+            }
+        }
+    }
+
+    private mutating func expectResponse<Response>(
+        tag: UInt32, deadline: MonotonicInstant, what: String, _ match: (TargetMessage) -> Response?
+    ) throws(InitiatorError) -> Response {
+        let message = try receiveTargetMessage(deadline: deadline)
+        if let response = match(message) { return response }
+        if case .reject(let reject) = message {
+            throw .protocolViolation("the target rejected our request: \(reject.reasonText)", portal: portal)
+        }
+        throw .protocolViolation("expected a \(what), received \(message)", portal: portal)
+    }
+
+    /// Logs the session out (close session, §11.14) and closes the connection.
+    public consuming func logout() throws(InitiatorError) {
+        let deadline = deadline()
+        let tag = taskTag()
+        let request = LogoutRequest(reason: .closeSession, initiatorTaskTag: tag, cid: cid, cmdSN: cmdSN, expStatSN: expStatSN)
+        try Self.send(request.pdu, on: connection, digests: digests, portal: portal, deadline: deadline)
+        let response = try expectResponse(tag: tag, deadline: deadline, what: "Logout Response") { message in
+            if case .logoutResponse(let response) = message { return response }
+            return nil
+        }
+        guard response.response == 0 else { throw .logoutFailed(response: response.response) }
+    }
+}

@@ -1,0 +1,33 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a TCP connection could not be made or used, in words for the person at the console.
+public enum ConnectionError: Error, CustomStringConvertible {
+    /// The deadline passed; `operation` says what was waited for and with whom,
+    /// e.g. "connect to 192.0.2.1:3260".
+    case timedOut(operation: String)
+    /// Nothing listens on that port: the peer answered with a reset (`ECONNREFUSED`).
+    case refused(SocketAddress)
+    /// No route to the peer (`ENETUNREACH`, `EHOSTUNREACH`, `EADDRNOTAVAIL`).
+    case unreachable(SocketAddress, SystemError)
+    /// The peer closed the connection before everything expected had arrived.
+    case closedByPeer
+    /// Any other failure of a system call, `ECONNRESET` among them.
+    case system(SystemError)
+
+    public var description: String {
+        switch self {
+        case .timedOut(let operation):
+            "\(operation) timed out"
+        case .refused(let address):
+            "connection to \(address) refused (is the target running and listening there?)"
+        case .unreachable(let address, let error):
+            "\(address) is unreachable (\(error); check the address, the link and the routes)"
+        case .closedByPeer:
+            "the peer closed the connection"
+        case .system(let error):
+            error.description
+        }
+    }
+}

@@ -1,0 +1,24 @@
+# Shared helpers for the VM harness scripts (sourced, not run).
+# shellcheck shell=bash
+
+# Every other lib sources this one: load it once.
+[[ -z "${VM_REPO_ROOT:-}" ]] || return 0
+VM_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+readonly VM_REPO_ROOT
+readonly VM_CACHE_DIR="$VM_REPO_ROOT/cache"
+
+vm_fail() {
+    echo "${0##*/}: $*" >&2
+    exit 1
+}
+
+vm_log() {
+    echo "${0##*/}: $*" >&2
+}
+
+# Milliseconds since the epoch (for host-side timings).
+vm_now_ms() {
+    local seconds nanoseconds
+    read -r seconds nanoseconds < <(date '+%s %N')
+    echo $((seconds * 1000 + 10#$nanoseconds / 1000000))
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Debian's 6.1 kernel for the VM boots, unpacked into cache/kernel/ (nothing is installed
+# system-wide). Sourced for vm_kernel_prepare, or run to prepare it and print its paths.
+#
+# usage: Tests/VM/lib/kernel.sh        prints KVER=, KERNEL_IMAGE=, MODULES_DIR=
+#   VM_KERNEL_PACKAGE=linux-image-6.1.0-NN-amd64 pins the package; by default it is the
+#   one Debian's linux-image-amd64 depends on now (the ABI number changes with point
+#   releases, and old ones leave the mirror).
+# shellcheck shell=bash
+set -euo pipefail
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+readonly VM_KERNEL_CACHE="$VM_CACHE_DIR/kernel"
+
+vm_kernel_package() {
+    if [[ -n "${VM_KERNEL_PACKAGE:-}" ]]; then
+        echo "$VM_KERNEL_PACKAGE"
+        return
+    fi
+    local package
+    package="$(apt-cache depends linux-image-amd64 2>/dev/null |
+        awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.1\.0-[0-9]+-amd64$/ { print $2; exit }')"
+    if [[ -z "$package" ]]; then
+        apt-get update -q >&2
+        package="$(apt-cache depends linux-image-amd64 |
+            awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.1\.0-[0-9]+-amd64$/ { print $2; exit }')"
+    fi
+    [[ -n "$package" ]] || vm_fail "apt-cache finds no linux-image-6.1.0-NN-amd64 behind linux-image-amd64"
+    echo "$package"
+}
+
+# Downloads PACKAGE and unpacks it into TREE with its modules.dep. A subshell, so that
+# its cleanup trap never replaces the caller's.
+vm_kernel_unpack() (
+    local package="$1" kver="$2" tree="$3"
+    command -v depmod >/dev/null || vm_fail "depmod not found (Tests/VM/lib/deps.sh installs kmod)"
+    mkdir -p "$VM_KERNEL_CACHE"
+    local staging
+    staging="$(mktemp -d "$VM_KERNEL_CACHE/staging.XXXXXX")"
+    # shellcheck disable=SC2064 # expand now: the trap removes this staging folder
+    trap "rm -rf '$staging'" EXIT
+    vm_log "downloading $package"
+    # apt's _apt user cannot write into the cache folder; the download is still verified.
+    (cd "$staging" && apt-get download -q -o APT::Sandbox::User=root "$package" >&2)
+    local deb
+    deb="$(find "$staging" -maxdepth 1 -name "${package}_*.deb" | head -n 1)"
+    [[ -n "$deb" ]] || vm_fail "apt-get download left no ${package}_*.deb"
+    dpkg-deb -x "$deb" "$staging/tree"
+    [[ -f "$staging/tree/boot/vmlinuz-$kver" ]] || vm_fail "$deb holds no boot/vmlinuz-$kver"
+    # The package ships no modules.dep: its maintainer scripts would run depmod.
+    depmod -b "$staging/tree" "$kver"
+    touch "$staging/tree/.complete"
+    rm -rf "$tree"
+    mv "$staging/tree" "$tree"
+)
+
+# Sets KVER, KERNEL_IMAGE and MODULES_DIR (the root of an unpacked tree holding
+# lib/modules/KVER with modules.dep), downloading and unpacking once.
+vm_kernel_prepare() {
+    local package
+    package="$(vm_kernel_package)"
+    KVER="${package#linux-image-}"
+    MODULES_DIR="$VM_KERNEL_CACHE/$KVER"
+    KERNEL_IMAGE="$MODULES_DIR/boot/vmlinuz-$KVER"
+    if [[ ! -f "$MODULES_DIR/.complete" ]]; then
+        vm_kernel_unpack "$package" "$KVER" "$MODULES_DIR"
+    fi
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    vm_kernel_prepare
+    printf 'KVER=%s\nKERNEL_IMAGE=%s\nMODULES_DIR=%s\n' "$KVER" "$KERNEL_IMAGE" "$MODULES_DIR"
+fi

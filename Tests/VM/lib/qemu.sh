@@ -1,0 +1,87 @@
+# Boots the guest under QEMU inside the run's network namespace, bounded in time, with
+# every serial line stamped with the host's seconds since QEMU started (sourced).
+#
+#   vm_qemu_boot --kernel FILE --initrd FILE --append TEXT --log FILE --timeout SECONDS
+#                [--monitor SOCKET] [--acpitable FILE] [--show]
+#
+# Returns QEMU's exit status (0 after the guest powered off; 124 when the host's timeout
+# stopped it). --show copies the console to standard output as it arrives.
+# Software emulation only (no usable KVM here), one vCPU: the machines have 2 cores.
+# shellcheck shell=bash
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+readonly VM_GUEST_MAC="52:54:00:12:34:56"
+
+vm_qemu_boot() {
+    local kernel="" initrd="" append="" log="" timeout_seconds="" monitor="" acpitable="" show=0
+    while (($# > 0)); do
+        case "$1" in
+        --kernel) kernel="$2"; shift 2 ;;
+        --initrd) initrd="$2"; shift 2 ;;
+        --append) append="$2"; shift 2 ;;
+        --log) log="$2"; shift 2 ;;
+        --timeout) timeout_seconds="$2"; shift 2 ;;
+        --monitor) monitor="$2"; shift 2 ;;
+        --acpitable) acpitable="$2"; shift 2 ;;
+        --show) show=1; shift ;;
+        *) vm_fail "vm_qemu_boot: unknown option $1" ;;
+        esac
+    done
+    [[ -n "$kernel" && -n "$initrd" && -n "$log" && -n "$timeout_seconds" ]] ||
+        vm_fail "vm_qemu_boot: --kernel, --initrd, --log and --timeout are required"
+    [[ -n "$VM_NETNS" ]] || vm_fail "vm_qemu_boot: call vm_netns_create first (target.sh)"
+
+    local qemu=(
+        qemu-system-x86_64 -accel tcg -smp 1 -m 512 -nodefaults -no-reboot -display none
+        -serial stdio -pidfile "$log.pid"
+        # In the namespace, the guest's 10.0.2.2 is the namespace's loopback.
+        -netdev user,id=n0
+        -device "virtio-net-pci,netdev=n0,mac=$VM_GUEST_MAC,addr=03.0,romfile="
+        -kernel "$kernel" -initrd "$initrd" -append "$append"
+    )
+    if [[ -n "$monitor" ]]; then
+        qemu+=(-monitor "unix:$monitor,server,nowait")
+    else
+        qemu+=(-monitor none)
+    fi
+    if [[ -n "$acpitable" ]]; then
+        qemu+=(-acpitable "sig=iBFT,rev=1,oem_id=ISCSIR,oem_table_id=ISCSIRT,data=$acpitable")
+    fi
+
+    local started_us="${EPOCHREALTIME/./}"
+    local status=0
+    # timeout runs inside the namespace so that QEMU is its own child (ip netns exec
+    # forks); QEMU gets 10 s after SIGTERM before SIGKILL.
+    ip netns exec "$VM_NETNS" timeout --kill-after=10 "$timeout_seconds" "${qemu[@]}" </dev/null 2>&1 |
+        vm_stamp_lines "$started_us" "$show" >"$log" || status=$?
+    # The pipeline's status is QEMU's unless the stamping failed, which set -o pipefail
+    # reports too: either way a non-zero status is a failed boot.
+    return "$status"
+}
+
+# Prefixes each line with the seconds (millisecond precision) since STARTED_US, the
+# host's EPOCHREALTIME without its dot. The console's carriage returns are dropped.
+vm_stamp_lines() {
+    local started_us="$1" show="$2"
+    local line now_us elapsed_ms
+    while IFS= read -r line || [[ -n "$line" ]]; do
+        now_us="${EPOCHREALTIME/./}"
+        elapsed_ms=$(((now_us - started_us) / 1000))
+        line="${line//$'\r'/}"
+        printf '%4d.%03d %s\n' $((elapsed_ms / 1000)) $((elapsed_ms % 1000)) "$line"
+        if ((show)); then
+            printf '%4d.%03d %s\n' $((elapsed_ms / 1000)) $((elapsed_ms % 1000)) "$line" >&2
+        fi
+    done
+}
+
+# Prints the host time (seconds since QEMU started) of the first console line in LOG that
+# matches the extended regular expression PATTERN; fails when none does.
+vm_console_time() {
+    local log="$1" pattern="$2"
+    local stamp
+    stamp="$(grep -E -m 1 -- "^ *[0-9]+\.[0-9]{3} .*($pattern)" "$log" | awk '{ print $1 }')"
+    [[ -n "$stamp" ]] || return 1
+    echo "$stamp"
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The end-to-end boots: Debian's kernel with the project's initramfs under QEMU (software
+# emulation), each scenario bounded in time, judged by the markers on its console.
+#
+# usage: Tests/VM/run.sh [SCENARIO...]      (default: every scenario; needs root)
+#   VM_AGENT_BINARY=FILE   the static iscsi-root (default cache/bin/iscsi-root: make static)
+#   VM_BOOT_TIMEOUT=SECONDS  the host's bound on one boot (default 120)
+# Console logs stay in cache/vm/logs/SCENARIO.log. Prints one line per scenario and
+# "N passed, N failed"; exits 1 when a scenario failed.
+set -euo pipefail
+readonly VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
+# shellcheck source=lib/common.sh
+source "$VM_LIB/common.sh"
+# shellcheck source=lib/kernel.sh
+source "$VM_LIB/kernel.sh"
+# shellcheck source=lib/target.sh
+source "$VM_LIB/target.sh"
+# shellcheck source=lib/qemu.sh
+source "$VM_LIB/qemu.sh"
+
+readonly AGENT_BINARY="${VM_AGENT_BINARY:-$VM_CACHE_DIR/bin/iscsi-root}"
+readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
+readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
+readonly SCENARIOS=(early-init)
+
+# Each scenario runs in a subshell: it prints its figures on success, or its reason for
+# failing on standard error, and its namespace is removed by target.sh's trap either way.
+
+# /init is the static agent as PID 1: its early mounts, its log lines with durations and
+# argv (the PID-1 runtime shims work), then its power-off, all before the host's bound.
+scenario_early_init() (
+    local name="early-init"
+    local log="$LOG_DIR/$name.log" initrd="$LOG_DIR/$name.initrd.img"
+    "$VM_REPO_ROOT/Initramfs/build-initramfs.sh" --binary "$AGENT_BINARY" --output "$initrd" \
+        --kver "$KVER" --modules-dir "$MODULES_DIR" >/dev/null
+    vm_netns_create
+    local status=0
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" \
+        --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1" || status=$?
+    vm_netns_cleanup
+    ((status != 124)) || vm_fail "QEMU still running after ${BOOT_TIMEOUT} s"
+    ((status == 0)) || vm_fail "QEMU exited with status $status"
+
+    local first_line mounts powering_off powered_off
+    first_line="$(vm_console_time "$log" 'iscsi-root: started as PID 1, argv \[/init\], uptime [0-9]+ ms')" ||
+        vm_fail "no 'iscsi-root: started as PID 1, argv [/init]' line"
+    mounts="$(vm_console_time "$log" 'iscsi-root: mounts \([0-9]+ ms\)')" ||
+        vm_fail "no 'iscsi-root: mounts (N ms)' line"
+    powering_off="$(vm_console_time "$log" 'iscsi-root: no boot configuration handled yet — powering off')" ||
+        vm_fail "no 'powering off' line"
+    powered_off="$(vm_console_time "$log" 'reboot: Power down')" ||
+        vm_fail "the kernel did not say 'reboot: Power down'"
+    ! grep -q -E 'Kernel panic|Unable to obtain Swift runtime path|Fatal error' "$log" ||
+        vm_fail "panic or runtime abort: $(grep -m 1 -E 'Kernel panic|Unable to obtain|Fatal error' "$log")"
+    local guest_start
+    guest_start="$(grep -E -m 1 -o 'uptime [0-9]+ ms' "$log" | awk '{ print $2 }')"
+    echo "first iscsi-root line ${first_line} s, mounts done ${mounts} s, power off ${powered_off} s after QEMU start; /init at guest uptime ${guest_start} ms"
+    : "$powering_off"
+)
+
+run_scenario() {
+    local name="$1" function="scenario_${1//-/_}"
+    declare -F "$function" >/dev/null || vm_fail "unknown scenario \"$name\" (known: ${SCENARIOS[*]})"
+    local figures
+    if figures="$("$function" 2>"$LOG_DIR/$name.stderr")"; then
+        echo "PASS $name: $figures"
+        return 0
+    fi
+    echo "FAIL $name: $(tail -n 1 "$LOG_DIR/$name.stderr") (console: $LOG_DIR/$name.log)"
+    return 1
+}
+
+main() {
+    ((EUID == 0)) || vm_fail "needs root (network namespaces, QEMU in them)"
+    "$VM_LIB/deps.sh"
+    [[ -x "$AGENT_BINARY" ]] || vm_fail "no static agent at $AGENT_BINARY (run make static)"
+    vm_kernel_prepare
+    mkdir -p "$LOG_DIR"
+    local selected=("$@") passed=0 failed=0 name
+    ((${#selected[@]} > 0)) || selected=("${SCENARIOS[@]}")
+    for name in "${selected[@]}"; do
+        if run_scenario "$name"; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
+    done
+    echo "$passed passed, $failed failed"
+    ((failed == 0))
+}
+
+main "$@"
