@@ -20,12 +20,15 @@ let package = Package(
         .target(name: "BootConfig", dependencies: ["ISCSI"]),
         .target(name: "LinuxSystem", dependencies: ["CShims"]),
         .target(name: "Initiator", dependencies: ["ISCSI", "LinuxSystem"]),
+        .target(name: "KernelSession", dependencies: ["ISCSI", "LinuxSystem"]),
         .target(name: "Commands", dependencies: ["ISCSI", "BootConfig", "Initiator", "LinuxSystem"]),
-        .target(name: "Agent", dependencies: ["LinuxSystem"]),
+        .systemLibrary(name: "CLibkmod", pkgConfig: "libkmod", providers: [.apt(["libkmod-dev"])]),
+        .target(name: "Agent", dependencies: ["LinuxSystem", "CLibkmod"]),
         // Link-only: lets the static binary run as PID 1 before /proc exists (executable only).
         .target(name: "CRuntimeCompat"),
         .executableTarget(name: "iscsi-root", dependencies: ["Commands", "Agent", "CRuntimeCompat"]),
         .testTarget(name: "ISCSITests", dependencies: ["ISCSI"]),
+        .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "Commands"], exclude: ["Resources"]),
         .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
     ]
 )

@@ -15,7 +15,8 @@
 # users relink; this script is that recipe.
 set -euo pipefail
 
-readonly REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly REPO_ROOT
 readonly CACHE_DIR="$REPO_ROOT/cache/libkmod"
 readonly LIB_DIR="$CACHE_DIR/lib"
 build_dir="" # removed by the EXIT trap
@@ -30,6 +31,7 @@ debian_mirror_uri() {
     local codename
     codename="$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")"
     [[ -n "$codename" ]] || fail "cannot read VERSION_CODENAME from /etc/os-release"
+    # shellcheck disable=SC2016 # $(...) are apt's own placeholders
     apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Created-By: Packages' |
         awk -v release="$codename" '$2 == release { print $1; exit }'
 }

@@ -45,14 +45,15 @@ public struct BootLog {
         }
     }
 
-    /// Runs one boot step and logs `NAME (N ms)` when it succeeds, or
-    /// `NAME failed after N ms: ERROR` before rethrowing.
-    public mutating func step<Result>(_ name: String, _ body: () throws -> Result) throws -> Result {
+    /// Runs one boot step and logs `NAME: RESULT (N ms)` (or `NAME (N ms)` when the step
+    /// has nothing to add) when it succeeds, or `NAME failed after N ms: ERROR` before
+    /// rethrowing.
+    public mutating func step(_ name: String, _ body: () throws -> String?) throws {
         let start = MonotonicInstant.now()
         do {
             let result = try body()
-            line("\(name) (\(start.milliseconds(until: .now())) ms)")
-            return result
+            let elapsed = start.milliseconds(until: .now())
+            line(result.map { "\(name): \($0) (\(elapsed) ms)" } ?? "\(name) (\(elapsed) ms)")
         } catch {
             line("\(name) failed after \(start.milliseconds(until: .now())) ms: \(error)")
             throw error

@@ -23,15 +23,37 @@ public enum InitRole {
         log.line("started as PID 1, argv [\(arguments.joined(separator: " "))], uptime \(started.nanoseconds / 1_000_000) ms")
         do {
             try log.step("mounts") {
-                for earlyMount in EarlyMount.initramfs {
-                    try earlyMount.mountIfAbsent()
+                var mounted: [String] = []
+                for earlyMount in EarlyMount.initramfs where try earlyMount.mountIfAbsent() {
+                    mounted.append(earlyMount.target)
                 }
+                return mounted.isEmpty ? "all present" : mounted.joined(separator: " ")
             }
         } catch {
             powerOff(&log, reason: "cannot mount the kernel filesystems")
         }
+        do {
+            try log.step("modules") {
+                let modules = try KernelModules()
+                var loaded: [String] = []
+                for name in bootPathModules {
+                    loaded += try modules.load(name)
+                }
+                // PCI first: its drivers (virtio_pci) create the devices of the virtio bus.
+                for bus in ["pci", "virtio"] {
+                    loaded += try modules.loadDrivers(forDevicesOnBus: bus)
+                }
+                return loaded.joined(separator: " ") + " loaded"
+            }
+        } catch {
+            powerOff(&log, reason: "cannot load the kernel modules")
+        }
         powerOff(&log, reason: "no boot configuration handled yet")
     }
+
+    /// What every iSCSI root needs, whatever the NIC: the initiator, SCSI disks, and the
+    /// root's filesystem (ext4 until the boot plan names the root's type).
+    static let bootPathModules = ["iscsi_tcp", "sd_mod", "ext4"]
 
     /// Whether this process should take the init role: the kernel started it as `/init`
     /// (or `…/init`), or it is PID 1 with no arguments.

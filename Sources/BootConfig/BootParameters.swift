@@ -52,9 +52,13 @@ public struct BootParameters: Sendable, Equatable {
     /// The prefixes of the agent's own settings; `iscsi_root.` is an alias of `iscsi.`.
     public static let nativePrefixes = ["iscsi.", "iscsi_root."]
     /// The agent's own settings, for `--help` and for suggesting the closest one.
-    public static let nativeKeys = ["initiator", "chap", "mutual", "replacement_timeout", "noop", "login_timeout", "retries", "on_failure", "log"]
+    public static let nativeKeys = [
+        "initiator", "chap", "mutual", "replacement_timeout", "noop", "login_timeout", "retries",
+        "on_failure", "log",
+    ]
     static let dracutISCSIKeys = [
-        "initiator", "target.name", "target.ip", "target.port", "target.group", "username", "password", "in.username", "in.password",
+        "initiator", "target.name", "target.ip", "target.port", "target.group", "username", "password",
+        "in.username", "in.password",
         "firmware", "ibft", "mp", "param", "login_retry_max", "waitnet", "testroute", "transport",
     ]
 
@@ -82,7 +86,9 @@ public struct BootParameters: Sendable, Equatable {
         case "bootdev": bootDevice = Sourced(value, from: source)
         case "nameserver":
             guard let address = IPAddress(parsing: value) else {
-                throw BootConfigError("nameserver=", token: value, problem: "is not an IP address", expected: "a.b.c.d or an IPv6 address")
+                throw BootConfigError(
+                    "nameserver=", token: value, problem: "is not an IP address",
+                    expected: "a.b.c.d or an IPv6 address")
             }
             nameservers.append(Sourced(address, from: source))
         case "rd.route": routes.append(Sourced(try StaticRoute.parse(value), from: source))
@@ -92,7 +98,8 @@ public struct BootParameters: Sendable, Equatable {
         case "netroot": try takeNetroot(value, source: source)
         case "iscsiroot":
             warnings.append(PlanWarning("iscsiroot=", "deprecated by dracut; use netroot=iscsi:..."))
-            rootPathTargets.append(Sourced(try RootPath.parse(value, parameter: "iscsiroot="), from: source))
+            rootPathTargets.append(
+                Sourced(try RootPath.parse(value, parameter: "iscsiroot="), from: source))
         case "iscsi":
             nativeTargets.append(Sourced(try ISCSIURL.parse(value, warnings: &warnings), from: source))
         case "iscsi_firmware": firmwareTargets = source
@@ -101,11 +108,14 @@ public struct BootParameters: Sendable, Equatable {
         case "rootflags": mountOptions = Sourced(value, from: source)
         case "ro", "rw": readOnly = Sourced(key == "ro", from: source)
         case "init": initPath = Sourced(value, from: source)
-        case "rd.retry": rootWaitSeconds = Sourced(try Self.number(parameter, in: 1...86400), from: source)
+        case "rd.retry":
+            rootWaitSeconds = Sourced(try Self.number(parameter, in: 1...86400), from: source)
         default:
             if key.hasPrefix("rd.iscsi.") {
                 try takeDracutISCSI(String(key.dropFirst(9)), parameter: parameter, source: source)
-            } else if key.hasPrefix("iscsi_"), initramfsTools.set(String(key.dropFirst(6)), to: value, source: source) {
+            } else if key.hasPrefix("iscsi_"),
+                initramfsTools.set(String(key.dropFirst(6)), to: value, source: source)
+            {
                 // iscsi_initiator=, iscsi_target_name=, ... (initramfs-tools; iscsi_initiator= is also dracut's legacy name).
             } else if let prefix = Self.nativePrefixes.first(where: key.hasPrefix) {
                 try takeNative(String(key.dropFirst(prefix.count)), parameter: parameter, source: source)
@@ -129,17 +139,25 @@ public struct BootParameters: Sendable, Equatable {
         case "dhcp", "dhcp6": rootPathFromDHCP = source
         case "iscsi": firmwareTargets = source
         case "iscsi:ibft":
-            warnings.append(PlanWarning("netroot=", "\"iscsi:ibft\" is not a root path; taken as rd.iscsi.firmware=1 (write that instead)"))
+            warnings.append(
+                PlanWarning(
+                    "netroot=",
+                    "\"iscsi:ibft\" is not a root path; taken as rd.iscsi.firmware=1 (write that instead)"))
             firmwareTargets = source
         default:
             guard value.hasPrefix("iscsi:") else {
-                throw BootConfigError("netroot=", token: value, problem: "is not an iSCSI root", expected: "iscsi:<root path>, iscsi or dhcp")
+                throw BootConfigError(
+                    "netroot=", token: value, problem: "is not an iSCSI root",
+                    expected: "iscsi:<root path>, iscsi or dhcp")
             }
-            rootPathTargets.append(Sourced(try RootPath.parse(value, parameter: "netroot="), from: source))
+            rootPathTargets.append(
+                Sourced(try RootPath.parse(value, parameter: "netroot="), from: source))
         }
     }
 
-    private mutating func takeDracutISCSI(_ suffix: String, parameter: KernelCommandLine.Parameter, source: ValueSource) throws(BootConfigError) {
+    private mutating func takeDracutISCSI(
+        _ suffix: String, parameter: KernelCommandLine.Parameter, source: ValueSource
+    ) throws(BootConfigError) {
         let value = parameter.value ?? ""
         switch suffix {
         case "firmware": if try Self.boolean(parameter) { firmwareTargets = source }
@@ -147,96 +165,150 @@ public struct BootParameters: Sendable, Equatable {
         case "mp": firmwareMultipath = try Self.boolean(parameter)
         case "waitnet": break  // The agent always waits for its own network configuration.
         case "testroute": testRoute = Sourced(try Self.boolean(parameter), from: source)
-        case "login_retry_max": try SessionSetting.loginRetries.apply(value, to: &session, parameter: parameter.name, source: source)
+        case "login_retry_max":
+            try SessionSetting.loginRetries.apply(
+                value, to: &session, parameter: parameter.name, source: source)
         case "transport":
-            warnings.append(PlanWarning(parameter.name, "offload transports are not supported; the agent uses iscsi_tcp"))
+            warnings.append(
+                PlanWarning(
+                    parameter.name, "offload transports are not supported; the agent uses iscsi_tcp"))
         case "param": try takeNodeParameter(value, source: source)
         default:
             guard dracut.set(suffix.replacing(".", with: "_"), to: value, source: source) else {
-                warnings.append(PlanWarning(parameter.name, "not a dracut iSCSI parameter\(Self.suggestion(suffix, among: Self.dracutISCSIKeys, prefix: "rd.iscsi."))"))
+                warnings.append(
+                    PlanWarning(
+                        parameter.name,
+                        "not a dracut iSCSI parameter\(Self.suggestion(suffix, among: Self.dracutISCSIKeys, prefix: "rd.iscsi."))"
+                    ))
                 return
             }
         }
     }
 
     /// `rd.iscsi.param=<node key>=<value>`, as open-iscsi's iscsiadm names the key.
-    private mutating func takeNodeParameter(_ text: String, source: ValueSource) throws(BootConfigError) {
+    private mutating func takeNodeParameter(_ text: String, source: ValueSource)
+        throws(BootConfigError)
+    {
         let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty else {
-            throw BootConfigError("rd.iscsi.param=", token: text, problem: "is not <key>=<value>", expected: "e.g. node.session.timeo.replacement_timeout=86400")
+            throw BootConfigError(
+                "rd.iscsi.param=", token: text, problem: "is not <key>=<value>",
+                expected: "e.g. node.session.timeo.replacement_timeout=86400")
         }
         guard let setting = SessionSetting.forNodeKey(String(parts[0])) else {
-            warnings.append(PlanWarning("rd.iscsi.param=", "\(quoted(parts[0])) is not a setting iscsi-root uses; ignored"))
+            warnings.append(
+                PlanWarning(
+                    "rd.iscsi.param=", "\(quoted(parts[0])) is not a setting iscsi-root uses; ignored"))
             return
         }
-        try setting.apply(String(parts[1]), to: &session, parameter: "rd.iscsi.param=\(parts[0])", source: source)
+        try setting.apply(
+            String(parts[1]), to: &session, parameter: "rd.iscsi.param=\(parts[0])", source: source)
     }
 
     /// The agent's own `iscsi.<key>=` settings.
-    private mutating func takeNative(_ key: String, parameter: KernelCommandLine.Parameter, source: ValueSource) throws(BootConfigError) {
+    private mutating func takeNative(
+        _ key: String, parameter: KernelCommandLine.Parameter, source: ValueSource
+    ) throws(BootConfigError) {
         let value = parameter.value ?? ""
         let name = parameter.name
         switch key {
         case "initiator":
             if let rule = ISCSIName.ruleBroken(by: value) {
-                throw BootConfigError(name, token: value, problem: "is not an iSCSI name: \(rule)", expected: ISCSIName.expectedForms)
+                throw BootConfigError(
+                    name, token: value, problem: "is not an iSCSI name: \(rule)",
+                    expected: ISCSIName.expectedForms)
             }
             nativeInitiator = Sourced(value, from: source)
-        case "chap": chapUser = Sourced(try Self.nonEmpty(parameter, expected: "a CHAP user name from \(SecretsFile.path)"), from: source)
-        case "mutual": mutualCHAPUser = Sourced(try Self.nonEmpty(parameter, expected: "the target's CHAP user name from \(SecretsFile.path)"), from: source)
-        case "replacement_timeout": try SessionSetting.replacementTimeout.apply(value, to: &session, parameter: name, source: source)
-        case "login_timeout": try SessionSetting.loginTimeout.apply(value, to: &session, parameter: name, source: source)
-        case "retries": try SessionSetting.loginRetries.apply(value, to: &session, parameter: name, source: source)
+        case "chap":
+            chapUser = Sourced(
+                try Self.nonEmpty(parameter, expected: "a CHAP user name from \(SecretsFile.path)"),
+                from: source)
+        case "mutual":
+            mutualCHAPUser = Sourced(
+                try Self.nonEmpty(
+                    parameter, expected: "the target's CHAP user name from \(SecretsFile.path)"), from: source
+            )
+        case "replacement_timeout":
+            try SessionSetting.replacementTimeout.apply(
+                value, to: &session, parameter: name, source: source)
+        case "login_timeout":
+            try SessionSetting.loginTimeout.apply(value, to: &session, parameter: name, source: source)
+        case "retries":
+            try SessionSetting.loginRetries.apply(value, to: &session, parameter: name, source: source)
         case "noop":
             let parts = value.split(separator: ",", omittingEmptySubsequences: false)
             guard parts.count == 2 else {
-                throw BootConfigError(name, token: value, problem: "is not <interval>,<timeout>", expected: "two numbers of seconds such as 5,5 (0,0 disables)")
+                throw BootConfigError(
+                    name, token: value, problem: "is not <interval>,<timeout>",
+                    expected: "two numbers of seconds such as 5,5 (0,0 disables)")
             }
-            try SessionSetting.noopInterval.apply(String(parts[0]), to: &session, parameter: name + " interval", source: source)
-            try SessionSetting.noopTimeout.apply(String(parts[1]), to: &session, parameter: name + " timeout", source: source)
+            try SessionSetting.noopInterval.apply(
+                String(parts[0]), to: &session, parameter: name + " interval", source: source)
+            try SessionSetting.noopTimeout.apply(
+                String(parts[1]), to: &session, parameter: name + " timeout", source: source)
         case "on_failure": onFailure = Sourced(try Self.choice(parameter), from: source)
         case "log": logLevel = Sourced(try Self.choice(parameter), from: source)
         default:
-            warnings.append(PlanWarning(name, "unknown setting\(Self.suggestion(key, among: Self.nativeKeys, prefix: "iscsi."))"))
+            warnings.append(
+                PlanWarning(
+                    name, "unknown setting\(Self.suggestion(key, among: Self.nativeKeys, prefix: "iscsi."))"))
         }
     }
 
     /// dracut's `getargbool`: a bare flag, 1/yes/on are true; 0/no/off are false.
-    private static func boolean(_ parameter: KernelCommandLine.Parameter) throws(BootConfigError) -> Bool {
+    private static func boolean(_ parameter: KernelCommandLine.Parameter) throws(BootConfigError)
+        -> Bool
+    {
         switch parameter.value {
         case nil, "", "1", "yes", "on", "true": return true
         case "0", "no", "off", "false": return false
-        case .some(let other): throw BootConfigError(parameter.name, token: other, problem: "is not a yes/no value", expected: "1 or 0 (yes/no, on/off)")
+        case .some(let other):
+            throw BootConfigError(
+                parameter.name, token: other, problem: "is not a yes/no value",
+                expected: "1 or 0 (yes/no, on/off)")
         }
     }
 
-    private static func number(_ parameter: KernelCommandLine.Parameter, in range: ClosedRange<Int>) throws(BootConfigError) -> Int {
+    private static func number(_ parameter: KernelCommandLine.Parameter, in range: ClosedRange<Int>)
+        throws(BootConfigError) -> Int
+    {
         let text = parameter.value ?? ""
-        guard text.isDecimalNumber, text.utf8.count <= 10, let value = Int(text), range.contains(value) else {
-            throw BootConfigError(parameter.name, token: text, problem: "is not a number in range", expected: "\(range.lowerBound)-\(range.upperBound)")
+        guard text.isDecimalNumber, text.utf8.count <= 10, let value = Int(text), range.contains(value)
+        else {
+            throw BootConfigError(
+                parameter.name, token: text, problem: "is not a number in range",
+                expected: "\(range.lowerBound)-\(range.upperBound)")
         }
         return value
     }
 
-    private static func nonEmpty(_ parameter: KernelCommandLine.Parameter, expected: String) throws(BootConfigError) -> String {
+    private static func nonEmpty(_ parameter: KernelCommandLine.Parameter, expected: String)
+        throws(BootConfigError) -> String
+    {
         guard let value = parameter.value, !value.isEmpty else {
             throw BootConfigError(parameter.name, token: "", problem: "is empty", expected: expected)
         }
         return value
     }
 
-    private static func choice<Choice: RawRepresentable & CaseIterable>(_ parameter: KernelCommandLine.Parameter) throws(BootConfigError) -> Choice
+    private static func choice<Choice: RawRepresentable & CaseIterable>(
+        _ parameter: KernelCommandLine.Parameter
+    ) throws(BootConfigError) -> Choice
     where Choice.RawValue == String {
         let text = parameter.value ?? ""
         guard let value = Choice(rawValue: text) else {
-            throw BootConfigError(parameter.name, token: text, problem: "is not a choice", expected: Choice.allCases.map(\.rawValue).joined(separator: ", "))
+            throw BootConfigError(
+                parameter.name, token: text, problem: "is not a choice",
+                expected: Choice.allCases.map(\.rawValue).joined(separator: ", "))
         }
         return value
     }
 
     /// "; did you mean <closest>?" when a known key is within edit distance 3.
     static func suggestion(_ key: String, among known: [String], prefix: String) -> String {
-        guard let closest = known.min(by: { editDistance(key, $0) < editDistance(key, $1) }), editDistance(key, closest) <= 3 else {
+        guard let closest = known.min(by: { editDistance(key, $0) < editDistance(key, $1) }),
+            editDistance(key, closest) <= 3
+        else {
             return "; known: " + known.map { prefix + $0 }.joined(separator: ", ")
         }
         return "; did you mean \(prefix)\(closest)=?"
@@ -255,7 +327,8 @@ public enum RootDevice: Sendable, Equatable, CustomStringConvertible {
 
     static func parse(_ text: String) throws(BootConfigError) -> RootDevice {
         let forms: [(String, (String) -> RootDevice)] = [
-            ("UUID=", RootDevice.uuid), ("LABEL=", RootDevice.label), ("PARTUUID=", RootDevice.partitionUUID), ("PARTLABEL=", RootDevice.partitionLabel),
+            ("UUID=", RootDevice.uuid), ("LABEL=", RootDevice.label),
+            ("PARTUUID=", RootDevice.partitionUUID), ("PARTLABEL=", RootDevice.partitionLabel),
         ]
         for (prefix, make) in forms where text.hasPrefix(prefix) && text.count > prefix.count {
             return make(String(text.dropFirst(prefix.count)))
@@ -263,7 +336,9 @@ public enum RootDevice: Sendable, Equatable, CustomStringConvertible {
         // dracut's 99-iscsi-root.rules point /dev/root at the whole iSCSI LUN.
         if text == "/dev/root" { return .targetLUN }
         if text.hasPrefix("/dev/"), text.count > 5 { return .path(text) }
-        throw BootConfigError("root=", token: text, problem: "is not a root device", expected: "UUID=, LABEL=, PARTUUID=, PARTLABEL=, /dev/..., iscsi:<root path> or dhcp")
+        throw BootConfigError(
+            "root=", token: text, problem: "is not a root device",
+            expected: "UUID=, LABEL=, PARTUUID=, PARTLABEL=, /dev/..., iscsi:<root path> or dhcp")
     }
 
     /// The `root=` value that says this.

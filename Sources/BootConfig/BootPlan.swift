@@ -43,7 +43,10 @@ public struct InterfacePlan: Sendable, Equatable {
     /// The 802.1Q VLAN id to put the address on (from the iBFT NIC); nil or 0 means none.
     public var vlan: UInt16?
 
-    public init(source: ValueSource, device: String? = nil, mac: Sourced<MACAddress>? = nil, method: AddressMethod) {
+    public init(
+        source: ValueSource, device: String? = nil, mac: Sourced<MACAddress>? = nil,
+        method: AddressMethod
+    ) {
         self.source = source
         self.device = device
         self.mac = mac
@@ -63,7 +66,9 @@ public struct TargetPlan: Sendable, Equatable {
     /// The interface to reach the target through, if a grammar named one.
     public var networkDevice: String?
 
-    public init(name: Sourced<String>, portals: [Sourced<TargetPortal>], lun: Sourced<LogicalUnitNumber?>) {
+    public init(
+        name: Sourced<String>, portals: [Sourced<TargetPortal>], lun: Sourced<LogicalUnitNumber?>
+    ) {
         self.name = name
         self.portals = portals
         self.lun = lun

@@ -51,7 +51,9 @@ public struct BootConfigError: Error, Equatable, Sendable, CustomStringConvertib
     /// What would have been accepted.
     public var expected: String
 
-    public init(_ parameter: String, at location: String = "", token: String, problem: String, expected: String) {
+    public init(
+        _ parameter: String, at location: String = "", token: String, problem: String, expected: String
+    ) {
         self.parameter = parameter
         self.location = location
         self.token = token

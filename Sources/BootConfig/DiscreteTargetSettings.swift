@@ -19,7 +19,8 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
     static var fields: [String: WritableKeyPath<DiscreteTargetSettings, Sourced<String>?>] {
         [
             "initiator": \.initiator, "target_name": \.targetName, "target_ip": \.targetAddresses,
-            "target_port": \.targetPort, "target_group": \.targetGroup, "username": \.username, "in_username": \.inUsername,
+            "target_port": \.targetPort, "target_group": \.targetGroup, "username": \.username,
+            "in_username": \.inUsername,
         ]
     }
     static var secretFields: [String: WritableKeyPath<DiscreteTargetSettings, Sourced<Secret>?>] {
@@ -42,8 +43,12 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
     /// (initramfs-tools: the command line overrides the file).
     func overridden(by overrides: DiscreteTargetSettings) -> DiscreteTargetSettings {
         var result = self
-        for field in Self.fields.values where overrides[keyPath: field] != nil { result[keyPath: field] = overrides[keyPath: field] }
-        for field in Self.secretFields.values where overrides[keyPath: field] != nil { result[keyPath: field] = overrides[keyPath: field] }
+        for field in Self.fields.values where overrides[keyPath: field] != nil {
+            result[keyPath: field] = overrides[keyPath: field]
+        }
+        for field in Self.secretFields.values where overrides[keyPath: field] != nil {
+            result[keyPath: field] = overrides[keyPath: field]
+        }
         return result
     }
 
@@ -53,19 +58,25 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
         guard let name = targetName else { return [] }
         let nameParameter = Self.parameterName(parameterPrefix, "target_name")
         if let rule = ISCSIName.ruleBroken(by: name.value) {
-            throw BootConfigError(nameParameter, token: name.value, problem: "is not an iSCSI name: \(rule)", expected: ISCSIName.expectedForms)
+            throw BootConfigError(
+                nameParameter, token: name.value, problem: "is not an iSCSI name: \(rule)",
+                expected: ISCSIName.expectedForms)
         }
         let addressParameter = Self.parameterName(parameterPrefix, "target_ip")
         guard let addresses = targetAddresses, !addresses.value.isEmpty else {
-            throw BootConfigError(nameParameter, token: name.value, problem: "has no portal", expected: "also \(addressParameter)<address>")
+            throw BootConfigError(
+                nameParameter, token: name.value, problem: "has no portal",
+                expected: "also \(addressParameter)<address>")
         }
-        let port = try TargetPortal.port(Substring(targetPort?.value ?? ""), parameter: addressParameter)
-        let credentials = try self.credentials(parameterPrefix: parameterPrefix)
+        let port = try TargetPortal.port(
+            Substring(targetPort?.value ?? ""), parameter: addressParameter)
         var targets: [Sourced<TargetSpec>] = []
         for address in addresses.value.split(separator: " ") {
             let host = try TargetPortal.host(address, parameter: addressParameter)
             targets.append(
-                Sourced(TargetSpec(name: name.value, portal: TargetPortal(host: host, port: port), lun: nil, credentials: credentials), from: name.source))
+                Sourced(
+                    TargetSpec(
+                        name: name.value, portal: TargetPortal(host: host, port: port), lun: nil), from: name.source))
         }
         return targets
     }
@@ -78,8 +89,11 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
     /// The portal group tag, if given (`rd.iscsi.target.group=`, `iscsi_target_group=`).
     func portalGroupTag(parameterPrefix: String) throws(BootConfigError) -> Sourced<UInt16>? {
         guard let group = targetGroup else { return nil }
-        guard group.value.isDecimalNumber, group.value.utf8.count <= 5, let tag = UInt16(group.value) else {
-            throw BootConfigError(Self.parameterName(parameterPrefix, "target_group"), token: group.value, problem: "is not a portal group tag", expected: "0-65535")
+        guard group.value.isDecimalNumber, group.value.utf8.count <= 5, let tag = UInt16(group.value)
+        else {
+            throw BootConfigError(
+                Self.parameterName(parameterPrefix, "target_group"), token: group.value,
+                problem: "is not a portal group tag", expected: "0-65535")
         }
         return Sourced(tag, from: group.source)
     }
@@ -88,17 +102,26 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
     func credentials(parameterPrefix: String) throws(BootConfigError) -> CHAPCredentials? {
         guard let username else {
             if password != nil {
-                throw BootConfigError(Self.parameterName(parameterPrefix, "password"), token: "(set)", problem: "has no user name", expected: "also \(Self.parameterName(parameterPrefix, "username"))")
+                throw BootConfigError(
+                    Self.parameterName(parameterPrefix, "password"), token: "(set)",
+                    problem: "has no user name",
+                    expected: "also \(Self.parameterName(parameterPrefix, "username"))")
             }
             return nil
         }
         guard let password else {
-            throw BootConfigError(Self.parameterName(parameterPrefix, "username"), token: username.value, problem: "has no password", expected: "also \(Self.parameterName(parameterPrefix, "password"))")
+            throw BootConfigError(
+                Self.parameterName(parameterPrefix, "username"), token: username.value,
+                problem: "has no password",
+                expected: "also \(Self.parameterName(parameterPrefix, "password"))")
         }
         var credentials = CHAPCredentials(username: username.value, secret: password.value)
         if let inUsername {
             guard let inPassword else {
-                throw BootConfigError(Self.parameterName(parameterPrefix, "in_username"), token: inUsername.value, problem: "has no password", expected: "also \(Self.parameterName(parameterPrefix, "in_password"))")
+                throw BootConfigError(
+                    Self.parameterName(parameterPrefix, "in_username"), token: inUsername.value,
+                    problem: "has no password",
+                    expected: "also \(Self.parameterName(parameterPrefix, "in_password"))")
             }
             credentials.mutual = .init(username: inUsername.value, secret: inPassword.value)
         }

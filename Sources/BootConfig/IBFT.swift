@@ -93,7 +93,9 @@ public struct IBFT: Sendable, Equatable {
     }
 
     public enum CHAPType: UInt8, Sendable, Equatable {
-        case none = 0, oneWay = 1, mutual = 2
+        case none = 0
+        case oneWay = 1
+        case mutual = 2
     }
 
     /// The signatures the kernel accepts: ACPI's `IBFT`, the spec's `iBFT`, Broadcom's `BIFT`.
@@ -112,23 +114,32 @@ public struct IBFT: Sendable, Equatable {
     public init(bytes: [UInt8]) throws(BootConfigError) {
         var reader = Reader(bytes: bytes)
         guard bytes.count >= Self.headerLength else {
-            throw reader.error("table", token: "\(bytes.count) bytes", problem: "is shorter than the ACPI header", expected: "at least 48 bytes")
+            throw reader.error(
+                "table", token: "\(bytes.count) bytes", problem: "is shorter than the ACPI header",
+                expected: "at least 48 bytes")
         }
         let signature = String(decoding: bytes[0..<4], as: UTF8.self)
         guard Self.signatures.contains(signature) else {
-            throw reader.error("signature", token: signature, problem: "is not an iBFT signature", expected: Self.signatures.joined(separator: ", "))
+            throw reader.error(
+                "signature", token: signature, problem: "is not an iBFT signature",
+                expected: Self.signatures.joined(separator: ", "))
         }
         let length = Int(reader.u32(4))
         guard length >= Self.headerLength + Self.controlLength, length <= bytes.count else {
-            throw reader.error("length", token: String(length), problem: "does not fit the \(bytes.count) bytes given", expected: "66-\(bytes.count)")
+            throw reader.error(
+                "length", token: String(length), problem: "does not fit the \(bytes.count) bytes given",
+                expected: "66-\(bytes.count)")
         }
         reader.bytes = Array(bytes[0..<length])
         guard bytes[8] == 1 else {
-            throw reader.error("revision", token: String(bytes[8]), problem: "is not supported", expected: "revision 1")
+            throw reader.error(
+                "revision", token: String(bytes[8]), problem: "is not supported", expected: "revision 1")
         }
         let sum = reader.bytes.reduce(UInt8(0), &+)
         guard sum == 0 else {
-            throw reader.error("checksum", token: hexByte(bytes[9]), problem: "makes the bytes sum to \(sum)", expected: "a byte sum of 0 mod 256")
+            throw reader.error(
+                "checksum", token: hexByte(bytes[9]), problem: "makes the bytes sum to \(sum)",
+                expected: "a byte sum of 0 mod 256")
         }
         oemID = reader.text(10, 6)
         oemTableID = reader.text(16, 8)
@@ -140,11 +151,14 @@ public struct IBFT: Sendable, Equatable {
         // Control structure (iBFT §3.3): id 1, index 0, at least 18 bytes, then u16 offsets.
         let control = Self.headerLength
         let controlStructureLength = Int(reader.u16(control + 2))
-        guard reader.bytes[control] == 1, reader.bytes[control + 4] == 0, controlStructureLength >= Self.controlLength,
+        guard reader.bytes[control] == 1, reader.bytes[control + 4] == 0,
+            controlStructureLength >= Self.controlLength,
             control + controlStructureLength <= length
         else {
             throw reader.error(
-                "control structure", token: "id \(reader.bytes[control]) index \(reader.bytes[control + 4]) length \(controlStructureLength)",
+                "control structure",
+                token:
+                    "id \(reader.bytes[control]) index \(reader.bytes[control + 4]) length \(controlStructureLength)",
                 problem: "is invalid", expected: "id 1, index 0, length 18 or more inside the table")
         }
         try reader.claim(0..<(control + controlStructureLength), what: "header and control structure")
@@ -159,7 +173,9 @@ public struct IBFT: Sendable, Equatable {
 
     private mutating func parseStructure(at offset: Int, reader: inout Reader) throws(BootConfigError) {
         guard offset + 6 <= reader.bytes.count else {
-            throw reader.error("structure offset", token: String(offset), problem: "points past the end of the table", expected: "an offset below \(reader.bytes.count - 6)")
+            throw reader.error(
+                "structure offset", token: String(offset), problem: "points past the end of the table",
+                expected: "an offset below \(reader.bytes.count - 6)")
         }
         let id = reader.bytes[offset]
         let version = reader.bytes[offset + 1]
@@ -176,11 +192,15 @@ public struct IBFT: Sendable, Equatable {
             return
         }
         guard version == 1, length == expectedLength else {
-            notes.append("structure id \(id) at offset \(offset) skipped: version \(version) length \(length), expected version 1 length \(expectedLength)")
+            notes.append(
+                "structure id \(id) at offset \(offset) skipped: version \(version) length \(length), expected version 1 length \(expectedLength)"
+            )
             return
         }
         guard offset + length <= reader.bytes.count else {
-            throw reader.error("structure at offset \(offset)", token: "length \(length)", problem: "runs past the end of the table", expected: "a structure inside the table")
+            throw reader.error(
+                "structure at offset \(offset)", token: "length \(length)",
+                problem: "runs past the end of the table", expected: "a structure inside the table")
         }
         try reader.claim(offset..<(offset + length), what: "structure at offset \(offset)")
         switch id {
@@ -192,26 +212,38 @@ public struct IBFT: Sendable, Equatable {
         case 3:
             nics.append(
                 NIC(
-                    index: index, flags: flags, address: reader.ip(offset + 6), prefixLength: reader.bytes[offset + 22],
-                    origin: Origin(reader.bytes[offset + 23]), gateway: reader.ip(offset + 24), primaryDNS: reader.ip(offset + 40),
-                    secondaryDNS: reader.ip(offset + 56), dhcpServer: reader.ip(offset + 72), vlan: reader.u16(offset + 88),
-                    mac: MACAddress(bytes: Array(reader.bytes[(offset + 90)..<(offset + 96)])) ?? MACAddress(bytes: [0, 0, 0, 0, 0, 0])!,
+                    index: index, flags: flags, address: reader.ip(offset + 6),
+                    prefixLength: reader.bytes[offset + 22],
+                    origin: Origin(reader.bytes[offset + 23]), gateway: reader.ip(offset + 24),
+                    primaryDNS: reader.ip(offset + 40),
+                    secondaryDNS: reader.ip(offset + 56), dhcpServer: reader.ip(offset + 72),
+                    vlan: reader.u16(offset + 88),
+                    mac: MACAddress(bytes: Array(reader.bytes[(offset + 90)..<(offset + 96)])) ?? MACAddress(
+                        bytes: [0, 0, 0, 0, 0, 0])!,
                     pciAddress: PCIAddress(raw: reader.u16(offset + 96)),
                     hostname: try reader.string(lengthAt: offset + 98, what: "NIC \(index) hostname")))
         default:
             let chapType = CHAPType(rawValue: reader.bytes[offset + 32])
             guard let chapType else {
-                throw reader.error("target \(index) CHAP type", token: String(reader.bytes[offset + 32]), problem: "is unknown", expected: "0 none, 1 one-way, 2 mutual")
+                throw reader.error(
+                    "target \(index) CHAP type", token: String(reader.bytes[offset + 32]),
+                    problem: "is unknown", expected: "0 none, 1 one-way, 2 mutual")
             }
             targets.append(
                 Target(
                     index: index, flags: flags, address: reader.ip(offset + 6), port: reader.u16(offset + 22),
-                    lun: LogicalUnitNumber(sam: Array(reader.bytes[(offset + 24)..<(offset + 32)])), chapType: chapType,
-                    nicIndex: reader.bytes[offset + 33], name: try reader.string(lengthAt: offset + 34, what: "target \(index) name"),
+                    lun: LogicalUnitNumber(sam: Array(reader.bytes[(offset + 24)..<(offset + 32)])),
+                    chapType: chapType,
+                    nicIndex: reader.bytes[offset + 33],
+                    name: try reader.string(lengthAt: offset + 34, what: "target \(index) name"),
                     chapName: try reader.string(lengthAt: offset + 38, what: "target \(index) CHAP name"),
-                    chapSecret: try reader.string(lengthAt: offset + 42, what: "target \(index) CHAP secret").map(Secret.init),
-                    reverseCHAPName: try reader.string(lengthAt: offset + 46, what: "target \(index) reverse CHAP name"),
-                    reverseCHAPSecret: try reader.string(lengthAt: offset + 50, what: "target \(index) reverse CHAP secret").map(Secret.init)))
+                    chapSecret: try reader.string(lengthAt: offset + 42, what: "target \(index) CHAP secret")
+                        .map(Secret.init),
+                    reverseCHAPName: try reader.string(
+                        lengthAt: offset + 46, what: "target \(index) reverse CHAP name"),
+                    reverseCHAPSecret: try reader.string(
+                        lengthAt: offset + 50, what: "target \(index) reverse CHAP secret"
+                    ).map(Secret.init)))
         }
     }
 
@@ -241,7 +273,10 @@ public struct IBFT: Sendable, Equatable {
             let start = Int(u16(offset + 2))
             guard length > 0, start > 0 else { return nil }
             guard start + length <= bytes.count else {
-                throw error(what, token: "offset \(start) length \(length)", problem: "runs past the end of the table", expected: "a string inside the \(bytes.count)-byte table")
+                throw error(
+                    what, token: "offset \(start) length \(length)",
+                    problem: "runs past the end of the table",
+                    expected: "a string inside the \(bytes.count)-byte table")
             }
             try claim(start..<(start + length), what: what)
             return String(decoding: bytes[start..<(start + length)], as: UTF8.self)
@@ -249,7 +284,10 @@ public struct IBFT: Sendable, Equatable {
 
         mutating func claim(_ range: Range<Int>, what: String) throws(BootConfigError) {
             if let other = claimed.first(where: { $0.range.overlaps(range) && $0.range != range }) {
-                throw error(what, token: "bytes \(range.lowerBound)-\(range.upperBound - 1)", problem: "overlaps the \(other.what)", expected: "structures and strings that do not overlap")
+                throw error(
+                    what, token: "bytes \(range.lowerBound)-\(range.upperBound - 1)",
+                    problem: "overlaps the \(other.what)",
+                    expected: "structures and strings that do not overlap")
             }
             claimed.append((range, what))
         }
@@ -273,8 +311,12 @@ public struct IBFT: Sendable, Equatable {
             let offset = address - baseAddress
             guard offset >= 0, offset + headerLength <= memory.count else { break }
             guard memory[offset..<(offset + 4)].elementsEqual("iBFT".utf8) else { continue }
-            let length = Int(UInt32(memory[offset + 4]) | UInt32(memory[offset + 5]) << 8 | UInt32(memory[offset + 6]) << 16 | UInt32(memory[offset + 7]) << 24)
-            guard length >= headerLength, address + length <= end, offset + length <= memory.count else { continue }
+            let length = Int(
+                UInt32(memory[offset + 4]) | UInt32(memory[offset + 5]) << 8 | UInt32(memory[offset + 6])
+                    << 16 | UInt32(memory[offset + 7]) << 24)
+            guard length >= headerLength, address + length <= end, offset + length <= memory.count else {
+                continue
+            }
             return Array(memory[offset..<(offset + length)])
         }
         return nil

@@ -31,18 +31,24 @@ public struct IPParameter: Sendable, Equatable {
 
     /// Parses the value of one `ip=`; bootp/rarp (which the agent does not speak) are
     /// accepted as DHCP with a warning.
-    public static func parse(_ text: String, warnings: inout [PlanWarning]) throws(BootConfigError) -> IPParameter {
+    public static func parse(_ text: String, warnings: inout [PlanWarning]) throws(BootConfigError)
+        -> IPParameter
+    {
         let fields = text.splitOutsideBrackets(":")
         if fields.count == 1 {
             guard let method = try method(fields[0], field: 1, warnings: &warnings) else {
                 throw BootConfigError(
                     parameter, token: text, problem: "is not a method",
-                    expected: "one of \(methodWords), or <device>:<method>, or <client>:[peer]:<gw>:<netmask>:<hostname>:<device>:<method>")
+                    expected:
+                        "one of \(methodWords), or <device>:<method>, or <client>:[peer]:<gw>:<netmask>:<hostname>:<device>:<method>"
+                )
             }
             return IPParameter(method: method)
         }
         // `<device>:<method>[:mtu[:mac]]`: the first field is a name, not an address.
-        if IPAddress(parsing: fields[0]) == nil, !fields[0].isEmpty {
+        if IPAddress(parsing: fields[0]) == nil, !fields[0].isEmpty, !fields[0].hasPrefix("["),
+            !fields[0].allSatisfy({ $0.isNumber || $0 == "." })
+        {
             guard let method = try method(fields[1], field: 2, warnings: &warnings) else {
                 throw BootConfigError(
                     parameter, at: "field 2", token: String(fields[1]), problem: "is not a method",
@@ -57,7 +63,9 @@ public struct IPParameter: Sendable, Equatable {
     }
 
     /// `<client>:<peer>:<gw>:<netmask>:<hostname>:<device>:<method>` and what may follow it.
-    private static func parseFullForm(_ fields: [Substring], warnings: inout [PlanWarning]) throws(BootConfigError) -> IPParameter {
+    private static func parseFullForm(_ fields: [Substring], warnings: inout [PlanWarning])
+        throws(BootConfigError) -> IPParameter
+    {
         func field(_ number: Int) -> Substring { number <= fields.count ? fields[number - 1] : "" }
         let client = try address(field(1), field: 1)
         let methodText = field(7)
@@ -69,7 +77,9 @@ public struct IPParameter: Sendable, Equatable {
         } else if let parsed = try Self.method(methodText, field: 7, warnings: &warnings) {
             method = parsed
         } else {
-            throw BootConfigError(parameter, at: "field 7", token: String(methodText), problem: "is not a method", expected: "one of \(methodWords)")
+            throw BootConfigError(
+                parameter, at: "field 7", token: String(methodText), problem: "is not a method",
+                expected: "one of \(methodWords)")
         }
         var result = IPParameter(device: field(6).isEmpty ? nil : String(field(6)), method: method)
         result.address = client
@@ -79,23 +89,33 @@ public struct IPParameter: Sendable, Equatable {
         result.hostname = field(5).isEmpty ? nil : String(field(5))
         if method == .static {
             guard client != nil else {
-                throw BootConfigError(parameter, at: "field 1", token: "", problem: "is empty but method is static", expected: "the client address")
+                throw BootConfigError(
+                    parameter, at: "field 1", token: "", problem: "is empty but method is static",
+                    expected: "the client address")
             }
             if result.prefixLength == nil { result.prefixLength = client?.maximumPrefixLength }
         }
         if let gateway = result.gateway, let client, gateway.isIPv6 != client.isIPv6 {
-            throw BootConfigError(parameter, at: "field 3", token: gateway.description, problem: "is not in the client's address family", expected: "a gateway of the same family as \(client)")
+            throw BootConfigError(
+                parameter, at: "field 3", token: gateway.description,
+                problem: "is not in the client's address family",
+                expected: "a gateway of the same family as \(client)")
         }
         // Field 8: a bare number is dracut's MTU (then field 9 on is a MAC with colons);
         // an address is DNS (dracut dns1:dns2, the kernel's dns0:dns1:ntp0).
         guard fields.count > 7 else { return result }
-        if fields[7].isDecimalNumber || fields[7].isEmpty && fields.count > 8 && MACAddress(parsing: fields[8...].joined(separator: ":")) != nil {
+        if fields[7].isDecimalNumber
+            || fields[7].isEmpty && fields.count > 8
+                && MACAddress(parsing: fields[8...].joined(separator: ":")) != nil
+        {
             if !fields[7].isEmpty { result.mtu = try mtu(fields[7], field: 8) }
             if fields.count > 8 { result.mac = try mac(fields[8...].joined(separator: ":"), field: 9) }
             return result
         }
         guard fields.count <= 10 else {
-            throw BootConfigError(parameter, at: "field 11", token: String(fields[10]), problem: "is one field too many", expected: "at most <dns0>:<dns1>:<ntp0> after the method")
+            throw BootConfigError(
+                parameter, at: "field 11", token: String(fields[10]), problem: "is one field too many",
+                expected: "at most <dns0>:<dns1>:<ntp0> after the method")
         }
         for number in 8...min(9, fields.count) where !fields[number - 1].isEmpty {
             if let dns = try address(fields[number - 1], field: number) { result.dns.append(dns) }
@@ -104,11 +124,15 @@ public struct IPParameter: Sendable, Equatable {
         return result
     }
 
-    private static func method(_ word: Substring, field: Int, warnings: inout [PlanWarning]) throws(BootConfigError) -> AddressMethod? {
+    private static func method(_ word: Substring, field: Int, warnings: inout [PlanWarning])
+        throws(BootConfigError) -> AddressMethod?
+    {
         switch word {
         case "dhcp", "on", "any", "single-dhcp": return .dhcp
         case "bootp", "rarp", "both":
-            warnings.append(PlanWarning(parameter, "method \(quoted(word)) is not supported; the agent uses DHCP instead"))
+            warnings.append(
+                PlanWarning(
+                    parameter, "method \(quoted(word)) is not supported; the agent uses DHCP instead"))
             return .dhcp
         case "dhcp6": return .dhcp6
         case "auto6": return .auto6
@@ -123,13 +147,17 @@ public struct IPParameter: Sendable, Equatable {
     private static func address(_ text: Substring, field: Int) throws(BootConfigError) -> IPAddress? {
         if text.isEmpty { return nil }
         guard let address = IPAddress(parsing: text) else {
-            throw BootConfigError(parameter, at: "field \(field)", token: String(text), problem: "is not an IP address", expected: "a.b.c.d or [IPv6]")
+            throw BootConfigError(
+                parameter, at: "field \(field)", token: String(text), problem: "is not an IP address",
+                expected: "a.b.c.d or [IPv6]")
         }
         return address
     }
 
     /// A dotted netmask (contiguous) or a prefix length; IPv6 takes only a prefix length.
-    private static func prefixLength(_ text: Substring, field: Int, family: IPAddress?) throws(BootConfigError) -> UInt8? {
+    private static func prefixLength(_ text: Substring, field: Int, family: IPAddress?)
+        throws(BootConfigError) -> UInt8?
+    {
         if text.isEmpty { return nil }
         let maximum = family?.maximumPrefixLength ?? 32
         if text.isDecimalNumber, text.utf8.count <= 3, let length = UInt8(text), length <= maximum {
@@ -145,8 +173,12 @@ public struct IPParameter: Sendable, Equatable {
 
     private static func mtu(_ text: Substring, field: Int) throws(BootConfigError) -> UInt16? {
         if text.isEmpty { return nil }
-        guard text.isDecimalNumber, text.utf8.count <= 5, let value = Int(text), (68...65535).contains(value) else {
-            throw BootConfigError(parameter, at: "field \(field)", token: String(text), problem: "is not an MTU", expected: "a number 68-65535")
+        guard text.isDecimalNumber, text.utf8.count <= 5, let value = Int(text),
+            (68...65535).contains(value)
+        else {
+            throw BootConfigError(
+                parameter, at: "field \(field)", token: String(text), problem: "is not an MTU",
+                expected: "a number 68-65535")
         }
         return UInt16(value)
     }
@@ -154,7 +186,9 @@ public struct IPParameter: Sendable, Equatable {
     private static func mac(_ text: String, field: Int) throws(BootConfigError) -> MACAddress? {
         if text.isEmpty { return nil }
         guard let mac = MACAddress(parsing: text) else {
-            throw BootConfigError(parameter, at: "field \(field)", token: text, problem: "is not a MAC address", expected: "six hex pairs such as 52:54:00:12:34:56")
+            throw BootConfigError(
+                parameter, at: "field \(field)", token: text, problem: "is not a MAC address",
+                expected: "six hex pairs such as 52:54:00:12:34:56")
         }
         return mac
     }

@@ -6,7 +6,8 @@ public enum ISCSIName {
     public static let maximumLength = 223
 
     /// What a valid name looks like, for error messages.
-    public static let expectedForms = "iqn.YYYY-MM.reversed.domain[:unique], eui. + 16 hex digits, or naa. + 16 or 32 hex digits (RFC 7143 §4.2.7)"
+    public static let expectedForms =
+        "iqn.YYYY-MM.reversed.domain[:unique], eui. + 16 hex digits, or naa. + 16 or 32 hex digits (RFC 7143 §4.2.7)"
 
     /// The rule `name` breaks, or nil if it is a valid iSCSI name.
     public static func ruleBroken(by name: String) -> String? {
@@ -15,10 +16,12 @@ public enum ISCSIName {
         let lowercased = name.lowercased()
         if lowercased.hasPrefix("iqn.") { return iqnRuleBroken(by: lowercased) }
         if lowercased.hasPrefix("eui.") {
-            return isHex(lowercased.dropFirst(4), digits: [16]) ? nil : "eui. must be followed by exactly 16 hex digits"
+            return isHex(lowercased.dropFirst(4), digits: [16])
+                ? nil : "eui. must be followed by exactly 16 hex digits"
         }
         if lowercased.hasPrefix("naa.") {
-            return isHex(lowercased.dropFirst(4), digits: [16, 32]) ? nil : "naa. must be followed by 16 or 32 hex digits"
+            return isHex(lowercased.dropFirst(4), digits: [16, 32])
+                ? nil : "naa. must be followed by 16 or 32 hex digits"
         }
         return "must start with iqn., eui. or naa."
     }
@@ -40,13 +43,19 @@ public enum ISCSIName {
             let month = Int(date.suffix(2)), (1...12).contains(month)
         else { return "iqn. must be followed by a date YYYY-MM (month 01-12)" }
         let rest = afterType.dropFirst(7)
-        guard rest.hasPrefix("."), rest.count > 1 else { return "iqn.YYYY-MM must be followed by . and a reversed domain name" }
+        guard rest.hasPrefix("."), rest.count > 1 else {
+            return "iqn.YYYY-MM must be followed by . and a reversed domain name"
+        }
         let authority = rest.dropFirst().prefix { $0 != ":" }
-        guard !authority.isEmpty, !authority.hasPrefix("."), !authority.hasSuffix("."), !authority.contains("..") else {
-            return "the naming authority after the date must be a reversed domain name such as com.example"
+        guard !authority.isEmpty, !authority.hasPrefix("."), !authority.hasSuffix("."),
+            !authority.contains("..")
+        else {
+            return
+                "the naming authority after the date must be a reversed domain name such as com.example"
         }
         if let bad = name.unicodeScalars.first(where: { !isAllowed($0) }) {
-            return "contains \(quoted(String(bad))): only letters, digits, '-', '.' and ':' are allowed (RFC 3722)"
+            return
+                "contains \(quoted(String(bad))): only letters, digits, '-', '.' and ':' are allowed (RFC 3722)"
         }
         return nil
     }
@@ -59,6 +68,7 @@ public enum ISCSIName {
     }
 
     private static func isHex(_ text: Substring, digits: Set<Int>) -> Bool {
-        digits.contains(text.utf8.count) && text.unicodeScalars.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
+        digits.contains(text.utf8.count)
+            && text.unicodeScalars.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
     }
 }

@@ -5,11 +5,14 @@
 /// (IPv6 host in brackets, port 3260 by default, LUN "not given" by default, meaning the first
 /// LUN the target reports that is a disk), or an RFC 4173 root path with or without `iscsi:`.
 public enum ISCSIURL {
-    public static let expectedForm = "iscsi://[user@]host[:port]/<target name>[/<LUN>] or an RFC 4173 root path"
+    public static let expectedForm =
+        "iscsi://[user@]host[:port]/<target name>[/<LUN>] or an RFC 4173 root path"
 
     /// Parses one `iscsi=` value; a password inside the URL is accepted (libiscsi does) but
     /// reported through `warnings`, because `/proc/cmdline` is readable by every user.
-    public static func parse(_ text: String, parameter: String = "iscsi=", warnings: inout [PlanWarning]) throws(BootConfigError) -> ParsedTarget {
+    public static func parse(
+        _ text: String, parameter: String = "iscsi=", warnings: inout [PlanWarning]
+    ) throws(BootConfigError) -> ParsedTarget {
         guard text.hasPrefix("iscsi://") else {
             return .init(spec: try RootPath.parse(text, parameter: parameter), chapUserWithoutSecret: nil)
         }
@@ -20,11 +23,14 @@ public enum ISCSIURL {
             let userinfo = rest[..<at]
             rest = rest[rest.index(after: at)...]
             guard !userinfo.isEmpty else {
-                throw BootConfigError(parameter, at: "user", token: "", problem: "is empty", expected: "a CHAP user name before @")
+                throw BootConfigError(
+                    parameter, at: "user", token: "", problem: "is empty",
+                    expected: "a CHAP user name before @")
             }
             if let percent = userinfo.firstIndex(of: "%") {
                 credentials = CHAPCredentials(
-                    username: String(userinfo[..<percent]), secret: Secret(String(userinfo[userinfo.index(after: percent)...])))
+                    username: String(userinfo[..<percent]),
+                    secret: Secret(String(userinfo[userinfo.index(after: percent)...])))
                 warnings.append(
                     PlanWarning(
                         parameter,
@@ -35,7 +41,9 @@ public enum ISCSIURL {
             }
         }
         guard let slash = rest.firstIndex(of: "/") else {
-            throw BootConfigError(parameter, token: text.redactingAuthinfo, problem: "has no /<target name>", expected: expectedForm)
+            throw BootConfigError(
+                parameter, token: text.redactingAuthinfo, problem: "has no /<target name>",
+                expected: expectedForm)
         }
         let authority = rest[..<slash]
         let path = rest[rest.index(after: slash)...]
@@ -43,12 +51,16 @@ public enum ISCSIURL {
         var portText: Substring = ""
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else {
-                throw BootConfigError(parameter, at: "host", token: String(authority), problem: "has no closing ]", expected: "[IPv6 address]")
+                throw BootConfigError(
+                    parameter, at: "host", token: String(authority), problem: "has no closing ]",
+                    expected: "[IPv6 address]")
             }
             host = authority[...close]
             let after = authority[authority.index(after: close)...]
             guard after.isEmpty || after.hasPrefix(":") else {
-                throw BootConfigError(parameter, at: "host", token: String(authority), problem: "has text after ]", expected: "[IPv6]:port")
+                throw BootConfigError(
+                    parameter, at: "host", token: String(authority), problem: "has text after ]",
+                    expected: "[IPv6]:port")
             }
             portText = after.dropFirst()
         } else if let colon = authority.firstIndex(of: ":") {
@@ -58,20 +70,30 @@ public enum ISCSIURL {
             host = authority
         }
         guard !host.isEmpty else {
-            throw BootConfigError(parameter, at: "host", token: String(authority), problem: "has no host", expected: expectedForm)
+            throw BootConfigError(
+                parameter, at: "host", token: String(authority), problem: "has no host",
+                expected: expectedForm)
         }
         let portal = TargetPortal(
-            host: try TargetPortal.host(host, parameter: parameter), port: try TargetPortal.port(portText, parameter: parameter))
+            host: try TargetPortal.host(host, parameter: parameter),
+            port: try TargetPortal.port(portText, parameter: parameter))
         let pathParts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard (1...2).contains(pathParts.count) else {
-            throw BootConfigError(parameter, token: String(path), problem: "has too many / parts", expected: "<target name>[/<LUN>]")
+            throw BootConfigError(
+                parameter, token: String(path), problem: "has too many / parts",
+                expected: "<target name>[/<LUN>]")
         }
         let name = String(pathParts[0])
         if let rule = ISCSIName.ruleBroken(by: name) {
-            throw BootConfigError(parameter, at: "target name", token: name, problem: "is not an iSCSI name: \(rule)", expected: ISCSIName.expectedForms)
+            throw BootConfigError(
+                parameter, at: "target name", token: name, problem: "is not an iSCSI name: \(rule)",
+                expected: ISCSIName.expectedForms)
         }
-        let lun = pathParts.count == 2 ? try LogicalUnitNumber.parse(pathParts[1], parameter: parameter) : nil
-        return .init(spec: TargetSpec(name: name, portal: portal, lun: lun, credentials: credentials), chapUserWithoutSecret: userWithoutSecret)
+        let lun =
+            pathParts.count == 2 ? try LogicalUnitNumber.parse(pathParts[1], parameter: parameter) : nil
+        return .init(
+            spec: TargetSpec(name: name, portal: portal, lun: lun, credentials: credentials),
+            chapUserWithoutSecret: userWithoutSecret)
     }
 
     /// One parsed `iscsi=` value.

@@ -16,22 +16,31 @@ public struct InitramfsToolsConfig: Sendable, Equatable {
     /// Parses the file; unknown variables and lines that are not assignments become warnings.
     public static func parse(_ text: String) throws(BootConfigError) -> InitramfsToolsConfig {
         var config = InitramfsToolsConfig()
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false)
+            .enumerated()
+        {
             let place = "\(path) line \(number + 1)"
             var line = rawLine.drop { $0 == " " || $0 == "\t" }
             if line.hasPrefix("export ") { line = line.dropFirst(7).drop { $0 == " " } }
             if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let equals = line.firstIndex(of: "="), line[..<equals].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            guard let equals = line.firstIndex(of: "="),
+                line[..<equals].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+            else {
                 config.warnings.append(PlanWarning(place, "not a VARIABLE=value assignment; ignored"))
                 continue
             }
             let variable = String(line[..<equals])
-            let value = try shellWord(line[line.index(after: equals)...], place: place, variable: variable)
+            let value = try shellWord(
+                line[line.index(after: equals)...], place: place, variable: variable)
             let source = ValueSource.configFile(variable)
             if variable == "ISCSI_AUTO" {
                 config.automatic = Sourced(value == "true" || value == "1" || value == "yes", from: source)
-            } else if !(variable.hasPrefix("ISCSI_") && config.settings.set(String(variable.dropFirst(6)).lowercased(), to: value, source: source)) {
-                config.warnings.append(PlanWarning(place, "\(variable) is not an open-iscsi initramfs variable; ignored"))
+            } else if !(variable.hasPrefix("ISCSI_")
+                && config.settings.set(
+                    String(variable.dropFirst(6)).lowercased(), to: value, source: source))
+            {
+                config.warnings.append(
+                    PlanWarning(place, "\(variable) is not an open-iscsi initramfs variable; ignored"))
             }
         }
         return config
@@ -39,7 +48,9 @@ public struct InitramfsToolsConfig: Sendable, Equatable {
 
     /// One shell word: unquoted up to whitespace or `#`, or in single quotes (literal) or double
     /// quotes (backslash escapes `"`, `\`, `$`, `` ` ``). Expansions are not performed.
-    private static func shellWord(_ text: Substring, place: String, variable: String) throws(BootConfigError) -> String {
+    private static func shellWord(_ text: Substring, place: String, variable: String)
+        throws(BootConfigError) -> String
+    {
         var value = ""
         var index = text.startIndex
         var quote: Character?
@@ -49,7 +60,9 @@ public struct InitramfsToolsConfig: Sendable, Equatable {
             if let open = quote {
                 if character == open {
                     quote = nil
-                } else if open == "\"", character == "\\", index < text.endIndex, "\"\\$`".contains(text[index]) {
+                } else if open == "\"", character == "\\", index < text.endIndex,
+                    "\"\\$`".contains(text[index])
+                {
                     value.append(text[index])
                     index = text.index(after: index)
                 } else {
@@ -64,7 +77,10 @@ public struct InitramfsToolsConfig: Sendable, Equatable {
             }
         }
         guard quote == nil else {
-            throw BootConfigError(place, at: variable, token: variable.contains("PASSWORD") ? "(secret)" : String(text), problem: "has an unterminated quote", expected: "a closing \(quote.map { String($0) } ?? "")")
+            throw BootConfigError(
+                place, at: variable, token: variable.contains("PASSWORD") ? "(secret)" : String(text),
+                problem: "has an unterminated quote",
+                expected: "a closing \(quote.map { String($0) } ?? "")")
         }
         return value
     }
@@ -85,15 +101,20 @@ public struct SecretsFile: Sendable, Equatable {
 
     public static func parse(_ text: String) throws(BootConfigError) -> SecretsFile {
         var secrets: [String: Secret] = [:]
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false)
+            .enumerated()
+        {
             let line = rawLine.drop { $0 == " " || $0 == "\t" }
             if line.isEmpty || line.hasPrefix("#") { continue }
             let user = line.prefix { $0 != " " && $0 != "\t" }
             var secret = line.dropFirst(user.count).drop { $0 == " " || $0 == "\t" }
-            while secret.last == " " || secret.last == "\t" || secret.last == "\r" { secret = secret.dropLast() }
+            while secret.last == " " || secret.last == "\t" || secret.last == "\r" {
+                secret = secret.dropLast()
+            }
             guard !secret.isEmpty else {
                 throw BootConfigError(
-                    "\(path) line \(number + 1)", token: String(user), problem: "has no secret", expected: "<user> <secret> on one line")
+                    "\(path) line \(number + 1)", token: String(user), problem: "has no secret",
+                    expected: "<user> <secret> on one line")
             }
             secrets[String(user)] = Secret(String(secret))
         }

@@ -45,7 +45,10 @@ public struct KernelCommandLine: Sendable, Equatable {
             guard index < bytes.count else { break }
             let word = Self.nextWord(bytes, from: &index)
             if endOfKernelParameters {
-                initArguments.append(String(decoding: word.key + (word.value.map { [UInt8(ascii: "=")] + $0 } ?? []), as: UTF8.self))
+                initArguments.append(
+                    String(
+                        decoding: word.key + (word.value.map { [UInt8(ascii: "=")] + $0 } ?? []), as: UTF8.self)
+                )
                 continue
             }
             if word.value == nil, word.key == Array("--".utf8) {
@@ -76,7 +79,9 @@ public struct KernelCommandLine: Sendable, Equatable {
     }
 
     /// One parameter starting at `index` (not a space), as `next_arg()` cuts it.
-    private static func nextWord(_ bytes: [UInt8], from index: inout Int) -> (key: [UInt8], value: [UInt8]?) {
+    private static func nextWord(_ bytes: [UInt8], from index: inout Int) -> (
+        key: [UInt8], value: [UInt8]?
+    ) {
         let quote = UInt8(ascii: "\"")
         var start = index
         var inQuote = false

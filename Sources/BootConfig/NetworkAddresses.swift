@@ -26,7 +26,9 @@ public struct IPv4Address: Hashable, Sendable, CustomStringConvertible {
         self.value = value
     }
 
-    public var bytes: [UInt8] { [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)] }
+    public var bytes: [UInt8] {
+        [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+    }
 
     public var description: String { bytes.map { String($0) }.joined(separator: ".") }
 
@@ -68,7 +70,9 @@ public struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
             if part.isEmpty { return [] }
             var result: [UInt8] = []
             for group in part.split(separator: ":", omittingEmptySubsequences: false) {
-                guard (1...4).contains(group.utf8.count), let number = UInt16(group, radix: 16) else { return nil }
+                guard (1...4).contains(group.utf8.count), let number = UInt16(group, radix: 16) else {
+                    return nil
+                }
                 result += [UInt8(number >> 8), UInt8(number & 0xFF)]
             }
             return result
@@ -93,7 +97,9 @@ public struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
 
     /// The IPv4 address inside `::ffff:a.b.c.d`, as iBFT stores IPv4 addresses.
     public var mappedIPv4: IPv4Address? {
-        guard bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF else { return nil }
+        guard bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF else {
+            return nil
+        }
         return IPv4Address(bytes[12], bytes[13], bytes[14], bytes[15])
     }
 
@@ -132,7 +138,9 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     public init?(parsing text: some StringProtocol) {
         if let v4 = IPv4Address(parsing: text) {
             self = .v4(v4)
-        } else if text.hasPrefix("["), text.hasSuffix("]"), let v6 = IPv6Address(parsing: text.dropFirst().dropLast()) {
+        } else if text.hasPrefix("["), text.hasSuffix("]"),
+            let v6 = IPv6Address(parsing: text.dropFirst().dropLast())
+        {
             self = .v6(v6)
         } else if let v6 = IPv6Address(parsing: text) {
             self = .v6(v6)

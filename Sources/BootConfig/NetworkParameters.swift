@@ -14,7 +14,9 @@ public struct InterfaceName: Sendable, Equatable {
     static func parse(_ text: String) throws(BootConfigError) -> InterfaceName {
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, let mac = MACAddress(parsing: parts[1]) else {
-            throw BootConfigError("ifname=", token: text, problem: "is not <name>:<MAC>", expected: "e.g. ifname=lan0:52:54:00:12:34:56")
+            throw BootConfigError(
+                "ifname=", token: text, problem: "is not <name>:<MAC>",
+                expected: "e.g. ifname=lan0:52:54:00:12:34:56")
         }
         return InterfaceName(name: String(parts[0]), mac: mac)
     }
@@ -27,7 +29,9 @@ public struct StaticRoute: Sendable, Equatable, CustomStringConvertible {
     public var gateway: IPAddress
     public var device: String?
 
-    public init(destination: IPAddress, prefixLength: UInt8, gateway: IPAddress, device: String? = nil) {
+    public init(
+        destination: IPAddress, prefixLength: UInt8, gateway: IPAddress, device: String? = nil
+    ) {
         self.destination = destination
         self.prefixLength = prefixLength
         self.gateway = gateway
@@ -35,27 +39,36 @@ public struct StaticRoute: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(destination.bracketed)/\(prefixLength):\(gateway.bracketed)" + (device.map { ":\($0)" } ?? "")
+        "\(destination.bracketed)/\(prefixLength):\(gateway.bracketed)"
+            + (device.map { ":\($0)" } ?? "")
     }
 
     static func parse(_ text: String) throws(BootConfigError) -> StaticRoute {
         let expected = "<net>/<prefix>:<gateway>[:<interface>], IPv6 in brackets"
         let fields = text.splitOutsideBrackets(":")
         guard (2...3).contains(fields.count) else {
-            throw BootConfigError("rd.route=", token: text, problem: "does not have 2 or 3 fields", expected: expected)
+            throw BootConfigError(
+                "rd.route=", token: text, problem: "does not have 2 or 3 fields", expected: expected)
         }
         let network = fields[0].split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let destination = IPAddress(parsing: network[0]) else {
-            throw BootConfigError("rd.route=", at: "network", token: String(network[0]), problem: "is not an address", expected: expected)
+            throw BootConfigError(
+                "rd.route=", at: "network", token: String(network[0]), problem: "is not an address",
+                expected: expected)
         }
-        let prefixText = network.count == 2 ? network[1] : Substring(String(destination.maximumPrefixLength))
-        guard prefixText.isDecimalNumber, prefixText.utf8.count <= 3, let prefix = UInt8(prefixText), prefix <= destination.maximumPrefixLength else {
+        let prefixText =
+            network.count == 2 ? network[1] : Substring(String(destination.maximumPrefixLength))
+        guard prefixText.isDecimalNumber, prefixText.utf8.count <= 3, let prefix = UInt8(prefixText),
+            prefix <= destination.maximumPrefixLength
+        else {
             throw BootConfigError(
                 "rd.route=", at: "prefix", token: String(prefixText), problem: "is not a prefix length",
                 expected: "0-\(destination.maximumPrefixLength)")
         }
         guard let gateway = IPAddress(parsing: fields[1]), gateway.isIPv6 == destination.isIPv6 else {
-            throw BootConfigError("rd.route=", at: "gateway", token: String(fields[1]), problem: "is not an address of the network's family", expected: expected)
+            throw BootConfigError(
+                "rd.route=", at: "gateway", token: String(fields[1]),
+                problem: "is not an address of the network's family", expected: expected)
         }
         return StaticRoute(
             destination: destination, prefixLength: prefix, gateway: gateway,
@@ -82,12 +95,20 @@ public struct VLANDevice: Sendable, Equatable, CustomStringConvertible {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         let expected = "<vlan name>:<physical device> with a name vlan<id> or <device>.<id>, id 1-4094"
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw BootConfigError("vlan=", token: text, problem: "is not <vlan name>:<device>", expected: expected)
+            throw BootConfigError(
+                "vlan=", token: text, problem: "is not <vlan name>:<device>", expected: expected)
         }
         let name = parts[0]
-        let idText: Substring = name.hasPrefix("vlan") ? name.dropFirst(4) : name.split(separator: ".").count > 1 ? name.split(separator: ".").last ?? "" : ""
-        guard idText.isDecimalNumber, idText.utf8.count <= 4, let id = UInt16(idText), (1...4094).contains(id) else {
-            throw BootConfigError("vlan=", at: "name", token: String(name), problem: "does not end in a VLAN id", expected: expected)
+        let idText: Substring =
+            name.hasPrefix("vlan")
+            ? name.dropFirst(4)
+            : name.split(separator: ".").count > 1 ? name.split(separator: ".").last ?? "" : ""
+        guard idText.isDecimalNumber, idText.utf8.count <= 4, let id = UInt16(idText),
+            (1...4094).contains(id)
+        else {
+            throw BootConfigError(
+                "vlan=", at: "name", token: String(name), problem: "does not end in a VLAN id",
+                expected: expected)
         }
         return VLANDevice(name: String(name), parent: String(parts[1]), id: id)
     }
@@ -97,7 +118,9 @@ public struct VLANDevice: Sendable, Equatable, CustomStringConvertible {
 func parseBootInterface(_ text: String) throws(BootConfigError) -> MACAddress {
     let withoutType = text.split(separator: "-").count == 7 ? String(text.dropFirst(3)) : text
     guard let mac = MACAddress(parsing: withoutType) else {
-        throw BootConfigError("BOOTIF=", token: text, problem: "is not a MAC address", expected: "01-xx-xx-xx-xx-xx-xx or xx:xx:xx:xx:xx:xx")
+        throw BootConfigError(
+            "BOOTIF=", token: text, problem: "is not a MAC address",
+            expected: "01-xx-xx-xx-xx-xx-xx or xx:xx:xx:xx:xx:xx")
     }
     return mac
 }

@@ -26,9 +26,12 @@ extension BootPlan {
 
     /// Resolves the kernel command line with the other inputs. Errors are bad input (exit 2).
     public static func resolve(
-        commandLine: KernelCommandLine, firmware: IBFT? = nil, config: InitramfsToolsConfig? = nil, secrets: SecretsFile? = nil
+        commandLine: KernelCommandLine, firmware: IBFT? = nil, config: InitramfsToolsConfig? = nil,
+        secrets: SecretsFile? = nil
     ) throws(BootConfigError) -> BootPlan {
-        var resolver = PlanResolver(parameters: try BootParameters(commandLine), firmware: firmware, config: config ?? InitramfsToolsConfig(), secrets: secrets)
+        var resolver = PlanResolver(
+            parameters: try BootParameters(commandLine), firmware: firmware,
+            config: config ?? InitramfsToolsConfig(), secrets: secrets)
         return try resolver.resolve()
     }
 }
@@ -40,7 +43,9 @@ private struct PlanResolver {
     let secrets: SecretsFile?
     var warnings: [PlanWarning]
 
-    init(parameters: BootParameters, firmware: IBFT?, config: InitramfsToolsConfig, secrets: SecretsFile?) {
+    init(
+        parameters: BootParameters, firmware: IBFT?, config: InitramfsToolsConfig, secrets: SecretsFile?
+    ) {
         self.parameters = parameters
         self.firmware = firmware
         self.config = config
@@ -50,9 +55,14 @@ private struct PlanResolver {
 
     mutating func resolve() throws(BootConfigError) -> BootPlan {
         let initramfsTools = config.settings.overridden(by: parameters.initramfsTools)
-        let firmwareWanted = parameters.firmwareTargets ?? (config.automatic?.value == true ? config.automatic?.source : nil)
+        let firmwareWanted =
+            parameters.firmwareTargets
+            ?? (config.automatic?.value == true ? config.automatic?.source : nil)
         if let firmwareWanted, firmware == nil {
-            warnings.append(PlanWarning(firmwareWanted.description, "asks for the firmware's targets, but no iBFT table was found"))
+            warnings.append(
+                PlanWarning(
+                    firmwareWanted.description, "asks for the firmware's targets, but no iBFT table was found"
+                ))
         }
         let explicit = try explicitTargets(initramfsTools: initramfsTools)
         let firmwareTargets = self.firmwareTargets()
@@ -72,39 +82,50 @@ private struct PlanResolver {
         if targets.isEmpty, parameters.rootPathFromDHCP == nil {
             throw BootConfigError(
                 "kernel command line", token: "", problem: "names no iSCSI target",
-                expected: "iscsi=iscsi://<host>/<target name>, netroot=iscsi:<root path>, rd.iscsi.firmware=1 with an iBFT, or netroot=dhcp")
+                expected:
+                    "iscsi=iscsi://<host>/<target name>, netroot=iscsi:<root path>, rd.iscsi.firmware=1 with an iBFT, or netroot=dhcp"
+            )
         }
         // A LUN 0 the firmware booted from is known to be a disk; one typed by a person may not be.
         for target in targets where target.lun.value?.number == 0 {
             if case .firmware = target.lun.source { continue }
             warnings.append(
                 PlanWarning(
-                    "\(target.name.source)", "LUN 0 of \(target.name.value): on tgt (Linux SCSI target framework) targets LUN 0 is the controller, not a disk; the first disk is LUN 1"))
+                    "\(target.name.source)",
+                    "LUN 0 of \(target.name.value): on tgt (Linux SCSI target framework) targets LUN 0 is the controller, not a disk; the first disk is LUN 1"
+                ))
         }
         let interfaces = try self.interfaces(useFirmwareNICs: targetsFromFirmware)
         return BootPlan(
-            interfaces: interfaces, nameservers: parameters.nameservers, routes: parameters.routes, vlans: parameters.vlans,
+            interfaces: interfaces, nameservers: parameters.nameservers, routes: parameters.routes,
+            vlans: parameters.vlans,
             needsNetwork: parameters.needsNetwork ?? Sourced(true, from: .defaultValue), targets: targets,
             targetFromDHCP: targets.isEmpty ? parameters.rootPathFromDHCP : nil,
             initiatorName: try initiatorName(initramfsTools: initramfsTools, interfaces: interfaces),
             root: RootPlan(
-                device: parameters.root ?? Sourced(.targetLUN, from: .defaultValue), filesystemType: parameters.filesystemType,
-                mountOptions: parameters.mountOptions, readOnly: parameters.readOnly, initPath: parameters.initPath,
+                device: parameters.root ?? Sourced(.targetLUN, from: .defaultValue),
+                filesystemType: parameters.filesystemType,
+                mountOptions: parameters.mountOptions, readOnly: parameters.readOnly,
+                initPath: parameters.initPath,
                 waitSeconds: parameters.rootWaitSeconds),
-            session: parameters.session, onFailure: parameters.onFailure, logLevel: parameters.logLevel, testRoute: parameters.testRoute,
+            session: parameters.session, onFailure: parameters.onFailure, logLevel: parameters.logLevel,
+            testRoute: parameters.testRoute,
             warnings: warnings)
     }
 
     // MARK: Targets
 
     /// Targets named on the command line or in the config file, in precedence order.
-    private mutating func explicitTargets(initramfsTools: DiscreteTargetSettings) throws(BootConfigError) -> [TargetPlan] {
+    private mutating func explicitTargets(initramfsTools: DiscreteTargetSettings)
+        throws(BootConfigError) -> [TargetPlan]
+    {
         let shared = try sharedCredentials(initramfsTools: initramfsTools)
         var specs: [Sourced<TargetSpec>] = []
         for native in parameters.nativeTargets {
             var spec = native.value.spec
             if let user = native.value.chapUserWithoutSecret {
-                spec.credentials = CHAPCredentials(username: user, secret: try secret(for: user, parameter: "iscsi="))
+                spec.credentials = CHAPCredentials(
+                    username: user, secret: try secret(for: user, parameter: "iscsi="))
             }
             specs.append(Sourced(spec, from: native.source))
         }
@@ -115,7 +136,8 @@ private struct PlanResolver {
         let initramfsGroup = try initramfsTools.portalGroupTag(parameterPrefix: "iscsi_")
         return specs.map { spec in
             var target = TargetPlan(
-                name: Sourced(spec.value.name, from: spec.source), portals: [Sourced(spec.value.portal, from: spec.source)],
+                name: Sourced(spec.value.name, from: spec.source),
+                portals: [Sourced(spec.value.portal, from: spec.source)],
                 lun: Sourced(spec.value.lun, from: spec.value.lun == nil ? .defaultValue : spec.source))
             if let own = spec.value.credentials {
                 target.credentials = Sourced(own, from: spec.source)
@@ -129,22 +151,31 @@ private struct PlanResolver {
     }
 
     /// Credentials for targets that carry none of their own.
-    private func sharedCredentials(initramfsTools: DiscreteTargetSettings) throws(BootConfigError) -> Sourced<CHAPCredentials>? {
+    private func sharedCredentials(initramfsTools: DiscreteTargetSettings) throws(BootConfigError)
+        -> Sourced<CHAPCredentials>?
+    {
         if let user = parameters.chapUser {
-            var credentials = CHAPCredentials(username: user.value, secret: try secret(for: user.value, parameter: "iscsi.chap="))
+            var credentials = CHAPCredentials(
+                username: user.value, secret: try secret(for: user.value, parameter: "iscsi.chap="))
             if let mutual = parameters.mutualCHAPUser {
-                credentials.mutual = .init(username: mutual.value, secret: try secret(for: mutual.value, parameter: "iscsi.mutual="))
+                credentials.mutual = .init(
+                    username: mutual.value, secret: try secret(for: mutual.value, parameter: "iscsi.mutual="))
             }
             return Sourced(credentials, from: user.source)
         }
         if let mutual = parameters.mutualCHAPUser {
             throw BootConfigError(
-                "iscsi.mutual=", token: mutual.value, problem: "is given without iscsi.chap=", expected: "iscsi.chap=<user> too (mutual CHAP authenticates both sides)")
+                "iscsi.mutual=", token: mutual.value, problem: "is given without iscsi.chap=",
+                expected: "iscsi.chap=<user> too (mutual CHAP authenticates both sides)")
         }
-        if let credentials = try parameters.dracut.credentials(parameterPrefix: "rd.iscsi."), let source = parameters.dracut.username?.source {
+        if let credentials = try parameters.dracut.credentials(parameterPrefix: "rd.iscsi."),
+            let source = parameters.dracut.username?.source
+        {
             return Sourced(credentials, from: source)
         }
-        if let credentials = try initramfsTools.credentials(parameterPrefix: "iscsi_"), let source = initramfsTools.username?.source {
+        if let credentials = try initramfsTools.credentials(parameterPrefix: "iscsi_"),
+            let source = initramfsTools.username?.source
+        {
             return Sourced(credentials, from: source)
         }
         return nil
@@ -152,8 +183,13 @@ private struct PlanResolver {
 
     private func secret(for user: String, parameter: String) throws(BootConfigError) -> Secret {
         guard let secret = secrets?.secret(for: user) else {
-            let problem = secrets == nil ? "needs a secret, but \(SecretsFile.path) is missing" : "has no secret in \(SecretsFile.path)"
-            throw BootConfigError(parameter, at: "user", token: user, problem: problem, expected: "a line \"\(user) <secret>\" in \(SecretsFile.path) (mode 0600)")
+            let problem =
+                secrets == nil
+                ? "needs a secret, but \(SecretsFile.path) is missing"
+                : "has no secret in \(SecretsFile.path)"
+            throw BootConfigError(
+                parameter, at: "user", token: user, problem: problem,
+                expected: "a line \"\(user) <secret>\" in \(SecretsFile.path) (mode 0600)")
         }
         return secret
     }
@@ -162,19 +198,33 @@ private struct PlanResolver {
     private mutating func firmwareTargets() -> [TargetPlan] {
         guard let firmware else { return [] }
         var result: [TargetPlan] = []
-        for target in firmware.targets where target.flags.isValid && (target.flags.isBootSelected || parameters.firmwareMultipath) {
+        for target in firmware.targets
+        where target.flags.isValid && (target.flags.isBootSelected || parameters.firmwareMultipath) {
             let field = "target\(target.index)"
-            guard let name = target.name, let address = target.address, ISCSIName.ruleBroken(by: name) == nil else {
-                warnings.append(PlanWarning("iBFT \(field)", "has no valid target name or address; skipped"))
+            guard let name = target.name, let address = target.address,
+                ISCSIName.ruleBroken(by: name) == nil
+            else {
+                warnings.append(
+                    PlanWarning("iBFT \(field)", "has no valid target name or address; skipped"))
                 continue
             }
             var plan = TargetPlan(
                 name: Sourced(name, from: .firmware("\(field) target-name")),
-                portals: [Sourced(TargetPortal(host: address.description, port: target.port == 0 ? TargetPortal.defaultPort : target.port), from: .firmware("\(field) ip-addr:port"))],
+                portals: [
+                    Sourced(
+                        TargetPortal(
+                            host: address.description,
+                            port: target.port == 0 ? TargetPortal.defaultPort : target.port),
+                        from: .firmware("\(field) ip-addr:port"))
+                ],
                 lun: Sourced(target.lun, from: .firmware("\(field) lun")))
-            if target.chapType != .none, let chapName = target.chapName, let chapSecret = target.chapSecret {
+            if target.chapType != .none, let chapName = target.chapName,
+                let chapSecret = target.chapSecret
+            {
                 var credentials = CHAPCredentials(username: chapName, secret: chapSecret)
-                if target.chapType == .mutual, let reverseName = target.reverseCHAPName, let reverseSecret = target.reverseCHAPSecret {
+                if target.chapType == .mutual, let reverseName = target.reverseCHAPName,
+                    let reverseSecret = target.reverseCHAPSecret
+                {
                     credentials.mutual = .init(username: reverseName, secret: reverseSecret)
                 }
                 plan.credentials = Sourced(credentials, from: .firmware("\(field) chap"))
@@ -192,14 +242,16 @@ private struct PlanResolver {
                 merged.append(target)
                 continue
             }
-            for portal in target.portals where !merged[existing].portals.contains(where: { $0.value == portal.value }) {
+            for portal in target.portals
+            where !merged[existing].portals.contains(where: { $0.value == portal.value }) {
                 merged[existing].portals.append(portal)
             }
             if target.lun.value != nil, target.lun.value != merged[existing].lun.value {
                 warnings.append(
                     PlanWarning(
                         "\(target.lun.source)",
-                        "LUN \(target.lun.value.map { String(describing: $0) } ?? "") of \(target.name.value) differs from the LUN given first (\(merged[existing].lun.value.map { String(describing: $0) } ?? "first disk")); the first is used"))
+                        "LUN \(target.lun.value.map { String(describing: $0) } ?? "") of \(target.name.value) differs from the LUN given first (\(merged[existing].lun.value.map { String(describing: $0) } ?? "first disk")); the first is used"
+                    ))
             }
         }
         return merged
@@ -244,7 +296,8 @@ private struct PlanResolver {
     private func interface(from ip: IPParameter) -> InterfacePlan {
         var plan = InterfacePlan(
             source: .commandLine("ip="), device: ip.device ?? parameters.bootDevice?.value,
-            mac: ip.mac.map { Sourced($0, from: .commandLine("ip=")) } ?? (ip.device == nil ? parameters.bootInterfaceMAC : nil), method: ip.method)
+            mac: ip.mac.map { Sourced($0, from: .commandLine("ip=")) }
+                ?? (ip.device == nil ? parameters.bootInterfaceMAC : nil), method: ip.method)
         plan.address = ip.address
         plan.prefixLength = ip.prefixLength
         plan.gateway = ip.gateway
@@ -257,12 +310,23 @@ private struct PlanResolver {
     /// The iBFT's NICs as dracut's `ibft_to_cmdline` turns them into `ip=`: DHCP when the
     /// firmware got the address by DHCP, else the static address, gateway and DNS it used.
     private mutating func firmwareInterfaces(requestedBy request: String) -> [InterfacePlan] {
-        let nics = firmware?.nics.filter { $0.flags.isValid && ($0.flags.isBootSelected || parameters.firmwareMultipath) } ?? []
-        if nics.isEmpty { warnings.append(PlanWarning(request, "asks for the iBFT's NICs, but the iBFT has no usable (valid, boot-selected) NIC")) }
+        let nics =
+            firmware?.nics.filter {
+                $0.flags.isValid && ($0.flags.isBootSelected || parameters.firmwareMultipath)
+            } ?? []
+        if nics.isEmpty {
+            warnings.append(
+                PlanWarning(
+                    request, "asks for the iBFT's NICs, but the iBFT has no usable (valid, boot-selected) NIC"
+                ))
+        }
         return nics.map { nic in
             let source = ValueSource.firmware("ethernet\(nic.index)")
-            let method: AddressMethod = nic.origin == .dhcp ? (nic.address?.isIPv6 == true ? .dhcp6 : .dhcp) : .static
-            var plan = InterfacePlan(source: source, mac: Sourced(nic.mac, from: .firmware("ethernet\(nic.index) mac")), method: method)
+            let method: AddressMethod =
+                nic.origin == .dhcp ? (nic.address?.isIPv6 == true ? .dhcp6 : .dhcp) : .static
+            var plan = InterfacePlan(
+                source: source, mac: Sourced(nic.mac, from: .firmware("ethernet\(nic.index) mac")),
+                method: method)
             if method == .static {
                 plan.address = nic.address
                 plan.prefixLength = nic.prefixLength
@@ -276,22 +340,33 @@ private struct PlanResolver {
     }
 
     private mutating func checkGateway(_ interface: InterfacePlan) {
-        guard interface.method == .static, let address = interface.address, let gateway = interface.gateway, let prefix = interface.prefixLength else { return }
+        guard interface.method == .static, let address = interface.address,
+            let gateway = interface.gateway, let prefix = interface.prefixLength
+        else { return }
         if !address.sharesNetwork(with: gateway, prefixLength: prefix) {
-            warnings.append(PlanWarning("\(interface.source)", "gateway \(gateway) is outside the subnet \(address)/\(prefix); the route to it may not work"))
+            warnings.append(
+                PlanWarning(
+                    "\(interface.source)",
+                    "gateway \(gateway) is outside the subnet \(address)/\(prefix); the route to it may not work"
+                ))
         }
     }
 
     // MARK: Initiator
 
-    private func initiatorName(initramfsTools: DiscreteTargetSettings, interfaces: [InterfacePlan]) throws(BootConfigError) -> Sourced<InitiatorName> {
+    private func initiatorName(initramfsTools: DiscreteTargetSettings, interfaces: [InterfacePlan])
+        throws(BootConfigError) -> Sourced<InitiatorName>
+    {
         let candidates: [(Sourced<String>?, String)] = [
-            (parameters.nativeInitiator, "iscsi.initiator="), (parameters.dracut.initiator, "rd.iscsi.initiator="),
+            (parameters.nativeInitiator, "iscsi.initiator="),
+            (parameters.dracut.initiator, "rd.iscsi.initiator="),
             (initramfsTools.initiator, "iscsi_initiator="),
         ]
         for case (let name?, let parameter) in candidates {
             if let rule = ISCSIName.ruleBroken(by: name.value) {
-                throw BootConfigError(parameter, token: name.value, problem: "is not an iSCSI name: \(rule)", expected: ISCSIName.expectedForms)
+                throw BootConfigError(
+                    parameter, token: name.value, problem: "is not an iSCSI name: \(rule)",
+                    expected: ISCSIName.expectedForms)
             }
             return Sourced(.named(name.value), from: name.source)
         }
@@ -299,7 +374,8 @@ private struct PlanResolver {
             return Sourced(.named(name), from: .firmware("initiator initiator-name"))
         }
         if let mac = interfaces.first?.mac?.value {
-            return Sourced(.named(ISCSIName.generatedInitiatorName(for: mac)), from: .generated("from MAC \(mac)"))
+            return Sourced(
+                .named(ISCSIName.generatedInitiatorName(for: mac)), from: .generated("from MAC \(mac)"))
         }
         return Sourced(.generatedFromBootInterface, from: .generated("from the boot NIC's MAC"))
     }

@@ -24,7 +24,9 @@ public enum RootPath {
         let server: Substring
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]") else {
-                throw BootConfigError(parameter, at: "server", token: String(rest), problem: "has no closing ]", expected: "[IPv6 address]")
+                throw BootConfigError(
+                    parameter, at: "server", token: String(rest), problem: "has no closing ]",
+                    expected: "[IPv6 address]")
             }
             server = rest[...close]
             rest = rest[rest.index(after: close)...]
@@ -33,30 +35,43 @@ public enum RootPath {
             rest = rest[server.endIndex...]
         }
         guard !server.isEmpty else {
-            throw BootConfigError(parameter, token: text.redactingAuthinfo, problem: "has no server", expected: expectedForm)
+            throw BootConfigError(
+                parameter, token: text.redactingAuthinfo, problem: "has no server", expected: expectedForm)
         }
-        guard let nameColon = ["iqn.", "eui.", "naa."].compactMap({ rest.firstRange(of: ":" + $0)?.lowerBound }).min() else {
+        guard
+            let nameColon = ["iqn.", "eui.", "naa."].compactMap({
+                rest.firstRange(of: ":" + $0)?.lowerBound
+            }).min()
+        else {
             throw BootConfigError(
                 parameter, at: "target name", token: text.redactingAuthinfo, problem: "has no target name",
                 expected: expectedForm + " with a name starting iqn., eui. or naa.")
         }
         let name = String(rest[rest.index(after: nameColon)...])
         if let rule = ISCSIName.ruleBroken(by: name) {
-            throw BootConfigError(parameter, at: "target name", token: name, problem: "is not an iSCSI name: \(rule)", expected: ISCSIName.expectedForms)
+            throw BootConfigError(
+                parameter, at: "target name", token: name, problem: "is not an iSCSI name: \(rule)",
+                expected: ISCSIName.expectedForms)
         }
         // Between the server and the name: ":protocol:port:LUN" or ":protocol:port:iface:netdev:LUN".
-        let fields = rest[..<nameColon].dropFirst().split(separator: ":", omittingEmptySubsequences: false)
+        let fields = rest[..<nameColon].dropFirst().split(
+            separator: ":", omittingEmptySubsequences: false)
         guard rest.hasPrefix(":"), fields.count == 3 || fields.count == 5 else {
             throw BootConfigError(
-                parameter, token: text.redactingAuthinfo, problem: "does not have 3 or 5 fields between server and target name",
+                parameter, token: text.redactingAuthinfo,
+                problem: "does not have 3 or 5 fields between server and target name",
                 expected: expectedForm)
         }
         guard fields[0].isEmpty || fields[0] == "6" else {
-            throw BootConfigError(parameter, at: "protocol", token: String(fields[0]), problem: "is not TCP", expected: "empty or 6 (TCP)")
+            throw BootConfigError(
+                parameter, at: "protocol", token: String(fields[0]), problem: "is not TCP",
+                expected: "empty or 6 (TCP)")
         }
         let port = try TargetPortal.port(fields[1], parameter: parameter)
         let lunField = fields[fields.count - 1]
-        let lun = lunField.isEmpty ? LogicalUnitNumber(0) : try LogicalUnitNumber.parse(lunField, parameter: parameter)
+        let lun =
+            lunField.isEmpty
+            ? LogicalUnitNumber(0) : try LogicalUnitNumber.parse(lunField, parameter: parameter)
         let host = try TargetPortal.host(server, parameter: parameter)
         return TargetSpec(
             name: name, portal: TargetPortal(host: host, port: port), lun: lun, credentials: credentials,
@@ -65,19 +80,24 @@ public enum RootPath {
     }
 
     /// `user:password[:reverse-user:reverse-password]`; an empty authinfo means none.
-    private static func authinfo(_ text: Substring, parameter: String) throws(BootConfigError) -> CHAPCredentials? {
+    private static func authinfo(_ text: Substring, parameter: String) throws(BootConfigError)
+        -> CHAPCredentials?
+    {
         if text.isEmpty { return nil }
         let fields = text.split(separator: ":", omittingEmptySubsequences: false)
         guard fields.count == 2 || fields.count == 4, !fields[0].isEmpty, !fields[1].isEmpty else {
             throw BootConfigError(
-                parameter, at: "authinfo", token: "\(fields.count) field(s)", problem: "is not user:password",
+                parameter, at: "authinfo", token: "\(fields.count) field(s)",
+                problem: "is not user:password",
                 expected: "user:password[:reverse-user:reverse-password]@ (secrets are not shown)")
         }
-        var credentials = CHAPCredentials(username: String(fields[0]), secret: Secret(String(fields[1])))
+        var credentials = CHAPCredentials(
+            username: String(fields[0]), secret: Secret(String(fields[1])))
         if fields.count == 4, !fields[2].isEmpty || !fields[3].isEmpty {
             guard !fields[2].isEmpty, !fields[3].isEmpty else {
                 throw BootConfigError(
-                    parameter, at: "authinfo", token: "reverse user or password empty", problem: "is incomplete",
+                    parameter, at: "authinfo", token: "reverse user or password empty",
+                    problem: "is incomplete",
                     expected: "both reverse-user and reverse-password for mutual CHAP")
             }
             credentials.mutual = .init(username: String(fields[2]), secret: Secret(String(fields[3])))

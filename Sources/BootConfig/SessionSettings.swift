@@ -50,17 +50,24 @@ enum SessionSetting {
             return .negotiated(key: shortKey, allowed: ["None", "CRC32C", "CRC32C,None", "None,CRC32C"])
         case "InitialR2T", "ImmediateData", "DataPDUInOrder", "DataSequenceInOrder":
             return .negotiated(key: shortKey, allowed: ["Yes", "No"])
-        case "MaxRecvDataSegmentLength", "FirstBurstLength", "MaxBurstLength", "MaxOutstandingR2T", "DefaultTime2Wait", "DefaultTime2Retain":
+        case "MaxRecvDataSegmentLength", "FirstBurstLength", "MaxBurstLength", "MaxOutstandingR2T",
+            "DefaultTime2Wait", "DefaultTime2Retain":
             return .negotiated(key: shortKey, allowed: nil)
         default: return nil
         }
     }
 
     /// Checks `text` and stores it into `settings`.
-    func apply(_ text: String, to settings: inout SessionSettings, parameter: String, source: ValueSource) throws(BootConfigError) {
+    func apply(
+        _ text: String, to settings: inout SessionSettings, parameter: String, source: ValueSource
+    ) throws(BootConfigError) {
         func seconds(_ range: ClosedRange<Int>) throws(BootConfigError) -> Sourced<Int> {
-            guard text.isDecimalNumber, text.utf8.count <= 10, let value = Int(text), range.contains(value) else {
-                throw BootConfigError(parameter, token: text, problem: "is not a number in range", expected: "\(range.lowerBound)-\(range.upperBound)")
+            guard text.isDecimalNumber, text.utf8.count <= 10, let value = Int(text),
+                range.contains(value)
+            else {
+                throw BootConfigError(
+                    parameter, token: text, problem: "is not a number in range",
+                    expected: "\(range.lowerBound)-\(range.upperBound)")
             }
             return Sourced(value, from: source)
         }
@@ -73,11 +80,15 @@ enum SessionSetting {
         case .negotiated(let key, let allowed):
             if let allowed {
                 guard allowed.contains(text) else {
-                    throw BootConfigError(parameter, at: key, token: text, problem: "is not a value of \(key)", expected: allowed.joined(separator: " or "))
+                    throw BootConfigError(
+                        parameter, token: text, problem: "is not a value of \(key)",
+                        expected: allowed.joined(separator: " or "))
                 }
             } else {
                 guard text.isDecimalNumber, text.utf8.count <= 8 else {
-                    throw BootConfigError(parameter, at: key, token: text, problem: "is not a number", expected: "a decimal number (RFC 7143 §13)")
+                    throw BootConfigError(
+                        parameter, token: text, problem: "is not a number",
+                        expected: "a decimal number (RFC 7143 §13)")
                 }
             }
             settings.negotiationOverrides[key] = Sourced(text, from: source)

@@ -12,7 +12,8 @@ public struct TargetSpec: Sendable, Equatable {
     public var networkDevice: String?
 
     public init(
-        name: String, portal: TargetPortal, lun: LogicalUnitNumber?, credentials: CHAPCredentials? = nil,
+        name: String, portal: TargetPortal, lun: LogicalUnitNumber?,
+        credentials: CHAPCredentials? = nil,
         ifaceName: String? = nil, networkDevice: String? = nil
     ) {
         self.name = name
@@ -40,14 +41,19 @@ public struct TargetPortal: Hashable, Sendable, CustomStringConvertible {
 
     public var address: IPAddress? { IPAddress(parsing: host) }
 
-    public var description: String { address?.isIPv6 == true ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var description: String {
+        address?.isIPv6 == true ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
 
     /// Parses a host: an IPv4 address, a bracketed IPv6 address, or a DNS name.
     static func host(_ text: Substring, parameter: String) throws(BootConfigError) -> String {
         if let address = IPAddress(parsing: text) { return address.description }
         let isName =
             !text.isEmpty && text.utf8.count <= 253
-            && text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "." }
+            && text.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                    || $0 == "-" || $0 == "."
+            }
         guard isName else {
             throw BootConfigError(
                 parameter, at: "server", token: String(text), problem: "is not an address or host name",
@@ -59,8 +65,12 @@ public struct TargetPortal: Hashable, Sendable, CustomStringConvertible {
     /// Parses a TCP port 1-65535; empty means the default 3260.
     static func port(_ text: Substring, parameter: String) throws(BootConfigError) -> UInt16 {
         if text.isEmpty { return defaultPort }
-        guard text.isDecimalNumber, text.utf8.count <= 5, let number = Int(text), (1...65535).contains(number) else {
-            throw BootConfigError(parameter, at: "port", token: String(text), problem: "is not a TCP port", expected: "port 1-65535")
+        guard text.isDecimalNumber, text.utf8.count <= 5, let number = Int(text),
+            (1...65535).contains(number)
+        else {
+            throw BootConfigError(
+                parameter, at: "port", token: String(text), problem: "is not a TCP port",
+                expected: "port 1-65535")
         }
         return UInt16(number)
     }
@@ -105,19 +115,26 @@ public struct LogicalUnitNumber: Hashable, Sendable, CustomStringConvertible {
     /// Parses a LUN field: digits only is decimal (what dracut and initramfs-tools use);
     /// with dashes or hex letters it is RFC 4173's hex form (up to four groups of up to four hex
     /// digits, filling the 8 bytes from the left).
-    static func parse(_ text: Substring, parameter: String) throws(BootConfigError) -> LogicalUnitNumber {
+    static func parse(_ text: Substring, parameter: String) throws(BootConfigError)
+        -> LogicalUnitNumber
+    {
         let expected = "a decimal LUN 0-16383 or RFC 4173 hex groups such as 0001-0000-0000-0000"
         if text.isDecimalNumber {
-            guard text.utf8.count <= 5, let number = UInt64(text), let lun = LogicalUnitNumber(number) else {
-                throw BootConfigError(parameter, at: "LUN", token: String(text), problem: "is out of range", expected: expected)
+            guard text.utf8.count <= 5, let number = UInt64(text), let lun = LogicalUnitNumber(number)
+            else {
+                throw BootConfigError(
+                    parameter, at: "LUN", token: String(text), problem: "is out of range", expected: expected)
             }
             return lun
         }
         let groups = text.split(separator: "-", omittingEmptySubsequences: false)
         var bytes: [UInt8] = []
         for group in groups {
-            guard groups.count <= 4, (1...4).contains(group.utf8.count), let value = UInt16(group, radix: 16) else {
-                throw BootConfigError(parameter, at: "LUN", token: String(text), problem: "is not a LUN", expected: expected)
+            guard groups.count <= 4, (1...4).contains(group.utf8.count),
+                let value = UInt16(group, radix: 16)
+            else {
+                throw BootConfigError(
+                    parameter, at: "LUN", token: String(text), problem: "is not a LUN", expected: expected)
             }
             bytes += [UInt8(value >> 8), UInt8(value & 0xFF)]
         }

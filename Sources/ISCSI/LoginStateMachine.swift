@@ -61,7 +61,6 @@ public struct LoginOutcome: Sendable, Equatable {
     public var cmdSN: SequenceNumber
     public var expStatSN: SequenceNumber
     public var maxCmdSN: SequenceNumber
-    public var targetPortalGroupTag: UInt16?
 }
 
 /// What the caller must do after handing a Login Response to the machine.
@@ -133,6 +132,9 @@ public struct LoginStateMachine: Sendable {
         case loggedIn
         case failed
     }
+
+    /// A login has a handful of steps; a target that keeps it going longer is broken.
+    public static let maximumExchanges = 32
 
     public let configuration: LoginConfiguration
     private var state: State = .idle
@@ -232,10 +234,13 @@ public struct LoginStateMachine: Sendable {
                     throw .protocolViolation("the target entered full feature phase before answering every key")
                 }
                 state = .loggedIn
+                var parameters = negotiator.result
+                // The tag arrives in the first response, before the negotiator exists (§13.9).
+                parameters.targetPortalGroupTag = parameters.targetPortalGroupTag ?? targetPortalGroupTag
                 return .loggedIn(
                     LoginOutcome(
-                        tsih: tsih, parameters: negotiator.result, cmdSN: response.expCmdSN, expStatSN: expStatSN,
-                        maxCmdSN: response.maxCmdSN, targetPortalGroupTag: targetPortalGroupTag))
+                        tsih: tsih, parameters: parameters, cmdSN: response.expCmdSN, expStatSN: expStatSN,
+                        maxCmdSN: response.maxCmdSN))
             }
             return .send(request(replies, transit: true, stage: .operationalNegotiation, next: .fullFeaturePhase))
         case .idle, .loggedIn, .failed:

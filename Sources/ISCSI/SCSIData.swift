@@ -92,13 +92,8 @@ public struct DeviceDesignator: Equatable, Sendable, CustomStringConvertible {
         if codeSet == 2 || codeSet == 3 {
             return "\(label).\(asciiField(identifier[...]))"
         }
-        return "\(label).\(identifier.map { hexByte($0) }.joined())"
+        return "\(label).\(hexString(identifier))"
     }
-}
-
-func hexByte(_ byte: UInt8) -> String {
-    let digits = Array("0123456789abcdef")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
 }
 
 /// Device Identification VPD page 0x83 → its designators.
@@ -164,7 +159,8 @@ public struct Capacity: Equatable, Sendable {
         blockLength = data.bigEndianUInt32(at: 8)
     }
 
-    public var blockCount: UInt64 { lastLogicalBlock &+ 1 }
+    /// Saturates rather than wrapping to 0 on an absurd last block address.
+    public var blockCount: UInt64 { lastLogicalBlock == .max ? .max : lastLogicalBlock + 1 }
 
     /// Size in bytes, saturating rather than trapping on absurd values.
     public var bytes: UInt64 {

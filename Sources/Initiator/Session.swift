@@ -89,8 +89,7 @@ public struct Session: ~Copyable {
         var machine = LoginStateMachine(configuration: configuration)
         var decoder = PDUDecoder()
         var request = machine.start()
-        // A login has at most a handful of steps; a target that keeps it going is broken.
-        for _ in 0..<32 {
+        for _ in 0..<LoginStateMachine.maximumExchanges {
             let deadline = MonotonicInstant.now().advanced(byMilliseconds: timeoutMilliseconds)
             try send(request.pdu, on: connection, digests: .none, portal: portal, deadline: deadline)
             let pdu = try receivePDU(on: connection, decoder: &decoder, portal: portal, deadline: deadline)
@@ -104,7 +103,7 @@ public struct Session: ~Copyable {
             case .redirect(let address, _): return .redirect(address)
             }
         }
-        throw .protocolViolation("the login did not finish after 32 exchanges", portal: portal)
+        throw .protocolViolation("the login did not finish after \(LoginStateMachine.maximumExchanges) exchanges", portal: portal)
     }
 
     private static func send(

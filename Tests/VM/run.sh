@@ -8,17 +8,19 @@
 # Console logs stay in cache/vm/logs/SCENARIO.log. Prints one line per scenario and
 # "N passed, N failed"; exits 1 when a scenario failed.
 set -euo pipefail
-readonly VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
+VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
+readonly VM_LIB
 # shellcheck source=lib/common.sh
 source "$VM_LIB/common.sh"
 # shellcheck source=lib/kernel.sh
 source "$VM_LIB/kernel.sh"
+# shellcheck source=lib/initramfs.sh
+source "$VM_LIB/initramfs.sh"
 # shellcheck source=lib/target.sh
 source "$VM_LIB/target.sh"
 # shellcheck source=lib/qemu.sh
 source "$VM_LIB/qemu.sh"
 
-readonly AGENT_BINARY="${VM_AGENT_BINARY:-$VM_CACHE_DIR/bin/iscsi-root}"
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(early-init)
@@ -26,13 +28,13 @@ readonly SCENARIOS=(early-init)
 # Each scenario runs in a subshell: it prints its figures on success, or its reason for
 # failing on standard error, and its namespace is removed by target.sh's trap either way.
 
-# /init is the static agent as PID 1: its early mounts, its log lines with durations and
-# argv (the PID-1 runtime shims work), then its power-off, all before the host's bound.
+# /init is the static agent as PID 1: its argv (the PID-1 runtime shims work), its early
+# mounts, libkmod loading the boot path's modules and the NIC's drivers by modalias, each
+# logged with its duration, then its power-off, all before the host's bound.
 scenario_early_init() (
     local name="early-init"
     local log="$LOG_DIR/$name.log" initrd="$LOG_DIR/$name.initrd.img"
-    "$VM_REPO_ROOT/Initramfs/build-initramfs.sh" --binary "$AGENT_BINARY" --output "$initrd" \
-        --kver "$KVER" --modules-dir "$MODULES_DIR" >/dev/null
+    vm_initramfs_build "$initrd" >/dev/null
     vm_netns_create
     local status=0
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" \
@@ -41,21 +43,24 @@ scenario_early_init() (
     ((status != 124)) || vm_fail "QEMU still running after ${BOOT_TIMEOUT} s"
     ((status == 0)) || vm_fail "QEMU exited with status $status"
 
-    local first_line mounts powering_off powered_off
+    local run_init first_line mounts modules powered_off
+    run_init="$(vm_console_time "$log" 'Run /init as init process')" ||
+        vm_fail "the kernel never ran /init"
     first_line="$(vm_console_time "$log" 'iscsi-root: started as PID 1, argv \[/init\], uptime [0-9]+ ms')" ||
         vm_fail "no 'iscsi-root: started as PID 1, argv [/init]' line"
-    mounts="$(vm_console_time "$log" 'iscsi-root: mounts \([0-9]+ ms\)')" ||
-        vm_fail "no 'iscsi-root: mounts (N ms)' line"
-    powering_off="$(vm_console_time "$log" 'iscsi-root: no boot configuration handled yet — powering off')" ||
+    mounts="$(vm_console_time "$log" 'iscsi-root: mounts: /proc /sys /dev /run \([0-9]+ ms\)')" ||
+        vm_fail "no 'iscsi-root: mounts: /proc /sys /dev /run (N ms)' line"
+    modules="$(vm_console_time "$log" 'iscsi-root: modules: iscsi_tcp sd_mod ext4 virtio_pci virtio_net loaded \([0-9]+ ms\)')" ||
+        vm_fail "no 'iscsi-root: modules: iscsi_tcp sd_mod ext4 virtio_pci virtio_net loaded (N ms)' line"
+    vm_console_time "$log" 'iscsi-root: no boot configuration handled yet — powering off' >/dev/null ||
         vm_fail "no 'powering off' line"
     powered_off="$(vm_console_time "$log" 'reboot: Power down')" ||
         vm_fail "the kernel did not say 'reboot: Power down'"
     ! grep -q -E 'Kernel panic|Unable to obtain Swift runtime path|Fatal error' "$log" ||
         vm_fail "panic or runtime abort: $(grep -m 1 -E 'Kernel panic|Unable to obtain|Fatal error' "$log")"
     local guest_start
-    guest_start="$(grep -E -m 1 -o 'uptime [0-9]+ ms' "$log" | awk '{ print $2 }')"
-    echo "first iscsi-root line ${first_line} s, mounts done ${mounts} s, power off ${powered_off} s after QEMU start; /init at guest uptime ${guest_start} ms"
-    : "$powering_off"
+    guest_start="$(grep -E -m 1 -o 'argv \[/init\], uptime [0-9]+ ms' "$log" | awk '{ print $4 }')"
+    echo "seconds after QEMU start: kernel runs /init ${run_init}, first iscsi-root line ${first_line}, mounts ${mounts}, modules ${modules}, power off ${powered_off}; /init at guest uptime ${guest_start} ms"
 )
 
 run_scenario() {
@@ -73,7 +78,7 @@ run_scenario() {
 main() {
     ((EUID == 0)) || vm_fail "needs root (network namespaces, QEMU in them)"
     "$VM_LIB/deps.sh"
-    [[ -x "$AGENT_BINARY" ]] || vm_fail "no static agent at $AGENT_BINARY (run make static)"
+    [[ -x "$VM_AGENT_BINARY" ]] || vm_fail "no static agent at $VM_AGENT_BINARY (run make static)"
     vm_kernel_prepare
     mkdir -p "$LOG_DIR"
     local selected=("$@") passed=0 failed=0 name

@@ -2,6 +2,8 @@
 #define ISCSI_ROOT_CSHIMS_H
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
 
 /// CRC32C (Castagnoli, RFC 3720 §12.1 / appendix B.4) over `length` bytes, continuing
 /// from `crc` (pass 0 to start). Uses the SSE4.2 instruction when the CPU has it.

@@ -5,6 +5,7 @@
 [[ -z "${VM_REPO_ROOT:-}" ]] || return 0
 VM_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 readonly VM_REPO_ROOT
+# shellcheck disable=SC2034 # used by the scripts that source this one
 readonly VM_CACHE_DIR="$VM_REPO_ROOT/cache"
 
 vm_fail() {

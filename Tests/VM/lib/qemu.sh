@@ -32,6 +32,7 @@ vm_qemu_boot() {
         vm_fail "vm_qemu_boot: --kernel, --initrd, --log and --timeout are required"
     [[ -n "$VM_NETNS" ]] || vm_fail "vm_qemu_boot: call vm_netns_create first (target.sh)"
 
+    # shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
     local qemu=(
         qemu-system-x86_64 -accel tcg -smp 1 -m 512 -nodefaults -no-reboot -display none
         -serial stdio -pidfile "$log.pid"

@@ -30,8 +30,9 @@ vm_target_start() {
     [[ -n "$VM_NETNS" ]] || vm_fail "vm_target_start: call vm_netns_create first"
     [[ -f "$image" ]] || vm_fail "vm_target_start: no image $image"
     VM_TGT_CONTROL_PORT="$((1000 + $$ % 30000))"
-    [[ ! -S "/var/run/tgtd/socket.$VM_TGT_CONTROL_PORT" ]] ||
+    if vm_tgtadm --mode system --op show >/dev/null 2>&1; then
         vm_fail "tgtd control port $VM_TGT_CONTROL_PORT is in use by another tgtd"
+    fi
     ip netns exec "$VM_NETNS" tgtd -f -C "$VM_TGT_CONTROL_PORT" \
         --iscsi portal=127.0.0.1:3260 >"${VM_TARGET_LOG:-/dev/null}" 2>&1 &
     local attempt
@@ -55,7 +56,8 @@ vm_target_add_chap() {
 
 vm_target_add_mutual_chap() {
     local user="$1" secret="$2"
-    vm_tgtadm --mode account --op new --user "$user" --password "$secret" --outgoing
+    # tgt 1.0.85: an account is created plainly and becomes outgoing when bound so.
+    vm_tgtadm --mode account --op new --user "$user" --password "$secret"
     vm_tgtadm --mode account --op bind --tid 1 --user "$user" --outgoing
 }
 
@@ -66,6 +68,7 @@ vm_tgtadm() {
 # Always safe to call, also half-way through a failed start; removes the namespace.
 vm_netns_cleanup() {
     [[ -n "$VM_NETNS" ]] || return 0
+    local tgt_control_port="$VM_TGT_CONTROL_PORT"
     if [[ -n "$VM_TGT_CONTROL_PORT" ]]; then
         # tgtd ignores SIGTERM: it stops when told through its control socket.
         vm_tgtadm --mode target --op delete --force --tid 1 >/dev/null 2>&1 || true
@@ -86,4 +89,8 @@ vm_netns_cleanup() {
     done
     ip netns del "$VM_NETNS" 2>/dev/null || true
     VM_NETNS=""
+    if [[ -n "$tgt_control_port" ]]; then
+        # tgtd leaves its control socket behind; nothing listens on it any more.
+        rm -f "/var/run/tgtd/socket.$tgt_control_port" "/var/run/tgtd/socket.$tgt_control_port.lock"
+    fi
 }

@@ -1,0 +1,296 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ISCSI
+import LinuxSystem
+
+/// Why the kernel session could not be set up, in words for the serial console.
+public enum KernelSessionError: Error, CustomStringConvertible {
+    case kernel(KernelCallError)
+    case connection(ConnectionError, portal: String)
+    case login(LoginError, portal: String)
+    case framing(PDUError, portal: String)
+    case connectionFailed(code: UInt32, step: String)
+    case loginTimedOut(portal: String)
+    case redirected(to: String)
+    case badPortal(String)
+
+    public var description: String {
+        switch self {
+        case .kernel(let error): return "\(error)"
+        case .connection(let error, let portal): return "\(portal): \(error)"
+        case .login(let error, let portal): return "login at \(portal) failed: \(error)"
+        case .framing(let error, let portal): return "\(portal) sent a bad PDU: \(error)"
+        case .connectionFailed(let code, let step):
+            return "the kernel reported connection error \(code) during \(step) (\(connectionErrorName(code)))"
+        case .loginTimedOut(let portal): return "login at \(portal): the target did not answer in time"
+        case .redirected(let address): return "the target redirected the login to \(address)"
+        case .badPortal(let portal): return "\"\(portal)\" is not a numeric IPv4 or IPv6 address"
+        }
+    }
+}
+
+/// `enum iscsi_err` names for the codes a CONN_ERROR carries (open-iscsi README §8).
+public func connectionErrorName(_ code: UInt32) -> String {
+    switch code {
+    case 1011: "connection failed"
+    case 1019: "transmit failed"
+    case 1020: "TCP connection closed"
+    case 1021: "SCSI error handling reset the session"
+    case 1022: "NOP-Out timed out: the target stopped answering"
+    default: "iscsi_err \(code)"
+    }
+}
+
+/// What the kernel session needs: where, who, and the timers for a root disk.
+public struct KernelSessionPlan: Sendable {
+    public var host: String
+    public var port: UInt16
+    public var login: LoginConfiguration
+    public var timers: SessionTimers
+    public var timeoutMilliseconds: Int
+
+    public init(host: String, port: UInt16, login: LoginConfiguration, timers: SessionTimers, timeoutMilliseconds: Int) {
+        self.host = host
+        self.port = port
+        self.login = login
+        self.timers = timers
+        self.timeoutMilliseconds = timeoutMilliseconds
+    }
+
+    var portalDescription: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// A root session owned by the kernel's `iscsi_tcp`, set up exactly in open-iscsi's order:
+/// CREATE_SESSION, CREATE_CONN, TCP connect, BIND_CONN (the fd in our own process), static
+/// SET_PARAMs, login through SEND_PDU/RECV_PDU, negotiated SET_PARAMs incl. EXP_STATSN,
+/// START_CONN, host scan (ANCHORS §1.3).
+public struct KernelSession: ~Copyable {
+    public let sessionID: UInt32
+    public private(set) var connectionID: UInt32
+    public let hostNumber: UInt32
+    /// What the last login negotiated; nil only while the first login runs.
+    public private(set) var outcome: LoginOutcome?
+    public var channel: KernelChannel
+    /// The socket the kernel is bound to; we keep our reference so recovery can RST it.
+    private var connection: TCPConnection?
+
+    /// cmds_max and queue_depth as open-iscsi passes them.
+    static let commandsMaximum: UInt16 = 128
+    static let queueDepth: UInt16 = 32
+
+    /// Creates, binds, logs in and starts a session; on failure everything created is
+    /// destroyed again so a retry starts clean.
+    public static func establish(_ plan: KernelSessionPlan, channel: consuming KernelChannel) throws(KernelSessionError) -> KernelSession {
+        var channel = channel
+        let deadline = MonotonicInstant.now().advanced(byMilliseconds: plan.timeoutMilliseconds)
+        // CREATE_SESSION and CREATE_CONN answer with ids in the reply union, not a retcode.
+        let created = try channel.perform(
+            channel.request(.createSession) {
+                $0.setRequest(plan.login.cmdSN.rawValue, at: 16)
+                $0.setRequest(commandsMaximum, at: 20)
+                $0.setRequest(queueDepth, at: 22)
+            }, step: "CREATE_SESSION", deadline: deadline, checkReturnCode: false)
+        var session = KernelSession(
+            sessionID: created.replyField(UInt32.self, at: 40), connectionID: UInt32(plan.login.cid),
+            hostNumber: created.replyField(UInt32.self, at: 44), channel: channel)
+        do throws(KernelSessionError) {
+            let (sessionID, cid) = (session.sessionID, session.connectionID)
+            let connectionCreated = try session.channel.perform(
+                session.channel.request(.createConnection) {
+                    $0.setRequest(sessionID, at: 16)
+                    $0.setRequest(cid, at: 20)
+                }, step: "CREATE_CONN", deadline: deadline, checkReturnCode: false)
+            session.connectionID = connectionCreated.replyField(UInt32.self, at: 44)
+            try session.connectAndLogIn(plan, leading: true)
+            return session
+        } catch {
+            session.tearDown()
+            throw error
+        }
+    }
+
+    /// STOP_CONN(TERM), DESTROY_CONN, DESTROY_SESSION (the kernel refuses to destroy a
+    /// session that still has connections). Errors for what was never created are
+    /// expected and ignored.
+    public mutating func tearDown() {
+        let deadline = MonotonicInstant.now().advanced(byMilliseconds: 2000)
+        let (sessionID, connectionID) = (self.sessionID, self.connectionID)
+        _ = try? channel.call(
+                channel.request(.stopConnection) {
+                    $0.setRequest(sessionID, at: 16)
+                    $0.setRequest(connectionID, at: 20)
+                    $0.setRequest(StopFlag.terminate.rawValue, at: 32)
+                }, step: "STOP_CONN", deadline: deadline)
+        _ = try? channel.call(
+            channel.request(.destroyConnection) {
+                $0.setRequest(sessionID, at: 16)
+                $0.setRequest(connectionID, at: 20)
+            }, step: "DESTROY_CONN", deadline: deadline)
+        _ = try? channel.call(
+            channel.request(.destroySession) { $0.setRequest(sessionID, at: 16) }, step: "DESTROY_SESSION", deadline: deadline)
+        connection.take()?.closeWithReset()
+    }
+
+    /// STOP_CONN flags (`STOP_CONN_TERM`, `STOP_CONN_SUSPEND`, `STOP_CONN_RECOVER`).
+    public enum StopFlag: UInt32 {
+        case terminate = 1
+        case suspend = 2
+        case recover = 3
+    }
+
+    private init(sessionID: UInt32, connectionID: UInt32, hostNumber: UInt32, channel: consuming KernelChannel) {
+        self.sessionID = sessionID
+        self.connectionID = connectionID
+        self.hostNumber = hostNumber
+        self.channel = channel
+        self.outcome = nil
+    }
+
+    /// TCP connect, BIND_CONN, parameters, login, START_CONN: the part a recovery repeats
+    /// on the existing session (same ISID, so the target reinstates it).
+    public mutating func connectAndLogIn(_ plan: KernelSessionPlan, leading: Bool) throws(KernelSessionError) {
+        let deadline = MonotonicInstant.now().advanced(byMilliseconds: plan.timeoutMilliseconds)
+        guard let address = SocketAddress(numericHost: plan.host, port: plan.port) else { throw .badPortal(plan.host) }
+        let socket: TCPConnection
+        do { socket = try TCPConnection.connect(to: address, deadline: deadline) } catch {
+            throw .connection(error, portal: plan.portalDescription)
+        }
+        let descriptor = socket.withFileDescriptor { $0 }
+        connection = consume socket
+        let (sessionID, connectionID) = (self.sessionID, self.connectionID)
+        try channel.perform(
+                channel.request(.bindConnection) {
+                    $0.setRequest(sessionID, at: 16)
+                    $0.setRequest(connectionID, at: 20)
+                    $0.setRequest(UInt64(descriptor), at: 24)
+                    $0.setRequest(UInt32(leading ? 1 : 0), at: 32)
+                }, step: "BIND_CONN", deadline: deadline)
+        for (parameter, value) in staticParameters(plan) {
+            try setParameter(parameter, value, deadline: deadline)
+        }
+        let outcome = try logIn(plan, deadline: deadline)
+        self.outcome = outcome
+        for (parameter, value) in outcome.parameters.kernelParameters(
+            expStatSN: outcome.expStatSN, targetPortalGroupTag: outcome.parameters.targetPortalGroupTag)
+        {
+            try setParameter(parameter, value, deadline: deadline)
+        }
+        try channel.perform(
+                channel.request(.startConnection) {
+                    $0.setRequest(sessionID, at: 16)
+                    $0.setRequest(connectionID, at: 20)
+                }, step: "START_CONN", deadline: deadline)
+    }
+
+    /// Parameters set before login (open-iscsi `iscsi_session_set_params`). CHAP secrets are
+    /// deliberately not given to the kernel: nothing else will ever log in for us, and
+    /// sysfs would expose them to every root process.
+    private func staticParameters(_ plan: KernelSessionPlan) -> [(KernelParameter, String)] {
+        var parameters: [(KernelParameter, String)] = [
+            (.initiatorName, plan.login.initiatorName),
+            (.persistentAddress, plan.host),
+            (.persistentPort, String(plan.port)),
+            (.sessionRecoveryTimeout, String(plan.timers.replacementTimeout)),
+            (.abortTimeout, String(plan.timers.abortTimeout)),
+            (.logicalUnitResetTimeout, String(plan.timers.logicalUnitResetTimeout)),
+            (.targetResetTimeout, String(plan.timers.targetResetTimeout)),
+            (.pingTimeout, String(plan.timers.noopTimeout)),
+            (.receiveTimeout, String(plan.timers.noopInterval)),
+            (.isid, hexString(plan.login.isid)),
+        ]
+        if let target = plan.login.targetName { parameters.insert((.targetName, target), at: 0) }
+        return parameters
+    }
+
+    /// SET_PARAM with a NUL-terminated value; ENOSYS (a parameter this transport lacks) is
+    /// tolerated as open-iscsi does.
+    private mutating func setParameter(_ parameter: KernelParameter, _ value: String, deadline: MonotonicInstant) throws(KernelSessionError) {
+        let payload = Array(value.utf8) + [0]
+        let (sessionID, connectionID) = (self.sessionID, self.connectionID)
+        let request = channel.request(.setParameter) {
+            $0.setRequest(sessionID, at: 16)
+            $0.setRequest(connectionID, at: 20)
+            $0.setRequest(parameter.rawValue, at: 24)
+            $0.setRequest(UInt32(payload.count), at: 28)
+        }
+        do throws(KernelCallError) {
+            try channel.call(request, payload: payload, step: "SET_PARAM \(parameter)", deadline: deadline)
+        } catch .kernel(let error) where error.code == ENOSYS {
+            return
+        } catch {
+            throw .kernel(error)
+        }
+    }
+
+    /// The login PDUs travel through the kernel (SEND_PDU / RECV_PDU), as open-iscsi does for
+    /// normal sessions, so the socket is never read by two parties.
+    private mutating func logIn(_ plan: KernelSessionPlan, deadline: MonotonicInstant) throws(KernelSessionError) -> LoginOutcome {
+        var machine = LoginStateMachine(configuration: plan.login)
+        var request = machine.start()
+        let (sessionID, connectionID) = (self.sessionID, self.connectionID)
+        for _ in 0..<LoginStateMachine.maximumExchanges {
+            let pdu = request.pdu
+            let header = pdu.header.bytes + pdu.additionalHeader
+            try channel.perform(
+                    channel.request(.sendPDU) {
+                        $0.setRequest(sessionID, at: 16)
+                        $0.setRequest(connectionID, at: 20)
+                        $0.setRequest(UInt32(header.count), at: 24)
+                        $0.setRequest(UInt32(pdu.data.count), at: 28)
+                    }, payload: header + pdu.data, step: "SEND_PDU (login)", deadline: deadline)
+            let responsePDU = try nextLoginPDU(deadline: deadline, portal: plan.portalDescription)
+            let response: LoginResponse
+            do { response = try LoginResponse(responsePDU) } catch { throw .framing(error, portal: plan.portalDescription) }
+            let action: LoginAction
+            do { action = try machine.receive(response) } catch { throw .login(error, portal: plan.portalDescription) }
+            switch action {
+            case .send(let next): request = next
+            case .loggedIn(let outcome): return outcome
+            case .redirect(let address, _): throw .redirected(to: address)
+            }
+        }
+        throw .login(.protocolViolation("the login did not finish after \(LoginStateMachine.maximumExchanges) exchanges"), portal: plan.portalDescription)
+    }
+
+    private mutating func nextLoginPDU(deadline: MonotonicInstant, portal: String) throws(KernelSessionError) -> PDU {
+        while true {
+            let event: KernelEvent?
+            do { event = try channel.nextEvent(deadline: deadline) } catch { throw .kernel(.system(error)) }
+            switch event {
+            case nil:
+                throw .loginTimedOut(portal: portal)
+            case .receivedPDU(let session, _, let pdu) where session == sessionID:
+                return pdu
+            case .connectionError(let session, _, let code) where session == sessionID:
+                throw .connectionFailed(code: code, step: "login")
+            default:
+                continue
+            }
+        }
+    }
+
+    /// Asks the kernel to scan the session's SCSI host for LUNs (open-iscsi writes the same).
+    public func scanHost() throws(SystemError) {
+        let path = "/sys/class/scsi_host/host\(hostNumber)/scan"
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SystemError("open \(path)") }
+        defer { close(descriptor) }
+        let wildcard = Array("- - -".utf8)
+        guard write(descriptor, wildcard, wildcard.count) == wildcard.count else { throw SystemError("write \(path)") }
+    }
+}
+
+extension KernelChannel {
+    /// `call`, reporting its failure as a session error.
+    @discardableResult
+    mutating func perform(
+        _ event: ISCSIUEvent, payload: [UInt8] = [], step: String, deadline: MonotonicInstant, checkReturnCode: Bool = true
+    ) throws(KernelSessionError) -> ISCSIUEvent {
+        do {
+            return try call(event, payload: payload, step: step, deadline: deadline, checkReturnCode: checkReturnCode)
+        } catch {
+            throw .kernel(error)
+        }
+    }
+}

@@ -1,0 +1,282 @@
+import Testing
+
+@testable import BootConfig
+
+func plan(
+    _ commandLine: String, firmware: IBFT? = nil, config: String? = nil, secrets: String? = nil
+) throws -> BootPlan {
+    try BootPlan.resolve(
+        commandLine: KernelCommandLine(parsing: commandLine), firmware: firmware,
+        config: config.map { try InitramfsToolsConfig.parse($0) },
+        secrets: secrets.map { try SecretsFile.parse($0) })
+}
+
+@Suite struct PlanTests {
+    @Test func nativeURLExplainsTheBoot() throws {
+        let result = try plan(
+            "ip=dhcp iscsi=iscsi://10.0.2.2/iqn.2024-01.example:root1/1 root=LABEL=root")
+        #expect(result.interfaces.map(\.method) == [.dhcp])
+        #expect(result.targets.count == 1)
+        #expect(result.targets[0].name.value == "iqn.2024-01.example:root1")
+        #expect(result.targets[0].lun.value?.number == 1)
+        #expect(result.root.device.value == .label("root"))
+        #expect(
+            result.text.contains("10.0.2.2:3260") && result.text.contains("LABEL=root")
+                && result.text.contains("[cmdline iscsi=]"))
+    }
+
+    @Test func dracutTestSuiteStaticAddress() throws {
+        let result = try plan(
+            "root=LABEL=singleroot netroot=iscsi:192.168.50.1::::iqn.2009-06.dracut:target0 ip=192.168.50.101::192.168.50.1:255.255.255.0:iscsi-1:lan0:off rd.iscsi.initiator=iqn.1994-05.com.redhat:633114aacf2"
+        )
+        #expect(result.interfaces[0].device == "lan0")
+        #expect(result.interfaces[0].address?.description == "192.168.50.101")
+        #expect(result.interfaces[0].prefixLength == 24)
+        #expect(result.interfaces[0].hostname == "iscsi-1")
+        #expect(result.initiatorName.value == .named("iqn.1994-05.com.redhat:633114aacf2"))
+        #expect(result.initiatorName.source == .commandLine("rd.iscsi.initiator="))
+        #expect(result.targets[0].portals.map(\.value.description) == ["192.168.50.1:3260"])
+        #expect(result.warnings.contains { $0.message.contains("LUN 0") })
+    }
+
+    @Test func dracutTestSuiteTwoNetroots() throws {
+        let result = try plan(
+            "root=LABEL=sysroot ip=dhcp netroot=iscsi:192.168.51.1::::iqn.2009-06.dracut:target1 netroot=iscsi:192.168.50.1::::iqn.2009-06.dracut:target2"
+        )
+        #expect(
+            result.targets.map(\.name.value) == [
+                "iqn.2009-06.dracut:target1", "iqn.2009-06.dracut:target2",
+            ])
+    }
+
+    @Test func dracutTestSuiteDHCPRootPath() throws {
+        let result = try plan("root=/dev/root netroot=dhcp ip=lan0:dhcp")
+        #expect(result.targets.isEmpty)
+        #expect(result.targetFromDHCP == .commandLine("netroot="))
+        #expect(result.interfaces[0].device == "lan0")
+        #expect(result.root.device.value == .targetLUN)
+    }
+
+    @Test func dracutTestSuiteFirmware() throws {
+        let result = try plan(
+            "rd.iscsi.ibft=1 rd.iscsi.firmware=1", firmware: try IBFTTests.dracutTable())
+        #expect(result.targets.map(\.name.value) == ["iqn.2009-06.dracut:target0"])
+        #expect(result.interfaces[0].mac?.value.description == "52:54:00:12:34:00")
+        #expect(result.initiatorName.source == .firmware("initiator initiator-name"))
+    }
+
+    @Test func severalPortalsOfOneTargetArePaths() throws {
+        let result = try plan(
+            "iscsi=iscsi://10.0.0.1/iqn.2024-01.example:r/1 iscsi=iscsi://[2001:db8::1]:3261/iqn.2024-01.example:r/1 iscsi=iscsi://10.0.0.9/iqn.2024-01.example:other"
+        )
+        #expect(result.targets.count == 2)
+        #expect(
+            result.targets[0].portals.map(\.value.description) == ["10.0.0.1:3260", "[2001:db8::1]:3261"])
+        #expect(result.targets[1].lun.value == nil)
+    }
+
+    @Test(arguments: [
+        // iscsi= wins over the iBFT...
+        ("iscsi=iscsi://10.0.0.1/iqn.2024-01.example:mine", ["iqn.2024-01.example:mine"]),
+        // ...unless the firmware's targets are asked for: then both, firmware first.
+        (
+            "iscsi=iscsi://10.0.0.1/iqn.2024-01.example:mine rd.iscsi.firmware=1",
+            ["iqn.2009-06.dracut:target0", "iqn.2024-01.example:mine"]
+        ),
+        // nothing explicit: the iBFT's boot target.
+        ("ip=dhcp", ["iqn.2009-06.dracut:target0"]),
+        ("iscsi_auto", ["iqn.2009-06.dracut:target0"]),
+    ])
+    func targetPrecedence(commandLine: String, names: [String]) throws {
+        let result = try plan(commandLine, firmware: try IBFTTests.dracutTable())
+        #expect(result.targets.map(\.name.value) == names)
+    }
+
+    @Test(arguments: [
+        (
+            "iscsi.initiator=iqn.2024-01.a:native rd.iscsi.initiator=iqn.2024-01.a:dracut iscsi_initiator=iqn.2024-01.a:legacy",
+            "iqn.2024-01.a:native"
+        ),
+        (
+            "rd.iscsi.initiator=iqn.2024-01.a:dracut iscsi_initiator=iqn.2024-01.a:legacy",
+            "iqn.2024-01.a:dracut"
+        ),
+        ("iscsi_initiator=iqn.2024-01.a:legacy", "iqn.2024-01.a:legacy"),
+        ("ip=eth0:dhcp:1500:52:54:00:ab:cd:ef", "iqn.2024-01.org.iscsi-root:mac-525400abcdef"),
+    ])
+    func initiatorPrecedence(extra: String, expected: String) throws {
+        let result = try plan("iscsi=iscsi://10.0.0.1/iqn.2024-01.example:t " + extra)
+        #expect(result.initiatorName.value == .named(expected))
+    }
+
+    @Test func initramfsToolsCommandLineOverridesFile() throws {
+        let config = """
+            # open-iscsi
+            ISCSI_INITIATOR="iqn.2024-01.a:fromfile"
+            ISCSI_TARGET_NAME=iqn.2024-01.a:target
+            ISCSI_TARGET_IP='10.0.0.1 10.0.0.2'
+            export ISCSI_TARGET_PORT=3261
+            ISCSI_USERNAME=alice
+            ISCSI_PASSWORD="pa ss\\"word"
+            ISCSI_BOGUS=1
+            """
+        let result = try plan(
+            "iscsi_target_port=3262 iscsi_initiator=iqn.2024-01.a:fromcmdline", config: config)
+        #expect(result.targets.count == 1)
+        #expect(
+            result.targets[0].portals.map(\.value.description) == ["10.0.0.1:3262", "10.0.0.2:3262"])
+        #expect(result.initiatorName.value == .named("iqn.2024-01.a:fromcmdline"))
+        #expect(result.targets[0].credentials?.value.secret.revealed == "pa ss\"word")
+        #expect(result.targets[0].credentials?.source == .configFile("ISCSI_USERNAME"))
+        #expect(result.warnings.contains { $0.message.contains("ISCSI_BOGUS") })
+    }
+
+    @Test func dracutDiscreteTargetWithCredentials() throws {
+        let result = try plan(
+            "rd.iscsi.target.name=iqn.2024-01.a:t rd.iscsi.target.ip=10.0.0.1 rd.iscsi.target.port=3261 rd.iscsi.target.group=2 rd.iscsi.username=u rd.iscsi.password=topsecret rd.iscsi.in.username=tu rd.iscsi.in.password=othersecret"
+        )
+        #expect(result.targets[0].portals[0].value.description == "10.0.0.1:3261")
+        #expect(result.targets[0].portalGroupTag?.value == 2)
+        #expect(result.targets[0].credentials?.value.mutual?.username == "tu")
+        for output in [result.text, result.json, result.commandLine] {
+            #expect(!output.contains("topsecret") && !output.contains("othersecret"))
+        }
+        #expect(result.json.contains("\"secret\":\"(set)\""))
+    }
+
+    @Test func secretsFileSuppliesCHAP() throws {
+        let secrets = "# user secret\nalice  open sesame \ntarget-user\tt0p\n"
+        let result = try plan(
+            "iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t iscsi.chap=alice iscsi.mutual=target-user",
+            secrets: secrets)
+        #expect(result.targets[0].credentials?.value.secret.revealed == "open sesame")
+        #expect(result.targets[0].credentials?.value.mutual?.secret.revealed == "t0p")
+        let viaURL = try plan("iscsi=iscsi://alice@10.0.0.1/iqn.2024-01.a:t", secrets: secrets)
+        #expect(viaURL.targets[0].credentials?.value.username == "alice")
+    }
+
+    @Test(
+        arguments: [
+            (
+                "iscsi.chap=bob", "alice x",
+                "iscsi.chap=: user \"bob\" has no secret in /etc/iscsi-root/secrets (expected a line \"bob <secret>\" in /etc/iscsi-root/secrets (mode 0600))"
+            ),
+            (
+                "iscsi.chap=bob", nil,
+                "iscsi.chap=: user \"bob\" needs a secret, but /etc/iscsi-root/secrets is missing (expected a line \"bob <secret>\" in /etc/iscsi-root/secrets (mode 0600))"
+            ),
+            (
+                "iscsi.mutual=bob", "bob x",
+                "iscsi.mutual=: \"bob\" is given without iscsi.chap= (expected iscsi.chap=<user> too (mutual CHAP authenticates both sides))"
+            ),
+        ] as [(String, String?, String)])
+    func secretErrors(extra: String, secrets: String?, message: String) {
+        do {
+            _ = try plan("iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t " + extra, secrets: secrets)
+            Issue.record("accepted")
+        } catch {
+            #expect("\(error)" == message)
+        }
+    }
+
+    @Test func settingsAndTheirSources() throws {
+        let result = try plan(
+            "iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t iscsi_root.replacement_timeout=600 iscsi.noop=10,20 iscsi.login_timeout=30 iscsi.retries=3 iscsi.on_failure=poweroff iscsi.log=debug rd.iscsi.param=node.conn[0].iscsi.HeaderDigest=CRC32C rd.iscsi.param=DataDigest=None rd.iscsi.param=node.startup=automatic rootfstype=ext4 rootflags=noatime rw init=/sbin/init rd.retry=60"
+        )
+        #expect(
+            result.session.replacementTimeout
+                == Sourced(600, from: .commandLine("iscsi_root.replacement_timeout=")))
+        #expect(result.session.noopInterval.value == 10 && result.session.noopTimeout.value == 20)
+        #expect(result.session.loginTimeout.value == 30 && result.session.loginRetries.value == 3)
+        #expect(result.session.negotiationOverrides["HeaderDigest"]?.value == "CRC32C")
+        #expect(result.session.negotiationOverrides["DataDigest"]?.value == "None")
+        #expect(result.onFailure.value == .poweroff && result.logLevel.value == .debug)
+        #expect(
+            result.root.filesystemType?.value == "ext4" && !result.root.readOnly.value
+                && result.root.waitSeconds.value == 60)
+        #expect(result.warnings.contains { $0.message.contains("node.startup") })
+    }
+
+    @Test(arguments: [
+        ("iscsi.retires=3", "did you mean iscsi.retries=?"),
+        ("iscsi_root.on_fail=halt", "did you mean iscsi.on_failure=?"),
+        ("rd.iscsi.firmwre=1", "did you mean rd.iscsi.firmware=?"),
+        ("netroot=iscsi:ibft", "rd.iscsi.firmware=1"),
+        ("ip=10.0.0.2::192.168.0.1:24::eth0:none", "outside the subnet"),
+        ("iscsiroot=iscsi:10.0.0.3::::iqn.2024-01.a:u", "deprecated"),
+    ])
+    func warnings(extra: String, fragment: String) throws {
+        let result = try plan(
+            "iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t " + extra, firmware: try IBFTTests.dracutTable())
+        #expect(result.warnings.contains { $0.description.contains(fragment) }, "\(result.warnings)")
+    }
+
+    @Test(arguments: [
+        ("netroot=nfs:1.2.3.4:/x", "netroot=: \"nfs:1.2.3.4:/x\" is not an iSCSI root"),
+        ("rd.neednet=maybe", "rd.neednet=: \"maybe\" is not a yes/no value"),
+        ("iscsi.log=loud", "iscsi.log=: \"loud\" is not a choice (expected quiet, info, debug)"),
+        ("iscsi.noop=5", "iscsi.noop=: \"5\" is not <interval>,<timeout>"),
+        (
+            "rd.iscsi.param=HeaderDigest=MD5",
+            "rd.iscsi.param=HeaderDigest: \"MD5\" is not a value of HeaderDigest"
+        ),
+        ("root=sda1", "root=: \"sda1\" is not a root device"),
+        ("vlan=eth0:eth0", "vlan=: name \"eth0\" does not end in a VLAN id"),
+        ("rd.route=10.0.0.0/33:10.0.0.1", "rd.route=: prefix \"33\" is not a prefix length"),
+        ("BOOTIF=01-zz", "BOOTIF=: \"01-zz\" is not a MAC address"),
+        ("iscsi.initiator=bogus", "iscsi.initiator=: \"bogus\" is not an iSCSI name"),
+        ("rd.iscsi.username=u", "rd.iscsi.username=: \"u\" has no password"),
+    ])
+    func badInput(extra: String, prefix: String) {
+        do {
+            _ = try plan("iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t " + extra)
+            Issue.record("accepted \(extra)")
+        } catch {
+            #expect("\(error)".hasPrefix(prefix), "\(error)")
+        }
+    }
+
+    @Test func noTargetIsAnError() {
+        #expect(throws: BootConfigError.self) { try plan("console=ttyS0 loglevel=7 quiet") }
+    }
+
+    @Test func networkParameters() throws {
+        let result = try plan(
+            "iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t ip=lan0:dhcp ifname=lan0:52:54:00:12:34:56 nameserver=10.0.0.53 rd.route=192.168.0.0/16:10.0.0.1:lan0 vlan=lan0.5:lan0 rd.neednet=1"
+        )
+        #expect(result.interfaces[0].mac?.value.description == "52:54:00:12:34:56")
+        #expect(result.nameservers.map(\.value.description) == ["10.0.0.53"])
+        #expect(result.routes[0].value.prefixLength == 16)
+        #expect(result.vlans[0].value.id == 5)
+        let bootif = try plan("iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t BOOTIF=01-52-54-00-12-34-57")
+        #expect(bootif.interfaces[0].mac?.value.description == "52:54:00:12:34:57")
+        #expect(bootif.initiatorName.value == .named("iqn.2024-01.org.iscsi-root:mac-525400123457"))
+    }
+
+    /// Rendering a plan as a command line and resolving that again gives the same plan
+    /// (up to where the values came from: the rendered line is the only source then).
+    @Test(arguments: [
+        "ip=dhcp iscsi=iscsi://10.0.2.2/iqn.2024-01.example:root1/1 root=LABEL=root",
+        "root=LABEL=singleroot netroot=iscsi:192.168.50.1::::iqn.2009-06.dracut:target0 ip=192.168.50.101::192.168.50.1:255.255.255.0:iscsi-1:lan0:off rd.iscsi.initiator=iqn.1994-05.com.redhat:633114aacf2",
+        "root=LABEL=sysroot ip=dhcp netroot=iscsi:192.168.51.1::::iqn.2009-06.dracut:target1 netroot=iscsi:192.168.50.1::::iqn.2009-06.dracut:target2",
+        "root=/dev/root netroot=dhcp ip=lan0:dhcp",
+        "ip=[2001:db8::5]::[2001:db8::1]:64:h:eth1:none iscsi=iscsi://[2001:db8::2]:3261/iqn.2024-01.a:t iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t rd.route=10.1.0.0/16:10.0.0.1 nameserver=10.0.0.53 iscsi.noop=0,0 rw rd.iscsi.param=HeaderDigest=CRC32C",
+        "ip=eth0:dhcp:1500:52:54:00:12:34:56 netroot=iscsi:10.0.0.1:::0001-0002-0000-0000:iqn.2024-01.a:t iscsi.on_failure=halt",
+    ])
+    func renderAndReparse(commandLine: String) throws {
+        let first = try plan(commandLine)
+        let second = try plan(first.commandLine)
+        #expect(second.commandLine == first.commandLine)
+        #expect(second.targets.map(\.name.value) == first.targets.map(\.name.value))
+        #expect(
+            second.targets.map { $0.portals.map(\.value) }
+                == first.targets.map { $0.portals.map(\.value) })
+        #expect(second.targets.map(\.lun.value) == first.targets.map(\.lun.value))
+        #expect(second.interfaces.map(\.ipValue) == first.interfaces.map(\.ipValue))
+        #expect(second.initiatorName.value == first.initiatorName.value)
+        #expect(second.root.device.value == first.root.device.value)
+        #expect(
+            second.session.negotiationOverrides.mapValues(\.value)
+                == first.session.negotiationOverrides.mapValues(\.value))
+    }
+}

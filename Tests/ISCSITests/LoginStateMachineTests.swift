@@ -1,0 +1,202 @@
+import Testing
+
+@testable import ISCSI
+
+/// Drives `LoginStateMachine` with scripted target responses, as a target would answer.
+@Suite struct LoginStateMachineTests {
+    static let isid: [UInt8] = [0x80, 1, 2, 3, 4, 5]
+    static let target = "iqn.2024-01.example:root1"
+
+    static func configuration(_ authentication: LoginConfiguration.Authentication = .none) -> LoginConfiguration {
+        var configuration = LoginConfiguration(
+            initiatorName: "iqn.2024-01.example:client", targetName: target, isid: isid, portalDescription: "10.0.2.2:3260")
+        configuration.initiatorTaskTag = 0x77
+        configuration.authentication = authentication
+        return configuration
+    }
+
+    /// A response to `request` in the same stage, with `keys`, moving on when `transit`.
+    static func response(
+        to request: LoginRequest, keys: [TextPair], transit: Bool, next: LoginStage? = nil, statSN: UInt32 = 10,
+        status: LoginStatus = .success, tsih: UInt16 = 0
+    ) -> LoginResponse {
+        LoginResponse(
+            transit: transit, currentStage: request.currentStage, nextStage: next ?? request.nextStage, isid: request.isid,
+            tsih: tsih, initiatorTaskTag: request.initiatorTaskTag, statSN: SequenceNumber(statSN),
+            expCmdSN: request.cmdSN, maxCmdSN: request.cmdSN.advanced(by: 31), status: status, data: TextKeys.encode(keys))
+    }
+
+    static func keys(_ request: LoginRequest) throws -> [String: String] {
+        Dictionary(try TextKeys.decode(request.data).map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+    }
+
+    /// The operational stage's answers a target like tgt gives to our offer.
+    static func operationalAnswers(to request: LoginRequest) throws -> [TextPair] {
+        try TextKeys.decode(request.data).map { pair in
+            switch pair.key {
+            case "MaxRecvDataSegmentLength": TextPair(pair.key, "8192")
+            case "MaxBurstLength": TextPair(pair.key, "262144")
+            case "FirstBurstLength": TextPair(pair.key, "65536")
+            case "InitialR2T": TextPair(pair.key, "Yes")
+            case "HeaderDigest", "DataDigest": TextPair(pair.key, "None")
+            default: pair
+            }
+        }
+    }
+
+    @Test func loginWithoutAuthentication() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        let first = machine.start()
+        #expect(first.currentStage == .securityNegotiation && first.nextStage == .operationalNegotiation && first.transit)
+        let keys = try Self.keys(first)
+        #expect(keys["InitiatorName"] == "iqn.2024-01.example:client")
+        #expect(keys["TargetName"] == Self.target)
+        #expect(keys["SessionType"] == "Normal")
+        #expect(keys["AuthMethod"] == "None")
+
+        let security = Self.response(
+            to: first, keys: [TextPair("AuthMethod", "None"), TextPair("TargetPortalGroupTag", "1")], transit: true)
+        guard case .send(let operational) = try machine.receive(security) else { Issue.record("expected a request"); return }
+        #expect(operational.currentStage == .operationalNegotiation && operational.nextStage == .fullFeaturePhase)
+        #expect(operational.expStatSN == SequenceNumber(11))
+        #expect(try Self.keys(operational)["MaxRecvDataSegmentLength"] != nil)
+
+        let final = Self.response(to: operational, keys: try Self.operationalAnswers(to: operational), transit: true, statSN: 11, tsih: 0x1234)
+        guard case .loggedIn(let outcome) = try machine.receive(final) else { Issue.record("expected login"); return }
+        #expect(outcome.tsih == 0x1234)
+        #expect(outcome.expStatSN == SequenceNumber(12))
+        #expect(outcome.cmdSN == SequenceNumber(1))
+        #expect(outcome.parameters.maxXmitDataSegmentLength == 8192)
+        #expect(outcome.parameters.initialR2T)
+        #expect(outcome.parameters.targetPortalGroupTag == 1)
+    }
+
+    @Test func discoverySessionSendsNoTargetName() throws {
+        var configuration = Self.configuration()
+        configuration.targetName = nil
+        var machine = LoginStateMachine(configuration: configuration)
+        let keys = try Self.keys(machine.start())
+        #expect(keys["SessionType"] == "Discovery")
+        #expect(keys["TargetName"] == nil)
+    }
+
+    @Test func targetThatInsistsOnAuthenticationIsExplained() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        let first = machine.start()
+        let failure = Self.response(to: first, keys: [], transit: false, status: LoginStatus(statusClass: 2, detail: 1))
+        #expect(throws: LoginError.authenticationFailed(user: nil, target: Self.target)) { try machine.receive(failure) }
+    }
+
+    @Test(arguments: [
+        (LoginStatus(statusClass: 2, detail: 3), "target iqn.2024-01.example:root1 not found at 10.0.2.2:3260"),
+        (LoginStatus(statusClass: 2, detail: 2), "authorization failed: initiator iqn.2024-01.example:client may not log in"),
+        (LoginStatus(statusClass: 3, detail: 1), "cannot accept the login now: service unavailable (0x301)"),
+        (LoginStatus(statusClass: 2, detail: 5), "rejected: unsupported version (0x205)"),
+    ])
+    func statusClassesBecomeMessages(status: LoginStatus, message: String) throws {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        let first = machine.start()
+        do {
+            _ = try machine.receive(Self.response(to: first, keys: [], transit: false, status: status))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains(message), "\(error)")
+        }
+    }
+
+    @Test func redirectNamesTheNewAddress() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        let first = machine.start()
+        let redirect = Self.response(
+            to: first, keys: [TextPair("TargetAddress", "[fd00::2]:3261,1")], transit: false,
+            status: LoginStatus(statusClass: 1, detail: 2))
+        #expect(try machine.receive(redirect) == .redirect(address: "[fd00::2]:3261,1", permanent: true))
+    }
+
+    @Test func oneWayCHAP() throws {
+        let credentials = CHAPCredentials(userName: "alice", secret: CHAPSecret("hashcat"))
+        var machine = LoginStateMachine(configuration: Self.configuration(.chap(CHAPConfiguration(credentials: credentials))))
+        let first = machine.start()
+        #expect(try Self.keys(first)["AuthMethod"] == "CHAP")
+        #expect(!first.transit)
+
+        guard case .send(let algorithm) = try machine.receive(Self.response(to: first, keys: [TextPair("AuthMethod", "CHAP")], transit: false))
+        else { Issue.record("expected CHAP_A"); return }
+        #expect(try Self.keys(algorithm)["CHAP_A"] == "5")
+
+        let challenge = "0x35343534373533343633383832343736"
+        let offer = Self.response(
+            to: algorithm, keys: [TextPair("CHAP_A", "5"), TextPair("CHAP_I", "220"), TextPair("CHAP_C", challenge)], transit: false)
+        guard case .send(let answer) = try machine.receive(offer) else { Issue.record("expected CHAP_R"); return }
+        let keys = try Self.keys(answer)
+        #expect(keys["CHAP_N"] == "alice")
+        #expect(keys["CHAP_R"] == "0xaa4aaa1d52319525023c06a4873f4c51")
+        #expect(answer.transit && answer.nextStage == .operationalNegotiation)
+
+        guard case .send(let operational) = try machine.receive(Self.response(to: answer, keys: [], transit: true)) else {
+            Issue.record("expected the operational stage")
+            return
+        }
+        #expect(operational.currentStage == .operationalNegotiation)
+    }
+
+    @Test func mutualCHAPVerifiesTheTarget() throws {
+        let ours = CHAPCredentials(userName: "alice", secret: CHAPSecret("initiator-secret"))
+        let theirs = CHAPCredentials(userName: "tgt", secret: CHAPSecret("target-secret"))
+        let challenge: [UInt8] = Array(repeating: 0x42, count: 16)
+        for correct in [true, false] {
+            var machine = LoginStateMachine(
+                configuration: Self.configuration(.chap(CHAPConfiguration(credentials: ours, mutual: theirs, mutualChallenge: challenge))))
+            let first = machine.start()
+            guard case .send(let algorithm) = try machine.receive(Self.response(to: first, keys: [TextPair("AuthMethod", "CHAP")], transit: false))
+            else { Issue.record("expected CHAP_A"); return }
+            let offer = Self.response(
+                to: algorithm, keys: [TextPair("CHAP_A", "5"), TextPair("CHAP_I", "1"), TextPair("CHAP_C", "0x0102030405060708")],
+                transit: false)
+            guard case .send(let answer) = try machine.receive(offer) else { Issue.record("expected CHAP_R"); return }
+            let keys = try Self.keys(answer)
+            let identifierText = try #require(keys["CHAP_I"])
+            let identifier = try #require(UInt8(identifierText))
+            let secret = correct ? theirs.secret : CHAPSecret("guess")
+            let proof = try chapResponse(algorithm: .md5, identifier: identifier, secret: secret, challenge: challenge)
+            let targetProof = Self.response(
+                to: answer, keys: [TextPair("CHAP_N", "tgt"), TextPair("CHAP_R", BinaryValue.encodeHex(proof))],
+                transit: true)
+            if correct {
+                guard case .send = try machine.receive(targetProof) else { Issue.record("expected the operational stage"); return }
+            } else {
+                #expect(throws: LoginError.self) { try machine.receive(targetProof) }
+            }
+        }
+    }
+
+    @Test func responseForAnotherTaskIsAProtocolViolation() {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        var response = Self.response(to: machine.start(), keys: [TextPair("AuthMethod", "None")], transit: true)
+        response.initiatorTaskTag = 1
+        #expect(throws: LoginError.self) { try machine.receive(response) }
+    }
+
+    @Test func continuedTextIsRequestedAndJoined() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        let first = machine.start()
+        let text = TextKeys.encode([TextPair("AuthMethod", "None"), TextPair("TargetAlias", "disk")])
+        var part = Self.response(to: first, keys: [], transit: false)
+        part.data = Array(text.prefix(7))
+        part.continues = true
+        guard case .send(let more) = try machine.receive(part) else { Issue.record("expected an empty request"); return }
+        #expect(more.data.isEmpty)
+        var rest = Self.response(to: first, keys: [], transit: true)
+        rest.data = Array(text.dropFirst(7))
+        guard case .send(let operational) = try machine.receive(rest) else { Issue.record("expected the operational stage"); return }
+        #expect(operational.currentStage == .operationalNegotiation)
+    }
+
+    @Test func fullFeaturePhaseBeforeAnswersIsRejected() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        let first = machine.start()
+        guard case .send(let operational) = try machine.receive(Self.response(to: first, keys: [TextPair("AuthMethod", "None")], transit: true))
+        else { Issue.record("expected the operational stage"); return }
+        #expect(throws: LoginError.self) { try machine.receive(Self.response(to: operational, keys: [], transit: true)) }
+    }
+}
