@@ -21,14 +21,19 @@ let package = Package(
         .target(name: "LinuxSystem", dependencies: ["CShims"]),
         .target(name: "Initiator", dependencies: ["ISCSI", "LinuxSystem"]),
         .target(name: "KernelSession", dependencies: ["ISCSI", "LinuxSystem"]),
+        .target(name: "NetworkSetup", dependencies: ["LinuxSystem", "CShims"]),
         .target(name: "Commands", dependencies: ["ISCSI", "BootConfig", "Initiator", "LinuxSystem"]),
         .systemLibrary(name: "CLibkmod", pkgConfig: "libkmod", providers: [.apt(["libkmod-dev"])]),
-        .target(name: "Agent", dependencies: ["LinuxSystem", "CLibkmod"]),
+        .systemLibrary(name: "CLibblkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
+        .target(name: "Agent", dependencies: ["LinuxSystem", "CLibkmod", "CLibblkid", "BootConfig", "KernelSession", "ISCSI"]),
         // Link-only: lets the static binary run as PID 1 before /proc exists (executable only).
         .target(name: "CRuntimeCompat"),
         .executableTarget(name: "iscsi-root", dependencies: ["Commands", "Agent", "CRuntimeCompat"]),
         .testTarget(name: "ISCSITests", dependencies: ["ISCSI"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent"]),
         .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "Commands"], exclude: ["Resources"]),
         .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
+        .testTarget(name: "InitiatorTests", dependencies: ["Initiator", "ISCSI", "LinuxSystem", "Commands"]),
+        .testTarget(name: "NetworkSetupTests", dependencies: ["NetworkSetup"]),
     ]
 )

@@ -41,3 +41,24 @@ public func hostName() -> String {
 public func environmentValue(_ name: String) -> String? {
     getenv(name).map { String(cString: $0) }
 }
+
+/// The names in a directory, without `.` and `..`; empty when it cannot be read.
+/// The corresponding C functions are `opendir` and `readdir`.
+public func directoryEntries(_ path: String) -> [String] {
+    guard let directory = opendir(path) else { return [] }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
+/// A small text file (a sysfs attribute) without its trailing newlines; nil when unreadable.
+public func readText(_ path: String) -> String? {
+    guard let bytes = try? readFile(at: path, limit: 65_536) else { return nil }
+    var text = String(decoding: bytes, as: UTF8.self)
+    while text.last == "\n" { text.removeLast() }
+    return text
+}
