@@ -17,23 +17,33 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "ISCSI", dependencies: ["CShims", "CLibcrypto"]),
-        .target(name: "BootConfig", dependencies: ["ISCSI"]),
+        // Machine-readable output (JSON) shared by `plan`, `status` and the probes.
+        .target(name: "Reports"),
+        .target(name: "BootConfig", dependencies: ["ISCSI", "Reports"]),
         .target(name: "LinuxSystem", dependencies: ["CShims"]),
         .target(name: "Initiator", dependencies: ["ISCSI", "LinuxSystem"]),
         .target(name: "KernelSession", dependencies: ["ISCSI", "LinuxSystem"]),
         .target(name: "NetworkSetup", dependencies: ["LinuxSystem", "CShims"]),
-        .target(name: "Commands", dependencies: ["ISCSI", "BootConfig", "Initiator", "LinuxSystem"]),
+        .target(name: "DomainValidation", dependencies: ["ISCSI", "Initiator"]),
+        .target(name: "Commands", dependencies: ["ISCSI", "BootConfig", "Initiator", "LinuxSystem", "Agent", "Reports", "DomainValidation"]),
         .systemLibrary(name: "CLibkmod", pkgConfig: "libkmod", providers: [.apt(["libkmod-dev"])]),
         .systemLibrary(name: "CLibblkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
-        .target(name: "Agent", dependencies: ["LinuxSystem", "CLibkmod", "CLibblkid", "BootConfig", "KernelSession", "ISCSI"]),
+        .target(name: "Agent", dependencies: [
+            "LinuxSystem", "CLibkmod", "CLibblkid", "CShims", "BootConfig", "KernelSession", "ISCSI", "NetworkSetup", "Reports",
+        ]),
         // Link-only: lets the static binary run as PID 1 before /proc exists (executable only).
         .target(name: "CRuntimeCompat"),
         .executableTarget(name: "iscsi-root", dependencies: ["Commands", "Agent", "CRuntimeCompat"]),
+        // Fuzzing: entry points per decoder, and the libFuzzer driver / corpus replayer.
+        .target(name: "FuzzTargets", dependencies: ["ISCSI", "BootConfig"]),
+        .executableTarget(name: "iscsi-root-fuzz", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ISCSITests", dependencies: ["ISCSI"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent"]),
         .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "Commands"], exclude: ["Resources"]),
         .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "InitiatorTests", dependencies: ["Initiator", "ISCSI", "LinuxSystem", "Commands"]),
+        .testTarget(name: "DomainValidationTests", dependencies: ["DomainValidation", "ISCSI"]),
         .testTarget(name: "NetworkSetupTests", dependencies: ["NetworkSetup"]),
     ]
 )

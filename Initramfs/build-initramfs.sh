@@ -95,8 +95,8 @@ check_inputs() {
     # /init runs before any library could be found: a dynamic binary cannot start there.
     file -b "$binary" | grep -Eq 'statically linked|static-pie linked' ||
         fail "--binary $binary is not statically linked ($(file -b "$binary" | cut -d, -f1-4))"
-    [[ -f "$modules_dir/lib/modules/$kver/modules.dep" ]] ||
-        fail "no $modules_dir/lib/modules/$kver/modules.dep: check --modules-dir and --kver (run depmod -b DIR $kver on an unpacked kernel)"
+    [[ -f "${modules_dir%/}/lib/modules/$kver/modules.dep" ]] ||
+        fail "no ${modules_dir%/}/lib/modules/$kver/modules.dep: check --modules-dir and --kver (run depmod -b DIR $kver on an unpacked kernel)"
     local file
     for file in "$config" "$iscsi_initramfs" "$secrets"; do
         [[ -z "$file" || -f "$file" ]] || fail "$file: no such file"

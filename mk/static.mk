@@ -12,6 +12,7 @@ LIBKMOD_STATIC := cache/libkmod/lib/libkmod.a
 # dlopen/getaddrinfo/getpw* in static glibc are harmless as long as we never call them.
 # ISCSI_ROOT_STATIC_EXECUTABLE switches on CRuntimeCompat's PID-1 runtime paths.
 static: $(LIBKMOD_STATIC)
+	Tests/VM/lib/deps.sh libkmod-dev libssl-dev file
 	swift build -c release --product iscsi-root --scratch-path $(STATIC_SCRATCH_PATH) \
 		-Xswiftc -static-executable -Xcc -DISCSI_ROOT_STATIC_EXECUTABLE \
 		-Xlinker -L$(CURDIR)/$(dir $(LIBKMOD_STATIC)) -Xlinker --strip-all

@@ -8,7 +8,10 @@
 .PHONY: vm-test demo
 
 vm-test: static
-	VM_AGENT_BINARY=$(STATIC_BINARY) Tests/VM/run.sh
+	VM_AGENT_BINARY=$(CURDIR)/$(STATIC_BINARY) Tests/VM/run.sh
 
 demo: static
-	VM_AGENT_BINARY=$(STATIC_BINARY) Tests/VM/demo.sh
+	VM_AGENT_BINARY=$(CURDIR)/$(STATIC_BINARY) Tests/VM/demo.sh
+
+# `make check` (CI) boots the scenarios too: about 20 s each under emulation.
+CHECK_SUITES += vm-test

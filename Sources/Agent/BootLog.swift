@@ -4,7 +4,7 @@ import Glibc
 import LinuxSystem
 
 /// The lines a person reads on the console during early boot, one per step with its
-/// duration (`iscsi-root: mounts (12 ms)`), also kept in the kernel log (`/dev/kmsg`) so that
+/// duration (`iscsi-root: mounts: /proc /sys /dev /run (5 ms)`), also kept in the kernel log (`/dev/kmsg`) so that
 /// `dmesg` and the journal still have them after the boot.
 public struct BootLog {
     /// Standard error: the kernel starts /init with fds 0, 1 and 2 on /dev/console, and

@@ -32,6 +32,8 @@ public enum SwitchRoot {
         guard mount(".", "/", nil, UInt(MS_MOVE), nil) == 0 else { throw SystemError("move \(newRoot) to /") }
         guard chroot(".") == 0 else { throw SystemError("chroot \(newRoot)") }
         guard chdir("/") == 0 else { throw SystemError("chdir /") }
+        // Set for our own runtime only (CRuntimeCompat); the real init must not inherit it.
+        unsetenv("SWIFT_DETERMINISTIC_HASHING")
         let candidates = initPath.map { [$0] } ?? defaultInits
         for candidate in candidates where access(candidate, X_OK) == 0 {
             execute(candidate, arguments: [candidate] + arguments)
@@ -50,6 +52,9 @@ public enum SwitchRoot {
     /// crossing into other filesystems. Best effort: what cannot be deleted only costs memory.
     static func removeTree(_ path: String, device: dev_t) {
         for name in directoryEntries(path) {
+            // The moved mounts' folders stay: the supervisor's private copy of the mount tree
+            // still has mounts on them, and removing them would detach those.
+            if path == "/" && movedMounts.contains("/" + name) { continue }
             let child = path == "/" ? "/" + name : path + "/" + name
             var status = stat()
             guard lstat(child, &status) == 0, status.st_dev == device else { continue }

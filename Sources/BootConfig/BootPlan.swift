@@ -101,3 +101,15 @@ public struct RootPlan: Sendable, Equatable {
     /// Seconds to wait for the root device after login (`rd.retry=`).
     public var waitSeconds: Sourced<Int>
 }
+
+extension TargetPlan {
+    /// The target a DHCP root path (option 17, an RFC 4173 path) names, for `netroot=dhcp`:
+    /// known only once DHCP has answered.
+    public init(dhcpRootPath text: String) throws(BootConfigError) {
+        let spec = try RootPath.parse(text, parameter: "DHCP option 17")
+        let source = ValueSource.generated("DHCP option 17")
+        self.init(name: Sourced(spec.name, from: source), portals: [Sourced(spec.portal, from: source)], lun: Sourced(spec.lun, from: source))
+        credentials = spec.credentials.map { Sourced($0, from: source) }
+        networkDevice = spec.networkDevice
+    }
+}

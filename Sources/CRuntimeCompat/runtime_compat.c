@@ -6,6 +6,8 @@
 // Linked into the iscsi-root executable only (see Package.swift).
 
 #include <stddef.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 // In a dynamically linked build these definitions would interpose on libswiftCore.so's
 // own, which work there; `make static` defines ISCSI_ROOT_STATIC_EXECUTABLE.
@@ -33,4 +35,13 @@ void _swift_stdlib_overrideUnsafeArgvArgc(char **argv, int argc);
 __attribute__((constructor)) static void iscsi_root_hand_arguments_to_swift(int argc, char **argv, char **envp) {
     (void)envp;
     _swift_stdlib_overrideUnsafeArgvArgc(argv, argc);
+}
+
+// As PID 1 the kernel's random pool may not be initialised yet (a VM without RDRAND or
+// virtio-rng: about 1.1 s under QEMU TCG), and the Swift runtime's hash seed would block in
+// getrandom() during static initialisation. PID 1 of the initramfs only hashes bounded,
+// parsed input, so a fixed seed costs nothing there; SwitchRoot removes the variable before
+// it executes the real init. Priority 101 runs this before the runtime's own initialisers.
+__attribute__((constructor(101))) static void iscsi_root_avoid_blocking_hash_seed(void) {
+    if (getpid() == 1) setenv("SWIFT_DETERMINISTIC_HASHING", "1", 1);
 }

@@ -1,5 +1,5 @@
 /// Every subcommand, in the order `iscsi-root --help` lists them.
-public let commandTable: [any Command.Type] = [DiscoverCommand.self, ProbeCommand.self, PlanCommand.self]
+public let commandTable: [any Command.Type] = [DiscoverCommand.self, ProbeCommand.self, PlanCommand.self, DVTCommand.self]
 
 public let version = "0.1.0"
 

@@ -1,5 +1,6 @@
 import ISCSI
 import Initiator
+import Reports
 
 /// `iscsi-root discover PORTAL`: SendTargets discovery.
 public enum DiscoverCommand: Command {

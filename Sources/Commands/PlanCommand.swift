@@ -1,4 +1,6 @@
+import Agent
 import BootConfig
+import LinuxSystem
 
 /// `iscsi-root plan`: explains what a command line, config file and iBFT would make the
 /// agent do, without doing it.
@@ -47,8 +49,9 @@ public enum PlanCommand: Command {
                     "--secrets",
                 ])
             _ = try options.requirePositionals([])
-            let inputs = try PlanInputs(options)
-            let plan = try inputs.resolve()
+            let inputs = try PlanInputs.read(options)
+            let plan: BootPlan
+            do { plan = try inputs.resolve() } catch { throw UsageError(error.description) }
             print(options.flag("--json") ? plan.json : plan.text)
             return .success
         } catch {
@@ -58,95 +61,70 @@ public enum PlanCommand: Command {
     }
 }
 
-/// The inputs of a plan, read from the files the options (or the defaults) name.
-private struct PlanInputs {
-    var commandLine: KernelCommandLine
-    var firmware: IBFT?
-    var config: InitramfsToolsConfig?
-    var secrets: SecretsFile?
-    var warnings: [String] = []
-
-    init(_ options: Arguments) throws(UsageError) {
+/// The inputs of a plan: the running machine's, or the files the options name instead.
+private enum PlanInputs {
+    static func read(_ options: Arguments) throws(UsageError) -> BootInputs {
+        // With a command line given, only the files named by options are read: the plan
+        // explains that input, not this machine.
+        let commandLine: KernelCommandLine
         if let text = options.value("--cmdline") {
             commandLine = KernelCommandLine(parsing: text)
+        } else if let path = options.value("--cmdline-file") {
+            commandLine = KernelCommandLine(bytes: try converting { () throws(BootConfigError) in try contents(of: path, option: "--cmdline-file") })
         } else {
-            let path = options.value("--cmdline-file") ?? "/proc/cmdline"
-            guard let bytes = PlanInputFiles.read(path) else {
-                throw UsageError("cannot read the command line from \(path)")
+            return try converting { () throws(BootConfigError) in
+                var inputs = try BootInputs.runningMachine()
+                try override(&inputs, options)
+                return inputs
             }
-            commandLine = KernelCommandLine(bytes: bytes)
         }
-        // With a command line given, only the files named by options are read: the plan explains
-        // that input, not this machine.
-        let runningMachine = options.value("--cmdline") == nil && options.value("--cmdline-file") == nil
-        do {
-            firmware = try Self.firmware(options, runningMachine: runningMachine)
-            let configPath =
-                options.value("--config") ?? (runningMachine ? InitramfsToolsConfig.path : nil)
-            if let configPath {
-                if let text = PlanInputFiles.readText(configPath) {
-                    config = try InitramfsToolsConfig.parse(text)
-                } else if options.value("--config") != nil {
-                    throw UsageError("cannot read --config \(configPath)")
-                }
-            }
-            let secretsPath = options.value("--secrets") ?? (runningMachine ? SecretsFile.path : nil)
-            if let secretsPath, let text = PlanInputFiles.readText(secretsPath) {
-                secrets = try SecretsFile.parse(text)
-                if PlanInputFiles.isReadableByOthers(secretsPath) {
-                    warnings.append("\(secretsPath): readable by group or others; make it mode 0600")
-                }
-            } else if let secretsPath = options.value("--secrets") {
-                throw UsageError("cannot read --secrets \(secretsPath)")
-            }
-        } catch let error as UsageError {
-            throw error
-        } catch {
-            throw UsageError("\(error)")
+        var inputs = BootInputs(commandLine: commandLine)
+        try converting { () throws(BootConfigError) in try override(&inputs, options) }
+        return inputs
+    }
+
+    /// The files options name replace what the machine has.
+    private static func override(_ inputs: inout BootInputs, _ options: Arguments) throws(BootConfigError) {
+        if let firmware = try firmware(options) { inputs.firmware = firmware }
+        if let path = options.value("--config") {
+            inputs.config = try InitramfsToolsConfig.parse(String(decoding: try contents(of: path, option: "--config"), as: UTF8.self))
+        }
+        if let path = options.value("--secrets") {
+            _ = try contents(of: path, option: "--secrets")
+            try inputs.readSecrets(at: path)
         }
     }
 
-    /// The iBFT from the option that names it, or (for the running machine) from ACPI, then sysfs.
-    private static func firmware(_ options: Arguments, runningMachine: Bool) throws -> IBFT? {
+    /// The iBFT from the option that names it, if any.
+    private static func firmware(_ options: Arguments) throws(BootConfigError) -> IBFT? {
         if let path = options.value("--ibft") {
-            guard let bytes = PlanInputFiles.read(path) else {
-                throw UsageError("cannot read --ibft \(path)")
-            }
-            return try IBFT(bytes: bytes)
+            return try IBFT(bytes: try contents(of: path, option: "--ibft"))
         }
         if let directory = options.value("--ibft-sysfs") {
-            guard let files = PlanInputFiles.readTree(directory) else {
-                throw UsageError("cannot read --ibft-sysfs \(directory)")
+            guard let files = readTextTree(directory) else {
+                throw BootConfigError("--ibft-sysfs", token: directory, problem: "cannot be read", expected: "a directory like /sys/firmware/ibft")
             }
             return try IBFT(sysfs: files)
         }
         if let path = options.value("--ibft-memory") {
-            guard let memory = PlanInputFiles.read(path, limit: 0x100000) else {
-                throw UsageError("cannot read --ibft-memory \(path)")
-            }
+            let memory = try contents(of: path, option: "--ibft-memory", limit: 0x100000)
             // A 512 KiB file starts at 0x80000 (what the scan covers); anything else at 0.
-            guard
-                let table = IBFT.findInLowMemory(memory, baseAddress: memory.count == 0x80000 ? 0x80000 : 0)
-            else {
-                throw UsageError("no iBFT signature between 0x80000 and 0xFFFFF in \(path)")
+            guard let table = IBFT.findInLowMemory(memory, baseAddress: memory.count == 0x80000 ? 0x80000 : 0) else {
+                throw BootConfigError(
+                    "--ibft-memory", token: path, problem: "holds no iBFT signature", expected: "a memory dump covering 0x80000-0xFFFFF")
             }
             return try IBFT(bytes: table)
         }
-        guard runningMachine else { return nil }
-        for path in IBFT.acpiTablePaths {
-            if let bytes = PlanInputFiles.read(path) { return try IBFT(bytes: bytes) }
-        }
-        return try PlanInputFiles.readTree("/sys/firmware/ibft").map { try IBFT(sysfs: $0) }
+        return nil
     }
 
-    func resolve() throws(UsageError) -> BootPlan {
-        do throws(BootConfigError) {
-            var plan = try BootPlan.resolve(
-                commandLine: commandLine, firmware: firmware, config: config, secrets: secrets)
-            plan.warnings += warnings.map { PlanWarning("secrets", $0) }
-            return plan
-        } catch {
-            throw UsageError(error.description)
+    private static func contents(of path: String, option: String, limit: Int = 1 << 20) throws(BootConfigError) -> [UInt8] {
+        do { return try readFile(at: path, offset: 0, count: limit) } catch {
+            throw BootConfigError(option, token: path, problem: "cannot be read (\(error))", expected: "a readable file")
         }
+    }
+
+    private static func converting<Value>(_ body: () throws(BootConfigError) -> Value) throws(UsageError) -> Value {
+        do { return try body() } catch { throw UsageError(error.description) }
     }
 }

@@ -1,5 +1,6 @@
 import ISCSI
 import Initiator
+import Reports
 
 /// `iscsi-root probe PORTAL TARGET`: log in and describe the target's LUNs.
 public enum ProbeCommand: Command {

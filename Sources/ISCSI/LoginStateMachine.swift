@@ -11,7 +11,10 @@ public struct LoginConfiguration: Sendable {
     /// 0 for a new session or a reinstatement; the session's TSIH to add a connection.
     public var tsih: UInt16 = 0
     public var cid: UInt16 = 0
-    public var initiatorTaskTag: UInt32 = 0
+    /// The tag of the login task; nil when the transport assigns it (the kernel rewrites
+    /// the ITT of every PDU sent through SEND_PDU), and the machine then learns it from the
+    /// first response and holds the target to it.
+    public var initiatorTaskTag: UInt32? = 0
     public var cmdSN = SequenceNumber(1)
     public var expStatSN = SequenceNumber(0)
     public var authentication: Authentication = .none
@@ -142,11 +145,14 @@ public struct LoginStateMachine: Sendable {
     private var text = TextAccumulator()
     private var targetPortalGroupTag: UInt16?
     private var tsih: UInt16
+    /// The login task's tag: configured, or learned from the first response.
+    private var taskTag: UInt32?
 
     public init(configuration: LoginConfiguration) {
         self.configuration = configuration
         self.expStatSN = configuration.expStatSN
         self.tsih = configuration.tsih
+        self.taskTag = configuration.initiatorTaskTag
     }
 
     private var targetLabel: String { configuration.targetName ?? "discovery session" }
@@ -194,6 +200,7 @@ public struct LoginStateMachine: Sendable {
             state = .failed
             return redirect
         }
+        taskTag = response.initiatorTaskTag
         expStatSN = response.statSN.advanced()
         if response.tsih != 0 { tsih = response.tsih }
 
@@ -296,8 +303,9 @@ public struct LoginStateMachine: Sendable {
         case .unknown:
             throw .rejected(response.status, target: targetLabel)
         }
-        guard response.initiatorTaskTag == configuration.initiatorTaskTag else {
-            throw .protocolViolation("Login Response for task tag \(response.initiatorTaskTag), expected \(configuration.initiatorTaskTag)")
+        let expectedTag = taskTag ?? response.initiatorTaskTag
+        guard response.initiatorTaskTag == expectedTag else {
+            throw .protocolViolation("Login Response for task tag \(response.initiatorTaskTag), expected \(expectedTag)")
         }
         guard response.isid == configuration.isid else {
             throw .protocolViolation("Login Response for another ISID")
@@ -325,7 +333,7 @@ public struct LoginStateMachine: Sendable {
     private func request(_ keys: [TextPair], transit: Bool, stage: LoginStage, next: LoginStage) -> LoginRequest {
         LoginRequest(
             transit: transit, currentStage: stage, nextStage: next, isid: configuration.isid, tsih: tsih,
-            initiatorTaskTag: configuration.initiatorTaskTag, cid: configuration.cid, cmdSN: configuration.cmdSN,
+            initiatorTaskTag: taskTag ?? 0, cid: configuration.cid, cmdSN: configuration.cmdSN,
             expStatSN: expStatSN, data: TextKeys.encode(keys))
     }
 }

@@ -4,18 +4,24 @@ import LinuxSystem
 /// A logged-in iSCSI session over a plain TCP socket: the userspace full feature phase used
 /// by discovery, probing and domain validation (the root session goes through the kernel).
 ///
-/// One connection, one command at a time; NOP-Ins that ask for an answer are answered while
-/// waiting, so a target's keep-alive never kills a slow probe.
+/// One connection; several SCSI commands may be in flight at once (`perform`, in
+/// DataPath.swift). NOP-Ins that ask for an answer are answered while waiting, so a target's
+/// keep-alive never kills a slow probe.
 public struct Session: ~Copyable {
     public let portal: Portal
     public let outcome: LoginOutcome
-    private let connection: TCPConnection
-    private var decoder: PDUDecoder
-    private var cmdSN: SequenceNumber
-    private var expStatSN: SequenceNumber
-    private var maxCmdSN: SequenceNumber
+    let connection: TCPConnection
+    var decoder: PDUDecoder
+    var cmdSN: SequenceNumber
+    var expStatSN: SequenceNumber
+    var maxCmdSN: SequenceNumber
     private var nextTaskTag: UInt32 = 1
-    private let timeoutMilliseconds: Int
+    let timeoutMilliseconds: Int
+    let limits: DataPathLimits
+    /// The SCSI commands in flight, by Initiator Task Tag.
+    var tasks: [UInt32: TaskInFlight] = [:]
+    /// Rules the target bent without harming the data, the first occurrence of each.
+    public internal(set) var protocolDeviations: [ProtocolDeviation] = []
     private let cid: UInt16
 
     /// The most redirects a login follows before giving up (a loop between two targets).
@@ -60,6 +66,7 @@ public struct Session: ~Copyable {
         self.maxCmdSN = outcome.maxCmdSN
         self.timeoutMilliseconds = timeoutMilliseconds
         self.cid = configuration.cid
+        self.limits = DataPathLimits(outcome.parameters)
         self.decoder = PDUDecoder(
             digests: DigestSettings(header: outcome.parameters.headerDigest == .crc32c, data: outcome.parameters.dataDigest == .crc32c),
             maxDataSegmentLength: outcome.parameters.maxRecvDataSegmentLength)
@@ -106,7 +113,7 @@ public struct Session: ~Copyable {
         throw .protocolViolation("the login did not finish after \(LoginStateMachine.maximumExchanges) exchanges", portal: portal)
     }
 
-    private static func send(
+    static func send(
         _ pdu: PDU, on connection: borrowing TCPConnection, digests: DigestSettings, portal: Portal, deadline: MonotonicInstant
     ) throws(InitiatorError) {
         do { try connection.send(pdu.wireBytes(digests: digests), deadline: deadline) } catch {
@@ -133,38 +140,50 @@ public struct Session: ~Copyable {
 
     // MARK: Full feature phase
 
-    private var digests: DigestSettings { decoder.digests }
+    var digests: DigestSettings { decoder.digests }
 
-    private mutating func taskTag() -> UInt32 {
+    mutating func taskTag() -> UInt32 {
         defer { nextTaskTag = nextTaskTag &+ 1 == reservedTaskTag ? 1 : nextTaskTag &+ 1 }
         return nextTaskTag
     }
 
-    private func deadline() -> MonotonicInstant { .now().advanced(byMilliseconds: timeoutMilliseconds) }
+    func deadline() -> MonotonicInstant { .now().advanced(byMilliseconds: timeoutMilliseconds) }
 
     /// Receives the next PDU for us, answering target pings and tracking the target's
     /// sequence numbers on the way.
-    private mutating func receiveTargetMessage(deadline: MonotonicInstant) throws(InitiatorError) -> TargetMessage {
+    mutating func receiveTargetMessage(deadline: MonotonicInstant) throws(InitiatorError) -> TargetMessage {
         while true {
-            let pdu = try Self.receivePDU(on: connection, decoder: &decoder, portal: portal, deadline: deadline)
-            let message: TargetMessage
-            do { message = try TargetMessage(pdu) } catch { throw .framing(error, portal: portal) }
-            track(message)
-            switch message {
-            case .nopIn(let nop) where nop.wantsReply:
-                // §11.18: answer with the target's TTT, ITT 0xFFFFFFFF, immediate.
-                let reply = NOPOut(
-                    lun: nop.lun, initiatorTaskTag: reservedTaskTag, targetTransferTag: nop.targetTransferTag,
-                    cmdSN: cmdSN, expStatSN: expStatSN, data: nop.data)
-                try Self.send(reply.pdu, on: connection, digests: digests, portal: portal, deadline: deadline)
-            case .nopIn(let nop) where nop.initiatorTaskTag == reservedTaskTag:
-                continue
-            case .asyncMessage(let message) where message.asyncEvent == 0 || message.asyncEvent == 4:
-                // SCSI async events and renegotiation requests need no action from a probe.
-                continue
-            default:
-                return message
-            }
+            if let message = try receiveOne(deadline: deadline) { return message }
+        }
+    }
+
+    /// Receives one PDU and tracks its sequence numbers; nil when it was a ping or a notice
+    /// handled here (which may still have opened the command window).
+    mutating func receiveOne(deadline: MonotonicInstant) throws(InitiatorError) -> TargetMessage? {
+        let pdu = try Self.receivePDU(on: connection, decoder: &decoder, portal: portal, deadline: deadline)
+        let message: TargetMessage
+        do { message = try TargetMessage(pdu) } catch { throw .framing(error, portal: portal) }
+        track(message)
+        switch message {
+        case .nopIn(let nop) where nop.wantsReply:
+            // §11.18: answer with the target's TTT, ITT 0xFFFFFFFF, immediate.
+            let reply = NOPOut(
+                lun: nop.lun, initiatorTaskTag: reservedTaskTag, targetTransferTag: nop.targetTransferTag,
+                cmdSN: cmdSN, expStatSN: expStatSN, data: nop.data)
+            try Self.send(reply.pdu, on: connection, digests: digests, portal: portal, deadline: deadline)
+            return nil
+        case .nopIn(let nop) where nop.initiatorTaskTag == reservedTaskTag:
+            return nil
+        case .asyncMessage(let message) where message.asyncEvent == 0 || message.asyncEvent == 4:
+            // SCSI async events and renegotiation requests need no action from a short session.
+            return nil
+        case .asyncMessage(let message):
+            // Events 1-3 end the session or connection (§11.9.1); our session is short-lived,
+            // so it stops here and says why instead of logging out later.
+            throw .protocolViolation(
+                "the target ended the session (Asynchronous Message event \(message.asyncEvent), \(message.eventName))", portal: portal)
+        default:
+            return message
         }
     }
 
@@ -188,14 +207,6 @@ public struct Session: ~Copyable {
         // §4.2.2.1: MaxCmdSN updates are ignored when MaxCmdSN < ExpCmdSN - 1.
         if numbers.expCmdSN.advanced(by: UInt32.max) <= numbers.maxCmdSN, maxCmdSN < numbers.maxCmdSN {
             maxCmdSN = numbers.maxCmdSN
-        }
-    }
-
-    /// Waits until the target's command window admits CmdSN (MaxCmdSN ≥ CmdSN).
-    private mutating func waitForCommandWindow(deadline: MonotonicInstant) throws(InitiatorError) {
-        while maxCmdSN < cmdSN {
-            let message = try receiveTargetMessage(deadline: deadline)
-            throw .protocolViolation("unexpected \(message) while the command window was closed", portal: portal)
         }
     }
 
@@ -248,9 +259,9 @@ public struct Session: ~Copyable {
     public mutating func read(
         _ cdb: [UInt8], lun: LogicalUnit, expectedLength: Int, name: String
     ) throws(InitiatorError) -> [UInt8] {
-        var result = try execute(cdb, lun: lun, expectedLength: expectedLength)
+        var result = try execute(cdb, lun: lun, expectedLength: expectedLength, name: name)
         for _ in 0..<Self.unitAttentionRetries where result.sense?.senseKey == SenseData.unitAttention {
-            result = try execute(cdb, lun: lun, expectedLength: expectedLength)
+            result = try execute(cdb, lun: lun, expectedLength: expectedLength, name: name)
         }
         guard result.status == SCSIStatus.good else {
             throw .commandFailed(command: name, status: result.status, sense: result.sense)
@@ -258,47 +269,17 @@ public struct Session: ~Copyable {
         return result.data
     }
 
-    /// Sends a SCSI command with a read data phase and collects Data-In until the status
-    /// arrives (in the last Data-In or a SCSI Response, §11.7.4). Data beyond the expected
-    /// length or outside it is a protocol violation, never written past the buffer.
-    public mutating func execute(_ cdb: [UInt8], lun: LogicalUnit, expectedLength: Int) throws(InitiatorError) -> CommandResult {
-        let deadline = deadline()
-        try waitForCommandWindow(deadline: deadline)
-        let tag = taskTag()
-        let command = SCSICommand(
-            read: expectedLength > 0, write: false, lun: lun, initiatorTaskTag: tag,
-            expectedDataTransferLength: UInt32(expectedLength), cmdSN: cmdSN, expStatSN: expStatSN, cdb: cdb)
-        cmdSN = cmdSN.advanced()
-        try Self.send(command.pdu, on: connection, digests: digests, portal: portal, deadline: deadline)
-
-        var buffer = [UInt8](repeating: 0, count: expectedLength)
-        var received = 0
-        while true {
-            let message = try receiveTargetMessage(deadline: deadline)
-            switch message {
-            case .dataIn(let dataIn) where dataIn.initiatorTaskTag == tag:
-                let offset = Int(dataIn.bufferOffset)
-                guard offset <= expectedLength, dataIn.data.count <= expectedLength - offset else {
-                    throw .protocolViolation(
-                        "Data-In of \(dataIn.data.count) bytes at offset \(offset) is beyond the \(expectedLength) bytes requested",
-                        portal: portal)
-                }
-                buffer.replaceSubrange(offset..<offset + dataIn.data.count, with: dataIn.data)
-                received = max(received, offset + dataIn.data.count)
-                if dataIn.hasStatus {
-                    return CommandResult(status: dataIn.status, data: Array(buffer[..<received]), sense: nil)
-                }
-            case .scsiResponse(let response) where response.initiatorTaskTag == tag:
-                guard response.response == 0 else {
-                    throw .protocolViolation("the target reported a target failure (response \(response.response))", portal: portal)
-                }
-                return CommandResult(status: response.status, data: Array(buffer[..<received]), sense: SenseData(response.senseData))
-            case .reject(let reject) where reject.rejectedTaskTag == tag:
-                throw .protocolViolation("the target rejected the command: \(reject.reasonText)", portal: portal)
-            default:
-                throw .protocolViolation("unexpected \(message) while waiting for task \(tag)", portal: portal)
-            }
-        }
+    /// Runs one SCSI command that reads up to `expectedLength` bytes (or none) and returns
+    /// its status and data; see `perform` for the checks made on the way.
+    public mutating func execute(
+        _ cdb: [UInt8], lun: LogicalUnit, expectedLength: Int, name: String? = nil
+    ) throws(InitiatorError) -> CommandResult {
+        let label = name ?? "SCSI command 0x" + String(cdb.first ?? 0, radix: 16)
+        let request = SCSIRequest(name: label, cdb: cdb, lun: lun, transfer: .read(length: expectedLength))
+        var result: CommandResult?
+        try stream(count: 1, queueDepth: 1, request: { _ in request }, completed: { _, completed in result = completed })
+        guard let result else { throw .protocolViolation("the command ended without a result", portal: portal) }
+        return result
     }
 
     private mutating func expectResponse<Response>(

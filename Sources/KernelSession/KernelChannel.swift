@@ -51,6 +51,13 @@ public struct KernelChannel: ~Copyable {
         self.transportHandle = transportHandle
     }
 
+    /// The netlink descriptor, to `poll` for events alongside other sockets.
+    public var fileDescriptor: Int32 { socket.fileDescriptor }
+
+    /// Whether events are already queued (read during an earlier call), so a caller must
+    /// handle them before polling.
+    public var hasQueuedEvents: Bool { !events.isEmpty }
+
     /// The tcp transport's handle from sysfs (present once `iscsi_tcp` is loaded).
     public static func tcpTransportHandle() throws(SystemError) -> UInt64 {
         let text = String(decoding: try readFile(at: "/sys/class/iscsi_transport/tcp/handle", limit: 64), as: UTF8.self)

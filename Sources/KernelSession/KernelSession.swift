@@ -11,7 +11,7 @@ public enum KernelSessionError: Error, CustomStringConvertible {
     case login(LoginError, portal: String)
     case framing(PDUError, portal: String)
     case connectionFailed(code: UInt32, step: String)
-    case loginTimedOut(portal: String)
+    case timedOut(step: String)
     case redirected(to: String)
     case badPortal(String)
 
@@ -23,7 +23,7 @@ public enum KernelSessionError: Error, CustomStringConvertible {
         case .framing(let error, let portal): return "\(portal) sent a bad PDU: \(error)"
         case .connectionFailed(let code, let step):
             return "the kernel reported connection error \(code) during \(step) (\(connectionErrorName(code)))"
-        case .loginTimedOut(let portal): return "login at \(portal): the target did not answer in time"
+        case .timedOut(let step): return "\(step): the target did not answer in time"
         case .redirected(let address): return "the target redirected the login to \(address)"
         case .badPortal(let portal): return "\"\(portal)\" is not a numeric IPv4 or IPv6 address"
         }
@@ -58,7 +58,7 @@ public struct KernelSessionPlan: Sendable {
         self.timeoutMilliseconds = timeoutMilliseconds
     }
 
-    var portalDescription: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var portalDescription: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// A root session owned by the kernel's `iscsi_tcp`, set up exactly in open-iscsi's order:
@@ -130,6 +130,60 @@ public struct KernelSession: ~Copyable {
         _ = try? channel.call(
             channel.request(.destroySession) { $0.setRequest(sessionID, at: 16) }, step: "DESTROY_SESSION", deadline: deadline)
         connection.take()?.closeWithReset()
+    }
+
+    /// Stops a failed connection so it can be re-logged in: STOP_CONN(RECOVER) makes the
+    /// kernel queue I/O and start the replacement timer. Since Linux 5.14 the kernel may
+    /// already be cleaning the connection up itself and answer ENOTCONN (open-iscsi #387):
+    /// that is the same outcome. Our old socket is closed with an RST.
+    public mutating func stopForRecovery() throws(KernelSessionError) {
+        let (sessionID, connectionID) = (self.sessionID, self.connectionID)
+        do throws(KernelCallError) {
+            try channel.call(
+                channel.request(.stopConnection) {
+                    $0.setRequest(sessionID, at: 16)
+                    $0.setRequest(connectionID, at: 20)
+                    $0.setRequest(StopFlag.recover.rawValue, at: 32)
+                }, step: "STOP_CONN(recover)", deadline: .now().advanced(byMilliseconds: 5000))
+        } catch .kernel(let error) where error.code == ENOTCONN {
+            // The kernel's cleanup got there first.
+        } catch {
+            throw .kernel(error)
+        }
+        connection.take()?.closeWithReset()
+    }
+
+    /// Logs the session out (a Logout Request through the kernel, which fills in ITT, CmdSN
+    /// and ExpStatSN), then tears it down. Called only once the root is unmounted.
+    public mutating func logOut(timeoutMilliseconds: Int) throws(KernelSessionError) {
+        let deadline = MonotonicInstant.now().advanced(byMilliseconds: timeoutMilliseconds)
+        let request = LogoutRequest(
+            reason: .closeSession, initiatorTaskTag: 0, cid: UInt16(truncatingIfNeeded: connectionID), cmdSN: SequenceNumber(0),
+            expStatSN: SequenceNumber(0))
+        let pdu = request.pdu
+        let (sessionID, connectionID) = (self.sessionID, self.connectionID)
+        defer { tearDown() }
+        try channel.perform(
+            channel.request(.sendPDU) {
+                $0.setRequest(sessionID, at: 16)
+                $0.setRequest(connectionID, at: 20)
+                $0.setRequest(UInt32(BasicHeaderSegment.length), at: 24)
+                $0.setRequest(UInt32(0), at: 28)
+            }, payload: pdu.header.bytes, step: "SEND_PDU (logout)", deadline: deadline)
+        while true {
+            let event: KernelEvent?
+            do { event = try channel.nextEvent(deadline: deadline) } catch { throw .kernel(.system(error)) }
+            switch event {
+            case nil:
+                throw .timedOut(step: "logout")
+            case .receivedPDU(let session, _, let pdu) where session == sessionID && pdu.opcode == .logoutResponse:
+                return
+            case .connectionError(let session, _, let code) where session == sessionID:
+                throw .connectionFailed(code: code, step: "logout")
+            default:
+                continue
+            }
+        }
     }
 
     /// STOP_CONN flags (`STOP_CONN_TERM`, `STOP_CONN_SUSPEND`, `STOP_CONN_RECOVER`).
@@ -226,7 +280,10 @@ public struct KernelSession: ~Copyable {
     /// The login PDUs travel through the kernel (SEND_PDU / RECV_PDU), as open-iscsi does for
     /// normal sessions, so the socket is never read by two parties.
     private mutating func logIn(_ plan: KernelSessionPlan, deadline: MonotonicInstant) throws(KernelSessionError) -> LoginOutcome {
-        var machine = LoginStateMachine(configuration: plan.login)
+        var configuration = plan.login
+        // SEND_PDU replaces the ITT with the kernel's login task tag.
+        configuration.initiatorTaskTag = nil
+        var machine = LoginStateMachine(configuration: configuration)
         var request = machine.start()
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         for _ in 0..<LoginStateMachine.maximumExchanges {
@@ -259,7 +316,7 @@ public struct KernelSession: ~Copyable {
             do { event = try channel.nextEvent(deadline: deadline) } catch { throw .kernel(.system(error)) }
             switch event {
             case nil:
-                throw .loginTimedOut(portal: portal)
+                throw .timedOut(step: "login at \(portal)")
             case .receivedPDU(let session, _, let pdu) where session == sessionID:
                 return pdu
             case .connectionError(let session, _, let code) where session == sessionID:

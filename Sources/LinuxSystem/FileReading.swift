@@ -6,21 +6,45 @@ import Glibc
 /// A larger file is an `EFBIG` error rather than an unbounded allocation.
 /// The corresponding C functions are `open`, `read` and `close`.
 public func readFile(at path: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
+    let contents = try readFile(at: path, offset: 0, count: limit + 1)
+    guard contents.count <= limit else { throw SystemError("read \(path)", code: EFBIG) }
+    return contents
+}
+
+/// Reads at most `count` bytes of the file at `path` from `offset` (a window of /dev/mem,
+/// or a file of unknown size). The corresponding C functions are `open` and `pread`.
+public func readFile(at path: String, offset: Int, count: Int) throws(SystemError) -> [UInt8] {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw SystemError("open \(path)") }
     defer { close(descriptor) }
     var contents: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if count < 0 {
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while contents.count < count {
+        let wanted = min(chunk.count, count - contents.count)
+        let read = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, wanted, off_t(offset + contents.count)) }
+        if read < 0 {
             if errno == EINTR { continue }
             throw SystemError("read \(path)")
         }
-        if count == 0 { return contents }
-        guard contents.count + count <= limit else { throw SystemError("read \(path)", code: EFBIG) }
-        contents += chunk[..<count]
+        if read == 0 { break }
+        contents += chunk[..<read]
     }
+    return contents
+}
+
+/// The text files of a two-level directory tree such as /sys/firmware/ibft, keyed by their
+/// path relative to `directory` (`ethernet0/mac`); nil when `directory` cannot be read.
+public func readTextTree(_ directory: String) -> [String: String]? {
+    guard opendir(directory).map({ closedir($0) }) != nil else { return nil }
+    var files: [String: String] = [:]
+    for name in directoryEntries(directory) {
+        for attribute in directoryEntries(directory + "/" + name) {
+            if let text = try? readFile(at: directory + "/" + name + "/" + attribute) {
+                files[name + "/" + attribute] = String(decoding: text, as: UTF8.self)
+            }
+        }
+    }
+    return files
 }
 
 /// The permission bits of `path` (e.g. 0o600), for refusing secrets others can read.

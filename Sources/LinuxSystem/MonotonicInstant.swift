@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A point in time on `CLOCK_MONOTONIC`: it never jumps when the wall clock is set (by DHCP,

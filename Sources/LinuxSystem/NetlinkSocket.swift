@@ -39,6 +39,9 @@ public struct NetlinkSocket: ~Copyable {
 
     deinit { close(descriptor) }
 
+    /// The raw descriptor, for `poll` alongside other sockets.
+    public var fileDescriptor: Int32 { descriptor }
+
     /// Sends one message to the kernel (port 0). The corresponding C function is `sendto`.
     public func send(_ message: [UInt8]) throws(SystemError) {
         var kernel = sockaddr_nl()

@@ -1,5 +1,9 @@
+// CShims includes <sys/socket.h>, so the socket constants (SOCK_STREAM, …) may belong to
+// its Clang module rather than Glibc's, depending on which the build reads first.
+import CShims
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One TCP connection, owning its socket: the socket is closed when the value goes away.

@@ -177,6 +177,20 @@ import Testing
         #expect(throws: LoginError.self) { try machine.receive(response) }
     }
 
+    @Test func tagAssignedByTheKernelIsLearnedThenEnforced() throws {
+        var configuration = Self.configuration()
+        configuration.initiatorTaskTag = nil
+        var machine = LoginStateMachine(configuration: configuration)
+        var first = machine.start()
+        first.initiatorTaskTag = 0x0500_0001  // what SEND_PDU would put on the wire
+        guard case .send(let operational) = try machine.receive(Self.response(to: first, keys: [TextPair("AuthMethod", "None")], transit: true))
+        else { Issue.record("expected the operational stage"); return }
+        #expect(operational.initiatorTaskTag == 0x0500_0001)
+        var stray = Self.response(to: operational, keys: try Self.operationalAnswers(to: operational), transit: true)
+        stray.initiatorTaskTag = 0x0600_0001
+        #expect(throws: LoginError.self) { try machine.receive(stray) }
+    }
+
     @Test func continuedTextIsRequestedAndJoined() throws {
         var machine = LoginStateMachine(configuration: Self.configuration())
         let first = machine.start()

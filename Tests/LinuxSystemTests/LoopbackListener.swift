@@ -1,7 +1,7 @@
 import LinuxSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The far end for the tests: a TCP socket on 127.0.0.1 with a port the kernel chose, made
@@ -97,11 +97,13 @@ final class ReaderThread: @unchecked Sendable {
         self.socket = socket
         self.count = count
         let context = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&thread, nil, { context in
-            let reader = Unmanaged<ReaderThread>.fromOpaque(context!).takeRetainedValue()
-            reader.received = reader.socket.read(count: reader.count)
-            return nil
-        }, context)
+        pthread_create(
+            &thread, nil,
+            { context in
+                let reader = Unmanaged<ReaderThread>.fromOpaque(context!).takeRetainedValue()
+                reader.received = reader.socket.read(count: reader.count)
+                return nil
+            }, context)
     }
 
     /// Waits for the thread and returns what it read.

@@ -2,7 +2,7 @@ import LinuxSystem
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Real sockets on 127.0.0.1: each test makes its own listener on a port the kernel picks,

@@ -1,0 +1,364 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BootConfig
+import CShims
+import ISCSI
+import KernelSession
+import LinuxSystem
+import NetworkSetup
+
+/// The boot path of DESIGN.md from the plan to the real init, one logged step each:
+/// plan → modules → network → login → root device → mount → supervisor → switch_root.
+public enum BootSequence {
+    /// Where the root is mounted before it becomes `/`.
+    public static let newRoot = "/sysroot"
+    /// Where systemd-shutdown looks for a shutdown ramdisk (ANCHORS §5, INITRD_INTERFACE).
+    static let shutdownRamdisk = "/run/initramfs"
+
+    /// Runs every step; returns only with the reason the root could not be reached.
+    public static func run(binaryPath: String, log: inout BootLog) -> BootFailure {
+        do throws(BootFailure) {
+            try boot(binaryPath: binaryPath, log: &log)
+        } catch {
+            return error
+        }
+    }
+
+    private static func boot(binaryPath: String, log: inout BootLog) throws(BootFailure) -> Never {
+        let plan = try Self.step("plan", log: &log) { () throws(BootFailure) in
+            let plan: BootPlan
+            do { plan = try BootInputs.runningMachine().resolve() } catch {
+                throw BootFailure(step: "plan", reason: "\(error)", check: "the kernel command line (run `iscsi-root plan` on a machine to check it)")
+            }
+            return (plan, plan.targets.map { "\($0.name.value) at \($0.portals.map(\.value.description).joined(separator: ", "))" }.joined(separator: "; "))
+        }
+        for warning in plan.warnings { log.line("warning: \(warning)") }
+        do throws(BootFailure) {
+            try bootPlanned(plan, binaryPath: binaryPath, log: &log)
+        } catch {
+            var failure = error
+            failure.action = plan.onFailure.value
+            throw failure
+        }
+    }
+
+    private static func bootPlanned(_ plan: BootPlan, binaryPath: String, log: inout BootLog) throws(BootFailure) -> Never {
+
+        try Self.step("modules", log: &log) { () throws(BootFailure) in
+            do {
+                let modules = try KernelModules()
+                var loaded: [String] = []
+                for name in ["iscsi_tcp", "sd_mod"] { loaded += try modules.load(name) }
+                for bus in ["pci", "virtio"] { loaded += try modules.loadDrivers(forDevicesOnBus: bus) }
+                loaded += try modules.load(plan.root.filesystemType?.value ?? "ext4", required: false)
+                return ((), "\(loaded.count) loaded")
+            } catch {
+                throw BootFailure(step: "modules", reason: "\(error)", check: "that the initramfs was built for this kernel (make initramfs KVER=…)")
+            }
+        }
+
+        let firstPortal = plan.targets.first?.portals.first?.value
+        let interface = try Self.step("network", log: &log) { () throws(BootFailure) in
+            let configured = try Self.configureNetwork(plan, targetHost: firstPortal?.host)
+            return (configured, "\(configured.name) \(configured.address)" + (configured.gateway.map { " via \($0)" } ?? ""))
+        }
+
+        var targets = plan.targets
+        if targets.isEmpty, plan.targetFromDHCP != nil {
+            guard let rootPath = interface.lease?.rootPath else {
+                throw BootFailure(step: "plan", reason: "netroot=dhcp, but the DHCP server sent no root path (option 17)", check: "the DHCP server's root-path option")
+            }
+            do { targets = [try TargetPlan(dhcpRootPath: rootPath)] } catch {
+                throw BootFailure(step: "plan", reason: "\(error)", check: "the DHCP server's root-path option")
+            }
+        }
+        let initiatorName = Self.initiatorName(plan, interface: interface)
+
+        let loginStart = MonotonicInstant.now()
+        try logIn(targets, plan: plan, initiatorName: initiatorName, log: &log) {
+            (session: consuming KernelSession, sessionPlans, target, log: inout BootLog) throws(BootFailure) -> Never in
+            log.line(
+                "login: \(target.name.value) at \(sessionPlans[0].portalDescription) as \(initiatorName), session \(session.sessionID) "
+                    + "(\(loginStart.milliseconds(until: .now())) ms)")
+            try finish(session: session, plans: sessionPlans, target: target, plan: plan, binaryPath: binaryPath, log: &log)
+        }
+    }
+
+    /// Root device, mount, supervisor, switch_root: everything after the login.
+    private static func finish(
+        session: consuming KernelSession, plans: [KernelSessionPlan], target: TargetPlan, plan: BootPlan, binaryPath: String,
+        log: inout BootLog
+    ) throws(BootFailure) -> Never {
+        let hostNumber = session.hostNumber
+        let (disk, device) = try Self.step("root device", log: &log) { () throws(BootFailure) in
+            let found = try Self.waitForRoot(hostNumber: hostNumber, lun: target.lun.value?.number.map(Int.init), plan: plan.root)
+            return (found, "\(found.1) (LUN \(found.0.lun))")
+        }
+
+        try Self.step("mount", log: &log) { () throws(BootFailure) in
+            do {
+                let type = try RootFilesystem.mount(device, at: Self.newRoot, plan: plan.root)
+                return ((), "\(device) on \(Self.newRoot) (\(type), \(plan.root.readOnly.value ? "ro" : "rw"))")
+            } catch {
+                throw BootFailure(step: "mount", reason: "\(error)", check: "rootfstype= and rootflags=, and the filesystem on \(device)")
+            }
+        }
+
+        prepareShutdownRamdisk(binaryPath: binaryPath, log: &log)
+        let supervisorStart = MonotonicInstant.now()
+        let pid = try startSupervisor(session: session, plans: plans, disk: disk.name, log: log)
+        log.line("supervisor: pid \(pid) (\(supervisorStart.milliseconds(until: .now())) ms)")
+
+        log.line("switching to \(plan.root.initPath?.value ?? "/sbin/init")")
+        do {
+            try SwitchRoot.run(newRoot: Self.newRoot, initPath: plan.root.initPath?.value, arguments: [])
+        } catch {
+            throw BootFailure(step: "switch_root", reason: "\(error)", check: "init= and the root filesystem's /sbin/init")
+        }
+    }
+
+    /// Logs `NAME: SUMMARY (N ms)` for a step that succeeded, `NAME failed after N ms: …` otherwise.
+    private static func step<Value>(
+        _ name: String, log: inout BootLog, _ body: () throws(BootFailure) -> (Value, String)
+    ) throws(BootFailure) -> Value {
+        let start = MonotonicInstant.now()
+        do {
+            let (value, summary) = try body()
+            log.line("\(name): \(summary) (\(start.milliseconds(until: .now())) ms)")
+            return value
+        } catch {
+            log.line("\(name) failed after \(start.milliseconds(until: .now())) ms: \(error.reason)")
+            throw error
+        }
+    }
+
+    // MARK: Network
+
+    private static func configureNetwork(_ plan: BootPlan, targetHost: String?) throws(BootFailure) -> ConfiguredInterface {
+        let interface = plan.interfaces.first ?? InterfacePlan(source: .defaultValue, method: .dhcp)
+        let selector: InterfaceConfiguration.Selector
+        if let device = interface.device {
+            selector = .name(device)
+        } else if let mac = interface.mac.flatMap({ networkMACAddress(bytes: $0.value.bytes) }) {
+            selector = .macAddress(mac)
+        } else {
+            selector = .firstWithCarrier
+        }
+        let method: InterfaceConfiguration.Method
+        switch interface.method {
+        case .static, .firmware where interface.address != nil:
+            guard let address = interface.address.flatMap({ networkInterfaceAddress($0.description, prefixLength: interface.prefixLength) })
+            else {
+                throw BootFailure(step: "network", reason: "no address for \(selector)", check: "ip=")
+            }
+            method = .manual(
+                .init(
+                    address: address, gateway: interface.gateway.flatMap { networkIPAddress($0.description) },
+                    dnsServers: interface.dns.compactMap { networkIPAddress($0.description) }, mtu: interface.mtu.map(UInt32.init)))
+        default:
+            method = .dhcp
+        }
+        var configuration = InterfaceConfiguration(interface: selector, method: method, vlanID: interface.vlan, hostName: interface.hostname)
+        configuration.hostName = interface.hostname
+        do {
+            return try NetworkSetup.configure(configuration, targetAddress: targetHost, timeoutMilliseconds: Self.networkTimeoutMilliseconds)
+        } catch {
+            throw BootFailure(step: "network", reason: "\(error)", check: "the cable / virtual NIC, ip= and the DHCP server")
+        }
+    }
+
+    /// Carrier, DHCP retries and routes must fit in this (DHCP's own backoff is bounded within).
+    static let networkTimeoutMilliseconds = 60_000
+
+    // MARK: Login
+
+    private static func initiatorName(_ plan: BootPlan, interface: ConfiguredInterface) -> String {
+        switch plan.initiatorName.value {
+        case .named(let name):
+            return name
+        case .generatedFromBootInterface:
+            let mac = macBytes(of: interface).flatMap { BootConfig.MACAddress(bytes: $0) }
+            return mac.map(ISCSIName.generatedInitiatorName(for:)) ?? "iqn.2024-01.org.iscsi-root:\(hostName())"
+        }
+    }
+
+    /// Every portal of every target in order, `loginRetries` rounds, until one session is
+    /// up; the first target that logs in holds the root.
+    private static func logIn(
+        _ targets: [TargetPlan], plan: BootPlan, initiatorName: String, log: inout BootLog,
+        then continueBoot: (consuming KernelSession, [KernelSessionPlan], TargetPlan, inout BootLog) throws(BootFailure) -> Never
+    ) throws(BootFailure) -> Never {
+        // What was tried, for the failure summary at the console.
+        var attempts: [String] = []
+        guard !targets.isEmpty else {
+            throw BootFailure(step: "login", reason: "no iSCSI target configured", check: "iscsi=, netroot= or the iBFT (run `iscsi-root plan`)")
+        }
+        let handle: UInt64
+        do { handle = try KernelChannel.tcpTransportHandle() } catch {
+            throw BootFailure(step: "login", reason: "\(error)", check: "that iscsi_tcp is in the initramfs")
+        }
+        let rounds = max(1, plan.session.loginRetries.value)
+        for round in 0..<rounds {
+            for target in targets {
+                let plans = Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)
+                for sessionPlan in plans {
+                    let session: KernelSession
+                    do throws(KernelSessionError) {
+                        let channel: KernelChannel
+                        do { channel = try KernelChannel(transportHandle: handle) } catch { throw .kernel(.system(error)) }
+                        session = try KernelSession.establish(sessionPlan, channel: channel)
+                    } catch {
+                        let attempt = "\(target.name.value) at \(sessionPlan.portalDescription): \(error)"
+                        attempts.append(attempt)
+                        log.line("login attempt \(round + 1)/\(rounds): \(attempt)")
+                        continue
+                    }
+                    try? session.scanHost()
+                    // The portal that worked leads the recovery order.
+                    let ordered = [sessionPlan] + plans.filter { $0.portalDescription != sessionPlan.portalDescription }
+                    try continueBoot(session, ordered, target, &log)
+                }
+            }
+            // Back off between rounds: the target may still be coming up.
+            if round + 1 < rounds { usleep(UInt32(min(8, 1 << round)) * 500_000) }
+        }
+        throw BootFailure(step: "login", reason: "every portal failed:\n  " + attempts.joined(separator: "\n  "), check: "the target, the portal address and CHAP settings")
+    }
+
+    private static func sessionPlans(_ target: TargetPlan, plan: BootPlan, initiatorName: String) -> [KernelSessionPlan] {
+        var login = LoginConfiguration(
+            initiatorName: initiatorName, targetName: target.name.value, isid: isid(initiatorName: initiatorName, target: target.name.value),
+            portalDescription: "")
+        if let credentials = target.credentials?.value {
+            var random = SystemRandomNumberGenerator()
+            login.authentication = .chap(
+                CHAPConfiguration(
+                    credentials: ISCSI.CHAPCredentials(userName: credentials.username, secret: CHAPSecret(credentials.secret.revealed)),
+                    mutual: credentials.mutual.map { ISCSI.CHAPCredentials(userName: $0.username, secret: CHAPSecret($0.secret.revealed)) },
+                    mutualChallenge: (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }))
+        }
+        login.parameters = parameters(overrides: plan.session.negotiationOverrides)
+        let timers = SessionTimers(
+            replacementTimeout: plan.session.replacementTimeout.value, noopInterval: plan.session.noopInterval.value,
+            noopTimeout: plan.session.noopTimeout.value)
+        return target.portals.map { portal in
+            var login = login
+            login.portalDescription = portal.value.description
+            return KernelSessionPlan(
+                host: portal.value.host, port: portal.value.port, login: login, timers: timers,
+                timeoutMilliseconds: plan.session.loginTimeout.value * 1000)
+        }
+    }
+
+    /// The same ISID on every boot of this machine for this target, so a new login after a
+    /// crash or a recovery reinstates the old session instead of leaving it behind (RFC 7143
+    /// §6.3.5). Type 10 (random) format, from a digest of the names.
+    static func isid(initiatorName: String, target: String) -> [UInt8] {
+        let digest = CRC32C.checksum(Array((initiatorName + "\n" + target).utf8))
+        let qualifier = CRC32C.checksum(Array((target + "\n" + initiatorName).utf8))
+        return [0x80, UInt8(truncatingIfNeeded: digest >> 24), UInt8(truncatingIfNeeded: digest >> 16),
+            UInt8(truncatingIfNeeded: digest >> 8), UInt8(truncatingIfNeeded: qualifier >> 8), UInt8(truncatingIfNeeded: qualifier)]
+    }
+
+    /// The RFC 7143 keys `rd.iscsi.param=` / `iscsi.*` asked for, over our defaults.
+    static func parameters(overrides: [String: Sourced<String>]) -> InitiatorParameters {
+        var parameters = InitiatorParameters()
+        func digests(_ text: String) -> [Digest] { text.split(separator: ",").compactMap { Digest(rawValue: String($0)) } }
+        for (key, value) in overrides {
+            let text = value.value
+            switch key {
+            case "HeaderDigest": parameters.headerDigests = digests(text)
+            case "DataDigest": parameters.dataDigests = digests(text)
+            case "MaxRecvDataSegmentLength": parameters.maxRecvDataSegmentLength = Int(text) ?? parameters.maxRecvDataSegmentLength
+            case "MaxBurstLength": parameters.maxBurstLength = Int(text) ?? parameters.maxBurstLength
+            case "FirstBurstLength": parameters.firstBurstLength = Int(text) ?? parameters.firstBurstLength
+            case "InitialR2T": parameters.initialR2T = text == "Yes"
+            case "ImmediateData": parameters.immediateData = text == "Yes"
+            default: continue
+            }
+        }
+        return parameters
+    }
+
+    // MARK: Root
+
+    /// Polls sysfs until the LUN's disk is there and holds the root (partitions appear a
+    /// moment after the disk), for at most the plan's wait.
+    private static func waitForRoot(hostNumber: UInt32, lun: Int?, plan: RootPlan) throws(BootFailure) -> (RootFilesystem.SessionDisk, String) {
+        let deadline = MonotonicInstant.now().advanced(byMilliseconds: plan.waitSeconds.value * 1000)
+        var seen: [RootFilesystem.SessionDisk] = []
+        while true {
+            seen = RootFilesystem.disks(ofHost: hostNumber)
+            let candidates = lun.map { wanted in seen.filter { $0.lun == wanted } } ?? seen
+            for disk in candidates {
+                if let device = RootFilesystem.find(plan.device.value, on: disk) { return (disk, device) }
+            }
+            if deadline.hasPassed { break }
+            usleep(20_000)
+        }
+        let found = seen.isEmpty ? "no disk appeared" : "disks seen: " + seen.map { "LUN \($0.lun) \($0.devicePaths.joined(separator: " "))" }.joined(separator: "; ")
+        throw BootFailure(
+            step: "root device", reason: "\(plan.device.value) not found within \(plan.waitSeconds.value) s (\(found))",
+            check: "root= and the LUN (`iscsi-root probe PORTAL TARGET` lists the target's LUNs)")
+    }
+
+    // MARK: Hand-over
+
+    /// A copy of this binary as /run/initramfs/shutdown: systemd-shutdown pivots there at
+    /// the very end, and our shutdown role unmounts the root before the logout.
+    private static func prepareShutdownRamdisk(binaryPath: String, log: inout BootLog) {
+        mkdir(Self.shutdownRamdisk, 0o755)
+        mkdir(Self.shutdownRamdisk + "/etc", 0o755)
+        mkdir(Self.shutdownRamdisk + "/oldroot", 0o755)
+        do {
+            let binary = try readFile(at: binaryPath, limit: 256 << 20)
+            guard ProcessPinning.writeBytes(binary, to: Self.shutdownRamdisk + "/shutdown", mode: 0o755),
+                ProcessPinning.writeBytes(Array("NAME=iscsi-root\nID=iscsi-root\n".utf8), to: Self.shutdownRamdisk + "/etc/initrd-release", mode: 0o644)
+            else { throw SystemError("write \(Self.shutdownRamdisk)") }
+        } catch {
+            log.line("warning: no shutdown ramdisk (\(error)); the root session will not be logged out at shutdown")
+        }
+    }
+
+    /// Forks the supervisor. The child pins itself, takes a private copy of the mounts
+    /// without the root filesystem (so the final unmount is never busy because of it), and
+    /// tells the parent it is ready before the parent moves the mounts.
+    private static func startSupervisor(
+        session: consuming KernelSession, plans: [KernelSessionPlan], disk: String, log: BootLog
+    ) throws(BootFailure) -> pid_t {
+        var ready: [Int32] = [0, 0]
+        guard pipe(&ready) == 0 else { throw BootFailure(step: "supervisor", reason: "\(SystemError("pipe"))", check: "memory") }
+        let child = fork()
+        if child < 0 { throw BootFailure(step: "supervisor", reason: "\(SystemError("fork"))", check: "memory") }
+        if child == 0 {
+            close(ready[0])
+            var log = log
+            for problem in ProcessPinning.pin() { log.line("supervisor: \(problem)") }
+            if iscsi_root_private_mounts_without(Self.newRoot) != 0 {
+                log.line("supervisor: private mounts: \(SystemError("unshare"))")
+            }
+            _ = write(ready[1], [1] as [UInt8], 1)
+            close(ready[1])
+            SessionSupervisor(session: session, plans: plans, disk: disk, log: log).run()
+        }
+        close(ready[1])
+        var byte: UInt8 = 0
+        var descriptor = pollfd(fd: ready[0], events: Int16(POLLIN), revents: 0)
+        // Bounded: a supervisor that never answers must not stop the boot.
+        if poll(&descriptor, 1, 5000) > 0 { _ = read(ready[0], &byte, 1) }
+        close(ready[0])
+        return child
+    }
+}
+
+/// Why the boot could not reach the root: the step, the reason, and what to check.
+public struct BootFailure: Error, CustomStringConvertible {
+    public var step: String
+    public var reason: String
+    public var check: String
+    /// What the machine does next (`iscsi.on_failure=`; reboot until the plan is read).
+    public var action: FailureAction = .reboot
+
+    public var description: String { "\(step): \(reason)\ncheck: \(check)" }
+}

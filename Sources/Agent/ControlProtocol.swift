@@ -1,0 +1,26 @@
+import LinuxSystem
+
+/// The supervisor's control socket: one request line in, a text answer out, then the
+/// connection closes. Abstract (`@iscsi-root/control`), so it is reachable from the real
+/// root, the initramfs and the shutdown ramdisk alike; only root may use it.
+public enum ControlRequest: String, Sendable, CaseIterable {
+    case status = "status"
+    case statusJSON = "status --json"
+    /// Log out unless the root filesystem is still mounted.
+    case logout = "logout"
+    case forcedLogout = "logout --force"
+
+    public static let socketName = "iscsi-root/control"
+
+    /// Answers that start with this word are refusals or failures (exit status 1).
+    public static let refusalPrefix = "refused:"
+
+    /// Sends this request to the running supervisor and returns its answer.
+    public func send(timeoutMilliseconds: Int = 30_000) throws(SystemError) -> String {
+        let socket = try UnixSocket.connect(abstractName: Self.socketName)
+        try socket.send(Array((rawValue + "\n").utf8))
+        socket.finishSending()
+        let answer = try socket.receiveAll(limit: 1 << 20, deadline: .now().advanced(byMilliseconds: timeoutMilliseconds))
+        return String(decoding: answer, as: UTF8.self)
+    }
+}

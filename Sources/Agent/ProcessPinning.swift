@@ -1,0 +1,52 @@
+import CShims
+import LinuxSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What makes the supervisor survive everything a shutdown does to processes, each a
+/// documented convention (ANCHORS §1.7, §5; systemd's ROOT_STORAGE_DAEMONS.md).
+public enum ProcessPinning {
+    /// Applies every protection and returns what could not be applied (for the log); none
+    /// of them is fatal on its own.
+    public static func pin() -> [String] {
+        var problems: [String] = []
+        // systemd's killing spree skips processes whose argv[0] starts with '@'; only the
+        // first byte changes, /proc/self/comm stays "iscsi-root".
+        if let first = CommandLine.unsafeArgv[0] { first[0] = CChar(UInt8(ascii: "@")) }
+        if !writeText("-1000", to: "/proc/self/oom_score_adj") { problems.append("oom_score_adj: \(SystemError("write"))") }
+        // A process that repairs the root disk must never wait for a page to be read back.
+        if mlockall(MCL_CURRENT | MCL_FUTURE) != 0 { problems.append("\(SystemError("mlockall"))") }
+        // Memory reclaim must not wait for I/O that only this process can unblock.
+        if iscsi_root_set_io_flusher() != 0 { problems.append("\(SystemError("prctl(PR_SET_IO_FLUSHER)"))") }
+        // sysvinit's sendsigs and killall5 skip the pids listed here.
+        mkdir("/run/sendsigs.omit.d", 0o755)
+        if !writeText(String(getpid()), to: "/run/sendsigs.omit.d/iscsi-root") {
+            problems.append("/run/sendsigs.omit.d: \(SystemError("write"))")
+        }
+        // Only the control socket stops the supervisor; a broken client must not kill it either.
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { signal(signalNumber, SIG_IGN) }
+        return problems
+    }
+
+    /// Writes `text` to `path`, creating or truncating it.
+    static func writeText(_ text: String, to path: String) -> Bool {
+        writeBytes(Array(text.utf8), to: path, mode: 0o644)
+    }
+
+    /// Writes `bytes` to `path` with `mode`, creating or truncating it.
+    static func writeBytes(_ bytes: [UInt8], to path: String, mode: mode_t) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return false }
+            offset += written
+        }
+        return fchmod(descriptor, mode) == 0
+    }
+}

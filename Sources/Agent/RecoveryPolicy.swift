@@ -1,0 +1,51 @@
+/// When and where the supervisor tries again after a lost connection: events in, decisions
+/// out, no clock and no randomness inside (the caller passes the jitter).
+///
+/// Attempts walk the portals in order; after a full round without success the wait doubles
+/// from `firstDelayMilliseconds` up to `maximumDelayMilliseconds`, with ±`jitterFraction`
+/// so that a thousand machines that lost the same target do not return in lockstep.
+public struct RecoveryPolicy: Sendable, Equatable {
+    public var portalCount: Int
+    public var firstDelayMilliseconds: Int
+    public var maximumDelayMilliseconds: Int
+    public var jitterFraction: Double
+    /// nil: try forever (a root disk has nothing better to do).
+    public var maximumAttempts: Int?
+
+    public init(
+        portalCount: Int, firstDelayMilliseconds: Int = 250, maximumDelayMilliseconds: Int = 4000, jitterFraction: Double = 0.2,
+        maximumAttempts: Int? = nil
+    ) {
+        self.portalCount = max(1, portalCount)
+        self.firstDelayMilliseconds = firstDelayMilliseconds
+        self.maximumDelayMilliseconds = maximumDelayMilliseconds
+        self.jitterFraction = jitterFraction
+        self.maximumAttempts = maximumAttempts
+    }
+
+    public enum Step: Sendable, Equatable {
+        /// Wait this long, then try the portal at this index of the plan.
+        case retry(portalIndex: Int, afterMilliseconds: Int)
+        case giveUp
+    }
+
+    /// The first attempt after a connection error: the first portal, after the negotiated
+    /// DefaultTime2Wait (RFC 7143 §6.3.5: the target may refuse a reinstatement before it).
+    public func firstAttempt(time2WaitSeconds: Int) -> Step {
+        .retry(portalIndex: 0, afterMilliseconds: max(0, time2WaitSeconds) * 1000)
+    }
+
+    /// What to do after attempt number `attempt` (0 = the first) failed. `jitter` is a
+    /// value in 0..<1 from the caller's random source.
+    public func step(afterFailedAttempt attempt: Int, jitter: Double) -> Step {
+        let next = attempt + 1
+        if let maximumAttempts, next >= maximumAttempts { return .giveUp }
+        let portal = next % portalCount
+        // Another path right away: the next portal may be fine while this one is down.
+        guard portal == 0 else { return .retry(portalIndex: portal, afterMilliseconds: 0) }
+        let round = min(next / portalCount, 16)
+        let base = min(maximumDelayMilliseconds, firstDelayMilliseconds << (round - 1))
+        let spread = Double(base) * jitterFraction * (2 * min(max(jitter, 0), 1) - 1)
+        return .retry(portalIndex: 0, afterMilliseconds: max(0, base + Int(spread)))
+    }
+}

@@ -1,0 +1,167 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ISCSI
+import KernelSession
+import LinuxSystem
+
+/// The resident part of iscsi-root: forked by `/init` (or `login`) before the hand-over, it
+/// owns the root session for the life of the machine. Events (KernelSession), decisions
+/// (RecoveryPolicy) and actions (here) stay in three small places.
+public struct SessionSupervisor: ~Copyable {
+    private var session: KernelSession
+    /// One plan per portal, in the order recovery tries them.
+    private let plans: [KernelSessionPlan]
+    private let policy: RecoveryPolicy
+    private let disk: String?
+    private let started = MonotonicInstant.now()
+    private var state = SupervisorStatus.State.loggedIn
+    private var portalIndex = 0
+    private var recoveries = 0
+    private var lastRecovery: SupervisorStatus.Recovery?
+    private var log: BootLog
+
+    public init(session: consuming KernelSession, plans: [KernelSessionPlan], disk: String?, log: BootLog) {
+        self.session = session
+        self.plans = plans
+        self.policy = RecoveryPolicy(portalCount: plans.count)
+        self.disk = disk
+        self.log = log
+    }
+
+    /// Serves events and control requests until told to log out; never returns.
+    public consuming func run() -> Never {
+        do {
+            let control = try UnixSocket.listen(abstractName: ControlRequest.socketName)
+            serveEvents(control: control.fileDescriptor)
+        } catch {
+            log.line("supervisor: no control socket (\(error)); recovery still runs")
+            serveEvents(control: nil)
+        }
+    }
+
+    private mutating func serveEvents(control: Int32?) -> Never {
+        while true {
+            // Events read during an earlier netlink call wait in the channel's queue.
+            while session.channel.hasQueuedEvents, let event = try? session.channel.nextEvent(deadline: .now()) {
+                handle(event, control: control)
+            }
+            var descriptors = [pollfd(fd: session.channel.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+            if let control { descriptors.append(pollfd(fd: control, events: Int16(POLLIN), revents: 0)) }
+            guard poll(&descriptors, nfds_t(descriptors.count), -1) > 0 else { continue }
+            if descriptors[0].revents != 0, let event = try? session.channel.nextEvent(deadline: .now()) {
+                handle(event, control: control)
+            }
+            if descriptors.count > 1, descriptors[1].revents != 0, let control {
+                answerOneRequest(control)
+            }
+        }
+    }
+
+    private mutating func handle(_ event: KernelEvent, control: Int32?) {
+        switch event {
+        case .connectionError(let sessionID, _, let code) where sessionID == session.sessionID:
+            recover(cause: "connection error \(code): \(connectionErrorName(code))", control: control)
+        default:
+            break
+        }
+    }
+
+    /// Re-logs in on the same session (same ISID, TSIH 0: the target reinstates it) until
+    /// it works, walking the portals with the policy's backoff. I/O waits in the kernel
+    /// meanwhile (replacement timeout).
+    private mutating func recover(cause: String, control: Int32?) {
+        let recoveryStart = MonotonicInstant.now()
+        state = .recovering
+        log.line("session \(session.sessionID): \(cause); recovering")
+        try? session.stopForRecovery()
+        var step = policy.firstAttempt(time2WaitSeconds: session.outcome?.parameters.defaultTime2Wait ?? 2)
+        var attempt = 0
+        var random = SystemRandomNumberGenerator()
+        while case .retry(let portal, let delay) = step {
+            wait(milliseconds: delay, control: control)
+            portalIndex = portal
+            do {
+                try session.connectAndLogIn(plans[portal], leading: true)
+                let elapsed = recoveryStart.milliseconds(until: .now())
+                recoveries += 1
+                lastRecovery = .init(cause: cause, attempts: attempt + 1, milliseconds: elapsed)
+                state = .loggedIn
+                log.line("session \(session.sessionID): operational again at \(plans[portal].portalDescription) after \(attempt + 1) attempt(s) in \(elapsed) ms (\(cause))")
+                return
+            } catch {
+                log.line("session \(session.sessionID): attempt \(attempt + 1) at \(plans[portal].portalDescription) failed: \(error)")
+                try? session.stopForRecovery()
+            }
+            step = policy.step(afterFailedAttempt: attempt, jitter: Double.random(in: 0..<1, using: &random))
+            attempt += 1
+        }
+        log.line("session \(session.sessionID): giving up after \(attempt) attempts; I/O fails once the replacement timeout ends")
+    }
+
+    /// Sleeps `milliseconds` while still answering `status` on the control socket.
+    private mutating func wait(milliseconds: Int, control: Int32?) {
+        let deadline = MonotonicInstant.now().advanced(byMilliseconds: milliseconds)
+        while !deadline.hasPassed {
+            guard let control else {
+                usleep(UInt32(clamping: max(0, MonotonicInstant.now().milliseconds(until: deadline)) * 1000))
+                return
+            }
+            var descriptor = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
+            if poll(&descriptor, 1, Int32(clamping: max(0, MonotonicInstant.now().milliseconds(until: deadline)))) > 0 {
+                answerOneRequest(control)
+            }
+        }
+    }
+
+    private mutating func answerOneRequest(_ control: Int32) {
+        guard let client = try? UnixSocket.accept(listening: control) else { return }
+        guard client.peerUserID == 0 else {
+            try? client.send(Array("\(ControlRequest.refusalPrefix) only root may talk to the supervisor\n".utf8))
+            return
+        }
+        let text = (try? client.receiveAll(limit: 256, deadline: .now().advanced(byMilliseconds: 1000))) ?? []
+        let line = String(decoding: text, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        guard let request = ControlRequest(rawValue: line) else {
+            try? client.send(Array("\(ControlRequest.refusalPrefix) unknown request \"\(line.prefix(64))\"\n".utf8))
+            return
+        }
+        switch request {
+        case .status:
+            try? client.send(Array((status.text + "\n").utf8))
+        case .statusJSON:
+            try? client.send(Array((status.json.rendered() + "\n").utf8))
+        case .logout, .forcedLogout:
+            if request == .logout, let mounted = mountedDevice() {
+                try? client.send(Array("\(ControlRequest.refusalPrefix) \(mounted) is mounted; unmount it first or use --force\n".utf8))
+                return
+            }
+            let outcome: String
+            do {
+                try session.logOut(timeoutMilliseconds: 5000)
+                outcome = "logged out of \(plans[portalIndex].login.targetName ?? "the target")\n"
+            } catch {
+                outcome = "logged out (the target did not confirm: \(error))\n"
+            }
+            state = .loggedOut
+            try? client.send(Array(outcome.utf8))
+            log.line("session \(session.sessionID): \(outcome.dropLast())")
+            exit(0)
+        }
+    }
+
+    /// The session's disk or one of its partitions if mounted anywhere (/proc/self/mounts).
+    private func mountedDevice() -> String? {
+        guard let disk, let mounts = readText("/proc/self/mounts") else { return nil }
+        return mounts.split(separator: "\n").compactMap { $0.split(separator: " ").first }.map(String.init)
+            .first { $0 == "/dev/\(disk)" || ($0.hasPrefix("/dev/\(disk)") && $0.dropFirst(5 + disk.count).allSatisfy(\.isNumber)) }
+    }
+
+    private var status: SupervisorStatus {
+        let plan = plans[portalIndex]
+        return SupervisorStatus(
+            state: state, target: plan.login.targetName ?? "-", portal: plan.portalDescription, sessionID: session.sessionID,
+            hostNumber: session.hostNumber, disk: disk, uptimeSeconds: started.milliseconds(until: .now()) / 1000,
+            parameters: session.outcome?.parameters, timers: plan.timers, recoveries: recoveries, lastRecovery: lastRecovery)
+    }
+}

@@ -1,0 +1,91 @@
+import ISCSI
+import KernelSession
+import Reports
+
+/// What `iscsi-root status` shows: the session, its health and its history.
+public struct SupervisorStatus: Sendable {
+    public enum State: String, Sendable {
+        case loggedIn = "logged in"
+        case recovering
+        case loggedOut = "logged out"
+    }
+
+    public struct Recovery: Sendable {
+        public var cause: String
+        public var attempts: Int
+        public var milliseconds: Int
+    }
+
+    public var state: State
+    public var target: String
+    public var portal: String
+    public var sessionID: UInt32
+    public var hostNumber: UInt32
+    public var disk: String?
+    public var uptimeSeconds: Int
+    public var parameters: NegotiatedParameters?
+    public var timers: SessionTimers
+    public var recoveries: Int
+    public var lastRecovery: Recovery?
+
+    public var text: String {
+        var lines = [
+            "session \(sessionID) (host\(hostNumber)): \(state.rawValue)",
+            "target   \(target) at \(portal)",
+            "disk     \(disk.map { "/dev/\($0)" } ?? "-")",
+            "uptime   \(uptimeSeconds) s",
+            "recovery replacement timeout \(timers.replacementTimeout) s, NOP-Out every \(timers.noopInterval) s (timeout \(timers.noopTimeout) s)",
+            "recoveries \(recoveries)",
+        ]
+        if let last = lastRecovery {
+            lines.append("last     \(last.cause), \(last.attempts) attempt(s), \(last.milliseconds) ms")
+        }
+        if let parameters {
+            lines.append(
+                "negotiated HeaderDigest=\(parameters.headerDigest.rawValue) DataDigest=\(parameters.dataDigest.rawValue) "
+                    + "MaxRecvDataSegmentLength=\(parameters.maxRecvDataSegmentLength) MaxXmitDataSegmentLength=\(parameters.maxXmitDataSegmentLength) "
+                    + "MaxBurstLength=\(parameters.maxBurstLength) FirstBurstLength=\(parameters.firstBurstLength) "
+                    + "DefaultTime2Wait=\(parameters.defaultTime2Wait)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public var json: JSON {
+        .object([
+            ("state", .string(state.rawValue)),
+            ("target", .string(target)),
+            ("portal", .string(portal)),
+            ("session", .number(Int(sessionID))),
+            ("host", .number(Int(hostNumber))),
+            ("disk", disk.map { .string("/dev/" + $0) } ?? .null),
+            ("uptimeSeconds", .number(uptimeSeconds)),
+            (
+                "timers",
+                .object([
+                    ("replacementTimeout", .number(timers.replacementTimeout)),
+                    ("noopInterval", .number(timers.noopInterval)),
+                    ("noopTimeout", .number(timers.noopTimeout)),
+                ])
+            ),
+            ("recoveries", .number(recoveries)),
+            (
+                "lastRecovery",
+                lastRecovery.map {
+                    .object([("cause", .string($0.cause)), ("attempts", .number($0.attempts)), ("milliseconds", .number($0.milliseconds))])
+                } ?? .null
+            ),
+            (
+                "negotiated",
+                parameters.map {
+                    .object([
+                        ("HeaderDigest", .string($0.headerDigest.rawValue)), ("DataDigest", .string($0.dataDigest.rawValue)),
+                        ("MaxRecvDataSegmentLength", .number($0.maxRecvDataSegmentLength)),
+                        ("MaxXmitDataSegmentLength", .number($0.maxXmitDataSegmentLength)),
+                        ("MaxBurstLength", .number($0.maxBurstLength)), ("FirstBurstLength", .number($0.firstBurstLength)),
+                        ("DefaultTime2Wait", .number($0.defaultTime2Wait)),
+                    ])
+                } ?? .null
+            ),
+        ])
+    }
+}

@@ -1,0 +1,377 @@
+import DomainValidation
+import ISCSI
+import Initiator
+import LinuxSystem
+import Reports
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `iscsi-root dvt PORTAL TARGET`: the domain validation tool.
+public enum DVTCommand: Command {
+    public static let name = "dvt"
+    public static let summary = "sweep a target's negotiable keys with real I/O (domain validation)"
+    public static let help = """
+        usage: iscsi-root dvt PORTAL TARGET-IQN [--lun N] [--keys K,K...] [--values KEY=V,V...]...
+                              [--exhaustive] [--write --lba-range START-END] [OPTIONS] [--json]
+               iscsi-root dvt PORTAL TARGET-IQN --bench MODE [--bench-seconds S] [--transfer-size BYTES]
+                              [--queue-depth N] [--write --lba-range START-END] [OPTIONS] [--json]
+
+        Logs in to TARGET-IQN at PORTAL once per combination of negotiable keys, checks what the
+        target negotiated against RFC 7143's result functions, runs a test operation on the LUN
+        over the userspace data path and logs out. Default: a pairwise covering array (every pair
+        of values of every two keys appears at least once); --exhaustive runs the full product.
+
+        Keys swept (all by default), each with its RFC minimum, default, maximum and a few values
+        in between: HeaderDigest DataDigest MaxRecvDataSegmentLength MaxBurstLength
+        FirstBurstLength InitialR2T ImmediateData MaxOutstandingR2T DataPDUInOrder
+        DataSequenceInOrder ErrorRecoveryLevel DefaultTime2Wait DefaultTime2Retain.
+        MaxRecvDataSegmentLength is ours; the target's own declaration is reported (T-MRDSL).
+
+        The test operation reads only, unless --write is given: reads of 1 block up to several
+        MaxBurstLength at misaligned offsets, each read twice in one queue and compared, and the
+        bounds READ CAPACITY reports (the last block reads, the next is ILLEGAL REQUEST). With
+        --write it writes patterned blocks inside --lba-range (required), several commands in
+        flight, reads them back and compares. THE BLOCKS IN THE RANGE ARE OVERWRITTEN.
+
+        options:
+          --lun N                   the LUN to exercise (default: the first disk REPORT LUNS lists)
+          --keys LIST               only these keys (comma-separated names as above)
+          --values KEY=V,V...       try these values for KEY instead of the standard ones (repeatable)
+          --exhaustive              every combination instead of a pairwise covering array
+          --write                   write and verify (needs --lba-range)
+          --lba-range START-END     the scratch blocks --write may overwrite (inclusive)
+          --bench MODE              measure the data path instead of sweeping: seq-read, seq-write
+                                    (needs --write and --lba-range) or rand-read
+          --bench-seconds S         how long to measure (default 10)
+          --transfer-size BYTES     bytes per command (default 1048576; rand-read 4096)
+          --queue-depth N           commands in flight (default 16)
+        \(LoginOptions.help)
+          --json                    print JSON instead of a table
+
+        Not yet: --block-device /dev/sdX (the same checks through the kernel's iscsi_tcp) is
+        planned and not implemented.
+
+        exit status: 0 every combination passed, 1 a combination failed or the target could not
+        be reached, 2 bad usage (including --write without --lba-range)
+        """
+
+    static let flags: Set<String> = ["--json", "--exhaustive", "--write"]
+    static let options: Set<String> = [
+        "--lun", "--keys", "--values", "--lba-range", "--bench", "--bench-seconds", "--transfer-size", "--queue-depth",
+    ]
+
+    /// Everything the command line asked for.
+    struct Request {
+        var portal: Portal
+        var target: String
+        var lun: LogicalUnit?
+        var login: LoginOptions
+        var space: KeySpace
+        var exhaustive: Bool
+        var mode: ValidationMode
+        var bench: Benchmark.Mode?
+        var benchSeconds: Int
+        var transferBytes: Int?
+        var queueDepth: Int
+        var json: Bool
+    }
+
+    public static func run(_ arguments: [String]) -> ExitStatus {
+        let request: Request
+        do {
+            request = try parse(arguments)
+        } catch {
+            printError("iscsi-root dvt: \(error) (see iscsi-root dvt --help)")
+            return .usage
+        }
+        let configuration = request.login.configuration(targetName: request.target, portal: request.portal)
+        let lun: LogicalUnit
+        do {
+            lun = try request.lun ?? firstDisk(request, configuration: configuration)
+        } catch {
+            printError("iscsi-root dvt: \(error)")
+            return .failure
+        }
+        let target = SweepTarget(
+            portal: request.portal, login: configuration, lun: lun, timeoutMilliseconds: request.login.timeoutMilliseconds)
+        if let mode = request.bench { return bench(mode, request: request, target: target) }
+        return sweep(request, target: target)
+    }
+
+    static func parse(_ arguments: [String]) throws(UsageError) -> Request {
+        let parsed = try Arguments(arguments, flags: flags, options: LoginOptions.options.union(options))
+        let positionals = try parsed.requirePositionals(["PORTAL", "TARGET-IQN"])
+        let keys = try parsed.value("--keys").map(sweepKeys) ?? SweepKey.allCases
+        var overrides: [SweepKey: [String]] = [:]
+        for text in parsed.allValues("--values") {
+            let (key, values) = try valueOverride(text)
+            overrides[key] = values
+        }
+        let space: KeySpace
+        do { space = try KeySpace(keys: keys, overrides: overrides) } catch { throw UsageError("\(error)") }
+        let range = try parsed.value("--lba-range").map(lbaRange)
+        var mode = ValidationMode.readOnly
+        if parsed.flag("--write") {
+            guard let range else {
+                throw UsageError("--write needs --lba-range START-END: refusing to write without a scratch range")
+            }
+            mode = .write(lbas: range)
+        }
+        let bench = try parsed.value("--bench").map { (text) throws(UsageError) -> Benchmark.Mode in
+            guard let mode = Benchmark.Mode(rawValue: text) else {
+                throw UsageError("--bench \"\(text)\" is not a mode (expected seq-read, seq-write or rand-read)")
+            }
+            return mode
+        }
+        if bench == .sequentialWrite, mode == .readOnly {
+            throw UsageError("--bench seq-write writes: it needs --write and --lba-range START-END")
+        }
+        return Request(
+            portal: try Portal.argument(positionals[0]), target: positionals[1],
+            lun: try parsed.integer("--lun", in: 0...16383).map { LogicalUnit($0) }, login: try LoginOptions(parsed), space: space,
+            exhaustive: parsed.flag("--exhaustive"), mode: mode, bench: bench,
+            benchSeconds: try parsed.integer("--bench-seconds", in: 1...3600) ?? 10,
+            transferBytes: try parsed.integer("--transfer-size", in: 512...16_777_216), queueDepth: try parsed.integer("--queue-depth", in: 1...1024) ?? 16,
+            json: parsed.flag("--json"))
+    }
+
+    private static func sweepKeys(_ list: String) throws(UsageError) -> [SweepKey] {
+        var keys: [SweepKey] = []
+        for name in list.split(separator: ",") {
+            guard let key = SweepKey.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) else {
+                throw UsageError("--keys: \"\(name)\" is not a swept key (expected \(SweepKey.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            keys.append(key)
+        }
+        guard !keys.isEmpty else { throw UsageError("--keys needs at least one key") }
+        return keys
+    }
+
+    /// `KEY=a,b,c`; a list key's value that is itself a list is written with `+`: `HeaderDigest=None,CRC32C+None`.
+    private static func valueOverride(_ text: String) throws(UsageError) -> (SweepKey, [String]) {
+        let parts = text.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2, let key = SweepKey.allCases.first(where: { $0.rawValue.lowercased() == parts[0].lowercased() }) else {
+            throw UsageError("--values \"\(text)\" is not KEY=VALUE,VALUE... with KEY one of the swept keys")
+        }
+        let values = parts[1].split(separator: ",").map { $0.replacingPlus() }
+        guard !values.isEmpty else { throw UsageError("--values \(parts[0]) needs at least one value") }
+        return (key, values)
+    }
+
+    private static func lbaRange(_ text: String) throws(UsageError) -> ClosedRange<UInt64> {
+        let bounds = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard bounds.count == 2, let start = UInt64(bounds[0]), let end = UInt64(bounds[1]), start <= end else {
+            throw UsageError("--lba-range \"\(text)\" is not START-END (two block numbers, START <= END)")
+        }
+        return start...end
+    }
+
+    /// Logs in once with the command line's own parameters and picks the first connected disk.
+    private static func firstDisk(_ request: Request, configuration: LoginConfiguration) throws(InitiatorError) -> LogicalUnit {
+        var session = try Session.login(at: request.portal, configuration: configuration, timeoutMilliseconds: request.login.timeoutMilliseconds)
+        let disk = try session.probe().first { $0.inquiry.isConnectedDisk }
+        try session.logout()
+        guard let disk else {
+            throw .protocolViolation("the target lists no connected disk (REPORT LUNS + INQUIRY); choose one with --lun", portal: request.portal)
+        }
+        return disk.lun
+    }
+
+    // MARK: - Sweep
+
+    private static func sweep(_ request: Request, target: SweepTarget) -> ExitStatus {
+        let sweep = Sweep(
+            space: request.space, exhaustive: request.exhaustive, target: target, mode: request.mode,
+            seed: UInt64(bitPattern: MonotonicInstant.now().nanoseconds))
+        let progress = ProgressBar(total: sweep.count, enabled: isatty(1) == 1)
+        var results: [CombinationResult] = []
+        for index in 0..<sweep.count {
+            let result = sweep.run(index)
+            results.append(result)
+            progress.show(done: results.count, failed: results.filter { !$0.passed }.count)
+        }
+        progress.clear()
+        print(request.json ? renderJSON(results, request: request, lun: target.lun) : renderText(results, request: request, lun: target.lun))
+        return results.allSatisfy(\.passed) ? .success : .failure
+    }
+
+    /// Column titles for the keys, short enough for one table row per combination.
+    static let abbreviations: [SweepKey: String] = [
+        .headerDigest: "HD", .dataDigest: "DD", .maxRecvDataSegmentLength: "MRDSL", .maxBurstLength: "MaxBL",
+        .firstBurstLength: "1stBL", .initialR2T: "IR2T", .immediateData: "ImmD", .maxOutstandingR2T: "MOR2T",
+        .dataPDUInOrder: "PDUOrd", .dataSequenceInOrder: "SeqOrd", .errorRecoveryLevel: "ERL", .defaultTime2Wait: "T2W",
+        .defaultTime2Retain: "T2R",
+    ]
+
+    static func renderText(_ results: [CombinationResult], request: Request, lun: LogicalUnit) -> String {
+        let keys = request.space.dimensions.map(\.key)
+        var rows = [["#", "RESULT"] + keys.map { abbreviations[$0] ?? $0.rawValue } + ["T-MRDSL", "MiB/s"]]
+        for result in results {
+            let cells = result.keys.map { outcome -> String in
+                let negotiated = outcome.negotiated.map(compact) ?? "?"
+                let shown = negotiated == compact(outcome.offered) ? negotiated : "\(compact(outcome.offered))>\(negotiated)"
+                return outcome.violation == nil ? shown : shown + "!"
+            }
+            let throughput = result.statistics.nanoseconds > 0 ? decimal(result.statistics.mebibytesPerSecond) : "-"
+            rows.append(
+                [String(result.index + 1), result.passed ? (result.deviations.isEmpty ? "pass" : "pass*") : "FAIL"] + cells
+                    + [result.targetMaxRecvDataSegmentLength.map { compact(String($0)) } ?? "-", throughput])
+        }
+        let failed = results.filter { !$0.passed }
+        let mode: String
+        switch request.mode {
+        case .readOnly: mode = "read-only"
+        case .write(let lbas): mode = "write, LBAs \(lbas.lowerBound)-\(lbas.upperBound)"
+        }
+        var text = "domain validation of \(request.target) at \(request.portal), LUN \(lun) (\(mode)): "
+        text += "\(results.count) combinations (\(request.exhaustive ? "exhaustive" : "pairwise")), \(results.count - failed.count) passed, \(failed.count) failed\n"
+        text += table(rows)
+        text += "\nvalues: negotiated, or offered>negotiated when the target chose another; ! breaks the RFC 7143 result function; "
+        text += "T-MRDSL: the target's MaxRecvDataSegmentLength (our largest PDU); pass*: passed with a deviation listed below"
+        var deviations: [String: (detail: String, combinations: [Int])] = [:]
+        var rules: [String] = []
+        for result in results {
+            for deviation in result.deviations {
+                if deviations[deviation.rule] == nil { rules.append(deviation.rule) }
+                deviations[deviation.rule, default: (deviation.detail, [])].combinations.append(result.index + 1)
+            }
+        }
+        for rule in rules {
+            guard let seen = deviations[rule] else { continue }
+            text += "\ndeviation in \(seen.combinations.count) combination(s) (first #\(seen.combinations[0])): \(seen.detail)"
+        }
+        for result in failed {
+            text += "\n#\(result.index + 1): "
+            let violations = result.keys.compactMap { outcome in
+                outcome.violation.map { "\(outcome.key.rawValue) offered \(outcome.offered), negotiated \(outcome.negotiated ?? "?"): \($0)" }
+            }
+            text += (violations + (result.failure.map { [$0.description] } ?? [])).joined(separator: "; ")
+        }
+        return text
+    }
+
+    static func renderJSON(_ results: [CombinationResult], request: Request, lun: LogicalUnit) -> String {
+        let mode: JSON
+        switch request.mode {
+        case .readOnly: mode = .string("read-only")
+        case .write(let lbas): mode = .object([("write", .object([("start", .string(String(lbas.lowerBound))), ("end", .string(String(lbas.upperBound)))]))])
+        }
+        return JSON.object([
+            ("target", .string(request.target)),
+            ("portal", .string(request.portal.description)),
+            ("lun", lun.number.map { .number($0) } ?? .string(lun.description)),
+            ("mode", mode),
+            ("coverage", .string(request.exhaustive ? "exhaustive" : "pairwise")),
+            ("passed", .bool(results.allSatisfy(\.passed))),
+            (
+                "combinations",
+                .array(
+                    results.map { result in
+                        .object([
+                            ("index", .number(result.index + 1)),
+                            ("passed", .bool(result.passed)),
+                            (
+                                "keys",
+                                .object(
+                                    result.keys.map { outcome in
+                                        (
+                                            outcome.key.rawValue,
+                                            .object([
+                                                ("offered", .string(outcome.offered)),
+                                                ("negotiated", outcome.negotiated.map { .string($0) } ?? .null),
+                                                ("violation", outcome.violation.map { .string($0) } ?? .null),
+                                            ])
+                                        )
+                                    })
+                            ),
+                            ("targetMaxRecvDataSegmentLength", result.targetMaxRecvDataSegmentLength.map { .number($0) } ?? .null),
+                            (
+                                "failure",
+                                result.failure.map { .object([("step", .string($0.step.rawValue)), ("message", .string($0.message))]) } ?? .null
+                            ),
+                            ("deviations", .array(result.deviations.map { .string($0.detail) })),
+                            ("bytesRead", .number(result.statistics.bytesRead)),
+                            ("bytesWritten", .number(result.statistics.bytesWritten)),
+                            ("ioMicroseconds", .number(Int(result.statistics.nanoseconds / 1000))),
+                        ])
+                    })
+            ),
+        ]).rendered()
+    }
+
+    // MARK: - Benchmark
+
+    private static func bench(_ mode: Benchmark.Mode, request: Request, target: SweepTarget) -> ExitStatus {
+        var lbas: ClosedRange<UInt64>?
+        if case .write(let range) = request.mode { lbas = range }
+        let benchmark = Benchmark(
+            mode: mode, lun: target.lun, transferBytes: request.transferBytes ?? (mode == .randomRead ? 4096 : 1_048_576),
+            queueDepth: request.queueDepth, seconds: request.benchSeconds, lbas: lbas)
+        let result: Benchmark.Result
+        do {
+            var session = try Session.login(at: target.portal, configuration: target.login, timeoutMilliseconds: target.timeoutMilliseconds)
+            result = try benchmark.run(on: &session)
+            try session.logout()
+        } catch {
+            printError("iscsi-root dvt --bench \(mode.rawValue): \(error)")
+            return .failure
+        }
+        if request.json {
+            print(
+                JSON.object([
+                    ("mode", .string(mode.rawValue)), ("transferBytes", .number(benchmark.transferBytes)),
+                    ("queueDepth", .number(benchmark.queueDepth)), ("operations", .number(result.operations)),
+                    ("bytes", .number(result.bytes)), ("microseconds", .number(Int(result.nanoseconds / 1000))),
+                    ("kibibytesPerSecond", .number(Int(result.mebibytesPerSecond * 1024))),
+                    ("operationsPerSecond", .number(Int(result.operationsPerSecond))),
+                ]).rendered())
+        } else {
+            print(
+                "\(mode.rawValue): \(benchmark.transferBytes)-byte commands, queue depth \(benchmark.queueDepth), "
+                    + "\(decimal(Double(result.nanoseconds) / 1e9)) s: \(decimal(result.mebibytesPerSecond)) MiB/s, \(Int(result.operationsPerSecond)) IOPS")
+        }
+        return .success
+    }
+}
+
+/// A one-line progress bar redrawn in place; silent when standard output is not a terminal.
+private struct ProgressBar {
+    let total: Int
+    let enabled: Bool
+    static let width = 30
+
+    func show(done: Int, failed: Int) {
+        guard enabled else { return }
+        let filled = total == 0 ? Self.width : Self.width * done / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: Self.width - filled)
+        print("\r[\(bar)] \(done)/\(total), \(failed) failed", terminator: "")
+        // fflush(NULL) flushes every stream; naming stdout is not concurrency-safe in Swift 6.
+        fflush(nil)
+    }
+
+    func clear() {
+        guard enabled else { return }
+        // Carriage return and "erase line" (ECMA-48 EL), so the table starts on a clean line.
+        print("\r\u{1B}[2K", terminator: "")
+    }
+}
+
+/// 262144 → 256K, 1048576 → 1M; other text unchanged.
+private func compact(_ text: String) -> String {
+    guard let number = Int(text), number >= 1024 else { return text }
+    if number % 1_048_576 == 0 { return "\(number / 1_048_576)M" }
+    if number % 1024 == 0 { return "\(number / 1024)K" }
+    return text
+}
+
+/// One decimal place, without Foundation's formatting.
+private func decimal(_ value: Double) -> String {
+    let tenths = Int((value * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)"
+}
+
+extension Substring {
+    fileprivate func replacingPlus() -> String { String(map { $0 == "+" ? "," : $0 }) }
+}

@@ -1,0 +1,265 @@
+import CShims
+import LinuxSystem
+
+/// What the boot plan says about one interface.
+public struct InterfaceConfiguration: Equatable, Sendable {
+    /// How the interface is found: by name (`ip=…:eth0:…`) or by MAC (iBFT, `BOOTIF=`), which
+    /// survives the renaming of NICs between kernels.
+    public enum Selector: Equatable, Sendable, CustomStringConvertible {
+        case name(String)
+        case macAddress(MACAddress)
+        /// The first Ethernet interface to see a carrier, when the plan names none.
+        case firstWithCarrier
+
+        public var description: String {
+            switch self {
+            case .name(let name): name
+            case .macAddress(let address): address.description
+            case .firstWithCarrier: "the first interface with carrier"
+            }
+        }
+    }
+
+    public enum Method: Equatable, Sendable {
+        case manual(StaticAddressing)
+        case dhcp
+    }
+
+    /// An address given by the plan (`ip=` or the iBFT).
+    public struct StaticAddressing: Equatable, Sendable {
+        public var address: InterfaceAddress
+        public var gateway: IPAddress?
+        public var dnsServers: [IPAddress]
+        public var mtu: UInt32?
+
+        public init(address: InterfaceAddress, gateway: IPAddress? = nil, dnsServers: [IPAddress] = [], mtu: UInt32? = nil) {
+            self.address = address
+            self.gateway = gateway
+            self.dnsServers = dnsServers
+            self.mtu = mtu
+        }
+    }
+
+    public var interface: Selector
+    public var method: Method
+    /// An 802.1Q VLAN on top of the interface, 1-4094; the link used is then `<name>.<id>`.
+    public var vlanID: UInt16?
+    /// Sent as DHCP option 12.
+    public var hostName: String?
+
+    public init(interface: Selector, method: Method, vlanID: UInt16? = nil, hostName: String? = nil) {
+        self.interface = interface
+        self.method = method
+        self.vlanID = vlanID
+        self.hostName = hostName
+    }
+}
+
+/// What `NetworkSetup.configure` did, for the boot log and the plan's later steps.
+public struct ConfiguredInterface: Equatable, Sendable {
+    public var name: String
+    public var index: Int32
+    public var macAddress: MACAddress?
+    public var address: InterfaceAddress
+    public var gateway: IPAddress?
+    public var dnsServers: [IPAddress]
+    public var mtu: UInt32
+    /// Every route added (including the host route to the target, if one was needed).
+    public var routes: [Route]
+    /// The DHCP lease, with the root path (option 17), when the address came from DHCP.
+    public var lease: DHCPLease?
+    /// How long each step took, in order: "loopback", "find interface", "link up",
+    /// "carrier", "vlan" (with a VLAN), "dhcp" (with DHCP), "address", "routes".
+    public var stepDurations: [StepDuration]
+}
+
+/// One step of the setup and its duration.
+public struct StepDuration: Equatable, Sendable, CustomStringConvertible {
+    public var step: String
+    public var milliseconds: Int
+
+    public var description: String { "\(step) \(milliseconds) ms" }
+}
+
+public enum NetworkSetup {
+    /// Brings up `lo` and the configured interface, gives it its address (static or DHCP)
+    /// and routes, and a host route to `targetAddress` when that is off-link and no route
+    /// covers it. Safe to run again (existing addresses and routes are accepted).
+    public static func configure(
+        _ configuration: InterfaceConfiguration, targetAddress: String?, timeoutMilliseconds: Int
+    ) throws(NetworkError) -> ConfiguredInterface {
+        let deadline = MonotonicInstant.now().advanced(byMilliseconds: timeoutMilliseconds)
+        let target = try targetAddress.map { (text) throws(NetworkError) -> IPAddress in
+            guard let address = IPAddress(text) else {
+                throw .invalidConfiguration("target address \(text) is not a numeric IPv4 or IPv6 address")
+            }
+            return address
+        }
+        var steps = StepTimer()
+        var netlink = try RouteNetlink()
+
+        try bringUpLoopback(&netlink)
+        steps.finish("loopback")
+
+        var candidates =
+            switch configuration.interface {
+            case .name(let name): [try netlink.link(named: name)]
+            case .macAddress(let address): [try netlink.link(macAddress: address)]
+            case .firstWithCarrier: try ethernetLinks(&netlink)
+            }
+        steps.finish("find interface")
+        for candidate in candidates {
+            try netlink.perform(.setLinkUp(index: candidate.index), step: "bring \(candidate.name) up")
+        }
+        steps.finish("link up")
+        var link = try netlink.waitForCarrier(anyOf: candidates, deadline: deadline)
+        steps.finish("carrier")
+        if let vlanID = configuration.vlanID {
+            let vlan = try addVLAN(vlanID, on: link, &netlink)
+            try netlink.perform(.setLinkUp(index: vlan.index), step: "bring \(vlan.name) up")
+            candidates = [vlan]
+            link = try netlink.waitForCarrier(anyOf: candidates, deadline: deadline)
+            steps.finish("vlan")
+        }
+
+        let addressing: InterfaceConfiguration.StaticAddressing
+        var lease: DHCPLease?
+        switch configuration.method {
+        case .manual(let manual):
+            try validate(manual)
+            addressing = manual
+        case .dhcp:
+            guard let macAddress = link.macAddress else {
+                throw .invalidConfiguration("\(link.name) has no MAC address, which DHCP needs")
+            }
+            let client = DHCPClientConfiguration(hardwareAddress: macAddress, hostName: configuration.hostName)
+            let acquired = try DHCPClient.acquireLease(on: link, configuration: client, deadline: deadline)
+            steps.finish("dhcp")
+            lease = acquired
+            addressing = staticAddressing(from: acquired)
+        }
+        if let mtu = addressing.mtu, mtu != link.mtu {
+            try netlink.perform(.setMTU(index: link.index, mtu: mtu), step: "set the MTU of \(link.name) to \(mtu)")
+            link.mtu = mtu
+        }
+        try netlink.perform(
+            .addAddress(addressing.address, index: link.index), step: "add address \(addressing.address) to \(link.name)")
+        steps.finish("address")
+
+        var routes = lease.map { leaseRoutes($0, address: addressing.address, interfaceIndex: link.index) } ?? []
+        if lease == nil, let gateway = addressing.gateway {
+            routes.append(
+                .defaultRoute(
+                    via: gateway, interfaceIndex: link.index, gatewayIsOnLink: !addressing.address.isOnLink(gateway)))
+        }
+        if let target,
+            let hostRoute = hostRoute(to: target, address: addressing.address, routes: routes, gateway: addressing.gateway, interfaceIndex: link.index)
+        {
+            routes.append(hostRoute)
+        }
+        for route in routes {
+            try netlink.perform(.addRoute(route), step: "add route \(route) dev \(link.name)")
+        }
+        steps.finish("routes")
+
+        return ConfiguredInterface(
+            name: link.name, index: link.index, macAddress: link.macAddress, address: addressing.address,
+            gateway: addressing.gateway, dnsServers: addressing.dnsServers, mtu: link.mtu, routes: routes,
+            lease: lease, stepDurations: steps.durations)
+    }
+
+    /// `lo` up with 127.0.0.1/8: in an initramfs nothing else does it, and the kernel adds
+    /// the address by itself on most versions (then EEXIST is fine).
+    static func bringUpLoopback(_ netlink: inout RouteNetlink) throws(NetworkError) {
+        let loopback = try netlink.link(named: "lo")
+        try netlink.perform(.setLinkUp(index: loopback.index), step: "bring lo up")
+        let address = InterfaceAddress(.v4(.loopback), prefixLength: 8)
+        try netlink.perform(.addAddress(address, index: loopback.index), step: "add address \(address) to lo")
+    }
+
+    /// Every link with a MAC address except loopback: the candidates when the plan names no
+    /// interface (dracut's `ip=dhcp` takes the first one with carrier as well).
+    static func ethernetLinks(_ netlink: inout RouteNetlink) throws(NetworkError) -> [NetworkLink] {
+        let all = try netlink.links()
+        let candidates = all.filter { $0.flags & UInt32(IFF_LOOPBACK) == 0 && $0.macAddress != nil }
+        guard !candidates.isEmpty else {
+            throw .noSuchInterface("with a MAC address", available: all.map(\.description))
+        }
+        return candidates
+    }
+
+    /// Creates (or finds, when it exists already) `<parent>.<id>` on a parent that is up.
+    static func addVLAN(_ vlanID: UInt16, on parent: NetworkLink, _ netlink: inout RouteNetlink) throws(NetworkError)
+        -> NetworkLink
+    {
+        let name = "\(parent.name).\(vlanID)"
+        // IEEE 802.1Q: 0 means "priority tag only" and 4095 is reserved.
+        guard (1...4094).contains(vlanID) else {
+            throw .invalidConfiguration("VLAN id \(vlanID) on \(parent.name) is outside 1-4094")
+        }
+        // IFNAMSIZ (16) includes the terminating NUL.
+        guard name.utf8.count < 16 else {
+            throw .invalidConfiguration("VLAN interface name \(name) is longer than the kernel's 15 characters")
+        }
+        try netlink.perform(
+            .addVLAN(name: name, parentIndex: parent.index, vlanID: vlanID),
+            step: "create VLAN \(vlanID) interface \(name) on \(parent.name)")
+        return try netlink.link(named: name)
+    }
+
+    static func validate(_ manual: InterfaceConfiguration.StaticAddressing) throws(NetworkError) {
+        let address = manual.address
+        guard address.prefixLength <= address.address.maximumPrefixLength else {
+            throw .invalidConfiguration("prefix length /\(address.prefixLength) of \(address.address) is too long")
+        }
+        if let gateway = manual.gateway, gateway.addressFamily != address.address.addressFamily {
+            throw .invalidConfiguration("gateway \(gateway) is not of the same IP version as \(address.address)")
+        }
+    }
+
+    static func staticAddressing(from lease: DHCPLease) -> InterfaceConfiguration.StaticAddressing {
+        InterfaceConfiguration.StaticAddressing(
+            address: InterfaceAddress(.v4(lease.address), prefixLength: lease.prefixLength),
+            gateway: lease.routes.first { $0.prefixLength == 0 }.map { .v4($0.router) } ?? lease.routers.first.map { .v4($0) },
+            dnsServers: lease.dnsServers.map { .v4($0) },
+            mtu: lease.mtu.map { UInt32($0) })
+    }
+
+    /// The lease's routes (RFC 3442 when given, else a default route via the first router);
+    /// a router outside our subnet is marked on-link, as RFC 3442 routes may legitimately
+    /// point at one, and router 0.0.0.0 means the destination itself is on the link.
+    static func leaseRoutes(_ lease: DHCPLease, address: InterfaceAddress, interfaceIndex: Int32) -> [Route] {
+        lease.routes.map { route in
+            let router: IPAddress? = route.router == .any ? nil : .v4(route.router)
+            return Route(
+                destination: .v4(route.destination), prefixLength: route.prefixLength, gateway: router,
+                interfaceIndex: interfaceIndex, gatewayIsOnLink: router.map { !address.isOnLink($0) } ?? false)
+        }
+    }
+
+    /// A /32 (or /128) route to the target when it is neither on the link nor covered by
+    /// another route: via the known gateway, or else straight on the link, which reaches a
+    /// target in another subnet of the same segment and one behind a proxy-ARP router.
+    static func hostRoute(
+        to target: IPAddress, address: InterfaceAddress, routes: [Route], gateway: IPAddress?, interfaceIndex: Int32
+    ) -> Route? {
+        guard target.addressFamily == address.address.addressFamily, !address.isOnLink(target),
+            !routes.contains(where: { $0.covers(target) })
+        else { return nil }
+        return Route(
+            destination: target, prefixLength: target.maximumPrefixLength, gateway: gateway,
+            interfaceIndex: interfaceIndex, gatewayIsOnLink: gateway.map { !address.isOnLink($0) } ?? false)
+    }
+}
+
+/// Records how long each step took since the previous one.
+private struct StepTimer {
+    private var last = MonotonicInstant.now()
+    private(set) var durations: [StepDuration] = []
+
+    mutating func finish(_ step: String) {
+        let now = MonotonicInstant.now()
+        durations.append(StepDuration(step: step, milliseconds: last.milliseconds(until: now)))
+        last = now
+    }
+}

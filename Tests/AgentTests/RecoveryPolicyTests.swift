@@ -1,0 +1,35 @@
+import Testing
+
+@testable import Agent
+
+@Suite struct RecoveryPolicyTests {
+    @Test func firstAttemptWaitsTime2Wait() {
+        #expect(RecoveryPolicy(portalCount: 2).firstAttempt(time2WaitSeconds: 2) == .retry(portalIndex: 0, afterMilliseconds: 2000))
+    }
+
+    @Test func walksThePortalsThenBacksOffUpToTheCap() {
+        let policy = RecoveryPolicy(portalCount: 2, firstDelayMilliseconds: 250, maximumDelayMilliseconds: 4000, jitterFraction: 0)
+        let steps = (0..<12).map { policy.step(afterFailedAttempt: $0, jitter: 0.5) }
+        #expect(steps[0] == .retry(portalIndex: 1, afterMilliseconds: 0))
+        #expect(steps[1] == .retry(portalIndex: 0, afterMilliseconds: 250))
+        #expect(steps[2] == .retry(portalIndex: 1, afterMilliseconds: 0))
+        #expect(steps[3] == .retry(portalIndex: 0, afterMilliseconds: 500))
+        #expect(steps[5] == .retry(portalIndex: 0, afterMilliseconds: 1000))
+        #expect(steps[11] == .retry(portalIndex: 0, afterMilliseconds: 4000))
+    }
+
+    @Test(arguments: [0.0, 0.25, 0.5, 0.999])
+    func jitterStaysWithinItsFraction(jitter: Double) {
+        let policy = RecoveryPolicy(portalCount: 1, firstDelayMilliseconds: 1000, maximumDelayMilliseconds: 1000, jitterFraction: 0.2)
+        guard case .retry(0, let delay) = policy.step(afterFailedAttempt: 3, jitter: jitter) else {
+            Issue.record("expected a retry")
+            return
+        }
+        #expect((800...1200).contains(delay))
+    }
+
+    @Test func givesUpOnlyWhenBounded() {
+        #expect(RecoveryPolicy(portalCount: 1, maximumAttempts: 3).step(afterFailedAttempt: 2, jitter: 0) == .giveUp)
+        #expect(RecoveryPolicy(portalCount: 1).step(afterFailedAttempt: 100_000, jitter: 0) != .giveUp)
+    }
+}

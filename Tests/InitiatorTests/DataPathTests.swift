@@ -1,0 +1,179 @@
+import Commands
+import DomainValidation
+import Foundation
+import ISCSI
+import Initiator
+import Testing
+
+/// The full feature phase data path and the domain validation sweep, against a real tgtd
+/// and against a scripted target that breaks the rules on purpose.
+@Suite(.serialized) struct DataPathTests {
+    private func login(_ portal: Portal, target: String, parameters: InitiatorParameters = InitiatorParameters()) -> LoginConfiguration {
+        var configuration = LoginConfiguration(
+            initiatorName: "iqn.2024-01.test.initiator:dvt", targetName: target, isid: [0x80, 0x12, 0x34, 0x56, 0x78, 0x9A],
+            portalDescription: portal.description)
+        configuration.parameters = parameters
+        return configuration
+    }
+
+    private func failures(_ results: [CombinationResult]) -> String {
+        results.filter { !$0.passed }.map { result in
+            "#\(result.index + 1) \(result.keys.map { "\($0.key.rawValue)=\($0.offered)>\($0.negotiated ?? "?")" }.joined(separator: " ")): "
+                + "\(result.failure?.description ?? "") \(result.keys.compactMap(\.violation).joined(separator: "; "))"
+        }.joined(separator: "\n")
+    }
+
+    // MARK: Against tgtd
+
+    @Test func aPairwiseSweepWithWritesPassesAgainstTgtd() throws {
+        let iqn = "iqn.2024-01.test.dvt:sweep"
+        let fixture = try TargetFixture(iqn: iqn)
+        defer { try? fixture.stop() }
+        let sweep = Sweep(
+            space: try KeySpace(), exhaustive: false,
+            target: SweepTarget(portal: fixture.portal, login: login(fixture.portal, target: iqn), lun: LogicalUnit(1), timeoutMilliseconds: 10_000),
+            mode: .write(lbas: 4096...40_959), seed: 7)
+        let results = (0..<sweep.count).map(sweep.run)
+        #expect(results.count == sweep.count)
+        #expect(results.allSatisfy { $0.passed }, "\(failures(results))")
+        #expect(results.allSatisfy { $0.statistics.bytesWritten > 0 && $0.statistics.bytesRead >= $0.statistics.bytesWritten })
+    }
+
+    @Test func aReadOnlySweepPassesAgainstTgtd() throws {
+        let iqn = "iqn.2024-01.test.dvt:read-only"
+        let fixture = try TargetFixture(iqn: iqn)
+        defer { try? fixture.stop() }
+        let sweep = Sweep(
+            space: try KeySpace(keys: [.headerDigest, .dataDigest, .maxRecvDataSegmentLength, .maxBurstLength]), exhaustive: false,
+            target: SweepTarget(portal: fixture.portal, login: login(fixture.portal, target: iqn), lun: LogicalUnit(1), timeoutMilliseconds: 10_000),
+            mode: .readOnly, seed: 7)
+        let results = (0..<sweep.count).map(sweep.run)
+        #expect(results.allSatisfy { $0.passed }, "\(failures(results))")
+        #expect(results.allSatisfy { $0.statistics.bytesWritten == 0 && $0.statistics.bytesRead > 0 })
+    }
+
+    @Test func theTargetsSmallerLimitsAreRespected() throws {
+        let iqn = "iqn.2024-01.test.dvt:limits"
+        let fixture = try TargetFixture(iqn: iqn)
+        defer { try? fixture.stop() }
+        for (name, value) in [("MaxRecvDataSegmentLength", "4096"), ("MaxBurstLength", "16384"), ("FirstBurstLength", "8192")] {
+            _ = try fixture.tgtadm(["--mode", "target", "--op", "update", "--tid", "1", "--name", name, "--value", value])
+        }
+        var parameters = InitiatorParameters()
+        parameters.initialR2T = false
+        parameters.immediateData = true
+        parameters.dataDigests = [.crc32c, .none]
+        var session = try Session.login(
+            at: fixture.portal, configuration: login(fixture.portal, target: iqn, parameters: parameters), timeoutMilliseconds: 10_000)
+        #expect(session.parameters.maxXmitDataSegmentLength == 4096)
+        #expect(session.parameters.maxBurstLength == 16384)
+        #expect(session.parameters.firstBurstLength == 8192)
+        // tgtd drops the connection on a PDU longer than its MaxRecvDataSegmentLength, and on
+        // unsolicited data past FirstBurstLength: these writes only succeed if we obey both.
+        let data = BlockPattern.bytes(lba: 100, blocks: 2048, blockLength: 512, seed: 3)
+        let written = try session.perform(
+            [
+                .write(lba: 100, data: data, blockLength: 512, lun: LogicalUnit(1)),
+                .write(lba: 5000, data: Array(data.prefix(3 * 512)), blockLength: 512, lun: LogicalUnit(1), sixteenByteCDB: true),
+            ], queueDepth: 2)
+        #expect(written.map(\.status) == [SCSIStatus.good, SCSIStatus.good])
+        let read = try session.perform([.read(lba: 100, blocks: 2048, blockLength: 512, lun: LogicalUnit(1))])
+        #expect(read.first?.data == data)
+        try session.logout()
+    }
+
+    // MARK: Against a misbehaving target
+
+    /// Two combinations (ImmediateData Yes, No) with DataDigest=CRC32C; the fault hits the
+    /// first connection only, so the second combination shows the sweep went on.
+    private func sweepScripted(_ fault: ScriptedTarget.Fault, timeoutMilliseconds: Int = 5000) throws -> (ScriptedTarget, [CombinationResult]) {
+        let target = try ScriptedTarget(fault: fault)
+        let sweep = Sweep(
+            space: try KeySpace(keys: [.dataDigest, .immediateData], overrides: [.dataDigest: ["CRC32C"]]), exhaustive: false,
+            target: SweepTarget(
+                portal: target.portal, login: login(target.portal, target: "iqn.2024-01.test:scripted"), lun: LogicalUnit(0),
+                timeoutMilliseconds: timeoutMilliseconds),
+            mode: .write(lbas: 8...4000), seed: 11)
+        let results = (0..<sweep.count).map(sweep.run)
+        #expect(results.count == 2)
+        #expect(results.last?.passed == true, "the sweep must go on after a failure: \(failures(results))")
+        return (target, results)
+    }
+
+    @Test func aWrongDataDigestIsReported() throws {
+        let (_, results) = try sweepScripted(.wrongDataDigest)
+        let failure = try #require(results.first?.failure)
+        #expect(failure.message.contains("data digest mismatch"), "\(failure)")
+    }
+
+    @Test func dataInBeyondTheRequestedLengthIsReported() throws {
+        let (_, results) = try sweepScripted(.dataInBeyondLength)
+        let failure = try #require(results.first?.failure)
+        #expect(failure.step == .io)
+        #expect(failure.message.contains("beyond the 512 bytes requested"), "\(failure)")
+    }
+
+    @Test func anR2TForAnUnknownTaskIsReported() throws {
+        let (_, results) = try sweepScripted(.r2tForUnknownTask)
+        let failure = try #require(results.first?.failure)
+        #expect(failure.message.contains("R2T for task tag"), "\(failure)")
+        #expect(failure.message.contains("which is not in flight"), "\(failure)")
+    }
+
+    @Test func dataSNOutOfOrderIsReported() throws {
+        let (_, results) = try sweepScripted(.dataSNOutOfOrder)
+        let failure = try #require(results.first?.failure)
+        #expect(failure.message.contains("has DataSN 2, expected 1"), "\(failure)")
+    }
+
+    @Test func aNegotiationThatBreaksTheResultFunctionIsPinnedOnItsKey() throws {
+        let target = try ScriptedTarget(fault: .negotiationAboveOffer)
+        let sweep = Sweep(
+            space: try KeySpace(keys: [.maxBurstLength], overrides: [.maxBurstLength: ["8192", "65536"]]), exhaustive: false,
+            target: SweepTarget(
+                portal: target.portal, login: login(target.portal, target: "iqn.2024-01.test:scripted"), lun: LogicalUnit(0),
+                timeoutMilliseconds: 5000),
+            mode: .readOnly, seed: 1)
+        let results = (0..<sweep.count).map(sweep.run)
+        let first = try #require(results.first)
+        #expect(first.failure?.step == .negotiation)
+        let outcome = try #require(first.keys.first)
+        #expect(outcome.offered == "8192")
+        #expect(outcome.negotiated == "8704")
+        #expect(outcome.violation?.contains("Minimum") == true, "\(outcome)")
+        #expect(results.last?.passed == true, "\(failures(results))")
+    }
+
+    @Test func aCommandThatTimesOutIsAbortedAndReported() throws {
+        let (target, results) = try sweepScripted(.silentOnRead, timeoutMilliseconds: 400)
+        let failure = try #require(results.first?.failure)
+        #expect(failure.message.contains("ABORT TASK: function complete"), "\(failure)")
+        #expect(target.taskManagementRequests.first == TaskManagementRequest.Function.abortTask.rawValue)
+    }
+
+    @Test func weNeverSendMoreThanTheTargetsMaxRecvDataSegmentLength() throws {
+        let target = try ScriptedTarget(fault: .none, declaredMaxRecvDataSegmentLength: 1024)
+        var parameters = InitiatorParameters()
+        parameters.initialR2T = false
+        parameters.headerDigests = [.crc32c]
+        parameters.dataDigests = [.crc32c]
+        var session = try Session.login(
+            at: target.portal, configuration: login(target.portal, target: "iqn.2024-01.test:scripted", parameters: parameters),
+            timeoutMilliseconds: 5000)
+        let data = BlockPattern.bytes(lba: 10, blocks: 700, blockLength: 512, seed: 5)
+        let written = try session.perform([.write(lba: 10, data: data, blockLength: 512, lun: LogicalUnit(0))])
+        #expect(written.first?.status == SCSIStatus.good)
+        let read = try session.perform([.read(lba: 10, blocks: 700, blockLength: 512, lun: LogicalUnit(0))])
+        #expect(read.first?.data == data)
+        try session.logout()
+        #expect(target.largestDataSegmentReceived == 1024)
+    }
+
+    // MARK: The command line
+
+    @Test func writeWithoutAScratchRangeIsRefused() {
+        #expect(DVTCommand.run(["127.0.0.1:9", "iqn.2024-01.test:any", "--write"]) == .usage)
+        #expect(DVTCommand.run(["127.0.0.1:9", "iqn.2024-01.test:any", "--bench", "seq-write"]) == .usage)
+        #expect(DVTCommand.run(["127.0.0.1:9", "iqn.2024-01.test:any", "--values", "MaxBurstLength=100"]) == .usage)
+    }
+}
