@@ -15,7 +15,7 @@ public enum ProcessPinning {
         // systemd's killing spree skips processes whose argv[0] starts with '@'; only the
         // first byte changes, /proc/self/comm stays "iscsi-root".
         if let first = CommandLine.unsafeArgv[0] { first[0] = CChar(UInt8(ascii: "@")) }
-        if !writeText("-1000", to: "/proc/self/oom_score_adj") { problems.append("oom_score_adj: \(SystemError("write"))") }
+        if !writeExisting("-1000", to: "/proc/self/oom_score_adj") { problems.append("\(SystemError("write /proc/self/oom_score_adj"))") }
         // A process that repairs the root disk must never wait for a page to be read back.
         if mlockall(MCL_CURRENT | MCL_FUTURE) != 0 { problems.append("\(SystemError("mlockall"))") }
         // Memory reclaim must not wait for I/O that only this process can unblock.
@@ -28,6 +28,15 @@ public enum ProcessPinning {
         // Only the control socket stops the supervisor; a broken client must not kill it either.
         for signalNumber in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { signal(signalNumber, SIG_IGN) }
         return problems
+    }
+
+    /// Writes `text` to a file that exists (a /proc or /sys attribute, which refuse O_CREAT).
+    static func writeExisting(_ text: String, to path: String) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        let bytes = Array(text.utf8)
+        return write(descriptor, bytes, bytes.count) == bytes.count
     }
 
     /// Writes `text` to `path`, creating or truncating it.

@@ -20,19 +20,17 @@ public enum RootFilesystem {
     /// The disks the kernel attached for SCSI host `hostNumber` (one iSCSI session each),
     /// ordered by LUN. Only SCSI type 0 (direct access) devices count.
     public static func disks(ofHost hostNumber: UInt32) -> [SessionDisk] {
-        let devices = "/sys/class/scsi_host/host\(hostNumber)/device"
         var disks: [SessionDisk] = []
-        for target in directoryEntries(devices) where target.hasPrefix("target") {
-            for device in directoryEntries("\(devices)/\(target)") {
-                // H:C:T:L — the LUN is the last field.
-                let fields = device.split(separator: ":")
-                guard fields.count == 4, let lun = Int(fields[3]) else { continue }
-                let path = "\(devices)/\(target)/\(device)"
-                guard readText("\(path)/type") == "0" else { continue }
-                for name in directoryEntries("\(path)/block") {
-                    let partitions = directoryEntries("/sys/block/\(name)").filter { $0.hasPrefix(name) }.sorted()
-                    disks.append(SessionDisk(lun: lun, name: name, devicePaths: (["/dev/\(name)"] + partitions.map { "/dev/\($0)" })))
-                }
+        // /sys/class/scsi_device/H:C:T:L, whatever sits between the host and the device
+        // (an iSCSI host has its session in between).
+        for address in directoryEntries("/sys/class/scsi_device") {
+            let fields = address.split(separator: ":")
+            guard fields.count == 4, UInt32(fields[0]) == hostNumber, let lun = Int(fields[3]) else { continue }
+            let device = "/sys/class/scsi_device/\(address)/device"
+            guard readText("\(device)/type") == "0" else { continue }
+            for name in directoryEntries("\(device)/block") {
+                let partitions = directoryEntries("/sys/block/\(name)").filter { $0.hasPrefix(name) }.sorted()
+                disks.append(SessionDisk(lun: lun, name: name, devicePaths: ["/dev/\(name)"] + partitions.map { "/dev/\($0)" }))
             }
         }
         return disks.sorted { $0.lun < $1.lun }

@@ -244,7 +244,8 @@ public enum DVTCommand: Command {
         }
         for result in failed {
             text += "\n#\(result.index + 1): "
-            let violations = result.keys.compactMap { outcome in
+            // A negotiation failure already names its key, value and rule.
+            let violations = result.failure?.step == .negotiation ? [] : result.keys.compactMap { outcome in
                 outcome.violation.map { "\(outcome.key.rawValue) offered \(outcome.offered), negotiated \(outcome.negotiated ?? "?"): \($0)" }
             }
             text += (violations + (result.failure.map { [$0.description] } ?? [])).joined(separator: "; ")

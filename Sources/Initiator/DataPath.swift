@@ -116,8 +116,9 @@ extension Session {
         wire += payload
         wire += repeatElement(0, count: PDU.padding(for: payload.count))
         if digests.data {
+            // Least significant byte first, as RFC 3720 Appendix B.4's vectors show the wire.
             let digest = CRC32C.checksum(wire[start...])
-            wire += [UInt8(digest >> 24), UInt8(truncatingIfNeeded: digest >> 16), UInt8(truncatingIfNeeded: digest >> 8), UInt8(truncatingIfNeeded: digest)]
+            wire += (0..<4).map { UInt8(truncatingIfNeeded: digest >> (8 * $0)) }
         }
     }
 

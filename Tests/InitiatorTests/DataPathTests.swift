@@ -25,10 +25,20 @@ import Testing
 
     // MARK: Against tgtd
 
+    /// tgtd offers no digests by default, and then answers an offer of CRC32C alone with None,
+    /// which RFC 7143 §6.2.1 forbids ("None is only a valid selection if it is explicitly
+    /// proposed"): the sweep would report exactly that. Configured to accept them, it passes.
+    private func acceptDigests(_ fixture: TargetFixture) throws {
+        for key in ["HeaderDigest", "DataDigest"] {
+            _ = try fixture.tgtadm(["--mode", "target", "--op", "update", "--tid", "1", "--name", key, "--value", "CRC32C,None"])
+        }
+    }
+
     @Test func aPairwiseSweepWithWritesPassesAgainstTgtd() throws {
         let iqn = "iqn.2024-01.test.dvt:sweep"
         let fixture = try TargetFixture(iqn: iqn)
         defer { try? fixture.stop() }
+        try acceptDigests(fixture)
         let sweep = Sweep(
             space: try KeySpace(), exhaustive: false,
             target: SweepTarget(portal: fixture.portal, login: login(fixture.portal, target: iqn), lun: LogicalUnit(1), timeoutMilliseconds: 10_000),
@@ -43,6 +53,7 @@ import Testing
         let iqn = "iqn.2024-01.test.dvt:read-only"
         let fixture = try TargetFixture(iqn: iqn)
         defer { try? fixture.stop() }
+        try acceptDigests(fixture)
         let sweep = Sweep(
             space: try KeySpace(keys: [.headerDigest, .dataDigest, .maxRecvDataSegmentLength, .maxBurstLength]), exhaustive: false,
             target: SweepTarget(portal: fixture.portal, login: login(fixture.portal, target: iqn), lun: LogicalUnit(1), timeoutMilliseconds: 10_000),
@@ -68,6 +79,8 @@ import Testing
         #expect(session.parameters.maxXmitDataSegmentLength == 4096)
         #expect(session.parameters.maxBurstLength == 16384)
         #expect(session.parameters.firstBurstLength == 8192)
+        // The first command after a login may collect a UNIT ATTENTION; `read` retries it.
+        _ = try session.read(CDB.readCapacity16(), lun: LogicalUnit(1), expectedLength: 32, name: "READ CAPACITY (16)")
         // tgtd drops the connection on a PDU longer than its MaxRecvDataSegmentLength, and on
         // unsolicited data past FirstBurstLength: these writes only succeed if we obey both.
         let data = BlockPattern.bytes(lba: 100, blocks: 2048, blockLength: 512, seed: 3)

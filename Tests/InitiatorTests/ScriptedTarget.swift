@@ -115,6 +115,8 @@ private struct ConnectionScript {
     var immediateData = true
     var initialR2T = true
     var readsSeen = 0
+    /// Commands that arrived while a write waited for its Data-Out (the initiator queues).
+    var pending: [PDU] = []
 
     init(target: ScriptedTarget, descriptor: Int32, fault: ScriptedTarget.Fault) {
         self.target = target
@@ -131,6 +133,10 @@ private struct ConnectionScript {
     // MARK: Wire
 
     private mutating func receive() -> PDU? {
+        pending.isEmpty ? receiveFromSocket() : pending.removeFirst()
+    }
+
+    private mutating func receiveFromSocket() -> PDU? {
         while true {
             if let pdu = try? decoder.nextPDU() {
                 if pdu.opcode != .loginRequest { target.noteSegment(pdu.data.count) }
@@ -334,7 +340,7 @@ private struct ConnectionScript {
         var received = command.data.count
         // Unsolicited Data-Out up to FirstBurstLength (RFC 7143 §13.11).
         if !command.final {
-            while let pdu = receive(), let dataOut = try? DataOut(pdu) {
+            while let dataOut = receiveDataOut(tag: command.initiatorTaskTag) {
                 target.writeDisk(dataOut.data, at: base + Int(dataOut.bufferOffset))
                 received = max(received, Int(dataOut.bufferOffset) + dataOut.data.count)
                 if dataOut.final { break }
@@ -351,7 +357,7 @@ private struct ConnectionScript {
                     desiredDataTransferLength: UInt32(length)
                 ).pdu)
             r2tSN += 1
-            while let pdu = receive(), let dataOut = try? DataOut(pdu) {
+            while let dataOut = receiveDataOut(tag: command.initiatorTaskTag) {
                 target.writeDisk(dataOut.data, at: base + Int(dataOut.bufferOffset))
                 if dataOut.final { break }
             }
@@ -359,6 +365,19 @@ private struct ConnectionScript {
         }
         sendStatus(tag: command.initiatorTaskTag, status: SCSIStatus.good)
         return true
+    }
+
+    /// The next Data-Out of task `tag`, setting aside the commands and other tasks' Data-Out
+    /// queued behind it (the initiator pipelines); nil when the connection ended.
+    private mutating func receiveDataOut(tag: UInt32) -> DataOut? {
+        if let index = pending.firstIndex(where: { (try? DataOut($0))?.initiatorTaskTag == tag }) {
+            return try? DataOut(pending.remove(at: index))
+        }
+        while true {
+            guard let pdu = receiveFromSocket() else { return nil }
+            if let dataOut = try? DataOut(pdu), dataOut.initiatorTaskTag == tag { return dataOut }
+            pending.append(pdu)
+        }
     }
 
     private mutating func sendStatus(tag: UInt32, status: UInt8, sense: [UInt8] = []) {
