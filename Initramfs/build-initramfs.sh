@@ -28,6 +28,9 @@ Builds a compressed newc cpio whose /init is the static iscsi-root.
   --config FILE            becomes /etc/iscsi-root.conf
   --iscsi-initramfs FILE   becomes /etc/iscsi/iscsi.initramfs
   --secrets FILE           becomes /etc/iscsi-root/secrets (mode 0600)
+  --extra-tree DIR         DIR's files are copied over the staged tree last, replacing
+                           what is there (/init too: scripts/bench-boot.sh builds an
+                           open-iscsi initramfs with the same kernel modules this way)
   --compression zstd|gzip  (default: zstd)
   -h, --help               this text
 
@@ -48,14 +51,14 @@ usage_error() {
 }
 
 binary="" output="" kver="" modules_dir="/" modules="$DEFAULT_MODULES"
-config="" iscsi_initramfs="" secrets="" compression="zstd"
+config="" iscsi_initramfs="" secrets="" extra_tree="" compression="zstd"
 
 parse_arguments() {
     while (($# > 0)); do
         case "$1" in
         -h | --help) usage; exit 0 ;;
         --binary | --output | --kver | --modules-dir | --modules | --config | \
-            --iscsi-initramfs | --secrets | --compression)
+            --iscsi-initramfs | --secrets | --extra-tree | --compression)
             (($# >= 2)) || usage_error "$1 needs a value"
             local value="$2"
             case "$1" in
@@ -67,6 +70,7 @@ parse_arguments() {
             --config) config="$value" ;;
             --iscsi-initramfs) iscsi_initramfs="$value" ;;
             --secrets) secrets="$value" ;;
+            --extra-tree) extra_tree="$value" ;;
             --compression) compression="$value" ;;
             esac
             shift 2
@@ -101,6 +105,7 @@ check_inputs() {
     for file in "$config" "$iscsi_initramfs" "$secrets"; do
         [[ -z "$file" || -f "$file" ]] || fail "$file: no such file"
     done
+    [[ -z "$extra_tree" || -d "$extra_tree" ]] || fail "--extra-tree $extra_tree: no such folder"
 }
 
 # Prints the module files (paths under $modules_dir) that loading $modules needs, each
@@ -201,6 +206,9 @@ main() {
     staging="$(mktemp -d)"
     stage_files "$staging"
     copy_modules "$staging"
+    if [[ -n "$extra_tree" ]]; then
+        cp -a "$extra_tree/." "$staging/"
+    fi
     mkdir -p "$(dirname "$output")"
     partial_output="$output.partial"
     write_archive "$staging" "$partial_output"
@@ -208,7 +216,7 @@ main() {
     partial_output=""
     local module_count
     module_count="$(find "$staging/lib/modules" -name '*.ko' | wc -l)"
-    echo "$PROGRAM: $output: $(stat -c %s "$output") bytes $compression, /init $(stat -c %s "$binary") bytes, $module_count modules for $kver"
+    echo "$PROGRAM: $output: $(stat -c %s "$output") bytes $compression, /init $(stat -c %s "$staging/init") bytes, $module_count modules for $kver"
 }
 
 main "$@"

@@ -17,6 +17,7 @@ readonly BUILD_AND_TEST_PACKAGES=(
     tgt                                            # the target of the integration tests
     libiscsi-bin                                   # iscsi-ls/iscsi-inq, the benchmark's peer
     e2fsprogs iproute2                             # filesystem images; ss and network namespaces
+    dnsmasq-base                                   # the DHCP server of the network tests
 )
 readonly POLICY_RC=/usr/sbin/policy-rc.d
 

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import BootConfig
 import CShims
@@ -29,9 +29,14 @@ public enum BootSequence {
         let plan = try Self.step("plan", log: &log) { () throws(BootFailure) in
             let plan: BootPlan
             do { plan = try BootInputs.runningMachine().resolve() } catch {
-                throw BootFailure(step: "plan", reason: "\(error)", check: "the kernel command line (run `iscsi-root plan` on a machine to check it)")
+                throw BootFailure(
+                    step: "plan", reason: "\(error)", check: "the kernel command line (run `iscsi-root plan` on a machine to check it)")
             }
-            return (plan, plan.targets.map { "\($0.name.value) at \($0.portals.map(\.value.description).joined(separator: ", "))" }.joined(separator: "; "))
+            return (
+                plan,
+                plan.targets.map { "\($0.name.value) at \($0.portals.map(\.value.description).joined(separator: ", "))" }.joined(
+                    separator: "; ")
+            )
         }
         for warning in plan.warnings { log.line("warning: \(warning)") }
         do throws(BootFailure) {
@@ -54,7 +59,8 @@ public enum BootSequence {
                 loaded += try modules.load(plan.root.filesystemType?.value ?? "ext4", required: false)
                 return ((), "\(loaded.count) loaded")
             } catch {
-                throw BootFailure(step: "modules", reason: "\(error)", check: "that the initramfs was built for this kernel (make initramfs KVER=…)")
+                throw BootFailure(
+                    step: "modules", reason: "\(error)", check: "that the initramfs was built for this kernel (make initramfs KVER=…)")
             }
         }
 
@@ -67,7 +73,9 @@ public enum BootSequence {
         var targets = plan.targets
         if targets.isEmpty, plan.targetFromDHCP != nil {
             guard let rootPath = interface.lease?.rootPath else {
-                throw BootFailure(step: "plan", reason: "netroot=dhcp, but the DHCP server sent no root path (option 17)", check: "the DHCP server's root-path option")
+                throw BootFailure(
+                    step: "plan", reason: "netroot=dhcp, but the DHCP server sent no root path (option 17)",
+                    check: "the DHCP server's root-path option")
             }
             do { targets = [try TargetPlan(dhcpRootPath: rootPath)] } catch {
                 throw BootFailure(step: "plan", reason: "\(error)", check: "the DHCP server's root-path option")
@@ -76,7 +84,7 @@ public enum BootSequence {
         let initiatorName = Self.initiatorName(plan, interface: interface)
 
         let loginStart = MonotonicInstant.now()
-        try logIn(targets, plan: plan, initiatorName: initiatorName, log: &log) {
+        try logIn(targets, plan: plan, initiatorName: initiatorName, interface: interface, log: &log) {
             (session: consuming KernelSession, sessionPlans, target, log: inout BootLog) throws(BootFailure) -> Never in
             log.line(
                 "login: \(target.name.value) at \(sessionPlans[0].portalDescription) as \(initiatorName), session \(session.sessionID) "
@@ -147,7 +155,8 @@ public enum BootSequence {
         }
         let method: InterfaceConfiguration.Method
         switch interface.method {
-        case .static, .firmware where interface.address != nil:
+        case .static,
+            .firmware where interface.address != nil:
             guard let address = interface.address.flatMap({ networkInterfaceAddress($0.description, prefixLength: interface.prefixLength) })
             else {
                 throw BootFailure(step: "network", reason: "no address for \(selector)", check: "ip=")
@@ -159,10 +168,12 @@ public enum BootSequence {
         default:
             method = .dhcp
         }
-        var configuration = InterfaceConfiguration(interface: selector, method: method, vlanID: interface.vlan, hostName: interface.hostname)
+        var configuration = InterfaceConfiguration(
+            interface: selector, method: method, vlanID: interface.vlan, hostName: interface.hostname)
         configuration.hostName = interface.hostname
         do {
-            return try NetworkSetup.configure(configuration, targetAddress: targetHost, timeoutMilliseconds: Self.networkTimeoutMilliseconds)
+            return try NetworkSetup.configure(
+                configuration, targetAddress: targetHost, timeoutMilliseconds: Self.networkTimeoutMilliseconds)
         } catch {
             throw BootFailure(step: "network", reason: "\(error)", check: "the cable / virtual NIC, ip= and the DHCP server")
         }
@@ -186,13 +197,15 @@ public enum BootSequence {
     /// Every portal of every target in order, `loginRetries` rounds, until one session is
     /// up; the first target that logs in holds the root.
     private static func logIn(
-        _ targets: [TargetPlan], plan: BootPlan, initiatorName: String, log: inout BootLog,
+        _ targets: [TargetPlan], plan: BootPlan, initiatorName: String, interface: ConfiguredInterface, log: inout BootLog,
         then continueBoot: (consuming KernelSession, [KernelSessionPlan], TargetPlan, inout BootLog) throws(BootFailure) -> Never
     ) throws(BootFailure) -> Never {
         // What was tried, for the failure summary at the console.
         var attempts: [String] = []
+        var unroutedPortals = false
         guard !targets.isEmpty else {
-            throw BootFailure(step: "login", reason: "no iSCSI target configured", check: "iscsi=, netroot= or the iBFT (run `iscsi-root plan`)")
+            throw BootFailure(
+                step: "login", reason: "no iSCSI target configured", check: "iscsi=, netroot= or the iBFT (run `iscsi-root plan`)")
         }
         let handle: UInt64
         do { handle = try KernelChannel.tcpTransportHandle() } catch {
@@ -209,7 +222,11 @@ public enum BootSequence {
                         do { channel = try KernelChannel(transportHandle: handle) } catch { throw .kernel(.system(error)) }
                         session = try KernelSession.establish(sessionPlan, channel: channel)
                     } catch {
-                        let attempt = "\(target.name.value) at \(sessionPlan.portalDescription): \(error)"
+                        var attempt = "\(target.name.value) at \(sessionPlan.portalDescription): \(error)"
+                        if let note = missingRouteNote(to: sessionPlan.host, from: interface) {
+                            attempt += " — " + note
+                            unroutedPortals = true
+                        }
                         attempts.append(attempt)
                         log.line("login attempt \(round + 1)/\(rounds): \(attempt)")
                         continue
@@ -223,20 +240,28 @@ public enum BootSequence {
             // Back off between rounds: the target may still be coming up.
             if round + 1 < rounds { usleep(UInt32(min(8, 1 << round)) * 500_000) }
         }
-        throw BootFailure(step: "login", reason: "every portal failed:\n  " + attempts.joined(separator: "\n  "), check: "the target, the portal address and CHAP settings")
+        throw BootFailure(
+            step: "login", reason: "every portal failed:\n  " + attempts.joined(separator: "\n  "),
+            check: unroutedPortals
+                ? "the portal address, and the gateway in ip= (or the DHCP server's router) that leads to it"
+                : "the target, the portal address and CHAP settings")
     }
 
     private static func sessionPlans(_ target: TargetPlan, plan: BootPlan, initiatorName: String) -> [KernelSessionPlan] {
         var login = LoginConfiguration(
-            initiatorName: initiatorName, targetName: target.name.value, isid: isid(initiatorName: initiatorName, target: target.name.value),
+            initiatorName: initiatorName, targetName: target.name.value,
+            isid: isid(initiatorName: initiatorName, target: target.name.value),
             portalDescription: "")
         if let credentials = target.credentials?.value {
+            // Only mutual CHAP needs a challenge of ours. getrandom(2) blocks until the
+            // kernel's pool is ready, about a second after /init under emulation without
+            // RDRAND: one-way CHAP must not wait for randomness it never sends.
             var random = SystemRandomNumberGenerator()
             login.authentication = .chap(
                 CHAPConfiguration(
                     credentials: ISCSI.CHAPCredentials(userName: credentials.username, secret: CHAPSecret(credentials.secret.revealed)),
                     mutual: credentials.mutual.map { ISCSI.CHAPCredentials(userName: $0.username, secret: CHAPSecret($0.secret.revealed)) },
-                    mutualChallenge: (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }))
+                    mutualChallenge: credentials.mutual == nil ? [] : (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }))
         }
         login.parameters = parameters(overrides: plan.session.negotiationOverrides)
         let timers = SessionTimers(
@@ -257,8 +282,10 @@ public enum BootSequence {
     static func isid(initiatorName: String, target: String) -> [UInt8] {
         let digest = CRC32C.checksum(Array((initiatorName + "\n" + target).utf8))
         let qualifier = CRC32C.checksum(Array((target + "\n" + initiatorName).utf8))
-        return [0x80, UInt8(truncatingIfNeeded: digest >> 24), UInt8(truncatingIfNeeded: digest >> 16),
-            UInt8(truncatingIfNeeded: digest >> 8), UInt8(truncatingIfNeeded: qualifier >> 8), UInt8(truncatingIfNeeded: qualifier)]
+        return [
+            0x80, UInt8(truncatingIfNeeded: digest >> 24), UInt8(truncatingIfNeeded: digest >> 16),
+            UInt8(truncatingIfNeeded: digest >> 8), UInt8(truncatingIfNeeded: qualifier >> 8), UInt8(truncatingIfNeeded: qualifier),
+        ]
     }
 
     /// The RFC 7143 keys `rd.iscsi.param=` / `iscsi.*` asked for, over our defaults.
@@ -285,22 +312,40 @@ public enum BootSequence {
 
     /// Polls sysfs until the LUN's disk is there and holds the root (partitions appear a
     /// moment after the disk), for at most the plan's wait.
-    private static func waitForRoot(hostNumber: UInt32, lun: Int?, plan: RootPlan) throws(BootFailure) -> (RootFilesystem.SessionDisk, String) {
+    private static func waitForRoot(hostNumber: UInt32, lun: Int?, plan: RootPlan) throws(BootFailure) -> (
+        RootFilesystem.SessionDisk, String
+    ) {
         let deadline = MonotonicInstant.now().advanced(byMilliseconds: plan.waitSeconds.value * 1000)
         var seen: [RootFilesystem.SessionDisk] = []
         while true {
             seen = RootFilesystem.disks(ofHost: hostNumber)
-            let candidates = lun.map { wanted in seen.filter { $0.lun == wanted } } ?? seen
+            let candidates = Self.rootCandidates(seen, lun: lun, root: plan.device.value)
             for disk in candidates {
                 if let device = RootFilesystem.find(plan.device.value, on: disk) { return (disk, device) }
             }
             if deadline.hasPassed { break }
             usleep(20_000)
         }
-        let found = seen.isEmpty ? "no disk appeared" : "disks seen: " + seen.map { "LUN \($0.lun) \($0.devicePaths.joined(separator: " "))" }.joined(separator: "; ")
+        let found =
+            seen.isEmpty
+            ? "no disk appeared"
+            : "disks seen: " + seen.map { "LUN \($0.lun) \($0.devicePaths.joined(separator: " "))" }.joined(separator: "; ")
         throw BootFailure(
             step: "root device", reason: "\(plan.device.value) not found within \(plan.waitSeconds.value) s (\(found))",
             check: "root= and the LUN (`iscsi-root probe PORTAL TARGET` lists the target's LUNs)")
+    }
+
+    /// The disks that may hold the root, in the order they are searched. The whole-LUN
+    /// root is the plan's LUN and nothing else; a root named by LABEL=, UUID=, PARTUUID=,
+    /// PARTLABEL= or a path is searched on the plan's LUN first, then on the session's
+    /// other disks, as dracut and initramfs-tools find it (they log in to the whole target
+    /// and let udev find the root anywhere): `netroot=iscsi:server::::name` means LUN 0,
+    /// which on tgt is the controller, yet such a command line boots with dracut.
+    static func rootCandidates(_ disks: [RootFilesystem.SessionDisk], lun: Int?, root: RootDevice) -> [RootFilesystem.SessionDisk] {
+        guard let wanted = lun else { return disks }
+        let named = disks.filter { $0.lun == wanted }
+        if case .targetLUN = root { return named }
+        return named + disks.filter { $0.lun != wanted }
     }
 
     // MARK: Hand-over
@@ -314,7 +359,8 @@ public enum BootSequence {
         do {
             let binary = try readFile(at: binaryPath, limit: 256 << 20)
             guard ProcessPinning.writeBytes(binary, to: Self.shutdownRamdisk + "/shutdown", mode: 0o755),
-                ProcessPinning.writeBytes(Array("NAME=iscsi-root\nID=iscsi-root\n".utf8), to: Self.shutdownRamdisk + "/etc/initrd-release", mode: 0o644)
+                ProcessPinning.writeBytes(
+                    Array("NAME=iscsi-root\nID=iscsi-root\n".utf8), to: Self.shutdownRamdisk + "/etc/initrd-release", mode: 0o644)
             else { throw SystemError("write \(Self.shutdownRamdisk)") }
         } catch {
             log.line("warning: no shutdown ramdisk (\(error)); the root session will not be logged out at shutdown")

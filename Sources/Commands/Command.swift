@@ -22,9 +22,9 @@ public protocol Command: Sendable {
 }
 
 /// Writes `text` and a newline to standard error, unbuffered (messages for people).
-public func printError(_ text: String) {
+public func printError(_ text: String, terminator: String = "\n") {
     var line = text
-    line.append("\n")
+    line.append(terminator)
     line.withUTF8 { buffer in
         var offset = 0
         while offset < buffer.count {

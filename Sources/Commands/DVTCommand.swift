@@ -5,7 +5,7 @@ import LinuxSystem
 import Reports
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `iscsi-root dvt PORTAL TARGET`: the domain validation tool.
@@ -133,7 +133,8 @@ public enum DVTCommand: Command {
             lun: try parsed.integer("--lun", in: 0...16383).map { LogicalUnit($0) }, login: try LoginOptions(parsed), space: space,
             exhaustive: parsed.flag("--exhaustive"), mode: mode, bench: bench,
             benchSeconds: try parsed.integer("--bench-seconds", in: 1...3600) ?? 10,
-            transferBytes: try parsed.integer("--transfer-size", in: 512...16_777_216), queueDepth: try parsed.integer("--queue-depth", in: 1...1024) ?? 16,
+            transferBytes: try parsed.integer("--transfer-size", in: 512...16_777_216),
+            queueDepth: try parsed.integer("--queue-depth", in: 1...1024) ?? 16,
             json: parsed.flag("--json"))
     }
 
@@ -141,7 +142,8 @@ public enum DVTCommand: Command {
         var keys: [SweepKey] = []
         for name in list.split(separator: ",") {
             guard let key = SweepKey.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) else {
-                throw UsageError("--keys: \"\(name)\" is not a swept key (expected \(SweepKey.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw UsageError(
+                    "--keys: \"\(name)\" is not a swept key (expected \(SweepKey.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             keys.append(key)
         }
@@ -170,11 +172,13 @@ public enum DVTCommand: Command {
 
     /// Logs in once with the command line's own parameters and picks the first connected disk.
     private static func firstDisk(_ request: Request, configuration: LoginConfiguration) throws(InitiatorError) -> LogicalUnit {
-        var session = try Session.login(at: request.portal, configuration: configuration, timeoutMilliseconds: request.login.timeoutMilliseconds)
+        var session = try Session.login(
+            at: request.portal, configuration: configuration, timeoutMilliseconds: request.login.timeoutMilliseconds)
         let disk = try session.probe().first { $0.inquiry.isConnectedDisk }
         try session.logout()
         guard let disk else {
-            throw .protocolViolation("the target lists no connected disk (REPORT LUNS + INQUIRY); choose one with --lun", portal: request.portal)
+            throw .protocolViolation(
+                "the target lists no connected disk (REPORT LUNS + INQUIRY); choose one with --lun", portal: request.portal)
         }
         return disk.lun
     }
@@ -193,7 +197,8 @@ public enum DVTCommand: Command {
             progress.show(done: results.count, failed: results.filter { !$0.passed }.count)
         }
         progress.clear()
-        print(request.json ? renderJSON(results, request: request, lun: target.lun) : renderText(results, request: request, lun: target.lun))
+        print(
+            request.json ? renderJSON(results, request: request, lun: target.lun) : renderText(results, request: request, lun: target.lun))
         return results.allSatisfy(\.passed) ? .success : .failure
     }
 
@@ -226,7 +231,8 @@ public enum DVTCommand: Command {
         case .write(let lbas): mode = "write, LBAs \(lbas.lowerBound)-\(lbas.upperBound)"
         }
         var text = "domain validation of \(request.target) at \(request.portal), LUN \(lun) (\(mode)): "
-        text += "\(results.count) combinations (\(request.exhaustive ? "exhaustive" : "pairwise")), \(results.count - failed.count) passed, \(failed.count) failed\n"
+        text +=
+            "\(results.count) combinations (\(request.exhaustive ? "exhaustive" : "pairwise")), \(results.count - failed.count) passed, \(failed.count) failed\n"
         text += table(rows)
         text += "\nvalues: negotiated, or offered>negotiated when the target chose another; ! breaks the RFC 7143 result function; "
         text += "T-MRDSL: the target's MaxRecvDataSegmentLength (our largest PDU); pass*: passed with a deviation listed below"
@@ -245,9 +251,14 @@ public enum DVTCommand: Command {
         for result in failed {
             text += "\n#\(result.index + 1): "
             // A negotiation failure already names its key, value and rule.
-            let violations = result.failure?.step == .negotiation ? [] : result.keys.compactMap { outcome in
-                outcome.violation.map { "\(outcome.key.rawValue) offered \(outcome.offered), negotiated \(outcome.negotiated ?? "?"): \($0)" }
-            }
+            let violations =
+                result.failure?.step == .negotiation
+                ? []
+                : result.keys.compactMap { outcome in
+                    outcome.violation.map {
+                        "\(outcome.key.rawValue) offered \(outcome.offered), negotiated \(outcome.negotiated ?? "?"): \($0)"
+                    }
+                }
             text += (violations + (result.failure.map { [$0.description] } ?? [])).joined(separator: "; ")
         }
         return text
@@ -257,7 +268,8 @@ public enum DVTCommand: Command {
         let mode: JSON
         switch request.mode {
         case .readOnly: mode = .string("read-only")
-        case .write(let lbas): mode = .object([("write", .object([("start", .string(String(lbas.lowerBound))), ("end", .string(String(lbas.upperBound)))]))])
+        case .write(let lbas):
+            mode = .object([("write", .object([("start", .string(String(lbas.lowerBound))), ("end", .string(String(lbas.upperBound)))]))])
         }
         return JSON.object([
             ("target", .string(request.target)),
@@ -290,7 +302,8 @@ public enum DVTCommand: Command {
                             ("targetMaxRecvDataSegmentLength", result.targetMaxRecvDataSegmentLength.map { .number($0) } ?? .null),
                             (
                                 "failure",
-                                result.failure.map { .object([("step", .string($0.step.rawValue)), ("message", .string($0.message))]) } ?? .null
+                                result.failure.map { .object([("step", .string($0.step.rawValue)), ("message", .string($0.message))]) }
+                                    ?? .null
                             ),
                             ("deviations", .array(result.deviations.map { .string($0.detail) })),
                             ("bytesRead", .number(result.statistics.bytesRead)),
@@ -331,7 +344,8 @@ public enum DVTCommand: Command {
         } else {
             print(
                 "\(mode.rawValue): \(benchmark.transferBytes)-byte commands, queue depth \(benchmark.queueDepth), "
-                    + "\(decimal(Double(result.nanoseconds) / 1e9)) s: \(decimal(result.mebibytesPerSecond)) MiB/s, \(Int(result.operationsPerSecond)) IOPS")
+                    + "\(decimal(Double(result.nanoseconds) / 1e9)) s: \(decimal(result.mebibytesPerSecond)) MiB/s, \(Int(result.operationsPerSecond)) IOPS"
+            )
         }
         return .success
     }

@@ -131,7 +131,8 @@ struct IOExercise {
     ) throws(ValidationFailure) {
         let requests = extents.enumerated().flatMap { index, extent in
             [false, true].map { sixteen in
-                SCSIRequest.read(lba: extent.lba, blocks: extent.blocks, blockLength: blockLength, lun: lun, sixteenByteCDB: sixteen != (index % 2 == 0))
+                SCSIRequest.read(
+                    lba: extent.lba, blocks: extent.blocks, blockLength: blockLength, lun: lun, sixteenByteCDB: sixteen != (index % 2 == 0))
             }
         }
         let results = try perform(requests, on: &session)
@@ -156,7 +157,8 @@ struct IOExercise {
     private func checkBounds(_ capacity: Capacity, on session: inout Session, statistics: inout IOStatistics) throws(ValidationFailure) {
         let blockLength = Int(capacity.blockLength)
         let last = SCSIRequest.read(lba: capacity.lastLogicalBlock, blocks: 1, blockLength: blockLength, lun: lun, sixteenByteCDB: true)
-        let beyond = SCSIRequest.read(lba: capacity.lastLogicalBlock + 1, blocks: 1, blockLength: blockLength, lun: lun, sixteenByteCDB: true)
+        let beyond = SCSIRequest.read(
+            lba: capacity.lastLogicalBlock + 1, blocks: 1, blockLength: blockLength, lun: lun, sixteenByteCDB: true)
         let results = try perform([last, beyond], on: &session)
         guard results[0].status == SCSIStatus.good else {
             throw ValidationFailure(
@@ -195,7 +197,8 @@ struct IOExercise {
             let expected = BlockPattern.bytes(lba: extent.lba, blocks: extent.blocks, blockLength: blockLength, seed: seed)
             guard result.data.count == expected.count else {
                 throw ValidationFailure(
-                    .verify, "READ of \(extent.blocks) blocks at LBA \(extent.lba) returned \(result.data.count) bytes, expected \(expected.count)")
+                    .verify,
+                    "READ of \(extent.blocks) blocks at LBA \(extent.lba) returned \(result.data.count) bytes, expected \(expected.count)")
             }
             if let difference = firstDifference(expected, result.data) {
                 throw ValidationFailure(
@@ -210,7 +213,8 @@ struct IOExercise {
     private func perform(_ requests: [SCSIRequest], on session: inout Session) throws(ValidationFailure) -> [Session.CommandResult] {
         do {
             let results = try session.perform(requests, queueDepth: Self.queueDepth)
-            for (request, result) in zip(requests, results) where result.status != SCSIStatus.good && result.status != SCSIStatus.checkCondition {
+            for (request, result) in zip(requests, results)
+            where result.status != SCSIStatus.good && result.status != SCSIStatus.checkCondition {
                 throw ValidationFailure(.io, "\(request.name) ended \(SCSIStatus.name(result.status))")
             }
             return results

@@ -93,17 +93,20 @@ extension PDU {
     public func wireBytes(digests: DigestSettings = .none) -> [UInt8] {
         var bytes = header.bytes + additionalHeader
         if digests.header {
-            bytes.appendBigEndian(CRC32C.checksum(bytes))
+            bytes.appendDigest(CRC32C.checksum(bytes))
         }
-        if !data.isEmpty {
-            let dataStart = bytes.count
-            bytes += data
-            bytes += [UInt8](repeating: 0, count: PDU.padding(for: data.count))
-            if digests.data {
-                bytes.appendBigEndian(CRC32C.checksum(bytes[dataStart...]))
-            }
-        }
+        PDU.appendDataSegment(data, to: &bytes, dataDigest: digests.data)
         return bytes
+    }
+
+    /// Appends a data segment as framed (RFC 7143 §11.1): the bytes, zero padding to a
+    /// multiple of 4, and the data digest when negotiated; nothing for an empty segment.
+    public static func appendDataSegment(_ data: some Collection<UInt8>, to wire: inout [UInt8], dataDigest: Bool) {
+        guard !data.isEmpty else { return }
+        let start = wire.count
+        wire += data
+        wire += repeatElement(0, count: padding(for: data.count))
+        if dataDigest { wire.appendDigest(CRC32C.checksum(wire[start...])) }
     }
 
     /// Bytes of zero padding after a data segment of `length` bytes.
@@ -161,7 +164,7 @@ public struct PDUDecoder: Sendable {
         offset += header.additionalHeaderLength
         if digests.header {
             let expected = CRC32C.checksum(buffer[start..<offset])
-            let received = buffer.bigEndianUInt32(at: offset)
+            let received = buffer.digest(at: offset)
             guard expected == received else { throw .headerDigestMismatch(expected: expected, received: received) }
             offset += 4
         }
@@ -171,7 +174,7 @@ public struct PDUDecoder: Sendable {
             let padded = dataLength + PDU.padding(for: dataLength)
             if digests.data {
                 let expected = CRC32C.checksum(buffer[offset..<offset + padded])
-                let received = buffer.bigEndianUInt32(at: offset + padded)
+                let received = buffer.digest(at: offset + padded)
                 guard expected == received else { throw .dataDigestMismatch(expected: expected, received: received) }
             }
         }
@@ -196,8 +199,14 @@ public struct PDUDecoder: Sendable {
 }
 
 extension [UInt8] {
-    mutating func appendBigEndian(_ value: UInt32) {
-        append(contentsOf: [UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)])
+    /// A CRC32C digest goes on the wire least significant byte first: RFC 3720 appendix B.4
+    /// shows the CRC 0x8A9136AA of 32 zero bytes as `aa 36 91 8a`, and targets send it so.
+    mutating func appendDigest(_ value: UInt32) {
+        append(contentsOf: (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) })
+    }
+
+    func digest(at offset: Int) -> UInt32 {
+        (0..<4).reduce(0) { $0 | UInt32(self[offset + $1]) << (8 * $1) }
     }
 
     func bigEndianUInt32(at offset: Int) -> UInt32 {

@@ -68,7 +68,8 @@ extension Session {
             expectedDataTransferLength: UInt32(clamping: request.readLength + writeData.count), cmdSN: cmdSN,
             expStatSN: expStatSN, cdb: request.cdb, final: unsolicited == immediate)
         let deadline = deadline()
-        tasks[tag] = TaskInFlight(index: index, tag: tag, request: request, cmdSN: cmdSN, deadline: deadline, unsolicitedLength: unsolicited)
+        tasks[tag] = TaskInFlight(
+            index: index, tag: tag, request: request, cmdSN: cmdSN, deadline: deadline, unsolicitedLength: unsolicited)
         cmdSN = cmdSN.advanced()
         var wire: [UInt8] = []
         appendFramed(command.pdu, payload: writeData[0..<immediate], to: &wire)
@@ -111,15 +112,7 @@ extension Session {
         var header = pdu
         header.header.dataSegmentLength = payload.count
         wire += header.wireBytes(digests: digests)
-        guard !payload.isEmpty else { return }
-        let start = wire.count
-        wire += payload
-        wire += repeatElement(0, count: PDU.padding(for: payload.count))
-        if digests.data {
-            // Least significant byte first, as RFC 3720 Appendix B.4's vectors show the wire.
-            let digest = CRC32C.checksum(wire[start...])
-            wire += (0..<4).map { UInt8(truncatingIfNeeded: digest >> (8 * $0)) }
-        }
+        PDU.appendDataSegment(payload, to: &wire, dataDigest: digests.data)
     }
 
     private static func send(

@@ -191,7 +191,8 @@ public struct Session: ~Copyable {
     private mutating func track(_ message: TargetMessage) {
         let numbers: (statSN: SequenceNumber?, expCmdSN: SequenceNumber, maxCmdSN: SequenceNumber)?
         switch message {
-        case .nopIn(let pdu): numbers = (pdu.initiatorTaskTag == reservedTaskTag && !pdu.wantsReply ? nil : pdu.statSN, pdu.expCmdSN, pdu.maxCmdSN)
+        case .nopIn(let pdu):
+            numbers = (pdu.initiatorTaskTag == reservedTaskTag && !pdu.wantsReply ? nil : pdu.statSN, pdu.expCmdSN, pdu.maxCmdSN)
         case .scsiResponse(let pdu): numbers = (pdu.statSN, pdu.expCmdSN, pdu.maxCmdSN)
         case .taskManagementResponse(let pdu): numbers = (pdu.statSN, pdu.expCmdSN, pdu.maxCmdSN)
         case .textResponse(let pdu): numbers = (pdu.statSN, pdu.expCmdSN, pdu.maxCmdSN)

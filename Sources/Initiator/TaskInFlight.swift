@@ -110,7 +110,8 @@ struct TaskInFlight {
             // A deviation, not a failure: the data is intact and the Linux initiator accepts it.
             deviation = ProtocolDeviation(
                 rule: "Data-In sequence longer than MaxBurstLength",
-                detail: "a Data-In sequence for \(label) reached \(sequenceBytes) bytes without the F bit, more than MaxBurstLength \(limits.maxBurstLength) (RFC 7143 §11.7.1, §13.13)"
+                detail:
+                    "a Data-In sequence for \(label) reached \(sequenceBytes) bytes without the F bit, more than MaxBurstLength \(limits.maxBurstLength) (RFC 7143 §11.7.1, §13.13)"
             )
         }
         if dataIn.final { sequenceBytes = 0 }
@@ -126,7 +127,8 @@ struct TaskInFlight {
         guard response.response == 0 else {
             throw DataPathViolation("the target reported a target failure for \(label) (iSCSI response \(response.response))")
         }
-        return try result(status: response.status, sense: SenseData(response.senseData), underflow: response.underflow, residual: response.residualCount)
+        return try result(
+            status: response.status, sense: SenseData(response.senseData), underflow: response.underflow, residual: response.residualCount)
     }
 
     /// Takes an R2T and returns the range of the write's data to send for it.
@@ -175,7 +177,9 @@ struct TaskInFlight {
     }
 
     /// The task's result; GOOD status must come with all the data the residual promises.
-    private func result(status: UInt8, sense: SenseData?, underflow: Bool, residual: UInt32) throws(DataPathViolation) -> Session.CommandResult {
+    private func result(status: UInt8, sense: SenseData?, underflow: Bool, residual: UInt32) throws(DataPathViolation)
+        -> Session.CommandResult
+    {
         if status == SCSIStatus.good && readLength > 0 {
             let promised = underflow ? readLength - min(readLength, Int(residual)) : readLength
             guard receivedBytes == promised else {

@@ -22,7 +22,8 @@ public struct NetlinkSocket: ~Copyable {
         guard descriptor >= 0 else { throw SystemError("socket(AF_NETLINK, \(netlinkProtocol))") }
         var address = sockaddr_nl()
         address.nl_family = sa_family_t(AF_NETLINK)
-        address.nl_pid = UInt32(bitPattern: getpid())
+        // 0: the kernel picks a unique port id, so one process may hold several sockets.
+        address.nl_pid = 0
         address.nl_groups = groups
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

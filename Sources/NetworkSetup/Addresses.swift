@@ -57,11 +57,6 @@ public struct IPv4Address: Hashable, Sendable, Comparable, CustomStringConvertib
         IPv4Address(value & IPv4Address.netmask(prefixLength: prefixLength).value)
     }
 
-    /// Whether `other` is within `self/prefixLength`.
-    public func contains(_ other: IPv4Address, prefixLength: UInt8) -> Bool {
-        masked(toPrefixLength: prefixLength) == other.masked(toPrefixLength: prefixLength)
-    }
-
     public static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool { lhs.value < rhs.value }
 }
 

@@ -2,7 +2,7 @@ import CShims
 import LinuxSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs `DHCPClientStateMachine` on one interface: the thin I/O part.
@@ -51,12 +51,13 @@ public enum DHCPClient {
                 throw .system(step: "receive DHCP replies on \(link.name)", error)
             }
             let now = MonotonicInstant.now()
-            if let packet {
-                actions = reply(in: packet).map { machine.receive($0, now: now) } ?? []
-            } else if now >= deadline {
-                let failure = DHCPFailure.deadlinePassed(milliseconds: start.milliseconds(until: now), progress: machine.progress)
-                throw .dhcpFailed(interface: link.name, failure)
-            } else {
+            actions = packet.flatMap(reply(in:)).map { machine.receive($0, now: now) } ?? []
+            // Checked after every packet too, so that a busy segment cannot starve the timer.
+            if actions.isEmpty && now >= timer {
+                guard now < deadline else {
+                    let failure = DHCPFailure.deadlinePassed(milliseconds: start.milliseconds(until: now), progress: machine.progress)
+                    throw .dhcpFailed(interface: link.name, failure)
+                }
                 actions = machine.timerFired(now: now)
             }
         }

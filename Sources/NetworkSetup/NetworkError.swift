@@ -1,7 +1,7 @@
 import LinuxSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Why the network could not be set up, in words for the person at the serial console: the

@@ -153,7 +153,8 @@ public enum NetworkSetup {
                     via: gateway, interfaceIndex: link.index, gatewayIsOnLink: !addressing.address.isOnLink(gateway)))
         }
         if let target,
-            let hostRoute = hostRoute(to: target, address: addressing.address, routes: routes, gateway: addressing.gateway, interfaceIndex: link.index)
+            let hostRoute = hostRoute(
+                to: target, address: addressing.address, routes: routes, gateway: addressing.gateway, interfaceIndex: link.index)
         {
             routes.append(hostRoute)
         }

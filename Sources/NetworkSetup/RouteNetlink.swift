@@ -2,7 +2,7 @@ import CShims
 import LinuxSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A NETLINK_ROUTE connection that sends `RouteNetlinkRequest`s and waits for their answers.

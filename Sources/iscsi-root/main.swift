@@ -5,6 +5,9 @@ import Commands
 import Glibc
 #endif
 
+if ShutdownRole.isRequested(arguments: CommandLine.arguments) {
+    ShutdownRole.run(verb: CommandLine.arguments.dropFirst().first)
+}
 if InitRole.isRequested(arguments: CommandLine.arguments) {
     InitRole.run(arguments: CommandLine.arguments)
 }

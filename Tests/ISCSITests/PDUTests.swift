@@ -55,13 +55,20 @@ struct SeededGenerator: RandomNumberGenerator {
         let wire = nop.pdu.wireBytes(digests: digests)
         #expect(wire.count == 48 + 4 + 8 + 4)
         #expect(Array(wire[52..<60]) == [1, 2, 3, 4, 5, 0, 0, 0])
-        #expect(wire.bigEndianUInt32(at: 48) == CRC32C.checksum(wire[0..<48]))
-        #expect(wire.bigEndianUInt32(at: 60) == CRC32C.checksum(wire[52..<60]))
+        #expect(wire.digest(at: 48) == CRC32C.checksum(wire[0..<48]))
+        #expect(wire.digest(at: 60) == CRC32C.checksum(wire[52..<60]))
 
         var decoder = PDUDecoder(digests: digests)
         decoder.append(wire)
         let decoded = try #require(try decoder.nextPDU())
         #expect(try NOPOut(decoded) == nop)
+    }
+
+    /// RFC 3720 appendix B.4 shows the digest of 32 zero bytes on the wire as aa 36 91 8a.
+    @Test func digestBytesGoLeastSignificantFirst() {
+        var bytes: [UInt8] = []
+        bytes.appendDigest(CRC32C.checksum([UInt8](repeating: 0, count: 32)))
+        #expect(bytes == [0xAA, 0x36, 0x91, 0x8A])
     }
 
     @Test func corruptedDigestsAreRejected() {

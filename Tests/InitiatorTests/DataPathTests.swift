@@ -41,7 +41,8 @@ import Testing
         try acceptDigests(fixture)
         let sweep = Sweep(
             space: try KeySpace(), exhaustive: false,
-            target: SweepTarget(portal: fixture.portal, login: login(fixture.portal, target: iqn), lun: LogicalUnit(1), timeoutMilliseconds: 10_000),
+            target: SweepTarget(
+                portal: fixture.portal, login: login(fixture.portal, target: iqn), lun: LogicalUnit(1), timeoutMilliseconds: 10_000),
             mode: .write(lbas: 4096...40_959), seed: 7)
         let results = (0..<sweep.count).map(sweep.run)
         #expect(results.count == sweep.count)
@@ -56,7 +57,8 @@ import Testing
         try acceptDigests(fixture)
         let sweep = Sweep(
             space: try KeySpace(keys: [.headerDigest, .dataDigest, .maxRecvDataSegmentLength, .maxBurstLength]), exhaustive: false,
-            target: SweepTarget(portal: fixture.portal, login: login(fixture.portal, target: iqn), lun: LogicalUnit(1), timeoutMilliseconds: 10_000),
+            target: SweepTarget(
+                portal: fixture.portal, login: login(fixture.portal, target: iqn), lun: LogicalUnit(1), timeoutMilliseconds: 10_000),
             mode: .readOnly, seed: 7)
         let results = (0..<sweep.count).map(sweep.run)
         #expect(results.allSatisfy { $0.passed }, "\(failures(results))")
@@ -99,7 +101,9 @@ import Testing
 
     /// Two combinations (ImmediateData Yes, No) with DataDigest=CRC32C; the fault hits the
     /// first connection only, so the second combination shows the sweep went on.
-    private func sweepScripted(_ fault: ScriptedTarget.Fault, timeoutMilliseconds: Int = 5000) throws -> (ScriptedTarget, [CombinationResult]) {
+    private func sweepScripted(_ fault: ScriptedTarget.Fault, timeoutMilliseconds: Int = 5000) throws -> (
+        ScriptedTarget, [CombinationResult]
+    ) {
         let target = try ScriptedTarget(fault: fault)
         let sweep = Sweep(
             space: try KeySpace(keys: [.dataDigest, .immediateData], overrides: [.dataDigest: ["CRC32C"]]), exhaustive: false,

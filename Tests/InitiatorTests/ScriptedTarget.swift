@@ -3,7 +3,7 @@ import ISCSI
 import Initiator
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A small iSCSI target on 127.0.0.1 for the misbehaviour tests: it logs in any initiator,
@@ -177,11 +177,16 @@ private struct ConnectionScript {
             guard let request = try? TaskManagementRequest(pdu) else { return false }
             target.noteTaskManagement(request.function.rawValue)
             let (exp, max) = window
-            send(TaskManagementResponse(response: 0, initiatorTaskTag: request.initiatorTaskTag, statSN: nextStatSN(), expCmdSN: exp, maxCmdSN: max).pdu)
+            send(
+                TaskManagementResponse(
+                    response: 0, initiatorTaskTag: request.initiatorTaskTag, statSN: nextStatSN(), expCmdSN: exp, maxCmdSN: max
+                ).pdu)
         case .logoutRequest:
             guard let request = try? LogoutRequest(pdu) else { return false }
             let (exp, max) = window
-            send(LogoutResponse(response: 0, initiatorTaskTag: request.initiatorTaskTag, statSN: nextStatSN(), expCmdSN: exp, maxCmdSN: max).pdu)
+            send(
+                LogoutResponse(response: 0, initiatorTaskTag: request.initiatorTaskTag, statSN: nextStatSN(), expCmdSN: exp, maxCmdSN: max)
+                    .pdu)
             return false
         default:
             break
@@ -220,7 +225,11 @@ private struct ConnectionScript {
         switch pair.key {
         case "HeaderDigest", "DataDigest":
             let chosen = pair.value.split(separator: ",").first.map(String.init) ?? "None"
-            if pair.key == "HeaderDigest" { negotiatedDigests.header = chosen == "CRC32C" } else { negotiatedDigests.data = chosen == "CRC32C" }
+            if pair.key == "HeaderDigest" {
+                negotiatedDigests.header = chosen == "CRC32C"
+            } else {
+                negotiatedDigests.data = chosen == "CRC32C"
+            }
             return TextPair(pair.key, chosen)
         case "MaxRecvDataSegmentLength":
             initiatorMaxRecvDataSegmentLength = number
@@ -292,7 +301,8 @@ private struct ConnectionScript {
             let (exp, max) = window
             send(
                 ReadyToTransfer(
-                    lun: command.lun, initiatorTaskTag: command.initiatorTaskTag &+ 1000, targetTransferTag: 5, statSN: SequenceNumber(statSN),
+                    lun: command.lun, initiatorTaskTag: command.initiatorTaskTag &+ 1000, targetTransferTag: 5,
+                    statSN: SequenceNumber(statSN),
                     expCmdSN: exp, maxCmdSN: max, r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 512
                 ).pdu)
             return true

@@ -117,7 +117,8 @@ import Testing
     /// up to the cap; then the client gives up naming how many DISCOVERs went unanswered.
     @Test(arguments: [1 as UInt64, 2, 3, 42, 0xFFFF_FFFF])
     func discoverBacksOffWithJitterAndGivesUp(seed: UInt64) throws {
-        let configuration = DHCPClientConfiguration(hardwareAddress: Self.mac, maximumRetransmissionMilliseconds: 8_000, discoverAttempts: 6)
+        let configuration = DHCPClientConfiguration(
+            hardwareAddress: Self.mac, maximumRetransmissionMilliseconds: 8_000, discoverAttempts: 6)
         var client = DHCPClientStateMachine(configuration: configuration, seed: seed)
         var actions = client.start(now: Self.start)
         var elapsed = 0

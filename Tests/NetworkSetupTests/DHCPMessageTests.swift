@@ -162,7 +162,7 @@ import Testing
     }
 
     @Test func classlessRoutesReplaceTheRouterOption() throws {
-        let option: [UInt8] = [121, 10, 8, 10] + Self.router + [0] + [10, 0, 2, 9]
+        let option: [UInt8] = [121, 11, 8, 10] + Self.router + [0] + [10, 0, 2, 9]
         let lease = try #require(DHCPLease(try DHCPMessage(decoding: DHCPMessageTests.slirpOffer(extraOptions: option))))
         #expect(lease.routers == [IPv4Address(10, 0, 2, 2)])
         #expect(lease.routes.map(\.description) == ["10.0.0.0/8 via 10.0.2.1", "default via 10.0.2.9"])
@@ -208,7 +208,8 @@ import Testing
 
     @Test func onlyClientPortRepliesReachTheStateMachine() {
         let offer = DHCPMessageTests.slirpOffer()
-        let toClient = UDPDatagram(source: IPv4Address(10, 0, 2, 2), destination: .broadcast, sourcePort: 67, destinationPort: 68, payload: offer)
+        let toClient = UDPDatagram(
+            source: IPv4Address(10, 0, 2, 2), destination: .broadcast, sourcePort: 67, destinationPort: 68, payload: offer)
         let toServer = UDPDatagram(source: .any, destination: .broadcast, sourcePort: 68, destinationPort: 67, payload: offer)
         #expect(DHCPClient.reply(in: toClient.encodedIPv4Packet())?.transactionID == 0x3903_F326)
         #expect(DHCPClient.reply(in: toServer.encodedIPv4Packet()) == nil)

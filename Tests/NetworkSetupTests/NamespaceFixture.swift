@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A private network namespace for one test, removed (with every process left in it) when
@@ -12,7 +12,8 @@ final class NetworkNamespace: @unchecked Sendable {
 
     /// Namespaces need root and iproute2; elsewhere the real tests are skipped.
     static let available = getuid() == 0 && FileManager.default.isExecutableFile(atPath: ipCommand)
-    static let ipCommand = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
+    static let ipCommand =
+        ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
         .first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/ip"
 
     /// Whether `ip link add … type vlan` works here (containers often lack the 8021q module).
@@ -82,47 +83,68 @@ final class NetworkNamespace: @unchecked Sendable {
 
 /// Starts `executable` with `arguments` and returns its standard output; throws with its
 /// standard error when it fails or outlives `timeoutSeconds`.
+///
+/// posix_spawn and waitpid rather than Foundation's Process, whose exit monitoring left
+/// children unreaped here; output goes through files rather than pipes, as a process started
+/// meanwhile by another test (dnsmasq) could inherit a pipe's write end and hold it open.
 @discardableResult
 func runCommand(_ executable: String, _ arguments: [String], timeoutSeconds: Double = 30) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    let finished = DispatchSemaphore(value: 0)
-    process.terminationHandler = { _ in finished.signal() }
-    try process.run()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-    guard finished.wait(timeout: .now() + timeoutSeconds) == .success else {
-        process.terminate()
-        throw FixtureError("\(executable) \(arguments.joined(separator: " ")) timed out")
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("isr-command-\(UUID().uuidString)").path
+    defer {
+        unlink(base + ".out")
+        unlink(base + ".err")
     }
-    guard process.terminationStatus == 0 else {
-        throw FixtureError(
-            "\(executable) \(arguments.joined(separator: " ")) failed: \(String(decoding: errorData, as: UTF8.self))")
+    let command = "\(executable) \(arguments.joined(separator: " "))"
+    let child = try ChildProcess(executable, arguments, outputPath: base + ".out", errorPath: base + ".err")
+    guard let status = child.wait(seconds: timeoutSeconds) else {
+        throw FixtureError("\(command) timed out")
     }
-    return String(decoding: outputData, as: UTF8.self)
+    guard status == 0 else {
+        throw FixtureError("\(command) failed: \((try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? "")")
+    }
+    return try String(contentsOfFile: base + ".out", encoding: .utf8)
 }
 
-/// A process started in the background (dnsmasq), ended by its pid when the value goes away.
-final class BackgroundProcess {
-    private let process = Process()
+/// A child process (dnsmasq, ip), killed with SIGKILL and reaped when the value goes away if
+/// it is still running: the child inherits the test runner's blocked signals, SIGTERM among them.
+final class ChildProcess {
+    private let pid: pid_t
+    private var exited = false
 
-    init(_ executable: String, _ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+    init(_ executable: String, _ arguments: [String], outputPath: String = "/dev/null", errorPath: String = "/dev/null") throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard result == 0 else { throw FixtureError("posix_spawn \(executable): errno \(result)") }
+        self.pid = pid
+    }
+
+    /// The exit status, or nil when the child is still running after `seconds`.
+    func wait(seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        var status: Int32 = 0
+        while Date() < deadline {
+            if waitpid(pid, &status, WNOHANG) == pid {
+                exited = true
+                return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+            }
+            usleep(10_000)
+        }
+        return nil
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
+        if !exited {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
         }
     }
 }

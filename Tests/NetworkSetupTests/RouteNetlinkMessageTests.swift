@@ -148,11 +148,14 @@ import Testing
 
     @Test func errorMessageCarriesThePositiveErrno() throws {
         // NLMSG_ERROR (2) with error -17 (EEXIST), then the start of the original header.
-        let datagram: [UInt8] = [36, 0, 0, 0, 2, 0, 0, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0xEF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 0, count: 16)
+        let datagram: [UInt8] =
+            [36, 0, 0, 0, 2, 0, 0, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0xEF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 0, count: 16)
         let message = try #require(NetlinkMessage.messages(in: datagram)?.first)
         #expect(message.sequence == 9)
         #expect(message.acknowledgementError == 17)
-        #expect(NetworkError.refusedByKernel(step: "add address 10.0.2.15/24 to eth0", code: 17).description == "add address 10.0.2.15/24 to eth0: File exists")
+        #expect(
+            NetworkError.refusedByKernel(step: "add address 10.0.2.15/24 to eth0", code: 17).description
+                == "add address 10.0.2.15/24 to eth0: File exists")
     }
 
     @Test func twoMessagesInOneDatagram() throws {
@@ -213,6 +216,8 @@ import Testing
         #expect(onLink?.description == "192.0.2.10/32")
         let covered = Route.defaultRoute(via: gateway, interfaceIndex: 2)
         #expect(NetworkSetup.hostRoute(to: target, address: address, routes: [covered], gateway: gateway, interfaceIndex: 2) == nil)
-        #expect(NetworkSetup.hostRoute(to: .v4(IPv4Address(10, 0, 2, 9)), address: address, routes: [], gateway: gateway, interfaceIndex: 2) == nil)
+        #expect(
+            NetworkSetup.hostRoute(to: .v4(IPv4Address(10, 0, 2, 9)), address: address, routes: [], gateway: gateway, interfaceIndex: 2)
+                == nil)
     }
 }

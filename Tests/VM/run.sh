@@ -22,67 +22,128 @@ source "$VM_LIB/target.sh"
 source "$VM_LIB/qemu.sh"
 # shellcheck source=lib/rootfs.sh
 source "$VM_LIB/rootfs.sh"
+# shellcheck source=lib/ibft.sh
+source "$VM_LIB/ibft.sh"
 
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
-readonly SCENARIOS=(early-init static-ip)
+readonly SCENARIOS=(
+    static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft chap mutual-chap partition read-only
+    fail-chap fail-unknown-target fail-no-route fail-no-root
+)
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
+readonly IQN="$VM_TARGET_IQN_DEFAULT"
+readonly ROOT_RW="root=LABEL=root rw"
+# A failed boot prints its reason, waits 10 s for a person to read it, and reboots
+# (QEMU runs with -no-reboot, so it exits): boot ~4 s + retries + 10 s, well inside this.
+readonly FAILURE_BOUND_SECONDS=40
+# Short retries so that a failure is over in seconds, not minutes.
+readonly FAIL_FAST="iscsi.retries=1 iscsi.login_timeout=5 rd.retry=3"
+# CHAP accounts: the initiator's on the target, the target's for mutual CHAP. The
+# secrets initramfs holds both, as /etc/iscsi-root/secrets.
+readonly CHAP_USER="vm-initiator" CHAP_SECRET="initiator-secret-16"
+readonly MUTUAL_USER="vm-target" MUTUAL_SECRET="target-secret-0016"
+readonly PARTUUID="6c1b7f2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
 
 # Each scenario runs in a subshell: it prints its figures on success, or its reason for
 # failing on standard error, and its namespace is removed by target.sh's trap either way.
 
-# /init is the static agent as PID 1: its argv (the PID-1 runtime shims work), its early
-# mounts, libkmod loading the boot path's modules and the NIC's drivers by modalias, each
-# logged with its duration, then its power-off, all before the host's bound.
-scenario_early_init() (
-    local name="early-init"
-    local log="$LOG_DIR/$name.log" initrd="$LOG_DIR/$name.initrd.img"
-    vm_initramfs_build "$initrd" >/dev/null
-    vm_netns_create
-    local status=0
-    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" \
-        --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1" || status=$?
-    vm_netns_cleanup
-    ((status != 124)) || vm_fail "QEMU still running after ${BOOT_TIMEOUT} s"
-    ((status == 0)) || vm_fail "QEMU exited with status $status"
+# The initramfs KIND (default, secrets, iscsi-initramfs), built once per run: zstd -19 of
+# the 14 MB agent takes seconds. The variants with extra files use gzip, so that both of
+# build-initramfs.sh's compressions boot.
+vm_scenario_initramfs() {
+    local kind="$1" initrd="$LOG_DIR/run.$1.initrd.img"
+    if [[ ! -f "$initrd" ]]; then
+        local extra=()
+        case "$kind" in
+        default) ;;
+        secrets)
+            printf '# user secret\n%s %s\n%s %s\n' "$CHAP_USER" "$CHAP_SECRET" "$MUTUAL_USER" "$MUTUAL_SECRET" \
+                >"$LOG_DIR/run.secrets"
+            extra=(--secrets "$LOG_DIR/run.secrets" --compression gzip)
+            ;;
+        iscsi-initramfs)
+            # What open-iscsi's initramfs-tools hook would copy in.
+            printf 'ISCSI_INITIATOR="iqn.2024-01.org.iscsi-root.test:from-file"\nISCSI_TARGET_NAME=%s\nISCSI_TARGET_IP=10.0.2.2\nISCSI_TARGET_PORT=3260\n' \
+                "$IQN" >"$LOG_DIR/run.iscsi.initramfs"
+            extra=(--iscsi-initramfs "$LOG_DIR/run.iscsi.initramfs" --compression gzip)
+            ;;
+        *) vm_fail "vm_scenario_initramfs: unknown kind $kind" ;;
+        esac
+        vm_initramfs_build "$initrd.partial" "${extra[@]}" >/dev/null
+        mv "$initrd.partial" "$initrd"
+    fi
+    echo "$initrd"
+}
 
-    local run_init first_line mounts modules powered_off
-    run_init="$(vm_console_time "$log" 'Run /init as init process')" ||
-        vm_fail "the kernel never ran /init"
-    first_line="$(vm_console_time "$log" 'iscsi-root: started as PID 1, argv \[/init\], uptime [0-9]+ ms')" ||
-        vm_fail "no 'iscsi-root: started as PID 1, argv [/init]' line"
-    mounts="$(vm_console_time "$log" 'iscsi-root: mounts: /proc /sys /dev /run \([0-9]+ ms\)')" ||
-        vm_fail "no 'iscsi-root: mounts: /proc /sys /dev /run (N ms)' line"
-    modules="$(vm_console_time "$log" 'iscsi-root: modules: iscsi_tcp sd_mod ext4 virtio_pci virtio_net loaded \([0-9]+ ms\)')" ||
-        vm_fail "no 'iscsi-root: modules: iscsi_tcp sd_mod ext4 virtio_pci virtio_net loaded (N ms)' line"
-    vm_console_time "$log" 'iscsi-root: no boot configuration handled yet — powering off' >/dev/null ||
-        vm_fail "no 'powering off' line"
-    powered_off="$(vm_console_time "$log" 'reboot: Power down')" ||
-        vm_fail "the kernel did not say 'reboot: Power down'"
-    ! grep -q -E 'Kernel panic|Unable to obtain Swift runtime path|Fatal error' "$log" ||
-        vm_fail "panic or runtime abort: $(grep -m 1 -E 'Kernel panic|Unable to obtain|Fatal error' "$log")"
-    local guest_start
-    guest_start="$(grep -E -m 1 -o 'argv \[/init\], uptime [0-9]+ ms' "$log" | awk '{ print $4 }')"
-    echo "seconds after QEMU start: kernel runs /init ${run_init}, first iscsi-root line ${first_line}, mounts ${mounts}, modules ${modules}, power off ${powered_off}; /init at guest uptime ${guest_start} ms"
-)
-
-# A whole diskless boot: the root (ext4, LABEL=root) is LUN 1 of a tgtd target in the
-# namespace; the agent logs in through the kernel, mounts it read-write and runs its init,
-# which writes a file and powers off. Afterwards the host reads the file from the image and
-# e2fsck finds the filesystem clean.
+# vm_boot_from_iscsi NAME APPEND [options]: one boot of a fresh root image served as LUN 1
+# of tgtd in the namespace, then the checks on the console and on the image.
+#   --initramfs KIND         (default: default)
+#   --target-iqn IQN         the name the target is served under (default: $IQN)
+#   --chap / --mutual-chap   the target asks for CHAP / authenticates itself too
+#   --chap-secret SECRET     the target's secret for the initiator's account
+#   --partuuid UUID          the root is partition 1 of a GPT disk
+#   --ibft                   QEMU plants an iBFT: this NIC, static 10.0.2.15/24, the target
+#   --read-only              the root is mounted ro: the guest's write must fail
+#   --expect REGEX           one more console line that must be there (repeatable)
+#   --expect-failure REGEX   the boot must fail: the agent prints REGEX, then the
+#                            machine reboots by itself within FAILURE_BOUND_SECONDS
+# Success: a step line with its duration for each boot step; the root's init ran and wrote
+# its file (or could not, read-only); the kernel powered off; the file is in the image
+# (or not); e2fsck -fn finds the filesystem clean. Prints the figures.
 vm_boot_from_iscsi() {
     local name="$1" append="$2"
-    local log="$LOG_DIR/$name.log" initrd="$LOG_DIR/$name.initrd.img" image="$LOG_DIR/$name.root.img"
-    vm_initramfs_build "$initrd" >/dev/null
-    vm_rootfs_build "$image"
+    shift 2
+    local kind=default target_iqn="$IQN" chap=0 mutual=0 chap_secret="$CHAP_SECRET" partuuid="" ibft=0
+    local read_only=0 failure="" expects=()
+    while (($# > 0)); do
+        case "$1" in
+        --initramfs) kind="$2"; shift 2 ;;
+        --target-iqn) target_iqn="$2"; shift 2 ;;
+        --chap) chap=1; shift ;;
+        --mutual-chap) mutual=1; shift ;;
+        --chap-secret) chap_secret="$2"; shift 2 ;;
+        --partuuid) partuuid="$2"; shift 2 ;;
+        --ibft) ibft=1; shift ;;
+        --read-only) read_only=1; shift ;;
+        --expect) expects+=("$2"); shift 2 ;;
+        --expect-failure) failure="$2"; shift 2 ;;
+        *) vm_fail "vm_boot_from_iscsi: unknown option $1" ;;
+        esac
+    done
+    local log="$LOG_DIR/$name.log" image="$LOG_DIR/$name.root.img" initrd
+    initrd="$(vm_scenario_initramfs "$kind")"
+    vm_rootfs_build "$image" ${partuuid:+--partuuid "$partuuid"}
+    local qemu_extra=()
+    if ((ibft)); then
+        local ibft_table="$LOG_DIR/$name.ibft.bin"
+        vm_ibft_write "$ibft_table" iqn.2024-01.org.iscsi-root.test:ibft-initiator "$VM_GUEST_MAC" 0x18 \
+            10.0.2.15 24 10.0.2.2 10.0.2.2 3260 1 "$IQN"
+        qemu_extra=(--acpitable "$ibft_table")
+    fi
     vm_netns_create
-    VM_TARGET_LOG="$LOG_DIR/$name.tgtd.log" vm_target_start "$image"
+    VM_TARGET_LOG="$LOG_DIR/$name.tgtd.log" vm_target_start "$image" "$target_iqn"
+    ((chap == 0)) || vm_target_add_chap "$CHAP_USER" "$chap_secret"
+    ((mutual == 0)) || vm_target_add_mutual_chap "$MUTUAL_USER" "$MUTUAL_SECRET"
     local status=0
-    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" \
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" "${qemu_extra[@]}" \
         --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $append" || status=$?
     vm_netns_cleanup
     ((status != 124)) || vm_fail "QEMU still running after ${BOOT_TIMEOUT} s"
     ((status == 0)) || vm_fail "QEMU exited with status $status"
+    ! grep -q -E 'Kernel panic|Unable to obtain Swift runtime path|Fatal error' "$log" ||
+        vm_fail "panic or runtime abort: $(grep -m 1 -E 'Kernel panic|Unable to obtain|Fatal error' "$log")"
+    vm_console_time "$log" 'iscsi-root: started as PID 1, argv \[/init\]' >/dev/null ||
+        vm_fail "no 'iscsi-root: started as PID 1, argv [/init]' line"
+    local expected
+    for expected in "${expects[@]}"; do
+        vm_console_time "$log" "$expected" >/dev/null || vm_fail "no console line matching '$expected'"
+    done
+    if [[ -n "$failure" ]]; then
+        vm_check_failed_boot "$log" "$image" "$failure"
+        return
+    fi
+
     local step
     for step in plan modules network login 'root device' mount supervisor; do
         vm_console_time "$log" "iscsi-root: $step: .* \([0-9]+ ms\)" >/dev/null ||
@@ -90,18 +151,132 @@ vm_boot_from_iscsi() {
     done
     local root_init written
     root_init="$(vm_console_time "$log" 'VM-MARKER: root-init-started')" || vm_fail "the root's init never ran"
-    written="$(vm_console_time "$log" 'VM-MARKER: root-file-written')" || vm_fail "the root's init did not write its file"
     vm_console_time "$log" 'reboot: Power down' >/dev/null || vm_fail "the kernel did not say 'reboot: Power down'"
-    debugfs -R 'cat /var/log/iscsi-root-boots' "$image" 2>/dev/null | grep -q '^booted uptime=' ||
-        vm_fail "the file the guest wrote is not in the image"
-    e2fsck -fn "$image" >/dev/null 2>&1 || vm_fail "e2fsck -fn finds the root image unclean"
-    local init_uptime
+    if ((read_only)); then
+        vm_console_time "$log" 'iscsi-root: mount: .*, ro\)' >/dev/null || vm_fail "the agent did not mount the root read-only"
+        vm_console_time "$log" 'VM-MARKER: root-mounted [^ ]+ ext4 ro,' >/dev/null ||
+            vm_fail "the guest does not see / mounted read-only: $(grep -m 1 'root-mounted' "$log" || true)"
+        written="$(vm_console_time "$log" 'VM-MARKER: root-read-only-write-refused')" ||
+            vm_fail "the guest could write to its read-only root, or did not try"
+        ! vm_rootfs_read "$image" "$VM_ROOTFS_FILE" | grep -q '^booted uptime=' ||
+            vm_fail "a file was written to the read-only root"
+    else
+        written="$(vm_console_time "$log" 'VM-MARKER: root-file-written')" || vm_fail "the root's init did not write its file"
+        vm_rootfs_read "$image" "$VM_ROOTFS_FILE" | grep -q '^booted uptime=' ||
+            vm_fail "the file the guest wrote is not in the image"
+    fi
+    vm_rootfs_check "$image" || vm_fail "e2fsck -fn finds the root image unclean"
+    local init_uptime steps
     init_uptime="$(grep -E -m 1 -o 'root-init-started uptime=[0-9.]+' "$log" | cut -d= -f2)"
-    echo "seconds after QEMU start: root's init ${root_init} (guest uptime ${init_uptime}), file written ${written}; image clean"
+    steps="$(vm_step_durations "$log")"
+    echo "root's init at ${root_init} s after QEMU start (guest uptime ${init_uptime} s), $((read_only ? 0 : 1)) file written at ${written} s; image clean; steps: $steps"
+}
+
+# A boot that had to fail: the reason on the console, the agent's "reboot in N s", the
+# machine gone by itself within the bound, the root's init never run, the image clean.
+vm_check_failed_boot() {
+    local log="$1" image="$2" reason="$3"
+    local failed_at gone_at
+    failed_at="$(vm_console_time "$log" "iscsi-root: .*$reason")" ||
+        vm_fail "no console line with the reason '$reason': $(grep -m 1 'iscsi-root: .*failed' "$log" || echo 'no failure line')"
+    vm_console_time "$log" 'iscsi-root: check: ' >/dev/null || vm_fail "no 'check:' advice line"
+    vm_console_time "$log" 'iscsi-root: no rescue shell in this initramfs; reboot in [0-9]+ s' >/dev/null ||
+        vm_fail "no 'reboot in N s' line"
+    gone_at="$(vm_console_time "$log" 'reboot: Restarting system')" || vm_fail "the kernel did not say 'reboot: Restarting system'"
+    ((${gone_at%.*} < FAILURE_BOUND_SECONDS)) || vm_fail "the machine rebooted only ${gone_at} s after QEMU start (bound ${FAILURE_BOUND_SECONDS} s)"
+    ! vm_console_time "$log" 'VM-MARKER: root-init-started' >/dev/null || vm_fail "the root's init ran although the boot failed"
+    vm_rootfs_check "$image" || vm_fail "e2fsck -fn finds the root image unclean"
+    echo "failed as expected at ${failed_at} s: \"$(grep -E -m 1 -o "iscsi-root: .*$reason.*" "$log" | cut -c 1-160)\"; rebooted at ${gone_at} s"
+}
+
+# "plan 42, modules 630, ..." from the agent's step lines.
+vm_step_durations() {
+    local log="$1"
+    grep -E -o 'iscsi-root: [a-z ]+: .* \([0-9]+ ms\)$' "$log" |
+        sed -E 's/^iscsi-root: ([a-z ]+): .* \(([0-9]+) ms\)$/\1 \2/' | paste -s -d, - | sed 's/,/, /g'
 }
 
 scenario_static_ip() (
-    vm_boot_from_iscsi static-ip "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw"
+    vm_boot_from_iscsi static-ip "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 $ROOT_RW" \
+        --expect 'iscsi-root: network: eth0 10\.0\.2\.15/24 via 10\.0\.2\.2'
+)
+
+# QEMU's built-in DHCP server hands out 10.0.2.15/24 with router 10.0.2.2.
+scenario_dhcp() (
+    vm_boot_from_iscsi dhcp "ip=dhcp iscsi=iscsi://10.0.2.2/$IQN/1 $ROOT_RW" \
+        --expect 'iscsi-root: network: eth0 10\.0\.2\.15/24 via 10\.0\.2\.2'
+)
+
+# dracut's grammar: an empty LUN field means LUN 0, the controller on tgt; root=LABEL=
+# finds the filesystem on the session's disk LUN 1 all the same, as it does with dracut.
+scenario_dracut() (
+    vm_boot_from_iscsi dracut "$VM_STATIC_IP netroot=iscsi:10.0.2.2::::$IQN $ROOT_RW" \
+        --expect 'iscsi-root: root device: /dev/sda \(LUN 1\)'
+)
+
+# initramfs-tools' (open-iscsi's local-top/iscsi) parameters on the command line.
+scenario_initramfs_tools() (
+    vm_boot_from_iscsi initramfs-tools \
+        "$VM_STATIC_IP iscsi_initiator=iqn.2024-01.org.iscsi-root.test:from-cmdline iscsi_target_name=$IQN iscsi_target_ip=10.0.2.2 iscsi_target_port=3260 $ROOT_RW" \
+        --expect 'iscsi-root: login: .* as iqn\.2024-01\.org\.iscsi-root\.test:from-cmdline,'
+)
+
+# The same from /etc/iscsi/iscsi.initramfs in the initramfs, nothing iSCSI on the command line.
+scenario_initramfs_tools_file() (
+    vm_boot_from_iscsi initramfs-tools-file "$VM_STATIC_IP $ROOT_RW" --initramfs iscsi-initramfs \
+        --expect 'iscsi-root: login: .* as iqn\.2024-01\.org\.iscsi-root\.test:from-file,'
+)
+
+# No ip= and no target on the command line: the NIC, its address, the initiator and the
+# target all come from the iBFT that QEMU publishes as an ACPI table.
+scenario_ibft() (
+    vm_boot_from_iscsi ibft "rd.iscsi.firmware=1 $ROOT_RW" --ibft \
+        --expect 'iscsi-root: network: eth0 10\.0\.2\.15/24 via 10\.0\.2\.2' \
+        --expect 'iscsi-root: login: .* as iqn\.2024-01\.org\.iscsi-root\.test:ibft-initiator,'
+)
+
+scenario_chap() (
+    vm_boot_from_iscsi chap "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 iscsi.chap=$CHAP_USER $ROOT_RW" \
+        --initramfs secrets --chap
+)
+
+scenario_mutual_chap() (
+    vm_boot_from_iscsi mutual-chap \
+        "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 iscsi.chap=$CHAP_USER iscsi.mutual=$MUTUAL_USER $ROOT_RW" \
+        --initramfs secrets --chap --mutual-chap
+)
+
+# The root is partition 1 (GPT) of the LUN, found by its PARTUUID.
+scenario_partition() (
+    vm_boot_from_iscsi partition "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 root=PARTUUID=$PARTUUID rw" \
+        --partuuid "$PARTUUID" --expect 'iscsi-root: root device: /dev/sda1 \(LUN 1\)'
+)
+
+scenario_read_only() (
+    vm_boot_from_iscsi read-only "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 root=LABEL=root ro" --read-only
+)
+
+# The target knows the initiator's account with another secret: the login is refused.
+scenario_fail_chap() (
+    vm_boot_from_iscsi fail-chap "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 iscsi.chap=$CHAP_USER $FAIL_FAST $ROOT_RW" \
+        --initramfs secrets --chap --chap-secret "not-the-secret-16" --expect-failure 'authentication failed'
+)
+
+scenario_fail_unknown_target() (
+    vm_boot_from_iscsi fail-unknown-target "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN.missing/1 $FAIL_FAST $ROOT_RW" \
+        --expect-failure 'not found'
+)
+
+# A /24 without a gateway and a portal outside it.
+scenario_fail_no_route() (
+    vm_boot_from_iscsi fail-no-route \
+        "ip=10.0.2.15:::255.255.255.0::eth0:off iscsi=iscsi://10.0.3.99/$IQN/1 $FAIL_FAST $ROOT_RW" \
+        --expect-failure 'no route'
+)
+
+scenario_fail_no_root() (
+    vm_boot_from_iscsi fail-no-root "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 $FAIL_FAST root=LABEL=nosuchroot rw" \
+        --expect-failure 'LABEL=nosuchroot not found within 3 s'
 )
 
 run_scenario() {
@@ -122,6 +297,8 @@ main() {
     [[ -x "$VM_AGENT_BINARY" ]] || vm_fail "no static agent at $VM_AGENT_BINARY (run make static)"
     vm_kernel_prepare
     mkdir -p "$LOG_DIR"
+    # This run's initramfs images are built when a scenario first needs them.
+    rm -f "$LOG_DIR"/run.*
     local selected=("$@") passed=0 failed=0 name
     ((${#selected[@]} > 0)) || selected=("${SCENARIOS[@]}")
     for name in "${selected[@]}"; do

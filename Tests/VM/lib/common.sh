@@ -23,3 +23,19 @@ vm_now_ms() {
     read -r seconds nanoseconds < <(date '+%s %N')
     echo $((seconds * 1000 + 10#$nanoseconds / 1000000))
 }
+
+# Downloads Debian PACKAGEs (verified by apt) into DIR, installing nothing; prints the
+# .deb files, one a line.
+vm_apt_download() {
+    local dir="$1"
+    shift
+    mkdir -p "$dir"
+    # apt's _apt user cannot write into the cache folders; the download is still verified.
+    (cd "$dir" && apt-get download -q -o APT::Sandbox::User=root "$@" >&2)
+    local package deb
+    for package in "$@"; do
+        deb="$(find "$dir" -maxdepth 1 -name "${package}_*.deb" | head -n 1)"
+        [[ -n "$deb" ]] || vm_fail "apt-get download left no ${package}_*.deb in $dir"
+        echo "$deb"
+    done
+}

@@ -41,11 +41,8 @@ vm_kernel_unpack() (
     # shellcheck disable=SC2064 # expand now: the trap removes this staging folder
     trap "rm -rf '$staging'" EXIT
     vm_log "downloading $package"
-    # apt's _apt user cannot write into the cache folder; the download is still verified.
-    (cd "$staging" && apt-get download -q -o APT::Sandbox::User=root "$package" >&2)
     local deb
-    deb="$(find "$staging" -maxdepth 1 -name "${package}_*.deb" | head -n 1)"
-    [[ -n "$deb" ]] || vm_fail "apt-get download left no ${package}_*.deb"
+    deb="$(vm_apt_download "$staging" "$package")"
     dpkg-deb -x "$deb" "$staging/tree"
     [[ -f "$staging/tree/boot/vmlinuz-$kver" ]] || vm_fail "$deb holds no boot/vmlinuz-$kver"
     # The package ships no modules.dep: its maintainer scripts would run depmod.

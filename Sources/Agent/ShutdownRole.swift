@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BootConfig
+import LinuxSystem
+
+/// The end of the machine's run, as `/run/initramfs/shutdown` (systemd-shutdown pivots into
+/// /run/initramfs and executes it with the verb: reboot, poweroff, halt, kexec) or as
+/// `iscsi-root shutdown VERB` from another init's final script: unmount the old root, have
+/// the supervisor log the session out, then stop the machine. The logout must come before
+/// reboot(2): once it has started, the kernel fails I/O at once (ANCHORS §1.4).
+public enum ShutdownRole {
+    static let oldRoot = "/oldroot"
+    /// Unmount tries before the last resort (a read-only remount), 100 ms apart.
+    static let unmountAttempts = 50
+
+    public static func isRequested(arguments: [String]) -> Bool {
+        arguments.first.map { $0 == "/shutdown" || $0.hasSuffix("/shutdown") } ?? false
+    }
+
+    public static func run(verb: String?) -> Never {
+        var log = BootLog()
+        let action: FailureAction
+        switch verb {
+        case "poweroff": action = .poweroff
+        case "halt": action = .halt
+        // kexec has nothing loaded by us; a plain reboot is the safe meaning.
+        default: action = .reboot
+        }
+        let unmounted = unmountTree(under: oldRoot, log: &log)
+        log.line("shutdown: \(unmounted ? "root unmounted" : "root still mounted (read-only)"); logging out")
+        do {
+            let answer = try ControlRequest.forcedLogout.send(timeoutMilliseconds: 10_000)
+            log.line("shutdown: \(answer.split(separator: "\n").first ?? "")")
+        } catch {
+            log.line("shutdown: no supervisor answered (\(error)); the target will drop the session on its own")
+        }
+        log.line("shutdown: \(action.rawValue)")
+        MachineStop.perform(action, log: &log)
+    }
+
+    /// Unmounts every mount at or under `root`, deepest first, retrying while busy; falls
+    /// back to a read-only remount. Returns whether `root` itself was unmounted.
+    static func unmountTree(under root: String, log: inout BootLog) -> Bool {
+        sync()
+        for _ in 0..<unmountAttempts {
+            let mounts = mountPoints().filter { $0 == root || $0.hasPrefix(root + "/") }.sorted { $0.count > $1.count }
+            if mounts.isEmpty { return true }
+            for mountPoint in mounts { umount2(mountPoint, 0) }
+            usleep(100_000)
+        }
+        for mountPoint in mountPoints().filter({ $0 == root || $0.hasPrefix(root + "/") }) {
+            if mount(nil, mountPoint, nil, UInt(MS_REMOUNT | MS_RDONLY), nil) != 0 {
+                log.line("shutdown: \(mountPoint) stays mounted read-write: \(SystemError("remount"))")
+            }
+        }
+        sync()
+        return false
+    }
+
+    /// Mount points from /proc/self/mountinfo (field 5), with octal escapes decoded.
+    static func mountPoints() -> [String] {
+        guard let text = readText("/proc/self/mountinfo") else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 4 ? decodeMountInfoEscapes(String(fields[4])) : nil
+        }
+    }
+
+    /// mountinfo writes space, tab, newline and backslash as \040, \011, \012, \134.
+    static func decodeMountInfoEscapes(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        var input = Array(text.utf8)[...]
+        while let byte = input.popFirst() {
+            if byte == UInt8(ascii: "\\"), input.count >= 3,
+                let value = UInt8(String(decoding: input.prefix(3), as: UTF8.self), radix: 8)
+            {
+                bytes.append(value)
+                input = input.dropFirst(3)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
