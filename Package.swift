@@ -19,11 +19,13 @@ let package = Package(
         .target(name: "ISCSI", dependencies: ["CShims", "CLibcrypto"]),
         // Machine-readable output (JSON) shared by `plan`, `status` and the probes.
         .target(name: "Reports"),
-        .target(name: "BootConfig", dependencies: ["ISCSI", "Reports"]),
+        // IP and MAC address values, shared by the boot plan and the network setup.
+        .target(name: "NetworkAddresses"),
+        .target(name: "BootConfig", dependencies: ["ISCSI", "Reports", "NetworkAddresses"]),
         .target(name: "LinuxSystem", dependencies: ["CShims"]),
         .target(name: "Initiator", dependencies: ["ISCSI", "LinuxSystem"]),
         .target(name: "KernelSession", dependencies: ["ISCSI", "LinuxSystem"]),
-        .target(name: "NetworkSetup", dependencies: ["LinuxSystem", "CShims"]),
+        .target(name: "NetworkSetup", dependencies: ["LinuxSystem", "CShims", "NetworkAddresses"]),
         .target(name: "DomainValidation", dependencies: ["ISCSI", "Initiator"]),
         .target(name: "Commands", dependencies: ["ISCSI", "BootConfig", "Initiator", "LinuxSystem", "Agent", "Reports", "DomainValidation"]),
         .systemLibrary(name: "CLibkmod", pkgConfig: "libkmod", providers: [.apt(["libkmod-dev"])]),

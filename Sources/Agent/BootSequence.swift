@@ -148,7 +148,7 @@ public enum BootSequence {
         let selector: InterfaceConfiguration.Selector
         if let device = interface.device {
             selector = .name(device)
-        } else if let mac = interface.mac.flatMap({ networkMACAddress(bytes: $0.value.bytes) }) {
+        } else if let mac = interface.mac?.value {
             selector = .macAddress(mac)
         } else {
             selector = .firstWithCarrier
@@ -157,14 +157,13 @@ public enum BootSequence {
         switch interface.method {
         case .static,
             .firmware where interface.address != nil:
-            guard let address = interface.address.flatMap({ networkInterfaceAddress($0.description, prefixLength: interface.prefixLength) })
-            else {
+            guard let address = interface.address else {
                 throw BootFailure(step: "network", reason: "no address for \(selector)", check: "ip=")
             }
             method = .manual(
                 .init(
-                    address: address, gateway: interface.gateway.flatMap { networkIPAddress($0.description) },
-                    dnsServers: interface.dns.compactMap { networkIPAddress($0.description) }, mtu: interface.mtu.map(UInt32.init)))
+                    address: InterfaceAddress(address, prefixLength: interface.prefixLength ?? address.maximumPrefixLength),
+                    gateway: interface.gateway, dnsServers: interface.dns, mtu: interface.mtu.map(UInt32.init)))
         default:
             method = .dhcp
         }
@@ -179,6 +178,18 @@ public enum BootSequence {
         }
     }
 
+    /// Why a portal `host` that could not be reached may have no route: it lies outside the
+    /// interface's subnet and no route through a gateway covers it, so the only way tried was
+    /// straight on the link (the host route of `NetworkSetup.hostRoute`), where nothing
+    /// answered. nil when the portal is on the link or a gateway leads to it.
+    static func missingRouteNote(to host: String, from interface: ConfiguredInterface) -> String? {
+        guard let target = IPAddress(host), !interface.address.isOnLink(target),
+            !interface.routes.contains(where: { $0.covers(target) && $0.gateway != nil })
+        else { return nil }
+        return "no route to \(host): it is outside \(interface.name)'s \(interface.address) and no gateway is configured, "
+            + "so it was tried as a neighbour on the link and did not answer"
+    }
+
     /// Carrier, DHCP retries and routes must fit in this (DHCP's own backoff is bounded within).
     static let networkTimeoutMilliseconds = 60_000
 
@@ -189,8 +200,7 @@ public enum BootSequence {
         case .named(let name):
             return name
         case .generatedFromBootInterface:
-            let mac = macBytes(of: interface).flatMap { BootConfig.MACAddress(bytes: $0) }
-            return mac.map(ISCSIName.generatedInitiatorName(for:)) ?? "iqn.2024-01.org.iscsi-root:\(hostName())"
+            return interface.macAddress.map(ISCSIName.generatedInitiatorName(for:)) ?? "iqn.2024-01.org.iscsi-root:\(hostName())"
         }
     }
 
@@ -223,7 +233,7 @@ public enum BootSequence {
                         session = try KernelSession.establish(sessionPlan, channel: channel)
                     } catch {
                         var attempt = "\(target.name.value) at \(sessionPlan.portalDescription): \(error)"
-                        if let note = missingRouteNote(to: sessionPlan.host, from: interface) {
+                        if let note = Self.missingRouteNote(to: sessionPlan.host, from: interface) {
                             attempt += " — " + note
                             unroutedPortals = true
                         }

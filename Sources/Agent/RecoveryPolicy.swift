@@ -3,7 +3,9 @@
 ///
 /// Attempts walk the portals in order; after a full round without success the wait doubles
 /// from `firstDelayMilliseconds` up to `maximumDelayMilliseconds`, with ±`jitterFraction`
-/// so that a thousand machines that lost the same target do not return in lockstep.
+/// so that a thousand machines that lost the same target do not return in lockstep. The cap
+/// is a second: a refused connect costs the target next to nothing, and every second of
+/// waiting after the target is back is a second of frozen I/O on the root.
 public struct RecoveryPolicy: Sendable, Equatable {
     public var portalCount: Int
     public var firstDelayMilliseconds: Int
@@ -13,7 +15,7 @@ public struct RecoveryPolicy: Sendable, Equatable {
     public var maximumAttempts: Int?
 
     public init(
-        portalCount: Int, firstDelayMilliseconds: Int = 250, maximumDelayMilliseconds: Int = 4000, jitterFraction: Double = 0.2,
+        portalCount: Int, firstDelayMilliseconds: Int = 250, maximumDelayMilliseconds: Int = 1000, jitterFraction: Double = 0.2,
         maximumAttempts: Int? = nil
     ) {
         self.portalCount = max(1, portalCount)

@@ -85,7 +85,7 @@ public struct BootParameters: Sendable, Equatable {
         case "BOOTIF": bootInterfaceMAC = Sourced(try parseBootInterface(value), from: source)
         case "bootdev": bootDevice = Sourced(value, from: source)
         case "nameserver":
-            guard let address = IPAddress(parsing: value) else {
+            guard let address = IPAddress(value) else {
                 throw BootConfigError(
                     "nameserver=", token: value, problem: "is not an IP address",
                     expected: "a.b.c.d or an IPv6 address")

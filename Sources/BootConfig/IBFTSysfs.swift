@@ -24,7 +24,7 @@ extension IBFT {
         }
         func address(_ directory: String, _ attribute: String) throws(BootConfigError) -> IPAddress? {
             guard let text = value(directory, attribute) else { return nil }
-            guard let address = IPAddress(parsing: text) else {
+            guard let address = IPAddress(text) else {
                 throw BootConfigError(
                     "/sys/firmware/ibft", at: "\(directory)/\(attribute)", token: text,
                     problem: "is not an IP address", expected: "a.b.c.d or IPv6")
@@ -52,7 +52,7 @@ extension IBFT {
         nics = []
         for directory in numbered("ethernet") {
             let macText = value(directory, "mac") ?? ""
-            guard let mac = MACAddress(parsing: macText) else {
+            guard let mac = MACAddress(macText) else {
                 throw BootConfigError(
                     "/sys/firmware/ibft", at: "\(directory)/mac", token: macText,
                     problem: "is not a MAC address", expected: "xx:xx:xx:xx:xx:xx")

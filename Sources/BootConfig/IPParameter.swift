@@ -46,7 +46,7 @@ public struct IPParameter: Sendable, Equatable {
             return IPParameter(method: method)
         }
         // `<device>:<method>[:mtu[:mac]]`: the first field is a name, not an address.
-        if IPAddress(parsing: fields[0]) == nil, !fields[0].isEmpty, !fields[0].hasPrefix("["),
+        if IPAddress(fields[0]) == nil, !fields[0].isEmpty, !fields[0].hasPrefix("["),
             !fields[0].allSatisfy({ $0.isNumber || $0 == "." })
         {
             guard let method = try method(fields[1], field: 2, warnings: &warnings) else {
@@ -106,7 +106,7 @@ public struct IPParameter: Sendable, Equatable {
         guard fields.count > 7 else { return result }
         if fields[7].isDecimalNumber
             || fields[7].isEmpty && fields.count > 8
-                && MACAddress(parsing: fields[8...].joined(separator: ":")) != nil
+                && MACAddress(fields[8...].joined(separator: ":")) != nil
         {
             if !fields[7].isEmpty { result.mtu = try mtu(fields[7], field: 8) }
             if fields.count > 8 { result.mac = try mac(fields[8...].joined(separator: ":"), field: 9) }
@@ -146,7 +146,7 @@ public struct IPParameter: Sendable, Equatable {
 
     private static func address(_ text: Substring, field: Int) throws(BootConfigError) -> IPAddress? {
         if text.isEmpty { return nil }
-        guard let address = IPAddress(parsing: text) else {
+        guard let address = IPAddress(text) else {
             throw BootConfigError(
                 parameter, at: "field \(field)", token: String(text), problem: "is not an IP address",
                 expected: "a.b.c.d or [IPv6]")
@@ -163,7 +163,7 @@ public struct IPParameter: Sendable, Equatable {
         if text.isDecimalNumber, text.utf8.count <= 3, let length = UInt8(text), length <= maximum {
             return length
         }
-        if maximum == 32, let mask = IPv4Address(parsing: text), let length = mask.prefixLengthOfNetmask {
+        if maximum == 32, let mask = IPv4Address(text), let length = mask.prefixLengthOfNetmask {
             return length
         }
         throw BootConfigError(
@@ -185,7 +185,7 @@ public struct IPParameter: Sendable, Equatable {
 
     private static func mac(_ text: String, field: Int) throws(BootConfigError) -> MACAddress? {
         if text.isEmpty { return nil }
-        guard let mac = MACAddress(parsing: text) else {
+        guard let mac = MACAddress(text) else {
             throw BootConfigError(
                 parameter, at: "field \(field)", token: text, problem: "is not a MAC address",
                 expected: "six hex pairs such as 52:54:00:12:34:56")

@@ -13,7 +13,7 @@ public struct InterfaceName: Sendable, Equatable {
 
     static func parse(_ text: String) throws(BootConfigError) -> InterfaceName {
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, let mac = MACAddress(parsing: parts[1]) else {
+        guard parts.count == 2, !parts[0].isEmpty, let mac = MACAddress(parts[1]) else {
             throw BootConfigError(
                 "ifname=", token: text, problem: "is not <name>:<MAC>",
                 expected: "e.g. ifname=lan0:52:54:00:12:34:56")
@@ -51,7 +51,7 @@ public struct StaticRoute: Sendable, Equatable, CustomStringConvertible {
                 "rd.route=", token: text, problem: "does not have 2 or 3 fields", expected: expected)
         }
         let network = fields[0].split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let destination = IPAddress(parsing: network[0]) else {
+        guard let destination = IPAddress(network[0]) else {
             throw BootConfigError(
                 "rd.route=", at: "network", token: String(network[0]), problem: "is not an address",
                 expected: expected)
@@ -65,7 +65,7 @@ public struct StaticRoute: Sendable, Equatable, CustomStringConvertible {
                 "rd.route=", at: "prefix", token: String(prefixText), problem: "is not a prefix length",
                 expected: "0-\(destination.maximumPrefixLength)")
         }
-        guard let gateway = IPAddress(parsing: fields[1]), gateway.isIPv6 == destination.isIPv6 else {
+        guard let gateway = IPAddress(fields[1]), gateway.isIPv6 == destination.isIPv6 else {
             throw BootConfigError(
                 "rd.route=", at: "gateway", token: String(fields[1]),
                 problem: "is not an address of the network's family", expected: expected)
@@ -117,7 +117,7 @@ public struct VLANDevice: Sendable, Equatable, CustomStringConvertible {
 /// `BOOTIF=01-52-54-00-12-34-56` (PXELINUX's `IPAPPEND 2`: hardware type 01, then the MAC).
 func parseBootInterface(_ text: String) throws(BootConfigError) -> MACAddress {
     let withoutType = text.split(separator: "-").count == 7 ? String(text.dropFirst(3)) : text
-    guard let mac = MACAddress(parsing: withoutType) else {
+    guard let mac = MACAddress(withoutType) else {
         throw BootConfigError(
             "BOOTIF=", token: text, problem: "is not a MAC address",
             expected: "01-xx-xx-xx-xx-xx-xx or xx:xx:xx:xx:xx:xx")

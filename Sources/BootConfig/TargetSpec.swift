@@ -39,7 +39,7 @@ public struct TargetPortal: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    public var address: IPAddress? { IPAddress(parsing: host) }
+    public var address: IPAddress? { IPAddress(host) }
 
     public var description: String {
         address?.isIPv6 == true ? "[\(host)]:\(port)" : "\(host):\(port)"
@@ -47,7 +47,7 @@ public struct TargetPortal: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a host: an IPv4 address, a bracketed IPv6 address, or a DNS name.
     static func host(_ text: Substring, parameter: String) throws(BootConfigError) -> String {
-        if let address = IPAddress(parsing: text) { return address.description }
+        if let address = IPAddress(text) { return address.description }
         let isName =
             !text.isEmpty && text.utf8.count <= 253
             && text.unicodeScalars.allSatisfy {

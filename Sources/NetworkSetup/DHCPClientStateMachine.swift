@@ -1,3 +1,4 @@
+import NetworkAddresses
 import LinuxSystem
 
 /// The DHCPv4 client's decisions (RFC 2131 §3.1 and §4.4, INIT → SELECTING → REQUESTING →

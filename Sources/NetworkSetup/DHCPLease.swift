@@ -1,3 +1,4 @@
+import NetworkAddresses
 /// What a DHCPACK gave us, read from its options (RFC 2132) into the values that are applied.
 public struct DHCPLease: Equatable, Sendable {
     public var address: IPv4Address

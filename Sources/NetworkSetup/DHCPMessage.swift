@@ -1,3 +1,4 @@
+import NetworkAddresses
 /// A DHCP message (RFC 2131 §2, figure 1) with its options (RFC 2132), encoded and decoded
 /// in pure Swift. Decoding checks every length before reading, so a malformed packet is an
 /// error value, never a trap.

@@ -1,3 +1,4 @@
+import NetworkAddresses
 import LinuxSystem
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+@_exported import NetworkAddresses
 import CShims
 import LinuxSystem
 

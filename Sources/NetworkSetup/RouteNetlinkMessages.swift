@@ -1,3 +1,4 @@
+import NetworkAddresses
 import CShims
 
 /// The rtnetlink requests this module sends and the replies it reads, as pure byte values so

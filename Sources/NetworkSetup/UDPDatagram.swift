@@ -1,3 +1,4 @@
+import NetworkAddresses
 /// A UDP datagram inside an IPv4 packet, built and read by hand because the DHCP client
 /// talks before the interface has an address: it sends from 0.0.0.0 through a packet socket,
 /// where the kernel adds only the Ethernet header.

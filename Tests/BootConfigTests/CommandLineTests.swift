@@ -114,14 +114,14 @@ import Testing
         ("fe80::1:2:3:4:5:6", "fe80:0:1:2:3:4:5:6"),
     ])
     func ipv6(text: String, canonical: String) {
-        #expect(IPv6Address(parsing: text)?.description == canonical)
+        #expect(IPv6Address(text)?.description == canonical)
     }
 
     @Test(arguments: ["1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "g::", ":::"])
-    func badIPv6(text: String) { #expect(IPv6Address(parsing: text) == nil) }
+    func badIPv6(text: String) { #expect(IPv6Address(text) == nil) }
 
     @Test(arguments: ["1.2.3", "1.2.3.256", "1..2.3", "01234.1.1.1", "a.b.c.d"])
-    func badIPv4(text: String) { #expect(IPv4Address(parsing: text) == nil) }
+    func badIPv4(text: String) { #expect(IPv4Address(text) == nil) }
 }
 
 @Suite struct ISCSINameTests {

@@ -90,11 +90,13 @@ run_fault() (
     local log="$LOG_DIR/fault-$name.log" initrd="$LOG_DIR/fault.initrd.img" image="$LOG_DIR/fault-$name.root.img"
     local monitor="$LOG_DIR/fault-$name.monitor"
     [[ -f "$initrd" ]] || vm_initramfs_build "$initrd" >/dev/null
-    vm_rootfs_build "$image" "$VM_REPO_ROOT/Tests/VM/guest/writer-init" 96M
+    vm_rootfs_build "$image" --init "$VM_REPO_ROOT/Tests/VM/guest/writer-init" --size 96M
     debugfs -w -R "write $VM_AGENT_BINARY sbin/iscsi-root" "$image" >/dev/null 2>&1 || vm_fail "cannot put iscsi-root into the image"
     vm_netns_create
     VM_TARGET_LOG="$LOG_DIR/fault-$name.tgtd.log" vm_target_start "$image"
     rm -f "$log" "$monitor"
+    local qemu_start
+    qemu_start="$(vm_now_ms)"
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --monitor "$monitor" \
         --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $GUEST_APPEND" &
     local qemu=$!
@@ -113,11 +115,22 @@ run_fault() (
     ! grep -q 'VM-MARKER: write-failed' "$log" || vm_fail "a write failed: $(grep -m 1 'write-failed' "$log")"
     grep -q 'VM-MARKER: io-errors=0' "$log" || vm_fail "I/O errors in the guest's kernel log: $(grep -m 1 'io-errors' "$log")"
     local recovered
-    recovered="$(grep -m 1 -o 'operational again .* in [0-9]* ms' "$log")" || vm_fail "the console shows no recovery"
-    grep -q 'VM-STATUS: recoveries [1-9]' "$log" || vm_fail "iscsi-root status does not count the recovery"
+    if recovered="$(grep -m 1 -o 'operational again .* in [0-9]* ms' "$log")"; then
+        grep -q 'VM-STATUS: recoveries [1-9]' "$log" || vm_fail "iscsi-root status does not count the recovery"
+    elif [[ "$name" == link-dropped ]]; then
+        # Shorter than the NOP-Out window: TCP retransmits once the link is back, and the
+        # session never breaks.
+        recovered="no recovery needed (the session outlived the outage)"
+    else
+        vm_fail "the console shows no recovery"
+    fi
     verify_blocks "$image"
-    e2fsck -fn "$image" >/dev/null 2>&1 || vm_fail "e2fsck -fn finds the root image unclean"
-    echo "$recovered; fault lasted $(((fault_end - fault_start) / 100))00 ms; $WRITER_BLOCKS blocks intact, image clean"
+    vm_rootfs_check "$image" || vm_fail "e2fsck -fn finds the root image unclean"
+    # The console's stamps count from QEMU's start: the first write that completed after
+    # the fault ended says how long the root stayed frozen once the path was back.
+    local resumed
+    resumed="$(awk -v end="$(((fault_end - qemu_start)))" '/VM-MARKER: wrote seq=/ { split($1, t, "."); ms = t[1] * 1000 + t[2]; if (ms > end) { print ms - end; exit } }' "$log")"
+    echo "$recovered; fault lasted $((fault_end - fault_start)) ms; first write $resumed ms after the fault ended; $WRITER_BLOCKS blocks intact, image clean"
 )
 
 # Every block 1..WRITER_BLOCKS of /data/blocks holds only its own "seq=N" lines.

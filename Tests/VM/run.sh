@@ -169,7 +169,9 @@ vm_boot_from_iscsi() {
     local init_uptime steps
     init_uptime="$(grep -E -m 1 -o 'root-init-started uptime=[0-9.]+' "$log" | cut -d= -f2)"
     steps="$(vm_step_durations "$log")"
-    echo "root's init at ${root_init} s after QEMU start (guest uptime ${init_uptime} s), $((read_only ? 0 : 1)) file written at ${written} s; image clean; steps: $steps"
+    local outcome="file written"
+    ((read_only == 0)) || outcome="write refused (read-only)"
+    echo "root's init at ${root_init} s after QEMU start (guest uptime ${init_uptime} s), $outcome at ${written} s; image clean; steps: $steps"
 }
 
 # A boot that had to fail: the reason on the console, the agent's "reboot in N s", the
@@ -192,7 +194,7 @@ vm_check_failed_boot() {
 # "plan 42, modules 630, ..." from the agent's step lines.
 vm_step_durations() {
     local log="$1"
-    grep -E -o 'iscsi-root: [a-z ]+: .* \([0-9]+ ms\)$' "$log" |
+    grep -E -o 'iscsi-root: [a-z ]+: .* \([0-9]+ ms\)' "$log" |
         sed -E 's/^iscsi-root: ([a-z ]+): .* \(([0-9]+) ms\)$/\1 \2/' | paste -s -d, - | sed 's/,/, /g'
 }
 

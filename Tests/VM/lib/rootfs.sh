@@ -2,9 +2,10 @@
 # /sbin/init that reports on the console, writes a file (or, on a read-only root, checks
 # that it cannot) and powers off; and the host's look at it afterwards (sourced).
 #
-#   vm_rootfs_build IMAGE [--partuuid UUID]
+#   vm_rootfs_build IMAGE [--partuuid UUID] [--init FILE] [--size SIZE]
 #       writes IMAGE (about 1 s). With --partuuid the image is a disk: a GPT whose
-#       partition 1 (that PARTUUID, from 1 MiB on) holds the filesystem.
+#       partition 1 (that PARTUUID, from 1 MiB on) holds the filesystem. --init replaces
+#       the /sbin/init below (Tests/VM/guest/), --size the filesystem's 64M.
 #   vm_rootfs_read IMAGE PATH     prints a file of the filesystem (debugfs)
 #   vm_rootfs_check IMAGE         e2fsck -fn: fails when the filesystem is not clean
 #
@@ -19,7 +20,7 @@
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-readonly VM_ROOTFS_APPLETS=(sh mount umount cat echo sync poweroff mkdir sleep uname)
+readonly VM_ROOTFS_APPLETS=(sh mount umount cat echo sync poweroff mkdir sleep uname yes head dd dmesg printf grep sed)
 # shellcheck disable=SC2034 # used by the scripts that source this one
 readonly VM_ROOTFS_FILE=/var/log/iscsi-root-boots
 # Where partition 1 starts on a partitioned image (sfdisk's default alignment).
@@ -28,10 +29,12 @@ readonly VM_ROOTFS_PARTITION_OFFSET=$((2048 * 512))
 vm_rootfs_build() (
     local image="$1"
     shift
-    local partuuid=""
+    local partuuid="" init="" size=""
     while (($# > 0)); do
         case "$1" in
         --partuuid) partuuid="$2"; shift 2 ;;
+        --init) init="$2"; shift 2 ;;
+        --size) size="$2"; shift 2 ;;
         *) vm_fail "vm_rootfs_build: unknown option $1" ;;
         esac
     done
@@ -83,10 +86,13 @@ echo "diskless boot from iSCSI ok"
 echo "VM-MARKER: root-poweroff"
 poweroff -f
 INIT
+    if [[ -n "$init" ]]; then
+        cp "$init" "$tree/sbin/init"
+    fi
     chmod 0755 "$tree/sbin/init"
     rm -f "$image"
     if [[ -z "$partuuid" ]]; then
-        mkfs.ext4 -q -F -L root -d "$tree" "$image" 64M >/dev/null
+        mkfs.ext4 -q -F -L root -d "$tree" "$image" "${size:-64M}" >/dev/null
         return 0
     fi
     command -v sfdisk >/dev/null || vm_fail "sfdisk not found (Tests/VM/lib/deps.sh installs fdisk)"

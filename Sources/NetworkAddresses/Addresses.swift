@@ -1,8 +1,8 @@
-/// IP and MAC address values parsed in pure Swift (no `inet_pton`), so the parser runs
-/// anywhere and rejects what it does not understand instead of guessing.
+/// IP and MAC address values shared by the boot plan and the network setup, parsed in pure
+/// Swift (no `inet_pton`) so that malformed text is rejected rather than guessed at.
 
 /// An IPv4 address, e.g. `192.168.50.1`.
-public struct IPv4Address: Hashable, Sendable, CustomStringConvertible {
+public struct IPv4Address: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The address in host order: `192.168.50.1` is `0xC0A8_3201`.
     public var value: UInt32
 
@@ -13,7 +13,7 @@ public struct IPv4Address: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Parses exactly four dot-separated decimal numbers 0-255 (no shorthand forms).
-    public init?(parsing text: some StringProtocol) {
+    public init?(_ text: some StringProtocol) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }
         var value: UInt32 = 0
@@ -25,6 +25,16 @@ public struct IPv4Address: Hashable, Sendable, CustomStringConvertible {
         }
         self.value = value
     }
+
+    /// The four bytes in network order, as DHCP, rtnetlink and the iBFT carry them.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 4 else { return nil }
+        value = bytes.reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    public static let any = IPv4Address(0)
+    public static let broadcast = IPv4Address(UInt32.max)
+    public static let loopback = IPv4Address(127, 0, 0, 1)
 
     public var bytes: [UInt8] {
         [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
@@ -42,6 +52,13 @@ public struct IPv4Address: Hashable, Sendable, CustomStringConvertible {
         let ones = value.leadingZeroBitCount == 0 ? (~value).leadingZeroBitCount : 0
         return IPv4Address.netmask(prefixLength: UInt8(ones)) == self ? UInt8(ones) : nil
     }
+
+    /// The first `prefixLength` bits of this address, the rest zero: the network it is in.
+    public func masked(toPrefixLength prefixLength: UInt8) -> IPv4Address {
+        IPv4Address(value & IPv4Address.netmask(prefixLength: prefixLength).value)
+    }
+
+    public static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool { lhs.value < rhs.value }
 }
 
 /// An IPv6 address, e.g. `2001:db8::1`.
@@ -49,18 +66,18 @@ public struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
     /// The 16 bytes in network order.
     public var bytes: [UInt8]
 
-    public init?(bytes: [UInt8]) {
+    public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
-        self.bytes = bytes
+        self.bytes = Array(bytes)
     }
 
     /// Parses RFC 4291 §2.2 text: eight groups of up to four hex digits, one `::` for a run of
     /// zero groups, and optionally a dotted IPv4 address as the last 32 bits.
-    public init?(parsing text: some StringProtocol) {
+    public init?(_ text: some StringProtocol) {
         var text = Substring(text)
         var tail: [UInt8] = []
         if let lastColon = text.lastIndex(of: ":"), text[text.index(after: lastColon)...].contains(".") {
-            guard let v4 = IPv4Address(parsing: text[text.index(after: lastColon)...]) else { return nil }
+            guard let v4 = IPv4Address(text[text.index(after: lastColon)...]) else { return nil }
             tail = v4.bytes
             text = text[...lastColon]
             // "::1.2.3.4" and "a:b::1.2.3.4" keep their "::"; "a:b:c:d:e:f:1.2.3.4" drops the last colon.
@@ -135,14 +152,14 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     case v6(IPv6Address)
 
     /// Parses dotted IPv4, or IPv6 with or without square brackets.
-    public init?(parsing text: some StringProtocol) {
-        if let v4 = IPv4Address(parsing: text) {
+    public init?(_ text: some StringProtocol) {
+        if let v4 = IPv4Address(text) {
             self = .v4(v4)
         } else if text.hasPrefix("["), text.hasSuffix("]"),
-            let v6 = IPv6Address(parsing: text.dropFirst().dropLast())
+            let v6 = IPv6Address(text.dropFirst().dropLast())
         {
             self = .v6(v6)
-        } else if let v6 = IPv6Address(parsing: text) {
+        } else if let v6 = IPv6Address(text) {
             self = .v6(v6)
         } else {
             return nil
@@ -153,6 +170,13 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .v4(let address): address.description
         case .v6(let address): address.description
+        }
+    }
+
+    public var bytes: [UInt8] {
+        switch self {
+        case .v4(let address): address.bytes
+        case .v6(let address): address.bytes
         }
     }
 
@@ -194,13 +218,13 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
     public var bytes: [UInt8]
 
-    public init?(bytes: [UInt8]) {
+    public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 6 else { return nil }
-        self.bytes = bytes
+        self.bytes = Array(bytes)
     }
 
     /// Six hex pairs separated by `:` or `-`.
-    public init?(parsing text: some StringProtocol) {
+    public init?(_ text: some StringProtocol) {
         let separator: Character = text.contains("-") ? "-" : ":"
         let parts = text.split(separator: separator, omittingEmptySubsequences: false)
         guard parts.count == 6 else { return nil }
@@ -212,32 +236,11 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
         self.bytes = bytes
     }
 
-    public var description: String { bytes.map(hexByte).joined(separator: ":") }
+    public var description: String { bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":") }
 }
 
-extension StringProtocol {
-    /// Splits on `separator` outside square brackets, so that `[2001:db8::1]:3260` is two fields.
-    func splitOutsideBrackets(_ separator: Character) -> [Substring] {
-        var fields: [Substring] = []
-        var depth = 0
-        var start = startIndex
-        var index = startIndex
-        while index < endIndex {
-            let character = self[index]
-            if character == "[" {
-                depth += 1
-            } else if character == "]" {
-                depth = Swift.max(0, depth - 1)
-            } else if character == separator, depth == 0 {
-                fields.append(Substring(self[start..<index]))
-                start = self.index(after: index)
-            }
-            index = self.index(after: index)
-        }
-        fields.append(Substring(self[start..<endIndex]))
-        return fields
-    }
 
+extension StringProtocol {
     /// The text split at every occurrence of `separator` (a string), keeping empty parts.
     func components(separatedBy separator: String) -> [Substring] {
         var parts: [Substring] = []
@@ -249,7 +252,4 @@ extension StringProtocol {
         parts.append(rest)
         return parts
     }
-
-    /// Whether every character is an ASCII decimal digit (and there is at least one).
-    var isDecimalNumber: Bool { !isEmpty && utf8.allSatisfy { (0x30...0x39).contains($0) } }
 }
