@@ -17,15 +17,15 @@ public enum BootSequence {
     static let shutdownRamdisk = "/run/initramfs"
 
     /// Runs every step; returns only with the reason the root could not be reached.
-    public static func run(binaryPath: String, log: inout BootLog) -> BootFailure {
+    public static func run(log: inout BootLog) -> BootFailure {
         do throws(BootFailure) {
-            try boot(binaryPath: binaryPath, log: &log)
+            try boot(log: &log)
         } catch {
             return error
         }
     }
 
-    private static func boot(binaryPath: String, log: inout BootLog) throws(BootFailure) -> Never {
+    private static func boot(log: inout BootLog) throws(BootFailure) -> Never {
         let plan = try Self.step("plan", log: &log) { () throws(BootFailure) in
             let plan: BootPlan
             do { plan = try BootInputs.runningMachine().resolve() } catch {
@@ -40,7 +40,7 @@ public enum BootSequence {
         }
         for warning in plan.warnings { log.line("warning: \(warning)") }
         do throws(BootFailure) {
-            try bootPlanned(plan, binaryPath: binaryPath, log: &log)
+            try bootPlanned(plan, log: &log)
         } catch {
             var failure = error
             failure.action = plan.onFailure.value
@@ -48,7 +48,7 @@ public enum BootSequence {
         }
     }
 
-    private static func bootPlanned(_ plan: BootPlan, binaryPath: String, log: inout BootLog) throws(BootFailure) -> Never {
+    private static func bootPlanned(_ plan: BootPlan, log: inout BootLog) throws(BootFailure) -> Never {
 
         try Self.step("modules", log: &log) { () throws(BootFailure) in
             do {
@@ -89,13 +89,13 @@ public enum BootSequence {
             log.line(
                 "login: \(target.name.value) at \(sessionPlans[0].portalDescription) as \(initiatorName), session \(session.sessionID) "
                     + "(\(loginStart.milliseconds(until: .now())) ms)")
-            try finish(session: session, plans: sessionPlans, target: target, plan: plan, binaryPath: binaryPath, log: &log)
+            try finish(session: session, plans: sessionPlans, target: target, plan: plan, log: &log)
         }
     }
 
     /// Root device, mount, supervisor, switch_root: everything after the login.
     private static func finish(
-        session: consuming KernelSession, plans: [KernelSessionPlan], target: TargetPlan, plan: BootPlan, binaryPath: String,
+        session: consuming KernelSession, plans: [KernelSessionPlan], target: TargetPlan, plan: BootPlan,
         log: inout BootLog
     ) throws(BootFailure) -> Never {
         let hostNumber = session.hostNumber
@@ -113,7 +113,6 @@ public enum BootSequence {
             }
         }
 
-        prepareShutdownRamdisk(binaryPath: binaryPath, log: &log)
         let supervisorStart = MonotonicInstant.now()
         let pid = try startSupervisor(session: session, plans: plans, disk: disk.name, log: log)
         log.line("supervisor: pid \(pid) (\(supervisorStart.milliseconds(until: .now())) ms)")
@@ -178,18 +177,6 @@ public enum BootSequence {
         }
     }
 
-    /// Why a portal `host` that could not be reached may have no route: it lies outside the
-    /// interface's subnet and no route through a gateway covers it, so the only way tried was
-    /// straight on the link (the host route of `NetworkSetup.hostRoute`), where nothing
-    /// answered. nil when the portal is on the link or a gateway leads to it.
-    static func missingRouteNote(to host: String, from interface: ConfiguredInterface) -> String? {
-        guard let target = IPAddress(host), !interface.address.isOnLink(target),
-            !interface.routes.contains(where: { $0.covers(target) && $0.gateway != nil })
-        else { return nil }
-        return "no route to \(host): it is outside \(interface.name)'s \(interface.address) and no gateway is configured, "
-            + "so it was tried as a neighbour on the link and did not answer"
-    }
-
     /// Carrier, DHCP retries and routes must fit in this (DHCP's own backoff is bounded within).
     static let networkTimeoutMilliseconds = 60_000
 
@@ -233,7 +220,7 @@ public enum BootSequence {
                         session = try KernelSession.establish(sessionPlan, channel: channel)
                     } catch {
                         var attempt = "\(target.name.value) at \(sessionPlan.portalDescription): \(error)"
-                        if let note = Self.missingRouteNote(to: sessionPlan.host, from: interface) {
+                        if let note = missingRouteNote(to: sessionPlan.host, from: interface) {
                             attempt += " — " + note
                             unroutedPortals = true
                         }
@@ -361,15 +348,15 @@ public enum BootSequence {
     // MARK: Hand-over
 
     /// A copy of this binary as /run/initramfs/shutdown: systemd-shutdown pivots there at
-    /// the very end, and our shutdown role unmounts the root before the logout.
+    /// the very end, and our shutdown role unmounts the root before the logout. The
+    /// supervisor makes it from its own image (/proc/self/exe), which outlives the initramfs.
     private static func prepareShutdownRamdisk(binaryPath: String, log: inout BootLog) {
         mkdir(Self.shutdownRamdisk, 0o755)
         mkdir(Self.shutdownRamdisk + "/etc", 0o755)
         mkdir(Self.shutdownRamdisk + "/oldroot", 0o755)
         do {
-            let binary = try readFile(at: binaryPath, limit: 256 << 20)
-            guard ProcessPinning.writeBytes(binary, to: Self.shutdownRamdisk + "/shutdown", mode: 0o755),
-                ProcessPinning.writeBytes(
+            try copyFile(from: binaryPath, to: Self.shutdownRamdisk + "/shutdown", mode: 0o755)
+            guard ProcessPinning.writeBytes(
                     Array("NAME=iscsi-root\nID=iscsi-root\n".utf8), to: Self.shutdownRamdisk + "/etc/initrd-release", mode: 0o644)
             else { throw SystemError("write \(Self.shutdownRamdisk)") }
         } catch {
@@ -396,6 +383,10 @@ public enum BootSequence {
             }
             _ = write(ready[1], [1] as [UInt8], 1)
             close(ready[1])
+            // Off the boot's critical path: PID 1 goes on to the real init meanwhile, and
+            // this process yields to it.
+            nice(10)
+            prepareShutdownRamdisk(binaryPath: "/proc/self/exe", log: &log)
             SessionSupervisor(session: session, plans: plans, disk: disk, log: log).run()
         }
         close(ready[1])

@@ -33,7 +33,7 @@ public enum InitRole {
             log.line("cannot mount the kernel filesystems; powering off")
             MachineStop.perform(.poweroff, log: &log)
         }
-        let failure = BootSequence.run(binaryPath: arguments.first ?? "/init", log: &log)
+        let failure = BootSequence.run(log: &log)
         log.line("the root could not be brought up: \(failure.reason)")
         log.line("check: \(failure.check)")
         // No shell is in this initramfs: the only way on is the configured action.

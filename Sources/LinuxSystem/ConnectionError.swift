@@ -20,10 +20,11 @@ public enum ConnectionError: Error, CustomStringConvertible {
         switch self {
         case .timedOut(let operation):
             "\(operation) timed out"
-        case .refused(let address):
-            "connection to \(address) refused (is the target running and listening there?)"
-        case .unreachable(let address, let error):
-            "\(address) is unreachable (\(error); check the address, the link and the routes)"
+        // The caller names the portal; these say what happened to it.
+        case .refused:
+            "connection refused (is the target running and listening there?)"
+        case .unreachable(_, let error):
+            "unreachable (\(error); check the address, the link and the routes)"
         case .closedByPeer:
             "the peer closed the connection"
         case .system(let error):

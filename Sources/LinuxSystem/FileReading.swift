@@ -86,3 +86,34 @@ public func readText(_ path: String) -> String? {
     while text.last == "\n" { text.removeLast() }
     return text
 }
+
+/// Copies the file at `source` to `destination` (created or truncated, with `mode`) in 64 KiB
+/// pieces, so a large binary never sits in memory whole. The corresponding C functions are
+/// `open`, `read` and `write`.
+public func copyFile(from source: String, to destination: String, mode: mode_t) throws(SystemError) {
+    let input = open(source, O_RDONLY | O_CLOEXEC)
+    guard input >= 0 else { throw SystemError("open \(source)") }
+    defer { close(input) }
+    let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    guard output >= 0 else { throw SystemError("open \(destination)") }
+    defer { close(output) }
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+        if count < 0 {
+            if errno == EINTR { continue }
+            throw SystemError("read \(source)")
+        }
+        if count == 0 { break }
+        var offset = 0
+        while offset < count {
+            let written = buffer[offset..<count].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("write \(destination)")
+            }
+            offset += written
+        }
+    }
+    guard fchmod(output, mode) == 0 else { throw SystemError("chmod \(destination)") }
+}

@@ -43,7 +43,7 @@ import Testing
             return address.port == bound.address.port
         }
         let message = String(describing: ConnectionError.refused(bound.address))
-        #expect(message == "connection to 127.0.0.1:\(bound.address.port) refused (is the target running and listening there?)")
+        #expect(message == "connection refused (is the target running and listening there?)")
     }
 
     @Test func connectTimesOutWhenTheListenersQueueIsFull() throws {
