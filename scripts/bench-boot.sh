@@ -16,18 +16,8 @@
 set -euo pipefail
 VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/../Tests/VM/lib" && pwd)"
 readonly VM_LIB
-# shellcheck source=../Tests/VM/lib/common.sh
-source "$VM_LIB/common.sh"
-# shellcheck source=../Tests/VM/lib/kernel.sh
-source "$VM_LIB/kernel.sh"
-# shellcheck source=../Tests/VM/lib/initramfs.sh
-source "$VM_LIB/initramfs.sh"
-# shellcheck source=../Tests/VM/lib/target.sh
-source "$VM_LIB/target.sh"
-# shellcheck source=../Tests/VM/lib/qemu.sh
-source "$VM_LIB/qemu.sh"
-# shellcheck source=../Tests/VM/lib/rootfs.sh
-source "$VM_LIB/rootfs.sh"
+# shellcheck source=../Tests/VM/lib/harness.sh
+source "$VM_LIB/harness.sh"
 
 readonly BENCH_DIR="$VM_CACHE_DIR/bench-boot"
 readonly RUNS="${BENCH_BOOT_RUNS:-3}"

@@ -18,6 +18,7 @@ readonly BUILD_AND_TEST_PACKAGES=(
     libiscsi-bin                                   # iscsi-ls/iscsi-inq, the benchmark's peer
     e2fsprogs iproute2                             # filesystem images; ss and network namespaces
     dnsmasq-base                                   # the DHCP server of the network tests
+    shellcheck dpkg-dev debhelper fakeroot         # the hooks' lint and the Debian package (Tests/Packaging)
 )
 readonly POLICY_RC=/usr/sbin/policy-rc.d
 

@@ -16,16 +16,37 @@ public enum BootSequence {
     /// Where systemd-shutdown looks for a shutdown ramdisk (ANCHORS §5, INITRD_INTERFACE).
     static let shutdownRamdisk = "/run/initramfs"
 
+    /// How far the sequence goes: to the real init (`/init` of the standalone initramfs), or
+    /// to the logged-in root device for a framework that mounts the root itself
+    /// (`iscsi-root login` from a dracut or initramfs-tools hook).
+    enum Mode {
+        case initramfs
+        case hook(HookOptions)
+    }
+
     /// Runs every step; returns only with the reason the root could not be reached.
     public static func run(log: inout BootLog) -> BootFailure {
         do throws(BootFailure) {
-            try boot(log: &log)
+            try boot(mode: .initramfs, log: &log)
         } catch {
             return error
         }
     }
 
-    private static func boot(log: inout BootLog) throws(BootFailure) -> Never {
+    /// Hook mode: plan, modules, network (unless the framework configured it), login, root
+    /// device, supervisor; then prints the root device on standard output and exits 0. The
+    /// framework mounts the root. Called again while a supervisor of the plan's target
+    /// answers (a retry loop), it prints the device again and exits 0. Returns only with the
+    /// reason the root could not be reached.
+    public static func runHook(_ options: HookOptions, log: inout BootLog) -> BootFailure {
+        do throws(BootFailure) {
+            try boot(mode: .hook(options), log: &log)
+        } catch {
+            return error
+        }
+    }
+
+    private static func boot(mode: Mode, log: inout BootLog) throws(BootFailure) -> Never {
         let plan = try Self.step("plan", log: &log) { () throws(BootFailure) in
             let plan: BootPlan
             do { plan = try BootInputs.runningMachine().resolve() } catch {
@@ -39,8 +60,9 @@ public enum BootSequence {
             )
         }
         for warning in plan.warnings { log.line("warning: \(warning)") }
+        if case .hook = mode { try reportRunningSupervisor(plan, log: &log) }
         do throws(BootFailure) {
-            try bootPlanned(plan, log: &log)
+            try bootPlanned(plan, mode: mode, log: &log)
         } catch {
             var failure = error
             failure.action = plan.onFailure.value
@@ -48,15 +70,18 @@ public enum BootSequence {
         }
     }
 
-    private static func bootPlanned(_ plan: BootPlan, log: inout BootLog) throws(BootFailure) -> Never {
+    private static func bootPlanned(_ plan: BootPlan, mode: Mode, log: inout BootLog) throws(BootFailure) -> Never {
 
         try Self.step("modules", log: &log) { () throws(BootFailure) in
             do {
                 let modules = try KernelModules()
                 var loaded: [String] = []
                 for name in ["iscsi_tcp", "sd_mod"] { loaded += try modules.load(name) }
-                for bus in ["pci", "virtio"] { loaded += try modules.loadDrivers(forDevicesOnBus: bus) }
-                loaded += try modules.load(plan.root.filesystemType?.value ?? "ext4", required: false)
+                // In hook mode udev has loaded the NIC drivers and the framework mounts the root.
+                if case .initramfs = mode {
+                    for bus in ["pci", "virtio"] { loaded += try modules.loadDrivers(forDevicesOnBus: bus) }
+                    loaded += try modules.load(plan.root.filesystemType?.value ?? "ext4", required: false)
+                }
                 return ((), "\(loaded.count) loaded")
             } catch {
                 throw BootFailure(
@@ -66,13 +91,18 @@ public enum BootSequence {
 
         let firstPortal = plan.targets.first?.portals.first?.value
         let interface = try Self.step("network", log: &log) { () throws(BootFailure) in
+            if case .hook = mode, let existing = NetworkSetup.existingConfiguration(Self.interfaceSelector(plan)) {
+                return (existing, "\(existing.name) \(existing.address) (configured already)")
+            }
             let configured = try Self.configureNetwork(plan, targetHost: firstPortal?.host)
             return (configured, "\(configured.name) \(configured.address)" + (configured.gateway.map { " via \($0)" } ?? ""))
         }
 
         var targets = plan.targets
         if targets.isEmpty, plan.targetFromDHCP != nil {
-            guard let rootPath = interface.lease?.rootPath else {
+            var frameworkRootPath: String?
+            if case .hook(let options) = mode { frameworkRootPath = options.rootPath }
+            guard let rootPath = frameworkRootPath ?? interface.lease?.rootPath else {
                 throw BootFailure(
                     step: "plan", reason: "netroot=dhcp, but the DHCP server sent no root path (option 17)",
                     check: "the DHCP server's root-path option")
@@ -89,19 +119,31 @@ public enum BootSequence {
             log.line(
                 "login: \(target.name.value) at \(sessionPlans[0].portalDescription) as \(initiatorName), session \(session.sessionID) "
                     + "(\(loginStart.milliseconds(until: .now())) ms)")
-            try finish(session: session, plans: sessionPlans, target: target, plan: plan, log: &log)
+            recordSession(interface: interface.name, target: target.name.value, log: &log)
+            try finish(session: session, plans: sessionPlans, target: target, plan: plan, mode: mode, log: &log)
         }
     }
 
-    /// Root device, mount, supervisor, switch_root: everything after the login.
+    /// Root device, then mount, supervisor, switch_root (init mode) or supervisor and the
+    /// device on standard output (hook mode): everything after the login.
     private static func finish(
-        session: consuming KernelSession, plans: [KernelSessionPlan], target: TargetPlan, plan: BootPlan,
+        session: consuming KernelSession, plans: [KernelSessionPlan], target: TargetPlan, plan: BootPlan, mode: Mode,
         log: inout BootLog
     ) throws(BootFailure) -> Never {
         let hostNumber = session.hostNumber
         let (disk, device) = try Self.step("root device", log: &log) { () throws(BootFailure) in
             let found = try Self.waitForRoot(hostNumber: hostNumber, lun: target.lun.value?.number.map(Int.init), plan: plan.root)
-            return (found, "\(found.1) (LUN \(found.0.lun))")
+            let timeout =
+                RootFilesystem.raiseCommandTimeout(of: found.0) ? ", SCSI command timeout \(RootFilesystem.commandTimeoutSeconds) s" : ""
+            return (found, "\(found.1) (LUN \(found.0.lun)\(timeout))")
+        }
+
+        if case .hook = mode {
+            allowExecutionInRun(log: &log)
+            let supervisorStart = MonotonicInstant.now()
+            let pid = try startSupervisor(session: session, plans: plans, disk: disk.name, hookMode: true, log: log)
+            log.line("supervisor: pid \(pid) (\(supervisorStart.milliseconds(until: .now())) ms); the framework mounts \(device)")
+            printRootDevice(device)
         }
 
         try Self.step("mount", log: &log) { () throws(BootFailure) in
@@ -114,7 +156,7 @@ public enum BootSequence {
         }
 
         let supervisorStart = MonotonicInstant.now()
-        let pid = try startSupervisor(session: session, plans: plans, disk: disk.name, log: log)
+        let pid = try startSupervisor(session: session, plans: plans, disk: disk.name, hookMode: false, log: log)
         log.line("supervisor: pid \(pid) (\(supervisorStart.milliseconds(until: .now())) ms)")
 
         log.line("switching to \(plan.root.initPath?.value ?? "/sbin/init")")
@@ -142,16 +184,17 @@ public enum BootSequence {
 
     // MARK: Network
 
+    /// The NIC the plan names (by name or MAC), else the first one with a carrier.
+    private static func interfaceSelector(_ plan: BootPlan) -> InterfaceConfiguration.Selector {
+        let interface = plan.interfaces.first ?? InterfacePlan(source: .defaultValue, method: .dhcp)
+        if let device = interface.device { return .name(device) }
+        if let mac = interface.mac?.value { return .macAddress(mac) }
+        return .firstWithCarrier
+    }
+
     private static func configureNetwork(_ plan: BootPlan, targetHost: String?) throws(BootFailure) -> ConfiguredInterface {
         let interface = plan.interfaces.first ?? InterfacePlan(source: .defaultValue, method: .dhcp)
-        let selector: InterfaceConfiguration.Selector
-        if let device = interface.device {
-            selector = .name(device)
-        } else if let mac = interface.mac?.value {
-            selector = .macAddress(mac)
-        } else {
-            selector = .firstWithCarrier
-        }
+        let selector = interfaceSelector(plan)
         let method: InterfaceConfiguration.Method
         switch interface.method {
         case .static,
@@ -309,7 +352,7 @@ public enum BootSequence {
 
     /// Polls sysfs until the LUN's disk is there and holds the root (partitions appear a
     /// moment after the disk), for at most the plan's wait.
-    private static func waitForRoot(hostNumber: UInt32, lun: Int?, plan: RootPlan) throws(BootFailure) -> (
+    static func waitForRoot(hostNumber: UInt32, lun: Int?, plan: RootPlan) throws(BootFailure) -> (
         RootFilesystem.SessionDisk, String
     ) {
         let deadline = MonotonicInstant.now().advanced(byMilliseconds: plan.waitSeconds.value * 1000)
@@ -356,7 +399,8 @@ public enum BootSequence {
         mkdir(Self.shutdownRamdisk + "/oldroot", 0o755)
         do {
             try copyFile(from: binaryPath, to: Self.shutdownRamdisk + "/shutdown", mode: 0o755)
-            guard ProcessPinning.writeBytes(
+            guard
+                ProcessPinning.writeBytes(
                     Array("NAME=iscsi-root\nID=iscsi-root\n".utf8), to: Self.shutdownRamdisk + "/etc/initrd-release", mode: 0o644)
             else { throw SystemError("write \(Self.shutdownRamdisk)") }
         } catch {
@@ -367,8 +411,14 @@ public enum BootSequence {
     /// Forks the supervisor. The child pins itself, takes a private copy of the mounts
     /// without the root filesystem (so the final unmount is never busy because of it), and
     /// tells the parent it is ready before the parent moves the mounts.
+    ///
+    /// In hook mode the root is not mounted yet: the private copy is taken before the
+    /// framework mounts it, so the root never enters the supervisor's namespace, and the
+    /// copies of /proc, /sys and /dev stay usable after the framework's switch_root. The child
+    /// also leaves the hook's session and its standard streams (a `$(iscsi-root login)` in the
+    /// hook waits for the end of standard output), so that the framework can go on.
     private static func startSupervisor(
-        session: consuming KernelSession, plans: [KernelSessionPlan], disk: String, log: BootLog
+        session: consuming KernelSession, plans: [KernelSessionPlan], disk: String, hookMode: Bool, log: BootLog
     ) throws(BootFailure) -> pid_t {
         var ready: [Int32] = [0, 0]
         guard pipe(&ready) == 0 else { throw BootFailure(step: "supervisor", reason: "\(SystemError("pipe"))", check: "memory") }
@@ -377,8 +427,9 @@ public enum BootSequence {
         if child == 0 {
             close(ready[0])
             var log = log
+            if hookMode { detachFromHook() }
             for problem in ProcessPinning.pin() { log.line("supervisor: \(problem)") }
-            if iscsi_root_private_mounts_without(Self.newRoot) != 0 {
+            if iscsi_root_private_mounts_without(hookMode ? nil : Self.newRoot) != 0 {
                 log.line("supervisor: private mounts: \(SystemError("unshare"))")
             }
             _ = write(ready[1], [1] as [UInt8], 1)

@@ -36,6 +36,21 @@ public enum RootFilesystem {
         return disks.sorted { $0.lun < $1.lun }
     }
 
+    /// The SCSI command timeout for the root disk. The kernel's default (30 s) lets the
+    /// midlayer abort commands that a target is slow to answer while a recovery runs; the
+    /// NOP-Out pings notice a dead path long before this.
+    public static let commandTimeoutSeconds = 120
+
+    /// Writes `commandTimeoutSeconds` to the disk's `device/timeout`; false if it could not.
+    public static func raiseCommandTimeout(of disk: SessionDisk) -> Bool {
+        let path = "/sys/block/\(disk.name)/device/timeout"
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        let text = Array(String(commandTimeoutSeconds).utf8)
+        return write(descriptor, text, text.count) == text.count
+    }
+
     /// Which device of `disk` is the root `device` names; nil when none matches.
     public static func find(_ device: RootDevice, on disk: SessionDisk) -> String? {
         switch device {

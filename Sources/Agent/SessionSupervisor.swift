@@ -31,13 +31,15 @@ public struct SessionSupervisor: ~Copyable {
 
     /// Serves events and control requests until told to log out; never returns.
     public consuming func run() -> Never {
+        let control: Int32?
         do {
-            let control = try UnixSocket.listen(abstractName: ControlRequest.socketName)
-            serveEvents(control: control.fileDescriptor)
+            // Open for the rest of the process's life.
+            control = try UnixSocket.listen(abstractName: ControlRequest.socketName).releaseDescriptor()
         } catch {
             log.line("supervisor: no control socket (\(error)); recovery still runs")
-            serveEvents(control: nil)
+            control = nil
         }
+        serveEvents(control: control)
     }
 
     private mutating func serveEvents(control: Int32?) -> Never {

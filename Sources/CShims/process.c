@@ -17,5 +17,6 @@ int iscsi_root_reboot(int command) { return reboot(command); }
 int iscsi_root_private_mounts_without(const char *detached) {
     if (unshare(CLONE_NEWNS) != 0) return -1;
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return -1;
+    if (detached == NULL) return 0;
     return umount2(detached, MNT_DETACH);
 }

@@ -1,6 +1,7 @@
 /// Every subcommand, in the order `iscsi-root --help` lists them.
 public let commandTable: [any Command.Type] = [
-    PlanCommand.self, DiscoverCommand.self, ProbeCommand.self, StatusCommand.self, LogoutCommand.self, DVTCommand.self,
+    PlanCommand.self, LoginCommand.self, DiscoverCommand.self, ProbeCommand.self, StatusCommand.self, LogoutCommand.self,
+    DVTCommand.self,
 ]
 
 public let version = "0.1.0"

@@ -120,12 +120,14 @@ public enum LoginError: Error, Equatable, CustomStringConvertible {
 /// `receive(_:)` for every response until it answers `.loggedIn` or throws.
 ///
 /// Stages: security (AuthMethod, CHAP) → operational (the negotiation table's keys) →
-/// full feature phase. Both the kernel passthrough and the userspace initiator use it.
+/// full feature phase; without CHAP the login starts in the operational stage, as
+/// open-iscsi's does (RFC 7143 §6.3: the security stage is optional), which saves a round
+/// trip. Both the kernel passthrough and the userspace initiator use it.
 public struct LoginStateMachine: Sendable {
     private enum State: Sendable {
         case idle
-        /// Sent AuthMethod; waiting for the target's choice.
-        case securityAuthMethodSent
+        /// Sent AuthMethod=CHAP; waiting for the target's choice.
+        case chapOffered(CHAPConfiguration)
         /// Sent CHAP_A; waiting for CHAP_A/CHAP_I/CHAP_C.
         case chapAlgorithmSent(CHAPExchange)
         /// Sent CHAP_N/CHAP_R; waiting for the transit to operational (and the target's
@@ -157,7 +159,8 @@ public struct LoginStateMachine: Sendable {
 
     private var targetLabel: String { configuration.targetName ?? "discovery session" }
 
-    /// The first Login Request: the declarative keys and the AuthMethod offer.
+    /// The first Login Request: the declarative keys, and the AuthMethod offer (CHAP) or
+    /// the operational keys (no authentication).
     public mutating func start() -> LoginRequest {
         precondition(isIdle, "start() called twice")
         var keys = [TextPair("InitiatorName", configuration.initiatorName)]
@@ -166,16 +169,15 @@ public struct LoginStateMachine: Sendable {
         if let target = configuration.targetName { keys.append(TextPair("TargetName", target)) }
         switch configuration.authentication {
         case .none:
-            // Offer only None: with no credentials we cannot do anything else, and a target
-            // that insists on CHAP answers with an authentication failure we can explain.
-            keys.append(TextPair("AuthMethod", "None"))
-            state = .securityAuthMethodSent
-            return request(keys, transit: true, stage: .securityNegotiation, next: .operationalNegotiation)
-        case .chap:
+            // A target that insists on CHAP answers with an authentication failure we can explain.
+            let negotiator = Negotiator(offer: configuration.parameters, sessionType: configuration.sessionType)
+            state = .operational(negotiator)
+            return request(keys + negotiator.initialOperationalKeys(), transit: true, stage: .operationalNegotiation, next: .fullFeaturePhase)
+        case .chap(let chap):
             // Never offer None next to CHAP: a target could otherwise skip authenticating
             // itself to a machine that asked for mutual CHAP.
             keys.append(TextPair("AuthMethod", "CHAP"))
-            state = .securityAuthMethodSent
+            state = .chapOffered(chap)
             return request(keys, transit: false, stage: .securityNegotiation, next: .operationalNegotiation)
         }
     }
@@ -219,8 +221,8 @@ public struct LoginStateMachine: Sendable {
         }
 
         switch state {
-        case .securityAuthMethodSent:
-            return try afterAuthMethod(response, pairs)
+        case .chapOffered(let chap):
+            return try afterAuthMethod(response, pairs, chap: chap)
         case .chapAlgorithmSent(var exchange):
             let answer: [TextPair]
             do { answer = try exchange.respond(to: pairs) } catch { throw .authentication(error) }
@@ -255,28 +257,15 @@ public struct LoginStateMachine: Sendable {
         }
     }
 
-    private mutating func afterAuthMethod(_ response: LoginResponse, _ pairs: [TextPair]) throws(LoginError) -> LoginAction {
+    private mutating func afterAuthMethod(_ response: LoginResponse, _ pairs: [TextPair], chap: CHAPConfiguration) throws(LoginError) -> LoginAction {
         let chosen = pairs.first(where: { $0.key == "AuthMethod" })?.value
-        switch configuration.authentication {
-        case .none:
-            guard chosen == nil || chosen == "None" else {
-                throw .protocolViolation("the target chose AuthMethod=\(chosen ?? "") although we offered only None")
-            }
-            guard response.transit else {
-                // The target stays in the security stage: it wants to authenticate us.
-                throw .authenticationFailed(user: nil, target: targetLabel)
-            }
-            return startOperational()
-        case .chap(let chap):
-            guard chosen == "CHAP" else {
-                throw .protocolViolation("the target answered AuthMethod=\(chosen ?? "(nothing)") to our offer of CHAP")
-            }
-            let exchange = CHAPExchange(
-                credentials: chap.credentials, mutual: chap.mutual, algorithms: chap.algorithms,
-                mutualChallenge: chap.mutualChallenge)
-            state = .chapAlgorithmSent(exchange)
-            return .send(request(exchange.offer(), transit: false, stage: .securityNegotiation, next: .operationalNegotiation))
+        guard chosen == "CHAP" else {
+            throw .protocolViolation("the target answered AuthMethod=\(chosen ?? "(nothing)") to our offer of CHAP")
         }
+        let exchange = CHAPExchange(
+            credentials: chap.credentials, mutual: chap.mutual, algorithms: chap.algorithms, mutualChallenge: chap.mutualChallenge)
+        state = .chapAlgorithmSent(exchange)
+        return .send(request(exchange.offer(), transit: false, stage: .securityNegotiation, next: .operationalNegotiation))
     }
 
     private mutating func startOperational() -> LoginAction {

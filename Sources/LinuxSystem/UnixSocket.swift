@@ -39,6 +39,14 @@ public struct UnixSocket: ~Copyable {
     /// The listening side's raw descriptor, for `poll` alongside other sockets.
     public var fileDescriptor: Int32 { descriptor }
 
+    /// Gives up ownership: the caller now closes the descriptor (or keeps it for the life
+    /// of the process, as the supervisor's control socket does).
+    public consuming func releaseDescriptor() -> Int32 {
+        let descriptor = self.descriptor
+        discard self
+        return descriptor
+    }
+
     /// Accepts one connection (the caller polled first). The corresponding C functions are
     /// `accept` and `fcntl(FD_CLOEXEC)` (Glibc's module does not export `accept4`).
     public func accept() throws(SystemError) -> UnixSocket {

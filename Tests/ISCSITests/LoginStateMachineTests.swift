@@ -44,31 +44,36 @@ import Testing
         }
     }
 
+    /// Without CHAP the login starts in the operational stage: one round trip (RFC 7143 §6.3).
     @Test func loginWithoutAuthentication() throws {
         var machine = LoginStateMachine(configuration: Self.configuration())
         let first = machine.start()
-        #expect(first.currentStage == .securityNegotiation && first.nextStage == .operationalNegotiation && first.transit)
+        #expect(first.currentStage == .operationalNegotiation && first.nextStage == .fullFeaturePhase && first.transit)
         let keys = try Self.keys(first)
         #expect(keys["InitiatorName"] == "iqn.2024-01.example:client")
         #expect(keys["TargetName"] == Self.target)
         #expect(keys["SessionType"] == "Normal")
-        #expect(keys["AuthMethod"] == "None")
+        #expect(keys["AuthMethod"] == nil)
+        #expect(keys["MaxRecvDataSegmentLength"] != nil)
 
-        let security = Self.response(
-            to: first, keys: [TextPair("AuthMethod", "None"), TextPair("TargetPortalGroupTag", "1")], transit: true)
-        guard case .send(let operational) = try machine.receive(security) else { Issue.record("expected a request"); return }
-        #expect(operational.currentStage == .operationalNegotiation && operational.nextStage == .fullFeaturePhase)
-        #expect(operational.expStatSN == SequenceNumber(11))
-        #expect(try Self.keys(operational)["MaxRecvDataSegmentLength"] != nil)
-
-        let final = Self.response(to: operational, keys: try Self.operationalAnswers(to: operational), transit: true, statSN: 11, tsih: 0x1234)
+        let answers = try Self.operationalAnswers(to: first).filter { !["InitiatorName", "TargetName", "SessionType"].contains($0.key) }
+        let final = Self.response(to: first, keys: answers + [TextPair("TargetPortalGroupTag", "1")], transit: true, tsih: 0x1234)
         guard case .loggedIn(let outcome) = try machine.receive(final) else { Issue.record("expected login"); return }
         #expect(outcome.tsih == 0x1234)
-        #expect(outcome.expStatSN == SequenceNumber(12))
+        #expect(outcome.expStatSN == SequenceNumber(11))
         #expect(outcome.cmdSN == SequenceNumber(1))
         #expect(outcome.parameters.maxXmitDataSegmentLength == 8192)
         #expect(outcome.parameters.initialR2T)
         #expect(outcome.parameters.targetPortalGroupTag == 1)
+    }
+
+    @Test func targetThatKeepsNegotiatingGetsOurReplies() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        let first = machine.start()
+        let partial = Self.response(to: first, keys: [TextPair("HeaderDigest", "None"), TextPair("DataDigest", "None")], transit: false)
+        guard case .send(let next) = try machine.receive(partial) else { Issue.record("expected another request"); return }
+        #expect(next.currentStage == .operationalNegotiation && next.transit)
+        #expect(next.expStatSN == SequenceNumber(11))
     }
 
     @Test func discoverySessionSendsNoTargetName() throws {
@@ -183,10 +188,10 @@ import Testing
         var machine = LoginStateMachine(configuration: configuration)
         var first = machine.start()
         first.initiatorTaskTag = 0x0500_0001  // what SEND_PDU would put on the wire
-        guard case .send(let operational) = try machine.receive(Self.response(to: first, keys: [TextPair("AuthMethod", "None")], transit: true))
-        else { Issue.record("expected the operational stage"); return }
-        #expect(operational.initiatorTaskTag == 0x0500_0001)
-        var stray = Self.response(to: operational, keys: try Self.operationalAnswers(to: operational), transit: true)
+        guard case .send(let next) = try machine.receive(Self.response(to: first, keys: [TextPair("HeaderDigest", "None")], transit: false))
+        else { Issue.record("expected another request"); return }
+        #expect(next.initiatorTaskTag == 0x0500_0001)
+        var stray = Self.response(to: next, keys: [], transit: true)
         stray.initiatorTaskTag = 0x0600_0001
         #expect(throws: LoginError.self) { try machine.receive(stray) }
     }
@@ -194,23 +199,22 @@ import Testing
     @Test func continuedTextIsRequestedAndJoined() throws {
         var machine = LoginStateMachine(configuration: Self.configuration())
         let first = machine.start()
-        let text = TextKeys.encode([TextPair("AuthMethod", "None"), TextPair("TargetAlias", "disk")])
+        let text = TextKeys.encode([TextPair("HeaderDigest", "None"), TextPair("TargetAlias", "disk")])
         var part = Self.response(to: first, keys: [], transit: false)
         part.data = Array(text.prefix(7))
         part.continues = true
         guard case .send(let more) = try machine.receive(part) else { Issue.record("expected an empty request"); return }
         #expect(more.data.isEmpty)
-        var rest = Self.response(to: first, keys: [], transit: true)
+        var rest = Self.response(to: first, keys: [], transit: false)
         rest.data = Array(text.dropFirst(7))
-        guard case .send(let operational) = try machine.receive(rest) else { Issue.record("expected the operational stage"); return }
+        guard case .send(let operational) = try machine.receive(rest) else { Issue.record("expected the next request"); return }
         #expect(operational.currentStage == .operationalNegotiation)
+        #expect(!operational.data.isEmpty || operational.transit)
     }
 
     @Test func fullFeaturePhaseBeforeAnswersIsRejected() throws {
         var machine = LoginStateMachine(configuration: Self.configuration())
         let first = machine.start()
-        guard case .send(let operational) = try machine.receive(Self.response(to: first, keys: [TextPair("AuthMethod", "None")], transit: true))
-        else { Issue.record("expected the operational stage"); return }
-        #expect(throws: LoginError.self) { try machine.receive(Self.response(to: operational, keys: [], transit: true)) }
+        #expect(throws: LoginError.self) { try machine.receive(Self.response(to: first, keys: [], transit: true)) }
     }
 }

@@ -204,6 +204,7 @@ private struct ConnectionScript {
         } else {
             for pair in pairs { if let answer = answer(pair) { answers.append(answer) } }
             answers.append(TextPair("MaxRecvDataSegmentLength", String(target.declaredMaxRecvDataSegmentLength)))
+            answers.append(TextPair("TargetPortalGroupTag", "1"))
             next = .fullFeaturePhase
         }
         let response = LoginResponse(
@@ -253,6 +254,9 @@ private struct ConnectionScript {
             return TextPair(pair.key, String(max(number, 2)))
         case "IFMarker", "OFMarker":
             return TextPair(pair.key, "No")
+        case "InitiatorName", "InitiatorAlias", "SessionType", "TargetName":
+            // Declarations, not offers: a target answers them with nothing (RFC 7143 §13).
+            return nil
         default:
             return pair
         }

@@ -11,18 +11,8 @@
 set -euo pipefail
 VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
 readonly VM_LIB
-# shellcheck source=lib/common.sh
-source "$VM_LIB/common.sh"
-# shellcheck source=lib/kernel.sh
-source "$VM_LIB/kernel.sh"
-# shellcheck source=lib/initramfs.sh
-source "$VM_LIB/initramfs.sh"
-# shellcheck source=lib/rootfs.sh
-source "$VM_LIB/rootfs.sh"
-# shellcheck source=lib/target.sh
-source "$VM_LIB/target.sh"
-# shellcheck source=lib/qemu.sh
-source "$VM_LIB/qemu.sh"
+# shellcheck source=lib/harness.sh
+source "$VM_LIB/harness.sh"
 
 readonly DEMO_DIR="$VM_CACHE_DIR/vm/demo"
 readonly TARGET_IQN="iqn.2024-01.org.iscsi-root.demo:root"

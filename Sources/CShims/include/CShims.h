@@ -26,7 +26,8 @@ int iscsi_root_set_io_flusher(void);
 
 /// Gives the calling process a private copy of the mount tree (unshare(CLONE_NEWNS),
 /// MS_REC|MS_PRIVATE) and detaches `detached` from that copy, so that the process holds no
-/// reference to that filesystem. 0 on success, -1 with errno.
+/// reference to that filesystem (NULL: detach nothing; hook mode takes its copy before the
+/// root is mounted). 0 on success, -1 with errno.
 int iscsi_root_private_mounts_without(const char *detached);
 
 /// reboot(2) with a LINUX_REBOOT_CMD_* value; <sys/reboot.h> is not in Glibc's module map.

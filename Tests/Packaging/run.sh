@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The distribution drop-in without a VM: shellcheck on every hook and helper script, the
+# systemd units' syntax, `make install` + `make uninstall` leaving nothing behind, and the
+# Debian package (dpkg-buildpackage, its contents, dpkg -i into a throwaway root, dpkg -r
+# and --purge leaving it empty). Prints "N passed, N failed". About 1 minute; needs root
+# for the package installs (scripts/install-deps.sh) and the throwaway dpkg root.
+#
+# usage: Tests/Packaging/run.sh        (VM_AGENT_BINARY=/path/to/static/iscsi-root, default cache/bin/iscsi-root)
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$repo"
+binary="${VM_AGENT_BINARY:-$repo/cache/bin/iscsi-root}"
+work="$repo/cache/packaging"
+
+"$repo/scripts/install-deps.sh" shellcheck dpkg-dev debhelper fakeroot groff-base file
+
+passed=0
+failed=0
+check() {
+    local name=$1
+    shift
+    local log="$work/$name.log" status
+    # In a subshell outside any condition, so that `set -e` stops the check at its first
+    # failing command (inside `if` it would be ignored).
+    set +e
+    (
+        set -e
+        "$@"
+    ) >"$log" 2>&1
+    status=$?
+    set -e
+    if ((status == 0)); then
+        passed=$((passed + 1))
+        echo "packaging: $name: passed"
+    else
+        failed=$((failed + 1))
+        echo "packaging: $name: FAILED (log: $log)"
+        tail -n 30 "$log" | sed 's/^/    /'
+    fi
+}
+
+rm -rf "$work"
+mkdir -p "$work"
+
+# --- shellcheck ------------------------------------------------------------------------
+# Each framework's dialect: initramfs-tools and dracut's hooks are POSIX sh, dracut's
+# module-setup.sh is bash.
+shellcheck_hooks() {
+    shellcheck -s sh Hooks/initramfs-tools/hooks/iscsi-root Hooks/initramfs-tools/scripts/local-top/iscsi-root \
+        Hooks/initramfs-tools/scripts/local-bottom/iscsi-root Hooks/dracut/90iscsi-root/parse-iscsi-root.sh \
+        Hooks/dracut/90iscsi-root/iscsi-root-netroot.sh Hooks/dracut/90iscsi-root/iscsi-root-shutdown.sh \
+        Systemd/iscsi-root-keep-network
+    shellcheck -s bash Hooks/dracut/90iscsi-root/module-setup.sh Tests/Packaging/run.sh
+}
+check shellcheck shellcheck_hooks
+
+# --- units: every key known to this systemd, or to a later one on purpose ---------------
+verify_units() {
+    command -v systemd-analyze >/dev/null || { echo "no systemd-analyze: skipped"; return 0; }
+    local folder="$work/units" unit output
+    rm -rf "$folder"
+    make -s install DESTDIR="$folder" PREFIX=/usr BINARY="$binary" >/dev/null
+    for unit in "$folder"/usr/lib/systemd/system/iscsi-root*.service; do
+        output=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no --root="$folder" "$unit" 2>&1 || true)
+        # SurviveFinalKillSignal= is systemd 255's; older ones name it as unknown and go on.
+        output=$(grep -v -e "SurviveFinalKillSignal" -e "not executable" -e "No such file" -e "Failed to prepare" <<<"$output" || true)
+        if grep -Ei "unknown|invalid|error" <<<"$output"; then return 1; fi
+    done
+    # The keep-network helper writes what systemd-networkd and NetworkManager read.
+    grep -q '^KeepConfiguration=yes' Systemd/iscsi-root-keep-network
+}
+check units verify_units
+
+# --- make install / uninstall ----------------------------------------------------------
+install_uninstall() {
+    local destdir="$work/destdir" left
+    rm -rf "$destdir"
+    make -s install DESTDIR="$destdir" PREFIX=/usr BINARY="$binary"
+    # The placeholders are gone and the paths are the installed ones.
+    if grep -rl -e '@SBINDIR@' -e '@LIBEXECDIR@' "$destdir"; then return 1; fi
+    grep -q '^binary=/usr/sbin/iscsi-root$' "$destdir/usr/share/initramfs-tools/hooks/iscsi-root"
+    grep -q '^ExecStart=/usr/lib/iscsi-root/iscsi-root-keep-network$' \
+        "$destdir/usr/lib/systemd/system/iscsi-root-keep-network.service"
+    test -x "$destdir/usr/sbin/iscsi-root"
+    test -L "$destdir/usr/lib/systemd/system/sysinit.target.wants/iscsi-root.service"
+    test -x "$destdir/usr/lib/dracut/modules.d/90iscsi-root/module-setup.sh"
+    # The man page renders without a warning.
+    [[ -z "$(groff -man -ww -z "$destdir/usr/share/man/man8/iscsi-root.8" 2>&1)" ]]
+    make -s uninstall DESTDIR="$destdir" PREFIX=/usr
+    left=$(find "$destdir" ! -type d)
+    [[ -z "$left" ]] || { echo "left behind: $left"; return 1; }
+    # Only the shared folders (usr/share/man/man8, …) may stay, and only empty.
+    left=$(find "$destdir" -type d -name '*iscsi-root*')
+    [[ -z "$left" ]] || { echo "folders left behind: $left"; return 1; }
+}
+check install-uninstall install_uninstall
+
+# --- Debian package --------------------------------------------------------------------
+# Built in a copy of the tree under cache/ (dpkg-buildpackage writes the .deb beside the
+# source folder), with the static binary already built.
+deb_build() {
+    local source="$work/deb/iscsi-root-0.1.0"
+    mkdir -p "$source"
+    tar -C "$repo" --exclude=./.git --exclude='./.build*' --exclude=./cache -cf - . | tar -C "$source" -xf -
+    mkdir -p "$source/cache/bin"
+    cp "$binary" "$source/cache/bin/iscsi-root"
+    (cd "$source" && dpkg-buildpackage -us -uc -b)
+    ls "$work"/deb/iscsi-root_0.1.0_*.deb
+}
+check dpkg-buildpackage deb_build
+
+deb_contents() {
+    local deb listing path
+    deb=$(ls "$work"/deb/iscsi-root_0.1.0_*.deb)
+    listing=$(dpkg-deb -c "$deb" | awk '{print $6}')
+    for path in ./usr/sbin/iscsi-root ./usr/share/man/man8/iscsi-root.8.gz ./usr/share/initramfs-tools/hooks/iscsi-root \
+        ./usr/share/initramfs-tools/scripts/local-top/iscsi-root ./usr/share/initramfs-tools/scripts/local-bottom/iscsi-root \
+        ./usr/lib/dracut/modules.d/90iscsi-root/module-setup.sh ./usr/lib/dracut/dracut.conf.d/90-iscsi-root.conf \
+        ./lib/systemd/system/iscsi-root.service ./lib/systemd/system/iscsi-root-keep-network.service \
+        ./lib/systemd/system/iscsid.service.d/iscsi-root.conf ./lib/systemd/system/networking.service.d/iscsi-root.conf \
+        ./usr/lib/iscsi-root/iscsi-root-keep-network; do
+        grep -qx "$path" <<<"$listing" || { echo "missing from the package: $path"; return 1; }
+    done
+    # No maintainer script may start or stop anything on a machine whose root is live.
+    local control="$work/deb/control"
+    rm -rf "$control"
+    dpkg-deb -e "$deb" "$control"
+    for script in preinst postinst prerm postrm; do
+        [[ ! -e "$control/$script" ]] || { echo "unexpected maintainer script: $script"; cat "$control/$script"; return 1; }
+    done
+    # The initramfs is rebuilt when the hooks change.
+    grep -q 'update-initramfs' "$control/triggers"
+    file -b "$binary" | grep -Eq 'statically linked|static-pie linked'
+}
+check deb-contents deb_contents
+
+# dpkg into an empty root of its own: install, then remove and purge, and nothing of the
+# package may stay.
+deb_install_remove() {
+    local deb root="$work/dpkg-root" left
+    deb=$(ls "$work"/deb/iscsi-root_0.1.0_*.deb)
+    rm -rf "$root"
+    mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/var/lib/dpkg/triggers"
+    : >"$root/var/lib/dpkg/status"
+    : >"$root/var/lib/dpkg/available"
+    dpkg --root="$root" --force-script-chrootless -i "$deb"
+    dpkg --root="$root" -s iscsi-root | grep -q '^Status: install ok installed'
+    test -x "$root/usr/sbin/iscsi-root"
+    "$root/usr/sbin/iscsi-root" --version
+    dpkg --root="$root" -r iscsi-root
+    dpkg --root="$root" -P iscsi-root
+    left=$(find "$root" ! -type d ! -path "$root/var/lib/dpkg/*")
+    [[ -z "$left" ]] || { echo "left behind: $left"; return 1; }
+    if dpkg --root="$root" -s iscsi-root 2>/dev/null | grep -q '^Status: install'; then return 1; fi
+}
+check dpkg-install-remove deb_install_remove
+
+echo "packaging: $passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,18 @@
+# Everything a boot script needs, in one line for it to source: the kernel, the
+# initramfs, the target, QEMU, the root image and the iBFT helpers (sourced).
+# shellcheck shell=bash
+VM_HARNESS_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=common.sh
+source "$VM_HARNESS_LIB/common.sh"
+# shellcheck source=kernel.sh
+source "$VM_HARNESS_LIB/kernel.sh"
+# shellcheck source=initramfs.sh
+source "$VM_HARNESS_LIB/initramfs.sh"
+# shellcheck source=target.sh
+source "$VM_HARNESS_LIB/target.sh"
+# shellcheck source=qemu.sh
+source "$VM_HARNESS_LIB/qemu.sh"
+# shellcheck source=rootfs.sh
+source "$VM_HARNESS_LIB/rootfs.sh"
+# shellcheck source=ibft.sh
+source "$VM_HARNESS_LIB/ibft.sh"

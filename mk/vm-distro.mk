@@ -1,0 +1,14 @@
+# The distributions' initramfs builders with iscsi-root's drop-in, booted diskless under
+# QEMU (Tests/VM/distro.sh): a Debian tree from debootstrap (cached in cache/distro/), the
+# hooks and units from `make install`, the initramfs built in a chroot by the distribution's
+# tool, a boot to multi-user.target and `systemctl reboot`. "N passed, N failed". Needs root.
+#   make vm-distro                      every scenario
+#   make vm-distro DISTRO_SCENARIOS=initramfs-tools
+# Included by the top Makefile; paths are relative to the repository root.
+
+DISTRO_SCENARIOS ?=
+
+.PHONY: vm-distro
+
+vm-distro: static
+	VM_AGENT_BINARY=$(CURDIR)/$(STATIC_BINARY) Tests/VM/distro.sh $(DISTRO_SCENARIOS)
