@@ -92,14 +92,13 @@ extension BootSequence {
     /// final logout would never happen. Hook mode remounts /run without `noexec`, keeping its
     /// other flags; /run moves into the real root as it is.
     static func allowExecutionInRun(log: inout BootLog) {
+        // statvfs(3)'s ST_* flags have the values of mount(2)'s MS_* (glibc's GNU extensions,
+        // not in Swift's Glibc): read-only 1, nosuid 2, nodev 4, noexec 8, noatime 1024.
+        let noexec: UInt = 8
+        let kept: UInt = 1 | 2 | 4 | 1024
         var status = statvfs()
-        guard statvfs("/run", &status) == 0, status.f_flag & UInt(ST_NOEXEC) != 0 else { return }
-        var flags = UInt(MS_REMOUNT)
-        for (state, flag) in [(ST_RDONLY, MS_RDONLY), (ST_NOSUID, MS_NOSUID), (ST_NODEV, MS_NODEV), (ST_NOATIME, MS_NOATIME)]
-        where status.f_flag & UInt(state) != 0 {
-            flags |= UInt(flag)
-        }
-        if mount(nil, "/run", nil, flags, nil) == 0 {
+        guard statvfs("/run", &status) == 0, status.f_flag & noexec != 0 else { return }
+        if mount(nil, "/run", nil, UInt(MS_REMOUNT) | (status.f_flag & kept), nil) == 0 {
             log.line("hook: /run remounted without noexec, for systemd-shutdown's /run/initramfs/shutdown")
         } else {
             log.line("warning: /run stays noexec (\(SystemError("remount /run"))); the root session will not be logged out at shutdown")

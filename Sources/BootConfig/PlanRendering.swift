@@ -1,3 +1,5 @@
+import Reports
+
 /// The plan for people (`plan`), for programs (`plan --json`), and back as a kernel command
 /// line (dracut's grammar, with `iscsi=`/`iscsi.*` where dracut has no word). CHAP secrets
 /// appear in none of them.
@@ -182,7 +184,7 @@ extension BootPlan {
             ("onFailure", sourced(.string(onFailure.value.rawValue), onFailure.source)),
             ("log", sourced(.string(logLevel.value.rawValue), logLevel.source)),
             ("warnings", .array(warnings.map { .string($0.description) })),
-        ]).rendered
+        ]).rendered()
     }
 
     /// The plan as a kernel command line that resolves to the same plan: dracut's parameters,
@@ -263,49 +265,5 @@ extension InterfacePlan {
         ]
         let dnsFields = trailer.isEmpty ? dns.prefix(2).map { ":" + $0.bracketed }.joined() : ""
         return fields.joined(separator: ":") + (trailer.isEmpty ? dnsFields : trailer)
-    }
-}
-
-/// A minimal JSON value and writer (no Foundation in the agent).
-enum JSON {
-    case string(String)
-    case number(Int)
-    case bool(Bool)
-    case null
-    case array([JSON])
-    /// Keys in the order given, so the output reads like the plan.
-    case object([(String, JSON)])
-
-    var rendered: String {
-        switch self {
-        case .string(let text): Self.escaped(text)
-        case .number(let number): String(number)
-        case .bool(let value): value ? "true" : "false"
-        case .null: "null"
-        case .array(let items): "[" + items.map(\.rendered).joined(separator: ",") + "]"
-        case .object(let members):
-            "{" + members.map { Self.escaped($0.0) + ":" + $0.1.rendered }.joined(separator: ",") + "}"
-        }
-    }
-
-    /// RFC 8259 §7 string escaping.
-    private static func escaped(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case _ where scalar.value < 0x20: result += "\\u00" + hexByte(UInt8(scalar.value))
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
-}
-
-extension String {
-    func padded(to width: Int) -> String {
-        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }

@@ -1,3 +1,5 @@
+import Reports
+
 /// Every subcommand, in the order `iscsi-root --help` lists them.
 public let commandTable: [any Command.Type] = [
     PlanCommand.self, LoginCommand.self, DiscoverCommand.self, ProbeCommand.self, StatusCommand.self, LogoutCommand.self,
@@ -37,15 +39,8 @@ private var overview: String {
         commands:
         """
     for command in commandTable {
-        text += "\n  \(command.name.padding(12))\(command.summary)"
+        text += "\n  \(command.name.padded(to: 12))\(command.summary)"
     }
     text += "\n\nexit status: 0 done, 1 the operation failed, 2 bad usage"
     return text
-}
-
-extension String {
-    /// The string left-aligned in a column of `width` characters.
-    func padding(_ width: Int) -> String {
-        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
-    }
 }

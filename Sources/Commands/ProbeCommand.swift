@@ -128,6 +128,6 @@ func table(_ rows: [[String]]) -> String {
     guard let columns = rows.map(\.count).max() else { return "" }
     let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
     return rows.map { row in
-        row.enumerated().map { column, cell in column == row.count - 1 ? cell : cell.padding(widths[column] + 1) }.joined(separator: " ")
+        row.enumerated().map { column, cell in column == row.count - 1 ? cell : cell.padded(to: widths[column] + 1) }.joined(separator: " ")
     }.joined(separator: "\n")
 }

@@ -71,3 +71,10 @@ public indirect enum JSON: Equatable, Sendable {
         output += "\""
     }
 }
+
+extension String {
+    /// The string left-aligned in a column of `width` characters (at least one space after).
+    public func padded(to width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}

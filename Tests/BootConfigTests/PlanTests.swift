@@ -141,7 +141,7 @@ func plan(
         for output in [result.text, result.json, result.commandLine] {
             #expect(!output.contains("topsecret") && !output.contains("othersecret"))
         }
-        #expect(result.json.contains("\"secret\":\"(set)\""))
+        #expect(result.json.contains("\"secret\": \"(set)\""))
     }
 
     @Test func secretsFileSuppliesCHAP() throws {

@@ -94,7 +94,7 @@ for unit in iscsi-root.service iscsi-root-keep-network.service systemd-networkd.
     echo "VM-MARKER: unit $unit $(systemctl is-active "$unit")"
 done
 echo "VM-MARKER: address $(ip -4 -o addr show dev eth0 | awk '{print $4}' | tr '\n' ' ')"
-echo "VM-MARKER: networkd $(networkctl status eth0 2>/dev/null | grep -m1 'Network File' | awk '{print $NF}')"
+echo "VM-MARKER: networkd $(grep -h '^NETWORK_FILE=' "/run/systemd/netif/links/$(cat /sys/class/net/eth0/ifindex)")"
 echo "VM-MARKER: shutdown ramdisk $(test -x /run/initramfs/shutdown && echo present || echo missing)"
 date +%s >>/var/log/distro-boots
 sync
@@ -148,7 +148,7 @@ scenario_initramfs_tools() {
     # The hook put the agent and the iSCSI modules in, and left nothing of open-iscsi.
     local listing
     listing="$(chroot "$tree" lsinitramfs "/boot/initrd.img-$KVER")"
-    if grep -q '^sbin/iscsi-root$' <<<"$listing" && grep -q 'scripts/local-top/iscsi-root$' <<<"$listing" &&
+    if grep -Eq '^(usr/)?sbin/iscsi-root$' <<<"$listing" && grep -q 'scripts/local-top/iscsi-root$' <<<"$listing" &&
         grep -q 'iscsi_tcp.ko' <<<"$listing"; then
         passed=$((passed + 1))
     else
