@@ -396,7 +396,9 @@ public enum BootSequence {
     private static func prepareShutdownRamdisk(binaryPath: String, log: inout BootLog) {
         mkdir(Self.shutdownRamdisk, 0o755)
         mkdir(Self.shutdownRamdisk + "/etc", 0o755)
-        mkdir(Self.shutdownRamdisk + "/oldroot", 0o755)
+        // systemd-shutdown binds /dev, /proc, /sys and /run into the ramdisk before it
+        // pivots; newer versions fail the switch (no /shutdown) when a mount point is missing.
+        for directory in ["oldroot", "dev", "proc", "sys", "run"] { mkdir(Self.shutdownRamdisk + "/" + directory, 0o755) }
         do {
             try copyFile(from: binaryPath, to: Self.shutdownRamdisk + "/shutdown", mode: 0o755)
             guard

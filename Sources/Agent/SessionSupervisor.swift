@@ -138,6 +138,7 @@ public struct SessionSupervisor: ~Copyable {
                 try? client.send(Array("\(ControlRequest.refusalPrefix) \(mounted) is mounted; unmount it first or use --force\n".utf8))
                 return
             }
+            if state == .loggedIn, let disk { removeDisk(disk) }
             let outcome: String
             do {
                 try session.logOut(timeoutMilliseconds: 5000)
@@ -152,9 +153,29 @@ public struct SessionSupervisor: ~Copyable {
         }
     }
 
-    /// The session's disk or one of its partitions if mounted anywhere (/proc/self/mounts).
+    /// Removes the disk from the SCSI layer before the logout, as open-iscsi does: the
+    /// kernel then flushes the target's write cache (SYNCHRONIZE CACHE) while the session
+    /// still works. A child process does it, because a target that dies right now would
+    /// block the write until the replacement timeout and the supervisor must stay free; the
+    /// logout goes ahead after `diskRemovalTimeoutSeconds` either way.
+    private func removeDisk(_ disk: String) {
+        let child = fork()
+        if child == 0 {
+            _ = ProcessPinning.writeExisting("1", to: "/sys/block/\(disk)/device/delete")
+            _exit(0)
+        }
+        guard child > 0 else { return }
+        let deadline = MonotonicInstant.now().advanced(byMilliseconds: Self.diskRemovalTimeoutSeconds * 1000)
+        var status: Int32 = 0
+        while waitpid(child, &status, WNOHANG) == 0 && !deadline.hasPassed { usleep(20_000) }
+    }
+
+    static let diskRemovalTimeoutSeconds = 10
+
+    /// The session's disk or one of its partitions if mounted in the machine's mount
+    /// namespace: PID 1's, since the supervisor has a private one without the root.
     private func mountedDevice() -> String? {
-        guard let disk, let mounts = readText("/proc/self/mounts") else { return nil }
+        guard let disk, let mounts = readText("/proc/1/mounts") else { return nil }
         return mounts.split(separator: "\n").compactMap { $0.split(separator: " ").first }.map(String.init)
             .first { $0 == "/dev/\(disk)" || ($0.hasPrefix("/dev/\(disk)") && $0.dropFirst(5 + disk.count).allSatisfy(\.isNumber)) }
     }

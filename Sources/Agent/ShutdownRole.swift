@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import BootConfig
 import LinuxSystem
@@ -27,6 +27,7 @@ public enum ShutdownRole {
         // kexec has nothing loaded by us; a plain reboot is the safe meaning.
         default: action = .reboot
         }
+        mountProcIfMissing(log: &log)
         let unmounted = unmountTree(under: oldRoot, log: &log)
         log.line("shutdown: \(unmounted ? "root unmounted" : "root still mounted (read-only)"); logging out")
         do {
@@ -39,17 +40,40 @@ public enum ShutdownRole {
         MachineStop.perform(action, log: &log)
     }
 
+    /// The mount table is read from /proc: systemd-shutdown binds /proc into the ramdisk
+    /// before it pivots, but another init's final script may not. Without it nothing would
+    /// be found to unmount, and the root would be reported unmounted while it is not.
+    static func mountProcIfMissing(log: inout BootLog) {
+        guard access("/proc/self/mountinfo", R_OK) != 0 else { return }
+        mkdir("/proc", 0o555)
+        if mount("proc", "/proc", "proc", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), nil) != 0 {
+            log.line("shutdown: no /proc (\(SystemError("mount proc"))); the root cannot be unmounted")
+        }
+    }
+
     /// Unmounts every mount at or under `root`, deepest first, retrying while busy; falls
     /// back to a read-only remount. Returns whether `root` itself was unmounted.
     static func unmountTree(under root: String, log: inout BootLog) -> Bool {
         sync()
+        // No mount table: nothing can be said to be unmounted.
+        guard readText("/proc/self/mountinfo") != nil else { return false }
+        // systemd-shutdown leaves /oldroot/run mounted, and the shutdown ramdisk (this
+        // process's root) lives inside it: that tmpfs can never be unmounted, and /oldroot with
+        // it. Mounts that no block device backs (tmpfs, proc, sysfs, cgroup…) hold no data of
+        // the root disk: detach them first, so that the root itself can be unmounted.
+        for (mountPoint, source) in mountEntries()
+        where mountPoint.hasPrefix(root + "/") && !source.hasPrefix("/dev/") {
+            umount2(mountPoint, Int32(MNT_DETACH))
+        }
         for _ in 0..<unmountAttempts {
             let mounts = mountPoints().filter { $0 == root || $0.hasPrefix(root + "/") }.sorted { $0.count > $1.count }
             if mounts.isEmpty { return true }
             for mountPoint in mounts { umount2(mountPoint, 0) }
             usleep(100_000)
         }
-        for mountPoint in mountPoints().filter({ $0 == root || $0.hasPrefix(root + "/") }) {
+        log.line("shutdown: still running: \(otherProcesses().joined(separator: ", "))")
+        for mountPoint in mountPoints().filter({ $0 == root || $0.hasPrefix(root + "/") }).sorted(by: { $0.count > $1.count }) {
+            if umount2(mountPoint, 0) != 0 { log.line("shutdown: \(mountPoint) stays mounted: \(SystemError("umount"))") }
             if mount(nil, mountPoint, nil, UInt(MS_REMOUNT | MS_RDONLY), nil) != 0 {
                 log.line("shutdown: \(mountPoint) stays mounted read-write: \(SystemError("remount"))")
             }
@@ -58,12 +82,39 @@ public enum ShutdownRole {
         return false
     }
 
+    /// "PID COMM" of every user-space process but this one: who may hold a mount busy.
+    static func otherProcesses() -> [String] {
+        guard let directory = opendir("/proc") else { return [] }
+        defer { closedir(directory) }
+        var found: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = Int32(name), pid != getpid() else { continue }
+            // Kernel threads have an empty command line.
+            guard let commandLine = readText("/proc/\(pid)/cmdline"), !commandLine.isEmpty else { continue }
+            let command = readText("/proc/\(pid)/comm")?.split(separator: "\n").first.map(String.init) ?? "?"
+            found.append("\(pid) \(command)")
+        }
+        return found
+    }
+
     /// Mount points from /proc/self/mountinfo (field 5), with octal escapes decoded.
     static func mountPoints() -> [String] {
         guard let text = readText("/proc/self/mountinfo") else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             return fields.count > 4 ? decodeMountInfoEscapes(String(fields[4])) : nil
+        }
+    }
+
+    /// Mount points with their sources from /proc/self/mountinfo (field 5, and the second
+    /// field after the " - " separator).
+    static func mountEntries() -> [(mountPoint: String, source: String)] {
+        guard let text = readText("/proc/self/mountinfo") else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, let separator = fields.firstIndex(of: "-"), separator + 2 < fields.count else { return nil }
+            return (decodeMountInfoEscapes(String(fields[4])), decodeMountInfoEscapes(String(fields[separator + 2])))
         }
     }
 

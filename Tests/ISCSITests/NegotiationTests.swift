@@ -381,7 +381,7 @@ import Testing
   }
 
   @Test func neverCrashesOnGeneratedTargetKeys() {
-    var generator = SplitMix64(seed: 99)
+    var generator = SeededGenerator(seed: 99)
     let keys = NegotiationTable.definitions.map(\.name) + ["X-a", "Unknown"]
     let values = [
       "", "Yes", "No", "0", "1", "512", "65535", "16777216", "0x", "0xffffffffffffffffff",

@@ -3,7 +3,7 @@
 # (make install: hooks, units), booted diskless from iSCSI under QEMU to multi-user.target
 # and rebooted with `systemctl reboot`; then the image must be clean.
 #
-# usage: Tests/VM/distro.sh [initramfs-tools]       prints "N passed, N failed"
+# usage: Tests/VM/distro.sh [initramfs-tools] [dracut]     prints "N passed, N failed"
 #   VM_AGENT_BINARY   the static iscsi-root (default cache/bin/iscsi-root; make vm-distro builds it)
 #   VM_BOOT_TIMEOUT   seconds for the whole boot and reboot (default 300)
 #
@@ -64,10 +64,30 @@ distro_tree() {
     mv "$staging" "$DISTRO_TREE"
 }
 
+# dracut beside initramfs-tools in the cached tree (dracut-core provides the `dracut`
+# command without conflicting with initramfs-tools), installed once from the same mirror.
+distro_tree_dracut() {
+    [[ -x "$DISTRO_TREE/usr/bin/dracut" ]] && return 0
+    vm_log "installing dracut-core into $DISTRO_TREE (once)"
+    trap 'distro_chroot_release; vm_netns_cleanup' EXIT
+    distro_chroot_hold "$DISTRO_TREE"
+    printf '#!/bin/sh\nexit 101\n' >"$DISTRO_TREE/usr/sbin/policy-rc.d"
+    chmod 0755 "$DISTRO_TREE/usr/sbin/policy-rc.d"
+    local status=0
+    {
+        chroot "$DISTRO_TREE" apt-get update -q &&
+            DEBIAN_FRONTEND=noninteractive chroot "$DISTRO_TREE" apt-get install -y -q --no-install-recommends dracut-core &&
+            chroot "$DISTRO_TREE" apt-get clean
+    } >"$DISTRO_CACHE/dracut-install.log" 2>&1 || status=$?
+    rm -f "$DISTRO_TREE/usr/sbin/policy-rc.d"
+    distro_chroot_release
+    ((status == 0)) || vm_fail "installing dracut-core failed (log: $DISTRO_CACHE/dracut-install.log)"
+}
+
 # A copy of the tree with the kernel's modules, iscsi-root installed, and the test's
 # configuration; its initramfs built by the distribution's own tool in a chroot.
 distro_prepare_root() {
-    local tree="$1"
+    local tree="$1" builder="$2"
     rm -rf "$tree"
     cp -a "$DISTRO_TREE" "$tree"
     rm -f "$tree/.complete"
@@ -96,6 +116,13 @@ done
 echo "VM-MARKER: address $(ip -4 -o addr show dev eth0 | awk '{print $4}' | tr '\n' ' ')"
 echo "VM-MARKER: networkd $(grep -h '^NETWORK_FILE=' "/run/systemd/netif/links/$(cat /sys/class/net/eth0/ifindex)")"
 echo "VM-MARKER: shutdown ramdisk $(test -x /run/initramfs/shutdown && echo present || echo missing)"
+# A framework's retry loop calls `login` again: the running supervisor answers for it.
+again=$(/usr/sbin/iscsi-root login 2>/dev/null)
+echo "VM-MARKER: login again [$again] status $?"
+# dracut's host-only command line from the running session (module-setup.sh's cmdline()).
+if command -v dracut >/dev/null; then
+    echo "VM-MARKER: dracut cmdline $(dracut --hostonly --print-cmdline 2>/dev/null | tr '\n' ' ')"
+fi
 date +%s >>/var/log/distro-boots
 sync
 echo "VM-MARKER: rebooting"
@@ -120,7 +147,19 @@ UNIT
 
     trap 'distro_chroot_release; vm_netns_cleanup' EXIT
     distro_chroot_hold "$tree"
-    chroot "$tree" mkinitramfs -o "/boot/initrd.img-$KVER" "$KVER"
+    case "$builder" in
+    initramfs-tools)
+        chroot "$tree" mkinitramfs -o "/boot/initrd.img-$KVER" "$KVER"
+        ;;
+    dracut)
+        # A small systemd-based image: the modules a diskless boot needs, iscsi-root's
+        # (which brings rootfs-block and the NIC drivers), and no network module of dracut's:
+        # the agent configures the NIC from ip= itself.
+        chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
+            --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown iscsi-root" \
+            --kver "$KVER" "/boot/initrd.img-$KVER"
+        ;;
+    esac
     distro_chroot_release
 }
 
@@ -136,35 +175,53 @@ expect() {
     fi
 }
 
-scenario_initramfs_tools() {
-    local work="$VM_CACHE_DIR/vm/distro-initramfs-tools"
-    local tree="$work/tree" image="$work/root.img" log="$VM_CACHE_DIR/vm/logs/distro-initramfs-tools.log"
+# One boot with BUILDER's initramfs: the kernel command line is BUILDER's own grammar.
+scenario_boot() {
+    local builder="$1"
+    local work="$VM_CACHE_DIR/vm/distro-$builder"
+    local tree="$work/tree" image="$work/root.img" log="$VM_CACHE_DIR/vm/logs/distro-$builder.log"
     mkdir -p "$work" "$(dirname "$log")"
     local started
     started=$(vm_now_ms)
-    distro_prepare_root "$tree"
+    distro_prepare_root "$tree" "$builder"
     local initrd="$work/initrd.img"
     cp "$tree/boot/initrd.img-$KVER" "$initrd"
     # The hook put the agent and the iSCSI modules in, and left nothing of open-iscsi.
     local listing
     listing="$(chroot "$tree" lsinitramfs "/boot/initrd.img-$KVER")"
-    if grep -Eq '^(usr/)?sbin/iscsi-root$' <<<"$listing" && grep -q 'scripts/local-top/iscsi-root$' <<<"$listing" &&
-        grep -q 'iscsi_tcp.ko' <<<"$listing"; then
+    local hook='scripts/local-top/iscsi-root$'
+    [[ "$builder" == dracut ]] && hook='hooks/cmdline/90-parse-iscsi-root.sh$'
+    if grep -Eq '^(usr/)?sbin/iscsi-root$' <<<"$listing" && grep -Eq "$hook" <<<"$listing" &&
+        grep -q 'iscsi_tcp.ko' <<<"$listing" && ! grep -Eq 'sbin/(iscsistart|iscsid)$' <<<"$listing"; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
-        echo "distro: FAILED: the initramfs lacks sbin/iscsi-root, scripts/local-top/iscsi-root or iscsi_tcp.ko"
+        echo "distro: FAILED: the $builder initramfs lacks usr/sbin/iscsi-root, $hook or iscsi_tcp.ko, or has open-iscsi"
     fi
     rm -f "$image"
     mkfs.ext4 -q -L root -d "$tree" "$image" 1200M
     rm -rf "$tree"
-    vm_log "initramfs-tools root prepared in $(($(vm_now_ms) - started)) ms"
+    vm_log "$builder root prepared in $(($(vm_now_ms) - started)) ms"
 
     vm_netns_create
     vm_target_start "$image" "$DISTRO_IQN"
     local append="console=ttyS0,115200 panic=-1 net.ifnames=0 rw root=LABEL=root"
-    append+=" iscsi_initiator=$DISTRO_INITIATOR iscsi_target_name=$DISTRO_IQN iscsi_target_ip=10.0.2.2 iscsi_target_port=3260"
     append+=" ip=10.0.2.15::10.0.2.2:255.255.255.0:distro-guest:eth0:off"
+    local network_line
+    case "$builder" in
+    initramfs-tools)
+        # open-iscsi's parameters; initramfs-tools applies ip= and the agent finds the address.
+        append+=" iscsi_initiator=$DISTRO_INITIATOR iscsi_target_name=$DISTRO_IQN iscsi_target_ip=10.0.2.2 iscsi_target_port=3260"
+        network_line="iscsi-root: network: eth0 10\.0\.2\.15/24 \(configured already\)"
+        ;;
+    dracut)
+        # dracut's grammar; the empty LUN field means LUN 0 (tgt's controller), and the root
+        # is found by its label on LUN 1, as dracut finds it. No network module: the agent
+        # applies ip= itself.
+        append+=" rd.iscsi.initiator=$DISTRO_INITIATOR netroot=iscsi:10.0.2.2::::$DISTRO_IQN"
+        network_line="iscsi-root: network: eth0 10\.0\.2\.15/24 via 10\.0\.2\.2"
+        ;;
+    esac
     local status=0
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --append "$append" --log "$log" \
         --timeout "$boot_timeout" || status=$?
@@ -173,8 +230,8 @@ scenario_initramfs_tools() {
         failed=$((failed + 1))
         echo "distro: FAILED: QEMU ended with status $status (124: timeout) — $log"
     fi
-    expect "the agent logged in from local-top" "$log" "iscsi-root: login: $DISTRO_IQN at 10\.0\.2\.2:3260 as $DISTRO_INITIATOR"
-    expect "the agent took the network initramfs-tools configured" "$log" "iscsi-root: network: eth0 10\.0\.2\.15/24 \(configured already\)"
+    expect "the agent logged in from the $builder hook" "$log" "iscsi-root: login: $DISTRO_IQN at 10\.0\.2\.2:3260 as $DISTRO_INITIATOR"
+    expect "the network step" "$log" "$network_line"
     expect "the supervisor started in hook mode" "$log" "iscsi-root: supervisor: pid [0-9]+ .*the framework mounts"
     expect "multi-user.target" "$log" "VM-MARKER: multi-user reached"
     expect "the supervisor answers in the real root" "$log" "VM-MARKER: status session [0-9]+ \(host[0-9]+\): logged in"
@@ -183,6 +240,11 @@ scenario_initramfs_tools() {
     expect "networkd kept the boot address" "$log" "VM-MARKER: address 10\.0\.2\.15/24"
     expect "networkd uses iscsi-root's .network" "$log" "VM-MARKER: networkd .*05-iscsi-root-eth0\.network"
     expect "the shutdown ramdisk is in place" "$log" "VM-MARKER: shutdown ramdisk present"
+    expect "login again reports the supervised session" "$log" "VM-MARKER: login again \[/dev/sda\] status 0"
+    if [[ "$builder" == dracut ]]; then
+        expect "dracut's host-only command line" "$log" "VM-MARKER: dracut cmdline .*netroot=iscsi:10\.0\.2\.2:::1:$DISTRO_IQN"
+    fi
+    expect "the final ramdisk unmounted the root" "$log" "iscsi-root: shutdown: root unmounted; logging out"
     expect "the final ramdisk logged out" "$log" "iscsi-root: shutdown: logged out"
     expect "the machine rebooted" "$log" "reboot: Restarting system"
     if grep -Eq 'Kernel panic|connection[0-9:]+ .*error|I/O error' "$log"; then
@@ -198,7 +260,7 @@ scenario_initramfs_tools() {
         failed=$((failed + 1))
         echo "distro: FAILED: the image is not clean or lacks the boot's file ($work/e2fsck.log)"
     fi
-    echo "distro: initramfs-tools boot $(vm_console_time "$log" 'VM-MARKER: multi-user reached' || echo '-') s to multi-user, $(vm_console_time "$log" 'reboot: Restarting system' || echo '-') s to the reboot — $log"
+    echo "distro: $builder boot $(vm_console_time "$log" 'VM-MARKER: multi-user reached' || echo '-') s to multi-user, $(vm_console_time "$log" 'reboot: Restarting system' || echo '-') s to the reboot — $log"
 }
 
 main() {
@@ -209,11 +271,17 @@ main() {
     Tests/VM/lib/deps.sh debootstrap
     vm_kernel_prepare
     distro_tree
+    local scenarios=("$@")
+    ((${#scenarios[@]} > 0)) || scenarios=(initramfs-tools dracut)
     local scenario
-    for scenario in "${@:-initramfs-tools}"; do
+    for scenario in "${scenarios[@]}"; do
         case "$scenario" in
-        initramfs-tools) scenario_initramfs_tools ;;
-        *) vm_fail "unknown scenario $scenario (known: initramfs-tools)" ;;
+        initramfs-tools) scenario_boot initramfs-tools ;;
+        dracut)
+            distro_tree_dracut
+            scenario_boot dracut
+            ;;
+        *) vm_fail "unknown scenario $scenario (known: initramfs-tools, dracut)" ;;
         esac
     done
     echo "distro: $passed passed, $failed failed"

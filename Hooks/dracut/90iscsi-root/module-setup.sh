@@ -20,7 +20,7 @@ check() {
 depends() {
     # iscsi-root configures a NIC (static, DHCP, VLAN, iBFT) itself; bonds, bridges and
     # teams need dracut's network module.
-    local _deps="rootfs-block kernel-network-modules"
+    local _deps="rootfs-block"
     if [[ $hostonly ]] && grep -Eq '(^| )(bond|bridge|team)=' /proc/cmdline 2> /dev/null; then
         _deps+=" network"
     fi
@@ -31,6 +31,19 @@ depends() {
 installkernel() {
     hostonly='' instmods iscsi_tcp libiscsi_tcp libiscsi scsi_transport_iscsi sd_mod crc32c \
         iscsi_ibft iscsi_boot_sysfs af_packet 8021q
+    # The NIC drivers (dracut's kernel-network-modules is in Debian's dracut-network, which
+    # need not be installed): host-only, the driver of the session's NIC; else every wired one.
+    local _interface _module
+    if [[ $hostonly ]] && [[ -r /run/iscsi-root/interface ]]; then
+        read -r _interface < /run/iscsi-root/interface
+        _module=$(readlink -f "/sys/class/net/$_interface/device/driver/module" 2> /dev/null)
+        if [[ $_module ]]; then
+            instmods "${_module##*/}"
+            return 0
+        fi
+    fi
+    dracut_instmods -o -P ".*/(wireless|isdn|uwb|net/phy|net/team)/.*" \
+        -s "eth_type_trans|register_virtio_device|usbnet_open" "=drivers/net"
 }
 
 # The running session as dracut's command line, for host-only images:

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# The shutdown path under systemd: a minimal Debian bookworm root (systemd as init) boots
+# from iSCSI with our initramfs, reaches multi-user.target, and a oneshot unit runs
+# `systemctl reboot`; five cycles, each a fresh QEMU (-no-reboot ends it at the reboot).
+# Each cycle must show: the supervisor answering `iscsi-root status` in the real root,
+# systemd's killing spree passing over the supervisor, our shutdown role (systemd-shutdown
+# executes /run/initramfs/shutdown) unmounting /oldroot before the supervisor logs the
+# session out, the reboot, no I/O error, and a clean image (e2fsck -fn) afterwards.
+#
+# usage: Tests/VM/shutdown.sh [CYCLES]         prints per-cycle figures and "N passed, N failed"
+#   VM_AGENT_BINARY   the static iscsi-root (default cache/bin/iscsi-root; make vm-shutdown builds it)
+#   VM_BOOT_TIMEOUT   host bound on one boot-and-reboot, seconds (default 120)
+#
+# The Debian tree is made once by debootstrap from the host's mirror and cached under
+# cache/debian/ (lib/debian-root.sh); the image is made from it on each run. Needs root.
+set -euo pipefail
+VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
+readonly VM_LIB
+# shellcheck source-path=SCRIPTDIR source=lib/harness.sh
+source "$VM_LIB/harness.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/debian-root.sh
+source "$VM_LIB/debian-root.sh"
+
+readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
+readonly CYCLES="${1:-5}"
+readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
+readonly WORK="$VM_CACHE_DIR/vm/shutdown"
+readonly DEBIAN_PACKAGES=systemd-sysv,udev,kmod,iproute2,procps
+readonly GUEST_APPEND="console=ttyS0,115200 panic=-1 net.ifnames=0 ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw"
+
+# The guest's side of a cycle: count it, show what the host checks, then reboot.
+read -r -d '' CYCLE_SCRIPT <<'GUEST' || true
+#!/bin/sh
+exec >/dev/ttyS0 2>&1
+count=$(($(cat /var/lib/shutdown-test/cycle 2>/dev/null || echo 0) + 1))
+echo "$count" >/var/lib/shutdown-test/cycle
+echo "VM-MARKER: multi-user reached, cycle $count, uptime $(cut -d ' ' -f 1 /proc/uptime) s"
+echo "VM-MARKER: status $(/usr/sbin/iscsi-root status 2>&1 | head -n 1)"
+echo "VM-MARKER: supervisor $(ps -eo args= | grep -c '^@')"
+echo "VM-MARKER: shutdown ramdisk $(test -x /run/initramfs/shutdown && echo present || echo missing)"
+echo "VM-MARKER: failed units: $(systemctl list-units --state=failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
+sync
+echo "VM-MARKER: rebooting"
+systemctl reboot
+GUEST
+readonly CYCLE_SCRIPT
+
+read -r -d '' CYCLE_UNIT <<'UNIT' || true
+[Unit]
+Description=Shutdown test cycle
+After=multi-user.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/shutdown-cycle
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+readonly CYCLE_UNIT
+
+# The root image: the cached tree, the agent, the cycle unit, no getty, no first-boot prompt.
+build_image() {
+    local image="$1" tree="$WORK/tree" cached
+    cached="$(debian_root_tree bookworm "$DEBIAN_PACKAGES")"
+    rm -rf "$tree"
+    cp -a "$cached" "$tree"
+    rm -f "$tree/.complete"
+    install -m 0755 "$VM_AGENT_BINARY" "$tree/usr/sbin/iscsi-root"
+    echo shutdown-guest >"$tree/etc/hostname"
+    printf 'LABEL=root / ext4 defaults,_netdev 0 1\n' >"$tree/etc/fstab"
+    # A machine id: an empty one means "first boot", and systemd-firstboot would prompt.
+    od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$tree/etc/machine-id"
+    echo >>"$tree/etc/machine-id"
+    local unit
+    for unit in systemd-firstboot.service serial-getty@ttyS0.service getty@tty1.service \
+        apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer dpkg-db-backup.timer; do
+        ln -sf /dev/null "$tree/etc/systemd/system/$unit"
+    done
+    mkdir -p "$tree/var/lib/shutdown-test" "$tree/usr/local/sbin"
+    printf '%s\n' "$CYCLE_SCRIPT" >"$tree/usr/local/sbin/shutdown-cycle"
+    chmod 0755 "$tree/usr/local/sbin/shutdown-cycle"
+    printf '%s\n' "$CYCLE_UNIT" >"$tree/etc/systemd/system/shutdown-cycle.service"
+    ln -sf /etc/systemd/system/shutdown-cycle.service "$tree/etc/systemd/system/multi-user.target.wants/shutdown-cycle.service"
+    debian_root_image "$tree" "$image" 1G
+    rm -rf "$tree"
+}
+
+passed=0
+failed=0
+cycle_failures=()
+check() {
+    local description="$1"
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        cycle_failures+=("$description")
+    fi
+}
+console_has() { grep -Eq -- "$2" "$1"; }
+# Line number of the first console line matching PATTERN (0 when none).
+console_line() { grep -En -m 1 -- "$2" "$1" | cut -d : -f 1 || true; }
+console_order() {
+    local log="$1" earlier later
+    earlier="$(console_line "$log" "$2")"
+    later="$(console_line "$log" "$3")"
+    [[ -n "$earlier" && -n "$later" ]] && ((earlier < later))
+}
+console_clean() { ! grep -Eq 'Kernel panic|I/O error|detected conn error|rejecting I/O|EXT4-fs error|Freezing execution' "$1"; }
+
+run_cycle() {
+    local cycle="$1" image="$2"
+    local log="$LOG_DIR/shutdown-$cycle.log"
+    cycle_failures=()
+    vm_netns_create
+    VM_TARGET_LOG="$LOG_DIR/shutdown-$cycle.tgtd.log" vm_target_start "$image"
+    local started ended status=0
+    started="$(vm_now_ms)"
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$WORK/initrd.img" --log "$log" \
+        --timeout "$BOOT_TIMEOUT" --append "$GUEST_APPEND" || status=$?
+    ended="$(vm_now_ms)"
+    vm_netns_cleanup
+
+    check "QEMU ended by itself (status $status; 124: ${BOOT_TIMEOUT} s timeout)" test "$status" -eq 0
+    check "multi-user.target reached (cycle $cycle)" console_has "$log" "VM-MARKER: multi-user reached, cycle $cycle,"
+    check "iscsi-root status answers in the real root" console_has "$log" 'VM-MARKER: status session [0-9]+ .*logged in'
+    check "the shutdown ramdisk is in place" console_has "$log" 'VM-MARKER: shutdown ramdisk present'
+    check "systemd-shutdown ran its killing spree" console_has "$log" 'Sending SIGTERM to remaining processes'
+    check "systemd-shutdown handed over to /run/initramfs/shutdown" console_has "$log" 'iscsi-root: shutdown: '
+    check "the shutdown role unmounted /oldroot" console_has "$log" 'iscsi-root: shutdown: root unmounted; logging out'
+    check "the supervisor survived and logged out" console_has "$log" 'iscsi-root: shutdown: logged out of '
+    check "logout only after /oldroot is unmounted" console_order "$log" 'iscsi-root: shutdown: root unmounted' 'iscsi-root: shutdown: logged out of '
+    # The kernel's own word that the root filesystem went away, before the logout.
+    check "the kernel unmounted the root's ext4 before the logout" console_order "$log" 'EXT4-fs \(sd[a-z]+\): unmounting filesystem' 'iscsi-root: shutdown: logged out of '
+    check "the machine rebooted after the logout" console_order "$log" 'iscsi-root: shutdown: logged out of ' 'reboot: Restarting system'
+    check "no I/O error, connection error or panic on the console" console_clean "$log"
+    check "e2fsck -fn: the image is clean" vm_rootfs_check "$image"
+    local counted
+    counted="$(debugfs -R 'cat /var/lib/shutdown-test/cycle' "$image" 2>/dev/null | tr -d '[:space:]')"
+    check "the guest's cycle counter is $cycle in the image (found '${counted}')" test "$counted" = "$cycle"
+
+    local multi_user reboot_request off total
+    multi_user="$(vm_console_time "$log" 'VM-MARKER: multi-user reached' || echo -)"
+    reboot_request="$(vm_console_time "$log" 'VM-MARKER: rebooting' || echo -)"
+    off="$(vm_console_time "$log" 'reboot: Restarting system' || echo -)"
+    total="$(awk -v ms=$((ended - started)) 'BEGIN { printf "%.1f", ms / 1000 }')"
+    local shutdown_seconds=-
+    if [[ "$reboot_request" != - ]]; then
+        shutdown_seconds="$(awk -v a="$reboot_request" -v ms=$((ended - started)) 'BEGIN { printf "%.1f", ms / 1000 - a }')"
+    fi
+    local verdict=PASS
+    ((${#cycle_failures[@]} == 0)) || verdict=FAIL
+    echo "$verdict cycle $cycle: multi-user.target at $multi_user s; reboot request → QEMU exit $shutdown_seconds s (kernel restart at $off s); QEMU ran $total s — $log"
+    local failure
+    for failure in "${cycle_failures[@]}"; do echo "  failed: $failure"; done
+}
+
+main() {
+    ((EUID == 0)) || vm_fail "needs root (debootstrap, network namespaces, QEMU in them)"
+    cd "$VM_REPO_ROOT"
+    "$VM_LIB/deps.sh"
+    command -v debootstrap >/dev/null || "$VM_LIB/deps.sh" debootstrap
+    [[ -x "$VM_AGENT_BINARY" ]] || vm_fail "no static agent at $VM_AGENT_BINARY (run make static)"
+    vm_kernel_prepare
+    mkdir -p "$LOG_DIR" "$WORK"
+    local prepared
+    prepared="$(vm_now_ms)"
+    vm_initramfs_build "$WORK/initrd.img" >/dev/null
+    build_image "$WORK/root.img"
+    echo "prepared the initramfs and the Debian root image in $((($(vm_now_ms) - prepared) / 1000)) s"
+    local cycle
+    for ((cycle = 1; cycle <= CYCLES; cycle++)); do
+        run_cycle "$cycle" "$WORK/root.img"
+    done
+    echo "$passed passed, $failed failed"
+    ((failed == 0))
+}
+
+main "$@"

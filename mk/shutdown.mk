@@ -1,0 +1,14 @@
+# The shutdown path under systemd (Tests/VM/shutdown.sh): a minimal Debian bookworm root
+# (debootstrap, cached under cache/debian/) boots from iSCSI with our initramfs, reaches
+# multi-user.target and runs `systemctl reboot`, five times; systemd-shutdown hands over to
+# /run/initramfs/shutdown, which unmounts the root before the supervisor logs out, and the
+# image must be clean after each cycle. "N passed, N failed". Needs root; about 2 minutes,
+# plus about 3 for the first debootstrap.
+# Included by the top Makefile; paths are relative to the repository root.
+
+.PHONY: vm-shutdown
+
+vm-shutdown: static
+	VM_AGENT_BINARY=$(CURDIR)/$(STATIC_BINARY) Tests/VM/shutdown.sh
+
+CHECK_SUITES += vm-shutdown
