@@ -52,6 +52,7 @@ shellcheck_hooks() {
         Hooks/dracut/90iscsi-root/iscsi-root-netroot.sh Hooks/dracut/90iscsi-root/iscsi-root-shutdown.sh \
         Systemd/iscsi-root-keep-network
     shellcheck -s bash Hooks/dracut/90iscsi-root/module-setup.sh Tests/Packaging/run.sh
+    shellcheck -x Tests/VM/distro.sh
 }
 check shellcheck shellcheck_hooks
 

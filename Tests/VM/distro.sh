@@ -7,30 +7,25 @@
 #   VM_AGENT_BINARY   the static iscsi-root (default cache/bin/iscsi-root; make vm-distro builds it)
 #   VM_BOOT_TIMEOUT   seconds for the whole boot and reboot (default 300)
 #
-# The Debian tree is built once with debootstrap from the host's own mirror and cached in
-# cache/distro/ (about 3 minutes, 350 MB); the root image is made from a copy of it each
-# run. Needs root (debootstrap, chroot, network namespaces).
+# The Debian tree is built once (lib/debian-root.sh's debootstrap from the host's own mirror,
+# shared with Tests/VM/shutdown.sh, then both initramfs builders) and cached in cache/debian/
+# and cache/distro/ (about 2 minutes, 350 MB); each run copies it. Needs root (debootstrap,
+# chroot, network namespaces).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/debian-root.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian-root.sh"
 
 readonly DISTRO_SUITE=bookworm
 readonly DISTRO_CACHE="$VM_CACHE_DIR/distro"
-readonly DISTRO_TREE="$DISTRO_CACHE/$DISTRO_SUITE-tree"
+DISTRO_TREE=""
 readonly DISTRO_IQN="iqn.2024-01.org.iscsi-root.test:distro"
 readonly DISTRO_INITIATOR="iqn.2024-01.org.iscsi-root.test:distro-client"
-readonly DISTRO_PACKAGES=systemd-sysv,udev,kmod,iproute2,e2fsprogs,initramfs-tools,zstd,procps
+readonly DISTRO_BASE_PACKAGES=systemd-sysv,udev,kmod,iproute2,procps
+readonly DISTRO_BUILDER_PACKAGES="initramfs-tools e2fsprogs zstd dracut-core"
 agent_binary="${VM_AGENT_BINARY:-$VM_CACHE_DIR/bin/iscsi-root}"
 boot_timeout="${VM_BOOT_TIMEOUT:-300}"
-
-# The host's own Debian mirror (deb822 or one-line sources), the only network there is.
-distro_mirror() {
-    local mirror
-    mirror="$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n 1)"
-    [[ -n "$mirror" ]] || mirror="$(grep -hsE '^deb +(\[[^]]*\] +)?[a-z]+://' /etc/apt/sources.list |
-        grep -v security | awk '{ for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; exit } }')"
-    echo "${mirror:-http://deb.debian.org/debian}"
-}
 
 # Bind mounts for work in the chroot, undone by the caller's trap (distro_chroot_release).
 DISTRO_CHROOT_MOUNTS=()
@@ -47,41 +42,40 @@ distro_chroot_release() {
     DISTRO_CHROOT_MOUNTS=()
 }
 
-# The cached Debian tree: debootstrap once, no services started by package scripts.
+# The cached tree of this test: lib/debian-root.sh's debootstrap (the same package list as
+# Tests/VM/shutdown.sh, so that CI makes one) with both initramfs builders added once from
+# the same mirror: initramfs-tools, and dracut-core, which provides the `dracut` command
+# without conflicting with it. Sets DISTRO_TREE.
 distro_tree() {
+    local key
+    key="$(printf '%s %s' "$DISTRO_BASE_PACKAGES" "$DISTRO_BUILDER_PACKAGES" | sha256sum | cut -c 1-12)"
+    DISTRO_TREE="$DISTRO_CACHE/$DISTRO_SUITE-$key"
     [[ -f "$DISTRO_TREE/.complete" ]] && return 0
-    Tests/VM/lib/deps.sh debootstrap
-    local staging="$DISTRO_CACHE/staging"
+    local base staging="$DISTRO_TREE.staging"
+    base="$(debian_root_tree "$DISTRO_SUITE" "$DISTRO_BASE_PACKAGES")"
+    vm_log "adding $DISTRO_BUILDER_PACKAGES to a copy of $base (once; cached in $DISTRO_TREE)"
     rm -rf "$staging" "$DISTRO_TREE"
     mkdir -p "$DISTRO_CACHE"
-    vm_log "debootstrap $DISTRO_SUITE from $(distro_mirror) (once; cached in $DISTRO_TREE)"
-    debootstrap --variant=minbase --include="$DISTRO_PACKAGES" "$DISTRO_SUITE" "$staging" "$(distro_mirror)" \
-        >"$DISTRO_CACHE/debootstrap.log" 2>&1 || {
-        tail -n 30 "$DISTRO_CACHE/debootstrap.log" >&2
-        vm_fail "debootstrap failed (log: $DISTRO_CACHE/debootstrap.log)"
-    }
+    cp -a "$base" "$staging"
+    rm -f "$staging/.complete"
+    trap 'distro_chroot_release; vm_netns_cleanup' EXIT
+    distro_chroot_hold "$staging"
+    printf '#!/bin/sh\nexit 101\n' >"$staging/usr/sbin/policy-rc.d"
+    chmod 0755 "$staging/usr/sbin/policy-rc.d"
+    local status=0
+    # shellcheck disable=SC2086 # one package a word
+    {
+        chroot "$staging" apt-get update -q &&
+            DEBIAN_FRONTEND=noninteractive chroot "$staging" apt-get install -y -q --no-install-recommends \
+                $DISTRO_BUILDER_PACKAGES &&
+            chroot "$staging" apt-get clean
+    } >"$DISTRO_CACHE/builders-install.log" 2>&1 || status=$?
+    rm -f "$staging/usr/sbin/policy-rc.d"
+    rm -rf "$staging/var/lib/apt/lists/"*
+    distro_chroot_release
+    ((status == 0)) || vm_fail "installing $DISTRO_BUILDER_PACKAGES failed (log: $DISTRO_CACHE/builders-install.log)"
     touch "$staging/.complete"
     mv "$staging" "$DISTRO_TREE"
-}
-
-# dracut beside initramfs-tools in the cached tree (dracut-core provides the `dracut`
-# command without conflicting with initramfs-tools), installed once from the same mirror.
-distro_tree_dracut() {
-    [[ -x "$DISTRO_TREE/usr/bin/dracut" ]] && return 0
-    vm_log "installing dracut-core into $DISTRO_TREE (once)"
-    trap 'distro_chroot_release; vm_netns_cleanup' EXIT
-    distro_chroot_hold "$DISTRO_TREE"
-    printf '#!/bin/sh\nexit 101\n' >"$DISTRO_TREE/usr/sbin/policy-rc.d"
-    chmod 0755 "$DISTRO_TREE/usr/sbin/policy-rc.d"
-    local status=0
-    {
-        chroot "$DISTRO_TREE" apt-get update -q &&
-            DEBIAN_FRONTEND=noninteractive chroot "$DISTRO_TREE" apt-get install -y -q --no-install-recommends dracut-core &&
-            chroot "$DISTRO_TREE" apt-get clean
-    } >"$DISTRO_CACHE/dracut-install.log" 2>&1 || status=$?
-    rm -f "$DISTRO_TREE/usr/sbin/policy-rc.d"
-    distro_chroot_release
-    ((status == 0)) || vm_fail "installing dracut-core failed (log: $DISTRO_CACHE/dracut-install.log)"
 }
 
 # A copy of the tree with the kernel's modules, iscsi-root installed, and the test's
@@ -97,6 +91,7 @@ distro_prepare_root() {
     make -s install DESTDIR="$tree" PREFIX=/usr SYSTEMD_UNIT_DIR=/lib/systemd/system BINARY="$agent_binary" >/dev/null
 
     echo distro-guest >"$tree/etc/hostname"
+    echo "$builder" >"$tree/etc/distro-builder"
     printf 'LABEL=root / ext4 defaults,_netdev 0 1\n' >"$tree/etc/fstab"
     # systemd-networkd manages the NIC with DHCP, as a real machine's config would: the
     # session's NIC must keep its boot address regardless (iscsi-root-keep-network).
@@ -120,7 +115,7 @@ echo "VM-MARKER: shutdown ramdisk $(test -x /run/initramfs/shutdown && echo pres
 again=$(/usr/sbin/iscsi-root login 2>/dev/null)
 echo "VM-MARKER: login again [$again] status $?"
 # dracut's host-only command line from the running session (module-setup.sh's cmdline()).
-if command -v dracut >/dev/null; then
+if [ "$(cat /etc/distro-builder)" = dracut ]; then
     echo "VM-MARKER: dracut cmdline $(dracut --hostonly --print-cmdline 2>/dev/null | tr '\n' ' ')"
 fi
 date +%s >>/var/log/distro-boots
@@ -277,10 +272,7 @@ main() {
     for scenario in "${scenarios[@]}"; do
         case "$scenario" in
         initramfs-tools) scenario_boot initramfs-tools ;;
-        dracut)
-            distro_tree_dracut
-            scenario_boot dracut
-            ;;
+        dracut) scenario_boot dracut ;;
         *) vm_fail "unknown scenario $scenario (known: initramfs-tools, dracut)" ;;
         esac
     done

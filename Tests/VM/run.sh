@@ -201,7 +201,7 @@ scenario_dhcp() (
 # finds the filesystem on the session's disk LUN 1 all the same, as it does with dracut.
 scenario_dracut() (
     vm_boot_from_iscsi dracut "$VM_STATIC_IP netroot=iscsi:10.0.2.2::::$IQN $ROOT_RW" \
-        --expect 'iscsi-root: root device: /dev/sda \(LUN 1\)'
+        --expect 'iscsi-root: root device: /dev/sda \(LUN 1[,)]'
 )
 
 # initramfs-tools' (open-iscsi's local-top/iscsi) parameters on the command line.
@@ -239,7 +239,7 @@ scenario_mutual_chap() (
 # The root is partition 1 (GPT) of the LUN, found by its PARTUUID.
 scenario_partition() (
     vm_boot_from_iscsi partition "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 root=PARTUUID=$PARTUUID rw" \
-        --partuuid "$PARTUUID" --expect 'iscsi-root: root device: /dev/sda1 \(LUN 1\)'
+        --partuuid "$PARTUUID" --expect 'iscsi-root: root device: /dev/sda1 \(LUN 1[,)]'
 )
 
 scenario_read_only() (
