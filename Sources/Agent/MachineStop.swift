@@ -3,7 +3,7 @@ import CShims
 import LinuxSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Ends the machine's run: PID 1 must never exit (the kernel would panic), so every path

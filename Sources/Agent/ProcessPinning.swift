@@ -2,7 +2,7 @@ import CShims
 import LinuxSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What makes the supervisor survive everything a shutdown does to processes, each a

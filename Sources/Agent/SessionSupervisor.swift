@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import ISCSI
 import KernelSession
@@ -89,7 +89,9 @@ public struct SessionSupervisor: ~Copyable {
                 recoveries += 1
                 lastRecovery = .init(cause: cause, attempts: attempt + 1, milliseconds: elapsed)
                 state = .loggedIn
-                log.line("session \(session.sessionID): operational again at \(plans[portal].portalDescription) after \(attempt + 1) attempt(s) in \(elapsed) ms (\(cause))")
+                log.line(
+                    "session \(session.sessionID): operational again at \(plans[portal].portalDescription) after \(attempt + 1) attempt(s) in \(elapsed) ms (\(cause))"
+                )
                 return
             } catch {
                 log.line("session \(session.sessionID): attempt \(attempt + 1) at \(plans[portal].portalDescription) failed: \(error)")

@@ -108,7 +108,8 @@ extension TargetPlan {
     public init(dhcpRootPath text: String) throws(BootConfigError) {
         let spec = try RootPath.parse(text, parameter: "DHCP option 17")
         let source = ValueSource.generated("DHCP option 17")
-        self.init(name: Sourced(spec.name, from: source), portals: [Sourced(spec.portal, from: source)], lun: Sourced(spec.lun, from: source))
+        self.init(
+            name: Sourced(spec.name, from: source), portals: [Sourced(spec.portal, from: source)], lun: Sourced(spec.lun, from: source))
         credentials = spec.credentials.map { Sourced($0, from: source) }
         networkDevice = spec.networkDevice
     }

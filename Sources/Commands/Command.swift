@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Exit statuses shared by every command: 0 done, 1 the operation failed, 2 bad usage.

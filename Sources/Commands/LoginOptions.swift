@@ -42,22 +42,28 @@ struct LoginOptions {
         if let list = arguments.value("--header-digest") { parameters.headerDigests = try Self.digests(list, option: "--header-digest") }
         if let list = arguments.value("--data-digest") { parameters.dataDigests = try Self.digests(list, option: "--data-digest") }
         guard let user = arguments.value("--chap-user") else {
-            if arguments.value("--mutual-user") != nil { throw UsageError("--mutual-user needs --chap-user (mutual CHAP is CHAP both ways)") }
+            if arguments.value("--mutual-user") != nil {
+                throw UsageError("--mutual-user needs --chap-user (mutual CHAP is CHAP both ways)")
+            }
             if arguments.value("--chap-secret-file") != nil { throw UsageError("--chap-secret-file needs --chap-user") }
             return
         }
         let credentials = CHAPCredentials(
-            userName: user, secret: try Self.secret(file: arguments.value("--chap-secret-file"), variable: Self.chapSecretVariable, option: "--chap-secret-file"))
+            userName: user,
+            secret: try Self.secret(
+                file: arguments.value("--chap-secret-file"), variable: Self.chapSecretVariable, option: "--chap-secret-file"))
         var mutual: CHAPCredentials?
         if let mutualUser = arguments.value("--mutual-user") {
             mutual = CHAPCredentials(
                 userName: mutualUser,
-                secret: try Self.secret(file: arguments.value("--mutual-secret-file"), variable: Self.mutualSecretVariable, option: "--mutual-secret-file"))
+                secret: try Self.secret(
+                    file: arguments.value("--mutual-secret-file"), variable: Self.mutualSecretVariable, option: "--mutual-secret-file"))
         }
         let algorithms = try arguments.value("--chap-algorithm").map(Self.algorithms) ?? [.md5]
         // 16 random bytes, as open-iscsi sends; the identifier is drawn by CHAPExchange.
         let challenge = (0..<16).map { _ in UInt8.random(in: 0...255) }
-        authentication = .chap(CHAPConfiguration(credentials: credentials, mutual: mutual, algorithms: algorithms, mutualChallenge: challenge))
+        authentication = .chap(
+            CHAPConfiguration(credentials: credentials, mutual: mutual, algorithms: algorithms, mutualChallenge: challenge))
     }
 
     /// A login configuration for `targetName` (nil: discovery) with a fresh random ISID

@@ -70,7 +70,8 @@ private enum PlanInputs {
         if let text = options.value("--cmdline") {
             commandLine = KernelCommandLine(parsing: text)
         } else if let path = options.value("--cmdline-file") {
-            commandLine = KernelCommandLine(bytes: try converting { () throws(BootConfigError) in try contents(of: path, option: "--cmdline-file") })
+            commandLine = KernelCommandLine(
+                bytes: try converting { () throws(BootConfigError) in try contents(of: path, option: "--cmdline-file") })
         } else {
             return try converting { () throws(BootConfigError) in
                 var inputs = try BootInputs.runningMachine()
@@ -102,7 +103,8 @@ private enum PlanInputs {
         }
         if let directory = options.value("--ibft-sysfs") {
             guard let files = readTextTree(directory) else {
-                throw BootConfigError("--ibft-sysfs", token: directory, problem: "cannot be read", expected: "a directory like /sys/firmware/ibft")
+                throw BootConfigError(
+                    "--ibft-sysfs", token: directory, problem: "cannot be read", expected: "a directory like /sys/firmware/ibft")
             }
             return try IBFT(sysfs: files)
         }

@@ -47,9 +47,10 @@ public enum ProbeCommand: Command {
             let parameters = session.parameters
             let sessionPortal = session.portal
             try session.logout()
-            print(json
-                ? renderJSON(reports, target: target, portal: sessionPortal, parameters: parameters)
-                : renderText(reports, target: target, portal: sessionPortal, parameters: parameters))
+            print(
+                json
+                    ? renderJSON(reports, target: target, portal: sessionPortal, parameters: parameters)
+                    : renderText(reports, target: target, portal: sessionPortal, parameters: parameters))
             return .success
         } catch {
             printError("iscsi-root probe: \(error)")

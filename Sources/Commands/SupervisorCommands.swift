@@ -62,7 +62,9 @@ public enum LogoutCommand: Command {
 private func ask(_ request: ControlRequest, command: String) -> ExitStatus {
     let answer: String
     do { answer = try request.send() } catch {
-        printError("iscsi-root \(command): no supervisor answered on @\(ControlRequest.socketName) (\(error)); is this machine's root on iSCSI, and are you root?")
+        printError(
+            "iscsi-root \(command): no supervisor answered on @\(ControlRequest.socketName) (\(error)); is this machine's root on iSCSI, and are you root?"
+        )
         return .failure
     }
     if answer.hasPrefix(ControlRequest.refusalPrefix) {

@@ -9,320 +9,318 @@ import CLibcrypto
 ///     I→T  CHAP_N=<user> CHAP_R=<response> [CHAP_I=<id> CHAP_C=<challenge>]  (mutual)
 ///     T→I  CHAP_N=<target user> CHAP_R=<response>                  → verifyTarget(_:)
 public struct CHAPExchange: Sendable {
-  /// RFC 7143 §12.1.3 lets a challenge be long; tgt and open-iscsi accept at most 1024 bytes.
-  public static let maximumChallengeLength = 1024
+    /// RFC 7143 §12.1.3 lets a challenge be long; tgt and open-iscsi accept at most 1024 bytes.
+    public static let maximumChallengeLength = 1024
 
-  private enum State: Sendable {
-    case awaitingChallenge
-    /// We answered; for mutual CHAP, the target's response to `algorithm` is due.
-    case awaitingTargetResponse(algorithm: CHAPAlgorithm)
-    case finished
-  }
-
-  private let credentials: CHAPCredentials
-  private let mutual: CHAPCredentials?
-  private let algorithms: [CHAPAlgorithm]
-  private let mutualIdentifier: UInt8
-  private let mutualChallenge: [UInt8]
-  private var state = State.awaitingChallenge
-
-  /// - Parameters:
-  ///   - credentials: how we authenticate to the target.
-  ///   - mutual: how the target must authenticate to us; `nil` for one-way CHAP.
-  ///   - algorithms: offered in this order. MD5 alone by default: tgt numbers SHA-1 as 7,
-  ///     so SHA-256 is offered only when configured.
-  ///   - mutualChallenge: random bytes from the caller, sent to the target as our CHAP_C for
-  ///     mutual CHAP (1 to 1024 bytes; 16 or more is customary). Its first byte doubles as our
-  ///     CHAP_I: RFC 1994 §4.1 only asks the identifier to change with each challenge, and
-  ///     this program sends one challenge per connection.
-  public init(
-    credentials: CHAPCredentials, mutual: CHAPCredentials?, algorithms: [CHAPAlgorithm] = [.md5],
-    mutualChallenge: [UInt8]
-  ) {
-    self.credentials = credentials
-    self.mutual = mutual
-    self.algorithms = algorithms.isEmpty ? [.md5] : algorithms
-    self.mutualIdentifier = mutualChallenge.first ?? 0
-    self.mutualChallenge = mutualChallenge
-  }
-
-  /// Whether the exchange has finished successfully (after `respond` for one-way CHAP,
-  /// after `verifyTarget` for mutual CHAP).
-  public var isComplete: Bool {
-    if case .finished = state { return true }
-    return false
-  }
-
-  /// `CHAP_A` with the algorithms we offer, e.g. `CHAP_A=5`.
-  public func offer() -> [TextPair] {
-    [TextPair("CHAP_A", algorithms.map { String($0.rawValue) }.joined(separator: ","))]
-  }
-
-  /// The target's `CHAP_A`, `CHAP_I`, `CHAP_C` → our `CHAP_N`, `CHAP_R` (and our `CHAP_I`,
-  /// `CHAP_C` for mutual CHAP). Keys other than `CHAP_` ones are left to the caller.
-  public mutating func respond(to pairs: [TextPair]) throws(CHAPError) -> [TextPair] {
-    guard case .awaitingChallenge = state else { throw .outOfOrder(step: "the target's challenge") }
-    let keys = try Self.chapKeys(pairs, expected: ["CHAP_A", "CHAP_I", "CHAP_C"])
-
-    let chosen = try Self.required("CHAP_A", in: keys)
-    guard let number = NumericalValue.parse(chosen), number <= UInt8.max,
-      let algorithm = CHAPAlgorithm(rawValue: UInt8(number)), algorithms.contains(algorithm)
-    else {
-      throw .algorithmNotOffered(chosen: Self.printableNumber(chosen), offered: algorithms)
-    }
-    guard let identifier = NumericalValue.parse(try Self.required("CHAP_I", in: keys)),
-      identifier <= UInt8.max
-    else {
-      throw .invalidIdentifier
-    }
-    let challenge = try Self.binary("CHAP_C", in: keys)
-    guard !challenge.isEmpty, challenge.count <= Self.maximumChallengeLength else {
-      throw .challengeLength(challenge.count, limit: Self.maximumChallengeLength)
+    private enum State: Sendable {
+        case awaitingChallenge
+        /// We answered; for mutual CHAP, the target's response to `algorithm` is due.
+        case awaitingTargetResponse(algorithm: CHAPAlgorithm)
+        case finished
     }
 
-    let response = try chapResponse(
-      algorithm: algorithm, identifier: UInt8(identifier), secret: credentials.secret,
-      challenge: challenge)
-    var reply = [
-      TextPair("CHAP_N", credentials.userName), TextPair("CHAP_R", BinaryValue.encodeHex(response)),
-    ]
-    guard mutual != nil else {
-      state = .finished
-      return reply
-    }
-    guard !mutualChallenge.isEmpty, mutualChallenge.count <= Self.maximumChallengeLength else {
-      throw .ownChallengeLength(mutualChallenge.count, limit: Self.maximumChallengeLength)
-    }
-    // RFC 7143 §12.1.3: a target that sends back our own challenge wants us to compute
-    // the response it owes us.
-    guard !constantTimeEqual(challenge, mutualChallenge) else { throw .reflectedChallenge }
-    reply += [
-      TextPair("CHAP_I", String(mutualIdentifier)),
-      TextPair("CHAP_C", BinaryValue.encodeHex(mutualChallenge)),
-    ]
-    state = .awaitingTargetResponse(algorithm: algorithm)
-    return reply
-  }
+    private let credentials: CHAPCredentials
+    private let mutual: CHAPCredentials?
+    private let algorithms: [CHAPAlgorithm]
+    private let mutualIdentifier: UInt8
+    private let mutualChallenge: [UInt8]
+    private var state = State.awaitingChallenge
 
-  /// The target's answer to our response. Mutual CHAP: checks its `CHAP_N` and `CHAP_R`
-  /// against the secret we hold for it. One-way CHAP: the target owes no CHAP keys.
-  public mutating func verifyTarget(_ pairs: [TextPair]) throws(CHAPError) {
-    if case .finished = state, mutual == nil {
-      _ = try Self.chapKeys(pairs, expected: [])
-      return
+    /// - Parameters:
+    ///   - credentials: how we authenticate to the target.
+    ///   - mutual: how the target must authenticate to us; `nil` for one-way CHAP.
+    ///   - algorithms: offered in this order. MD5 alone by default: tgt numbers SHA-1 as 7,
+    ///     so SHA-256 is offered only when configured.
+    ///   - mutualChallenge: random bytes from the caller, sent to the target as our CHAP_C for
+    ///     mutual CHAP (1 to 1024 bytes; 16 or more is customary). Its first byte doubles as our
+    ///     CHAP_I: RFC 1994 §4.1 only asks the identifier to change with each challenge, and
+    ///     this program sends one challenge per connection.
+    public init(
+        credentials: CHAPCredentials, mutual: CHAPCredentials?, algorithms: [CHAPAlgorithm] = [.md5],
+        mutualChallenge: [UInt8]
+    ) {
+        self.credentials = credentials
+        self.mutual = mutual
+        self.algorithms = algorithms.isEmpty ? [.md5] : algorithms
+        self.mutualIdentifier = mutualChallenge.first ?? 0
+        self.mutualChallenge = mutualChallenge
     }
-    guard case .awaitingTargetResponse(let algorithm) = state, let mutual else {
-      throw .outOfOrder(step: "the target's response")
-    }
-    let keys = try Self.chapKeys(pairs, expected: ["CHAP_N", "CHAP_R"])
-    let name = try Self.required("CHAP_N", in: keys)
-    guard name == mutual.userName else { throw .wrongTargetName(expected: mutual.userName) }
-    let response = try Self.binary("CHAP_R", in: keys)
-    guard response.count == algorithm.digestLength else {
-      throw .responseLength(response.count, algorithm: algorithm)
-    }
-    let expected = try chapResponse(
-      algorithm: algorithm, identifier: mutualIdentifier, secret: mutual.secret,
-      challenge: mutualChallenge)
-    guard constantTimeEqual(response, expected) else {
-      throw .wrongTargetResponse(user: mutual.userName)
-    }
-    state = .finished
-  }
 
-  // MARK: - Reading the target's keys
-
-  /// The `CHAP_` keys of `pairs`; a repeated or unexpected one is an error.
-  private static func chapKeys(_ pairs: [TextPair], expected: Set<String>) throws(CHAPError)
-    -> [String: String]
-  {
-    var keys: [String: String] = [:]
-    for pair in pairs where TextKeys.isSecretDerived(pair.key) {
-      guard expected.contains(pair.key) else { throw .unexpectedKey(pair.key) }
-      guard keys.updateValue(pair.value, forKey: pair.key) == nil else {
-        throw .repeatedKey(pair.key)
-      }
+    /// Whether the exchange has finished successfully (after `respond` for one-way CHAP,
+    /// after `verifyTarget` for mutual CHAP).
+    public var isComplete: Bool {
+        if case .finished = state { return true }
+        return false
     }
-    return keys
-  }
 
-  private static func required(_ key: String, in keys: [String: String]) throws(CHAPError) -> String
-  {
-    guard let value = keys[key] else { throw .missingKey(key) }
-    return value
-  }
-
-  private static func binary(_ key: String, in keys: [String: String]) throws(CHAPError) -> [UInt8]
-  {
-    let text = try required(key, in: keys)
-    do {
-      return try BinaryValue.decode(text)
-    } catch {
-      throw .invalidBinaryValue(key: key, error)
+    /// `CHAP_A` with the algorithms we offer, e.g. `CHAP_A=5`.
+    public func offer() -> [TextPair] {
+        [TextPair("CHAP_A", algorithms.map { String($0.rawValue) }.joined(separator: ","))]
     }
-  }
 
-  /// The chosen algorithm's number as sent, if it is a short number, for the message.
-  private static func printableNumber(_ value: String) -> String {
-    value.utf8.count <= 8
-      && value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
-      ? value : "(not a number)"
-  }
+    /// The target's `CHAP_A`, `CHAP_I`, `CHAP_C` → our `CHAP_N`, `CHAP_R` (and our `CHAP_I`,
+    /// `CHAP_C` for mutual CHAP). Keys other than `CHAP_` ones are left to the caller.
+    public mutating func respond(to pairs: [TextPair]) throws(CHAPError) -> [TextPair] {
+        guard case .awaitingChallenge = state else { throw .outOfOrder(step: "the target's challenge") }
+        let keys = try Self.chapKeys(pairs, expected: ["CHAP_A", "CHAP_I", "CHAP_C"])
+
+        let chosen = try Self.required("CHAP_A", in: keys)
+        guard let number = NumericalValue.parse(chosen), number <= UInt8.max,
+            let algorithm = CHAPAlgorithm(rawValue: UInt8(number)), algorithms.contains(algorithm)
+        else {
+            throw .algorithmNotOffered(chosen: Self.printableNumber(chosen), offered: algorithms)
+        }
+        guard let identifier = NumericalValue.parse(try Self.required("CHAP_I", in: keys)),
+            identifier <= UInt8.max
+        else {
+            throw .invalidIdentifier
+        }
+        let challenge = try Self.binary("CHAP_C", in: keys)
+        guard !challenge.isEmpty, challenge.count <= Self.maximumChallengeLength else {
+            throw .challengeLength(challenge.count, limit: Self.maximumChallengeLength)
+        }
+
+        let response = try chapResponse(
+            algorithm: algorithm, identifier: UInt8(identifier), secret: credentials.secret,
+            challenge: challenge)
+        var reply = [
+            TextPair("CHAP_N", credentials.userName), TextPair("CHAP_R", BinaryValue.encodeHex(response)),
+        ]
+        guard mutual != nil else {
+            state = .finished
+            return reply
+        }
+        guard !mutualChallenge.isEmpty, mutualChallenge.count <= Self.maximumChallengeLength else {
+            throw .ownChallengeLength(mutualChallenge.count, limit: Self.maximumChallengeLength)
+        }
+        // RFC 7143 §12.1.3: a target that sends back our own challenge wants us to compute
+        // the response it owes us.
+        guard !constantTimeEqual(challenge, mutualChallenge) else { throw .reflectedChallenge }
+        reply += [
+            TextPair("CHAP_I", String(mutualIdentifier)),
+            TextPair("CHAP_C", BinaryValue.encodeHex(mutualChallenge)),
+        ]
+        state = .awaitingTargetResponse(algorithm: algorithm)
+        return reply
+    }
+
+    /// The target's answer to our response. Mutual CHAP: checks its `CHAP_N` and `CHAP_R`
+    /// against the secret we hold for it. One-way CHAP: the target owes no CHAP keys.
+    public mutating func verifyTarget(_ pairs: [TextPair]) throws(CHAPError) {
+        if case .finished = state, mutual == nil {
+            _ = try Self.chapKeys(pairs, expected: [])
+            return
+        }
+        guard case .awaitingTargetResponse(let algorithm) = state, let mutual else {
+            throw .outOfOrder(step: "the target's response")
+        }
+        let keys = try Self.chapKeys(pairs, expected: ["CHAP_N", "CHAP_R"])
+        let name = try Self.required("CHAP_N", in: keys)
+        guard name == mutual.userName else { throw .wrongTargetName(expected: mutual.userName) }
+        let response = try Self.binary("CHAP_R", in: keys)
+        guard response.count == algorithm.digestLength else {
+            throw .responseLength(response.count, algorithm: algorithm)
+        }
+        let expected = try chapResponse(
+            algorithm: algorithm, identifier: mutualIdentifier, secret: mutual.secret,
+            challenge: mutualChallenge)
+        guard constantTimeEqual(response, expected) else {
+            throw .wrongTargetResponse(user: mutual.userName)
+        }
+        state = .finished
+    }
+
+    // MARK: - Reading the target's keys
+
+    /// The `CHAP_` keys of `pairs`; a repeated or unexpected one is an error.
+    private static func chapKeys(_ pairs: [TextPair], expected: Set<String>) throws(CHAPError)
+        -> [String: String]
+    {
+        var keys: [String: String] = [:]
+        for pair in pairs where TextKeys.isSecretDerived(pair.key) {
+            guard expected.contains(pair.key) else { throw .unexpectedKey(pair.key) }
+            guard keys.updateValue(pair.value, forKey: pair.key) == nil else {
+                throw .repeatedKey(pair.key)
+            }
+        }
+        return keys
+    }
+
+    private static func required(_ key: String, in keys: [String: String]) throws(CHAPError) -> String {
+        guard let value = keys[key] else { throw .missingKey(key) }
+        return value
+    }
+
+    private static func binary(_ key: String, in keys: [String: String]) throws(CHAPError) -> [UInt8] {
+        let text = try required(key, in: keys)
+        do {
+            return try BinaryValue.decode(text)
+        } catch {
+            throw .invalidBinaryValue(key: key, error)
+        }
+    }
+
+    /// The chosen algorithm's number as sent, if it is a short number, for the message.
+    private static func printableNumber(_ value: String) -> String {
+        value.utf8.count <= 8
+            && value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+            ? value : "(not a number)"
+    }
 }
 
 /// The CHAP response `H(identifier || secret || challenge)` (RFC 1994 §4.1, RFC 7143 §12.1.3).
 public func chapResponse(
-  algorithm: CHAPAlgorithm, identifier: UInt8, secret: CHAPSecret, challenge: [UInt8]
+    algorithm: CHAPAlgorithm, identifier: UInt8, secret: CHAPSecret, challenge: [UInt8]
 ) throws(CHAPError) -> [UInt8] {
-  try algorithm.digest(of: [[identifier], secret.bytes, challenge])
+    try algorithm.digest(of: [[identifier], secret.bytes, challenge])
 }
 
 /// CHAP hash algorithms by their IANA PPP Authentication Algorithms number (the value of CHAP_A).
 public enum CHAPAlgorithm: UInt8, Sendable, Equatable, CaseIterable, CustomStringConvertible {
-  case md5 = 5
-  case sha1 = 6
-  case sha256 = 7
-  case sha3_256 = 8
+    case md5 = 5
+    case sha1 = 6
+    case sha256 = 7
+    case sha3_256 = 8
 
-  /// The length of a response, which the target's CHAP_R must have.
-  public var digestLength: Int {
-    switch self {
-    case .md5: 16
-    case .sha1: 20
-    case .sha256, .sha3_256: 32
+    /// The length of a response, which the target's CHAP_R must have.
+    public var digestLength: Int {
+        switch self {
+        case .md5: 16
+        case .sha1: 20
+        case .sha256, .sha3_256: 32
+        }
     }
-  }
 
-  public var description: String {
-    switch self {
-    case .md5: "MD5 (5)"
-    case .sha1: "SHA-1 (6)"
-    case .sha256: "SHA-256 (7)"
-    case .sha3_256: "SHA3-256 (8)"
+    public var description: String {
+        switch self {
+        case .md5: "MD5 (5)"
+        case .sha1: "SHA-1 (6)"
+        case .sha256: "SHA-256 (7)"
+        case .sha3_256: "SHA3-256 (8)"
+        }
     }
-  }
 
-  /// The digest of the concatenated `parts`, through libcrypto's EVP interface.
-  func digest(of parts: [[UInt8]]) throws(CHAPError) -> [UInt8] {
-    guard let context = EVP_MD_CTX_new() else { throw .digestUnavailable(self) }
-    defer { EVP_MD_CTX_free(context) }
-    // Fails when the algorithm is disabled, e.g. MD5 under an OpenSSL FIPS configuration.
-    guard EVP_DigestInit_ex(context, messageDigest, nil) == 1 else {
-      throw .digestUnavailable(self)
+    /// The digest of the concatenated `parts`, through libcrypto's EVP interface.
+    func digest(of parts: [[UInt8]]) throws(CHAPError) -> [UInt8] {
+        guard let context = EVP_MD_CTX_new() else { throw .digestUnavailable(self) }
+        defer { EVP_MD_CTX_free(context) }
+        // Fails when the algorithm is disabled, e.g. MD5 under an OpenSSL FIPS configuration.
+        guard EVP_DigestInit_ex(context, messageDigest, nil) == 1 else {
+            throw .digestUnavailable(self)
+        }
+        for part in parts {
+            let updated = part.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
+            guard updated == 1 else { throw .digestUnavailable(self) }
+        }
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        guard EVP_DigestFinal_ex(context, &digest, &length) == 1, Int(length) == digestLength else {
+            throw .digestUnavailable(self)
+        }
+        return Array(digest.prefix(Int(length)))
     }
-    for part in parts {
-      let updated = part.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
-      guard updated == 1 else { throw .digestUnavailable(self) }
-    }
-    var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-    var length: UInt32 = 0
-    guard EVP_DigestFinal_ex(context, &digest, &length) == 1, Int(length) == digestLength else {
-      throw .digestUnavailable(self)
-    }
-    return Array(digest.prefix(Int(length)))
-  }
 
-  private var messageDigest: OpaquePointer? {
-    switch self {
-    case .md5: EVP_md5()
-    case .sha1: EVP_sha1()
-    case .sha256: EVP_sha256()
-    case .sha3_256: EVP_sha3_256()
+    private var messageDigest: OpaquePointer? {
+        switch self {
+        case .md5: EVP_md5()
+        case .sha1: EVP_sha1()
+        case .sha256: EVP_sha256()
+        case .sha3_256: EVP_sha3_256()
+        }
     }
-  }
 }
 
 /// A CHAP secret. It never prints: its description, debug description and mirror say "(set)".
 public struct CHAPSecret: Sendable, CustomStringConvertible, CustomDebugStringConvertible,
-  CustomReflectable
+    CustomReflectable
 {
-  let bytes: [UInt8]
+    let bytes: [UInt8]
 
-  public init(_ bytes: [UInt8]) {
-    self.bytes = bytes
-  }
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
 
-  /// The secret as configured: the bytes of its UTF-8 text, as open-iscsi and tgt use it.
-  public init(_ text: String) {
-    self.bytes = Array(text.utf8)
-  }
+    /// The secret as configured: the bytes of its UTF-8 text, as open-iscsi and tgt use it.
+    public init(_ text: String) {
+        self.bytes = Array(text.utf8)
+    }
 
-  public var description: String { "(set)" }
-  public var debugDescription: String { "(set)" }
-  public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+    public var description: String { "(set)" }
+    public var debugDescription: String { "(set)" }
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 }
 
 /// A CHAP user name and its secret.
 public struct CHAPCredentials: Sendable, CustomStringConvertible {
-  public var userName: String
-  public var secret: CHAPSecret
+    public var userName: String
+    public var secret: CHAPSecret
 
-  public init(userName: String, secret: CHAPSecret) {
-    self.userName = userName
-    self.secret = secret
-  }
+    public init(userName: String, secret: CHAPSecret) {
+        self.userName = userName
+        self.secret = secret
+    }
 
-  public var description: String { "user \(userName), secret \(secret)" }
+    public var description: String { "user \(userName), secret \(secret)" }
 }
 
 /// Why CHAP failed. Messages name the step and the user, never a secret, challenge or response.
 public enum CHAPError: Error, Sendable, Equatable, CustomStringConvertible {
-  case algorithmNotOffered(chosen: String, offered: [CHAPAlgorithm])
-  case missingKey(String)
-  case unexpectedKey(String)
-  case repeatedKey(String)
-  case invalidIdentifier
-  case invalidBinaryValue(key: String, BinaryValueError)
-  case challengeLength(Int, limit: Int)
-  case ownChallengeLength(Int, limit: Int)
-  case reflectedChallenge
-  case responseLength(Int, algorithm: CHAPAlgorithm)
-  case wrongTargetName(expected: String)
-  case wrongTargetResponse(user: String)
-  case digestUnavailable(CHAPAlgorithm)
-  case outOfOrder(step: String)
+    case algorithmNotOffered(chosen: String, offered: [CHAPAlgorithm])
+    case missingKey(String)
+    case unexpectedKey(String)
+    case repeatedKey(String)
+    case invalidIdentifier
+    case invalidBinaryValue(key: String, BinaryValueError)
+    case challengeLength(Int, limit: Int)
+    case ownChallengeLength(Int, limit: Int)
+    case reflectedChallenge
+    case responseLength(Int, algorithm: CHAPAlgorithm)
+    case wrongTargetName(expected: String)
+    case wrongTargetResponse(user: String)
+    case digestUnavailable(CHAPAlgorithm)
+    case outOfOrder(step: String)
 
-  public var description: String {
-    switch self {
-    case .algorithmNotOffered(let chosen, let offered):
-      "the target chose CHAP_A=\(chosen), which we did not offer (offered \(offered.map { String($0.rawValue) }.joined(separator: ",")))"
-    case .missingKey(let key):
-      "the target did not send \(key) (RFC 7143 §12.1.3)"
-    case .unexpectedKey(let key):
-      "the target sent \(TextKeys.quotedKey(ArraySlice(key.utf8))) at a step of CHAP where it does not belong (RFC 7143 §12.1.3)"
-    case .repeatedKey(let key):
-      "the target sent \(key) twice"
-    case .invalidIdentifier:
-      "the target's CHAP_I is not a number from 0 to 255 (RFC 7143 §12.1.3)"
-    case .invalidBinaryValue(let key, let error):
-      "the target's \(key) is malformed: \(error)"
-    case .challengeLength(let length, let limit):
-      "the target's CHAP_C is \(length) bytes; 1 to \(limit) are accepted"
-    case .ownChallengeLength(let length, let limit):
-      "our mutual CHAP challenge is \(length) bytes; it must be 1 to \(limit)"
-    case .reflectedChallenge:
-      "the target's CHAP_C is our own challenge reflected (RFC 7143 §12.1.3); refusing to answer"
-    case .responseLength(let length, let algorithm):
-      "mutual CHAP: the target's CHAP_R is \(length) bytes, but \(algorithm) responses are \(algorithm.digestLength)"
-    case .wrongTargetName(let expected):
-      "mutual CHAP: the target did not identify itself as user \(expected); check the target's outgoing CHAP user"
-    case .wrongTargetResponse(let user):
-      "mutual CHAP: the target's response does not match the secret for user \(user); check the mutual CHAP secret on both sides"
-    case .digestUnavailable(let algorithm):
-      "libcrypto could not compute \(algorithm) (is it disabled, e.g. by a FIPS configuration?)"
-    case .outOfOrder(let step):
-      "CHAP received \(step) at the wrong step of the exchange"
+    public var description: String {
+        switch self {
+        case .algorithmNotOffered(let chosen, let offered):
+            "the target chose CHAP_A=\(chosen), which we did not offer (offered \(offered.map { String($0.rawValue) }.joined(separator: ",")))"
+        case .missingKey(let key):
+            "the target did not send \(key) (RFC 7143 §12.1.3)"
+        case .unexpectedKey(let key):
+            "the target sent \(TextKeys.quotedKey(ArraySlice(key.utf8))) at a step of CHAP where it does not belong (RFC 7143 §12.1.3)"
+        case .repeatedKey(let key):
+            "the target sent \(key) twice"
+        case .invalidIdentifier:
+            "the target's CHAP_I is not a number from 0 to 255 (RFC 7143 §12.1.3)"
+        case .invalidBinaryValue(let key, let error):
+            "the target's \(key) is malformed: \(error)"
+        case .challengeLength(let length, let limit):
+            "the target's CHAP_C is \(length) bytes; 1 to \(limit) are accepted"
+        case .ownChallengeLength(let length, let limit):
+            "our mutual CHAP challenge is \(length) bytes; it must be 1 to \(limit)"
+        case .reflectedChallenge:
+            "the target's CHAP_C is our own challenge reflected (RFC 7143 §12.1.3); refusing to answer"
+        case .responseLength(let length, let algorithm):
+            "mutual CHAP: the target's CHAP_R is \(length) bytes, but \(algorithm) responses are \(algorithm.digestLength)"
+        case .wrongTargetName(let expected):
+            "mutual CHAP: the target did not identify itself as user \(expected); check the target's outgoing CHAP user"
+        case .wrongTargetResponse(let user):
+            "mutual CHAP: the target's response does not match the secret for user \(user); check the mutual CHAP secret on both sides"
+        case .digestUnavailable(let algorithm):
+            "libcrypto could not compute \(algorithm) (is it disabled, e.g. by a FIPS configuration?)"
+        case .outOfOrder(let step):
+            "CHAP received \(step) at the wrong step of the exchange"
+        }
     }
-  }
 }
 
 /// Equality whose time depends only on the lengths, not on where the bytes differ, so a
 /// peer cannot learn a response byte by byte (CRYPTO_memcmp).
 func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-  guard lhs.count == rhs.count else { return false }
-  return lhs.withUnsafeBytes { left in
-    rhs.withUnsafeBytes { right in
-      CRYPTO_memcmp(left.baseAddress, right.baseAddress, left.count) == 0
+    guard lhs.count == rhs.count else { return false }
+    return lhs.withUnsafeBytes { left in
+        rhs.withUnsafeBytes { right in
+            CRYPTO_memcmp(left.baseAddress, right.baseAddress, left.count) == 0
+        }
     }
-  }
 }

@@ -90,11 +90,13 @@ public enum LoginError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .authenticationFailed(let user?, let target):
-            return "authentication failed: the target \(target) rejected the CHAP response for user \(user) (check the user name and secret)"
+            return
+                "authentication failed: the target \(target) rejected the CHAP response for user \(user) (check the user name and secret)"
         case .authenticationFailed(nil, let target):
             return "authentication failed: the target \(target) requires authentication but no CHAP credentials are configured"
         case .authorizationFailed(let initiator, let target):
-            return "authorization failed: initiator \(initiator) may not log in to \(target) (check the target's ACL for this initiator name)"
+            return
+                "authorization failed: initiator \(initiator) may not log in to \(target) (check the target's ACL for this initiator name)"
         case .targetNotFound(let target, let portal):
             return "target \(target) not found at \(portal) (check the target name; `iscsi-root discover \(portal)` lists what it offers)"
         case .targetRemoved(let target, let portal):
@@ -172,7 +174,8 @@ public struct LoginStateMachine: Sendable {
             // A target that insists on CHAP answers with an authentication failure we can explain.
             let negotiator = Negotiator(offer: configuration.parameters, sessionType: configuration.sessionType)
             state = .operational(negotiator)
-            return request(keys + negotiator.initialOperationalKeys(), transit: true, stage: .operationalNegotiation, next: .fullFeaturePhase)
+            return request(
+                keys + negotiator.initialOperationalKeys(), transit: true, stage: .operationalNegotiation, next: .fullFeaturePhase)
         case .chap(let chap):
             // Never offer None next to CHAP: a target could otherwise skip authenticating
             // itself to a machine that asked for mutual CHAP.
@@ -257,7 +260,9 @@ public struct LoginStateMachine: Sendable {
         }
     }
 
-    private mutating func afterAuthMethod(_ response: LoginResponse, _ pairs: [TextPair], chap: CHAPConfiguration) throws(LoginError) -> LoginAction {
+    private mutating func afterAuthMethod(_ response: LoginResponse, _ pairs: [TextPair], chap: CHAPConfiguration) throws(LoginError)
+        -> LoginAction
+    {
         let chosen = pairs.first(where: { $0.key == "AuthMethod" })?.value
         guard chosen == "CHAP" else {
             throw .protocolViolation("the target answered AuthMethod=\(chosen ?? "(nothing)") to our offer of CHAP")

@@ -316,7 +316,8 @@ func targetSequence(_ header: BasicHeaderSegment) -> (SequenceNumber, SequenceNu
     )
 }
 
-func setTargetSequence(_ header: inout BasicHeaderSegment, _ statSN: SequenceNumber, _ expCmdSN: SequenceNumber, _ maxCmdSN: SequenceNumber) {
+func setTargetSequence(_ header: inout BasicHeaderSegment, _ statSN: SequenceNumber, _ expCmdSN: SequenceNumber, _ maxCmdSN: SequenceNumber)
+{
     header.setUInt32(statSN.rawValue, at: Field.statSN)
     header.setUInt32(expCmdSN.rawValue, at: Field.expCmdSN)
     header.setUInt32(maxCmdSN.rawValue, at: Field.maxCmdSN)

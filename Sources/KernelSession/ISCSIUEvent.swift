@@ -99,7 +99,8 @@ public struct NetlinkMessage: Equatable, Sendable {
     /// The message as sent: nlmsg_len covers header and payload, padded to 4 bytes (NLMSG_ALIGN).
     public var bytes: [UInt8] {
         let length = UInt32(Self.headerLength + payload.count)
-        var bytes = length.littleEndianBytes + type.littleEndianBytes + flags.littleEndianBytes + sequence.littleEndianBytes
+        var bytes =
+            length.littleEndianBytes + type.littleEndianBytes + flags.littleEndianBytes + sequence.littleEndianBytes
             + portID.littleEndianBytes + payload
         bytes += [UInt8](repeating: 0, count: (4 - bytes.count % 4) % 4)
         return bytes

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import ISCSI
 import LinuxSystem
@@ -117,11 +117,11 @@ public struct KernelSession: ~Copyable {
         let deadline = MonotonicInstant.now().advanced(byMilliseconds: 2000)
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         _ = try? channel.call(
-                channel.request(.stopConnection) {
-                    $0.setRequest(sessionID, at: 16)
-                    $0.setRequest(connectionID, at: 20)
-                    $0.setRequest(StopFlag.terminate.rawValue, at: 32)
-                }, step: "STOP_CONN", deadline: deadline)
+            channel.request(.stopConnection) {
+                $0.setRequest(sessionID, at: 16)
+                $0.setRequest(connectionID, at: 20)
+                $0.setRequest(StopFlag.terminate.rawValue, at: 32)
+            }, step: "STOP_CONN", deadline: deadline)
         _ = try? channel.call(
             channel.request(.destroyConnection) {
                 $0.setRequest(sessionID, at: 16)
@@ -214,12 +214,12 @@ public struct KernelSession: ~Copyable {
         connection = consume socket
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         try channel.perform(
-                channel.request(.bindConnection) {
-                    $0.setRequest(sessionID, at: 16)
-                    $0.setRequest(connectionID, at: 20)
-                    $0.setRequest(UInt64(descriptor), at: 24)
-                    $0.setRequest(UInt32(leading ? 1 : 0), at: 32)
-                }, step: "BIND_CONN", deadline: deadline)
+            channel.request(.bindConnection) {
+                $0.setRequest(sessionID, at: 16)
+                $0.setRequest(connectionID, at: 20)
+                $0.setRequest(UInt64(descriptor), at: 24)
+                $0.setRequest(UInt32(leading ? 1 : 0), at: 32)
+            }, step: "BIND_CONN", deadline: deadline)
         for (parameter, value) in staticParameters(plan) {
             try setParameter(parameter, value, deadline: deadline)
         }
@@ -231,10 +231,10 @@ public struct KernelSession: ~Copyable {
             try setParameter(parameter, value, deadline: deadline)
         }
         try channel.perform(
-                channel.request(.startConnection) {
-                    $0.setRequest(sessionID, at: 16)
-                    $0.setRequest(connectionID, at: 20)
-                }, step: "START_CONN", deadline: deadline)
+            channel.request(.startConnection) {
+                $0.setRequest(sessionID, at: 16)
+                $0.setRequest(connectionID, at: 20)
+            }, step: "START_CONN", deadline: deadline)
     }
 
     /// Parameters set before login (open-iscsi `iscsi_session_set_params`). CHAP secrets are
@@ -259,7 +259,8 @@ public struct KernelSession: ~Copyable {
 
     /// SET_PARAM with a NUL-terminated value; ENOSYS (a parameter this transport lacks) is
     /// tolerated as open-iscsi does.
-    private mutating func setParameter(_ parameter: KernelParameter, _ value: String, deadline: MonotonicInstant) throws(KernelSessionError) {
+    private mutating func setParameter(_ parameter: KernelParameter, _ value: String, deadline: MonotonicInstant) throws(KernelSessionError)
+    {
         let payload = Array(value.utf8) + [0]
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         let request = channel.request(.setParameter) {
@@ -290,12 +291,12 @@ public struct KernelSession: ~Copyable {
             let pdu = request.pdu
             let header = pdu.header.bytes + pdu.additionalHeader
             try channel.perform(
-                    channel.request(.sendPDU) {
-                        $0.setRequest(sessionID, at: 16)
-                        $0.setRequest(connectionID, at: 20)
-                        $0.setRequest(UInt32(header.count), at: 24)
-                        $0.setRequest(UInt32(pdu.data.count), at: 28)
-                    }, payload: header + pdu.data, step: "SEND_PDU (login)", deadline: deadline)
+                channel.request(.sendPDU) {
+                    $0.setRequest(sessionID, at: 16)
+                    $0.setRequest(connectionID, at: 20)
+                    $0.setRequest(UInt32(header.count), at: 24)
+                    $0.setRequest(UInt32(pdu.data.count), at: 28)
+                }, payload: header + pdu.data, step: "SEND_PDU (login)", deadline: deadline)
             let responsePDU = try nextLoginPDU(deadline: deadline, portal: plan.portalDescription)
             let response: LoginResponse
             do { response = try LoginResponse(responsePDU) } catch { throw .framing(error, portal: plan.portalDescription) }
@@ -307,7 +308,9 @@ public struct KernelSession: ~Copyable {
             case .redirect(let address, _): throw .redirected(to: address)
             }
         }
-        throw .login(.protocolViolation("the login did not finish after \(LoginStateMachine.maximumExchanges) exchanges"), portal: plan.portalDescription)
+        throw .login(
+            .protocolViolation("the login did not finish after \(LoginStateMachine.maximumExchanges) exchanges"),
+            portal: plan.portalDescription)
     }
 
     private mutating func nextLoginPDU(deadline: MonotonicInstant, portal: String) throws(KernelSessionError) -> PDU {

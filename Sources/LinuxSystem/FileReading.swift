@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads a whole file of at most `limit` bytes (configuration, secrets, sysfs attributes).

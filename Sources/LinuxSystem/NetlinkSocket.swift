@@ -1,7 +1,7 @@
 import CShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A netlink socket (NETLINK_ISCSI, NETLINK_ROUTE, NETLINK_KOBJECT_UEVENT), owning its fd.

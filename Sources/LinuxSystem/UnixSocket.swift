@@ -1,7 +1,7 @@
 import CShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A stream socket in the abstract Unix namespace (`@name`): no file on any filesystem, so

@@ -239,7 +239,6 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
     public var description: String { bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":") }
 }
 
-
 extension StringProtocol {
     /// The text split at every occurrence of `separator` (a string), keeping empty parts.
     func components(separatedBy separator: String) -> [Substring] {

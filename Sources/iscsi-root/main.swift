@@ -2,7 +2,7 @@ import Agent
 import Commands
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 if ShutdownRole.isRequested(arguments: CommandLine.arguments) {

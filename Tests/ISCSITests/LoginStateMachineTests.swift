@@ -125,7 +125,9 @@ import Testing
         #expect(try Self.keys(first)["AuthMethod"] == "CHAP")
         #expect(!first.transit)
 
-        guard case .send(let algorithm) = try machine.receive(Self.response(to: first, keys: [TextPair("AuthMethod", "CHAP")], transit: false))
+        guard
+            case .send(let algorithm) = try machine.receive(
+                Self.response(to: first, keys: [TextPair("AuthMethod", "CHAP")], transit: false))
         else { Issue.record("expected CHAP_A"); return }
         #expect(try Self.keys(algorithm)["CHAP_A"] == "5")
 
@@ -153,7 +155,9 @@ import Testing
             var machine = LoginStateMachine(
                 configuration: Self.configuration(.chap(CHAPConfiguration(credentials: ours, mutual: theirs, mutualChallenge: challenge))))
             let first = machine.start()
-            guard case .send(let algorithm) = try machine.receive(Self.response(to: first, keys: [TextPair("AuthMethod", "CHAP")], transit: false))
+            guard
+                case .send(let algorithm) = try machine.receive(
+                    Self.response(to: first, keys: [TextPair("AuthMethod", "CHAP")], transit: false))
             else { Issue.record("expected CHAP_A"); return }
             let offer = Self.response(
                 to: algorithm, keys: [TextPair("CHAP_A", "5"), TextPair("CHAP_I", "1"), TextPair("CHAP_C", "0x0102030405060708")],

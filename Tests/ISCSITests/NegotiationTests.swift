@@ -3,400 +3,399 @@ import Testing
 @testable import ISCSI
 
 @Suite struct NegotiationTests {
-  /// The answers tgtd gives to open-iscsi's default offer.
-  static let tgtdAnswers = [
-    TextPair("HeaderDigest", "None"), TextPair("DataDigest", "None"),
-    TextPair("DefaultTime2Wait", "2"),
-    TextPair("DefaultTime2Retain", "0"), TextPair("IFMarker", "No"), TextPair("OFMarker", "No"),
-    TextPair("ErrorRecoveryLevel", "0"), TextPair("InitialR2T", "No"),
-    TextPair("ImmediateData", "Yes"),
-    TextPair("MaxBurstLength", "262144"), TextPair("FirstBurstLength", "65536"),
-    TextPair("MaxOutstandingR2T", "1"),
-    TextPair("MaxConnections", "1"), TextPair("DataPDUInOrder", "Yes"),
-    TextPair("DataSequenceInOrder", "Yes"),
-    TextPair("MaxRecvDataSegmentLength", "8192"),
-  ]
-
-  func negotiator(
-    _ sessionType: SessionType = .normal,
-    _ configure: (inout InitiatorParameters) -> Void = { _ in }
-  ) -> Negotiator {
-    var parameters = InitiatorParameters()
-    configure(&parameters)
-    return Negotiator(offer: parameters, sessionType: sessionType)
-  }
-
-  /// The rule `body` broke, `nil` if it succeeded.
-  func violation(_ body: () throws -> Void) -> NegotiationViolation? {
-    do {
-      try body()
-      return nil
-    } catch {
-      return (error as? NegotiationError)?.violation
-    }
-  }
-
-  // MARK: - What we offer
-
-  @Test func normalSessionOffersOpenISCSIKeySet() {
-    let offer = negotiator().initialOperationalKeys()
-    #expect(offer.map(\.key) == Negotiator.offeredKeys)
-    let values = Dictionary(uniqueKeysWithValues: offer.map { ($0.key, $0.value) })
-    #expect(values["HeaderDigest"] == "None")
-    #expect(values["MaxConnections"] == "1")
-    #expect(values["InitialR2T"] == "No")
-    #expect(values["ImmediateData"] == "Yes")
-    #expect(values["MaxRecvDataSegmentLength"] == "262144")
-    #expect(values["MaxBurstLength"] == "16776192")
-    #expect(values["FirstBurstLength"] == "262144")
-    #expect(values["DefaultTime2Wait"] == "2")
-    #expect(values["DefaultTime2Retain"] == "0")
-    #expect(values["MaxOutstandingR2T"] == "1")
-    #expect(values["ErrorRecoveryLevel"] == "0")
-    #expect(values["IFMarker"] == "No")
-    #expect(values["OFMarker"] == "No")
-  }
-
-  @Test func discoverySessionOffersOnlyRelevantKeys() {
-    let keys = negotiator(.discovery).initialOperationalKeys().map(\.key)
-    #expect(
-      keys == [
-        "HeaderDigest", "DataDigest", "DefaultTime2Wait", "DefaultTime2Retain", "IFMarker",
-        "OFMarker",
-        "ErrorRecoveryLevel", "MaxRecvDataSegmentLength",
-      ])
-  }
-
-  @Test func firstBurstLengthNotOfferedWhenIrrelevant() {
-    let keys = negotiator {
-      $0.initialR2T = true
-      $0.immediateData = false
-    }.initialOperationalKeys().map(\.key)
-    #expect(!keys.contains("FirstBurstLength"))
-  }
-
-  @Test func digestPreferenceListAndClamping() {
-    let offer = negotiator {
-      $0.headerDigests = [.crc32c, .none]
-      $0.dataDigests = []
-      $0.maxRecvDataSegmentLength = 100
-      $0.errorRecoveryLevel = 7
-    }.initialOperationalKeys()
-    let values = Dictionary(uniqueKeysWithValues: offer.map { ($0.key, $0.value) })
-    #expect(values["HeaderDigest"] == "CRC32C,None")
-    #expect(values["DataDigest"] == "None")
-    #expect(values["MaxRecvDataSegmentLength"] == "512")
-    #expect(values["ErrorRecoveryLevel"] == "2")
-  }
-
-  // MARK: - Complete logins
-
-  @Test func tgtdAnswersGiveExpectedResult() throws {
-    var negotiation = negotiator()
-    #expect(!negotiation.isComplete)
-    #expect(try negotiation.receive(Self.tgtdAnswers) == [])
-    #expect(negotiation.isComplete)
-    let result = negotiation.result
-    #expect(result.headerDigest == .none)
-    #expect(result.maxRecvDataSegmentLength == 262_144)
-    #expect(result.maxXmitDataSegmentLength == 8192)
-    #expect(result.maxBurstLength == 262_144)
-    #expect(result.firstBurstLength == 65536)
-    #expect(!result.initialR2T)
-    #expect(result.immediateData)
-    #expect(result.defaultTime2Retain == 0)
-  }
-
-  @Test func resultUsesRFCDefaultsForKeysNobodySent() {
-    let result = negotiator().result
-    #expect(
-      result
-        == NegotiatedParameters(
-          headerDigest: .none, dataDigest: .none, maxRecvDataSegmentLength: 262_144,
-          maxXmitDataSegmentLength: 8192,
-          maxBurstLength: 262_144, firstBurstLength: 65536, initialR2T: true, immediateData: true,
-          maxOutstandingR2T: 1,
-          errorRecoveryLevel: 0, defaultTime2Wait: 2, defaultTime2Retain: 20, maxConnections: 1,
-          dataPDUInOrder: true,
-          dataSequenceInOrder: true, targetPortalGroupTag: nil, targetAlias: nil))
-  }
-
-  @Test func maxRecvDataSegmentLengthIsDeclaredPerDirection() throws {
-    var negotiation = negotiator { $0.maxRecvDataSegmentLength = 65536 }
-    _ = try negotiation.receive([TextPair("MaxRecvDataSegmentLength", "131072")])
-    #expect(negotiation.result.maxRecvDataSegmentLength == 65536)
-    #expect(negotiation.result.maxXmitDataSegmentLength == 131_072)
-    // A declaration needs no answer, and any legal value is accepted, larger than ours or not.
-    var other = negotiator()
-    #expect(try other.receive([TextPair("MaxRecvDataSegmentLength", "16777215")]) == [])
-    #expect(
-      violation { _ = try other.receive([TextPair("MaxRecvDataSegmentLength", "511")]) }
-        == .repeated)
-    var small = negotiator()
-    #expect(
-      violation { _ = try small.receive([TextPair("MaxRecvDataSegmentLength", "511")]) }
-        == .outOfRange(512...16_777_215))
-  }
-
-  @Test func declarationsRecorded() throws {
-    var negotiation = negotiator()
-    _ = try negotiation.receive([
-      TextPair("TargetPortalGroupTag", "1"), TextPair("TargetAlias", "root disk"),
-    ])
-    #expect(negotiation.result.targetPortalGroupTag == 1)
-    #expect(negotiation.result.targetAlias == "root disk")
-  }
-
-  @Test func discoveryResultKeepsDefaultsForIrrelevantKeys() throws {
-    var negotiation = negotiator(.discovery)
-    let answers = [
-      TextPair("HeaderDigest", "None"), TextPair("DataDigest", "None"),
-      TextPair("DefaultTime2Wait", "2"),
-      TextPair("DefaultTime2Retain", "0"), TextPair("IFMarker", "No"), TextPair("OFMarker", "No"),
-      TextPair("ErrorRecoveryLevel", "0"),
+    /// The answers tgtd gives to open-iscsi's default offer.
+    static let tgtdAnswers = [
+        TextPair("HeaderDigest", "None"), TextPair("DataDigest", "None"),
+        TextPair("DefaultTime2Wait", "2"),
+        TextPair("DefaultTime2Retain", "0"), TextPair("IFMarker", "No"), TextPair("OFMarker", "No"),
+        TextPair("ErrorRecoveryLevel", "0"), TextPair("InitialR2T", "No"),
+        TextPair("ImmediateData", "Yes"),
+        TextPair("MaxBurstLength", "262144"), TextPair("FirstBurstLength", "65536"),
+        TextPair("MaxOutstandingR2T", "1"),
+        TextPair("MaxConnections", "1"), TextPair("DataPDUInOrder", "Yes"),
+        TextPair("DataSequenceInOrder", "Yes"),
+        TextPair("MaxRecvDataSegmentLength", "8192"),
     ]
-    #expect(try negotiation.receive(answers) == [])
-    #expect(negotiation.isComplete)
-    #expect(negotiation.result.initialR2T)
-    #expect(negotiation.result.maxBurstLength == 262_144)
-  }
 
-  @Test func discoveryAnswersIrrelevantToSessionKeys() throws {
-    var negotiation = negotiator(.discovery)
-    let replies = try negotiation.receive([
-      TextPair("MaxBurstLength", "65536"), TextPair("InitialR2T", "Yes"),
-    ])
-    #expect(
-      replies == [TextPair("MaxBurstLength", "Irrelevant"), TextPair("InitialR2T", "Irrelevant")])
-    #expect(negotiation.result.maxBurstLength == 262_144)
-  }
-
-  // MARK: - Result functions, both directions
-
-  @Test(arguments: [
-    // (key, offered, answered, expected result or nil when the answer breaks the rule)
-    ("MaxBurstLength", "262144", "65536", "65536" as String?),  // Minimum: lower is fine
-    ("MaxBurstLength", "262144", "262144", "262144"),
-    ("MaxBurstLength", "262144", "262145", nil),  // Minimum: above our offer
-    ("DefaultTime2Wait", "2", "5", "5"),  // Maximum: higher is fine
-    ("DefaultTime2Wait", "2", "1", nil),  // Maximum: below our offer
-    ("InitialR2T", "Yes", "Yes", "Yes"),  // OR
-    ("InitialR2T", "Yes", "No", nil),
-    ("InitialR2T", "No", "Yes", "Yes"),
-    ("InitialR2T", "No", "No", "No"),
-    ("ImmediateData", "No", "No", "No"),  // AND
-    ("ImmediateData", "No", "Yes", nil),
-    ("ImmediateData", "Yes", "No", "No"),
-    ("ImmediateData", "Yes", "Yes", "Yes"),
-    ("HeaderDigest", "CRC32C,None", "None", "None"),  // list: one of the offered values
-    ("HeaderDigest", "None", "CRC32C", nil),
-    ("HeaderDigest", "None", "None,CRC32C", nil),
-    ("ErrorRecoveryLevel", "2", "3", nil),  // out of range
-    ("MaxConnections", "1", "0", nil),
-    ("MaxBurstLength", "262144", "0x10000", "65536"),  // hex numbers
-    ("MaxBurstLength", "262144", "-1", nil),
-    ("MaxBurstLength", "262144", "99999999999999999999999", nil),
-    ("OFMarkInt", "2048~8192", "4096", "4096"),
-    ("OFMarkInt", "2048~8192", "1024", nil),
-    ("MaxBurstLength", "262144", "Irrelevant", "262144"),  // RFC default
-    ("IFMarker", "No", "Reject", "No"),  // obsolete marker: Reject means off
-    ("MaxBurstLength", "262144", "Reject", nil),
-    ("MaxBurstLength", "262144", "NotUnderstood", nil),
-    ("TaskReporting", "RFC3720", "NotUnderstood", "RFC3720"),
-    ("X-com.example.Key", "1", "1", nil),
-  ])
-  func checkAppliesResultFunction(key: String, offered: String, answered: String, expected: String?)
-  {
-    let outcome = NegotiationTable.check(key: key, offered: offered, answered: answered)
-    switch outcome {
-    case .success(let value): #expect(value == expected, "\(key)=\(answered)")
-    case .failure(let violation): #expect(expected == nil, "\(key)=\(answered): \(violation)")
+    func negotiator(
+        _ sessionType: SessionType = .normal,
+        _ configure: (inout InitiatorParameters) -> Void = { _ in }
+    ) -> Negotiator {
+        var parameters = InitiatorParameters()
+        configure(&parameters)
+        return Negotiator(offer: parameters, sessionType: sessionType)
     }
-  }
 
-  @Test func violationsNameTheRule() {
-    #expect(
-      NegotiationTable.check(key: "MaxBurstLength", offered: "512", answered: "1024")
-        == .failure(.aboveOffer(offered: 512)))
-    #expect(
-      NegotiationTable.check(key: "DefaultTime2Wait", offered: "2", answered: "1")
-        == .failure(.belowOffer(offered: 2)))
-    #expect(
-      NegotiationTable.check(key: "DataPDUInOrder", offered: "Yes", answered: "No")
-        == .failure(.orRequiresYes))
-    #expect(
-      NegotiationTable.check(key: "ImmediateData", offered: "No", answered: "Yes")
-        == .failure(.andRequiresNo))
-    #expect(
-      NegotiationTable.check(key: "DataDigest", offered: "None", answered: "CRC32C")
-        == .failure(.notAmongOffered(offered: "None")))
-    #expect(
-      NegotiationTable.check(key: "InitialR2T", offered: "Yes", answered: "yes")
-        == .failure(.notABoolean))
-    #expect(
-      NegotiationTable.check(key: "X-vendor", offered: "a", answered: "b") == .failure(.unknownKey))
-  }
-
-  @Test func negotiatorThrowsWithKeyValueAndRule() {
-    var negotiation = negotiator()
-    do {
-      _ = try negotiation.receive([TextPair("MaxBurstLength", "16777215")])
-      Issue.record("expected a violation")
-    } catch {
-      #expect(
-        error
-          == NegotiationError(
-            key: "MaxBurstLength", value: "16777215", violation: .aboveOffer(offered: 16_776_192)))
-      #expect(error.description.contains("MaxBurstLength=16777215"))
-      #expect(error.description.contains("Minimum"))
+    /// The rule `body` broke, `nil` if it succeeded.
+    func violation(_ body: () throws -> Void) -> NegotiationViolation? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return (error as? NegotiationError)?.violation
+        }
     }
-  }
 
-  // MARK: - Target offers
+    // MARK: - What we offer
 
-  @Test func answersTargetOffersWithResultFunction() throws {
-    var negotiation = negotiator()
-    // Keys we did not offer: our answer applies each key's result function to our preference.
-    let replies = try negotiation.receive([
-      TextPair("IFMarkInt", "2048~8192"),
-      TextPair("TaskReporting", "FastAbort,RFC3720"), TextPair("iSCSIProtocolLevel", "2"),
-      TextPair("X-com.example.Feature", "Yes"), TextPair("X#registered", "1"),
-    ])
-    #expect(
-      replies == [
-        TextPair("IFMarkInt", "Reject"),
-        TextPair("TaskReporting", "RFC3720"), TextPair("iSCSIProtocolLevel", "1"),
-        TextPair("X-com.example.Feature", "NotUnderstood"),
-        TextPair("X#registered", "NotUnderstood"),
-      ])
-  }
-
-  @Test func targetListOfferWithNothingAcceptableIsRejected() throws {
-    var negotiation = negotiator()
-    #expect(
-      try negotiation.receive([TextPair("TaskReporting", "FastAbort")]) == [
-        TextPair("TaskReporting", "Reject")
-      ])
-  }
-
-  @Test func targetOfferOfLowerProtocolLevelIsAccepted() throws {
-    var negotiation = negotiator()
-    #expect(
-      try negotiation.receive([TextPair("iSCSIProtocolLevel", "0")]) == [
-        TextPair("iSCSIProtocolLevel", "0")
-      ])
-  }
-
-  @Test func rejectsMalformedOrOutOfRangeTargetOffers() {
-    var negotiation = negotiator()
-    #expect(
-      violation { _ = try negotiation.receive([TextPair("iSCSIProtocolLevel", "32")]) }
-        == .outOfRange(0...31))
-    var other = negotiator()
-    #expect(
-      violation { _ = try other.receive([TextPair("TaskReporting", "Reject")]) }
-        == .answerWithoutOffer)
-  }
-
-  @Test func rejectsKeysTheTargetMayNotSendHere() {
-    var negotiation = negotiator()
-    #expect(
-      violation { _ = try negotiation.receive([TextPair("InitiatorName", "iqn.x")]) }
-        == .notSentByTarget)
-    #expect(
-      violation { _ = try negotiation.receive([TextPair("AuthMethod", "CHAP")]) }
-        == .wrongStage(.security))
-    #expect(
-      violation { _ = try negotiation.receive([TextPair("SendTargets", "All")]) }
-        == .wrongStage(.fullFeature))
-    #expect(
-      violation { _ = try negotiation.receive([TextPair("SessionType", "Normal")]) }
-        == .notSentByTarget)
-  }
-
-  @Test func repeatedKeyIsAViolationExceptTargetAddress() throws {
-    var negotiation = negotiator()
-    _ = try negotiation.receive([
-      TextPair("TargetAddress", "10.0.0.1:3260,1"), TextPair("TargetAddress", "10.0.0.2:3260,1"),
-    ])
-    _ = try negotiation.receive([TextPair("HeaderDigest", "None")])
-    #expect(
-      violation { _ = try negotiation.receive([TextPair("HeaderDigest", "None")]) } == .repeated)
-  }
-
-  @Test func specialAnswersToOurOffers() throws {
-    var negotiation = negotiator()
-    _ = try negotiation.receive([
-      TextPair("FirstBurstLength", "Irrelevant"), TextPair("OFMarker", "Reject"),
-    ])
-    #expect(negotiation.result.firstBurstLength == 65536)
-    #expect(
-      violation { _ = try negotiation.receive([TextPair("MaxConnections", "Reject")]) } == .rejected
-    )
-    #expect(
-      violation { _ = try negotiation.receive([TextPair("DataDigest", "NotUnderstood")]) }
-        == .notUnderstood)
-    // A special answer to an unknown key is not answered again.
-    #expect(try negotiation.receive([TextPair("X-unknown", "NotUnderstood")]) == [])
-  }
-
-  @Test func firstBurstMustNotExceedMaxBurst() {
-    var negotiation = negotiator()
-    let answers = [TextPair("MaxBurstLength", "8192"), TextPair("FirstBurstLength", "65536")]
-    #expect(
-      violation { _ = try negotiation.receive(answers) }
-        == .firstBurstAboveMaxBurst(maxBurstLength: 8192))
-  }
-
-  @Test func firstBurstIrrelevanceFollowsNegotiatedValues() throws {
-    // We offer InitialR2T=Yes, ImmediateData=No: the target's FirstBurstLength offer is irrelevant.
-    var negotiation = negotiator {
-      $0.initialR2T = true
-      $0.immediateData = false
+    @Test func normalSessionOffersOpenISCSIKeySet() {
+        let offer = negotiator().initialOperationalKeys()
+        #expect(offer.map(\.key) == Negotiator.offeredKeys)
+        let values = Dictionary(uniqueKeysWithValues: offer.map { ($0.key, $0.value) })
+        #expect(values["HeaderDigest"] == "None")
+        #expect(values["MaxConnections"] == "1")
+        #expect(values["InitialR2T"] == "No")
+        #expect(values["ImmediateData"] == "Yes")
+        #expect(values["MaxRecvDataSegmentLength"] == "262144")
+        #expect(values["MaxBurstLength"] == "16776192")
+        #expect(values["FirstBurstLength"] == "262144")
+        #expect(values["DefaultTime2Wait"] == "2")
+        #expect(values["DefaultTime2Retain"] == "0")
+        #expect(values["MaxOutstandingR2T"] == "1")
+        #expect(values["ErrorRecoveryLevel"] == "0")
+        #expect(values["IFMarker"] == "No")
+        #expect(values["OFMarker"] == "No")
     }
-    #expect(
-      try negotiation.receive([TextPair("FirstBurstLength", "4096")]) == [
-        TextPair("FirstBurstLength", "Irrelevant")
-      ])
-  }
 
-  @Test func tableKnowsEveryRFC7143Key() {
-    let keys = [
-      "HeaderDigest", "DataDigest", "MaxConnections", "SendTargets", "TargetName", "InitiatorName",
-      "TargetAlias",
-      "InitiatorAlias", "TargetAddress", "TargetPortalGroupTag", "InitialR2T", "ImmediateData",
-      "MaxRecvDataSegmentLength",
-      "MaxBurstLength", "FirstBurstLength", "DefaultTime2Wait", "DefaultTime2Retain",
-      "MaxOutstandingR2T", "DataPDUInOrder",
-      "DataSequenceInOrder", "ErrorRecoveryLevel", "SessionType", "IFMarker", "OFMarker",
-      "OFMarkInt", "IFMarkInt",
-      "TaskReporting", "iSCSIProtocolLevel", "AuthMethod",
-    ]
-    for key in keys { #expect(NegotiationTable.definition(for: key) != nil, "\(key)") }
-    #expect(
-      Set(NegotiationTable.definitions.map(\.name)).count == NegotiationTable.definitions.count)
-    #expect(NegotiationTable.definition(for: "X-com.example") == nil)
-    #expect(NegotiationTable.definition(for: "MaxBurstLength")?.leadingOnly == true)
-    #expect(NegotiationTable.definition(for: "HeaderDigest")?.scope == .connection)
-  }
-
-  @Test func neverCrashesOnGeneratedTargetKeys() {
-    var generator = SeededGenerator(seed: 99)
-    let keys = NegotiationTable.definitions.map(\.name) + ["X-a", "Unknown"]
-    let values = [
-      "", "Yes", "No", "0", "1", "512", "65535", "16777216", "0x", "0xffffffffffffffffff",
-      "CRC32C,None", ",", "1~2", "2~1",
-      "Reject", "Irrelevant", "NotUnderstood", "All", "0bAA==",
-    ]
-    for _ in 0..<500 {
-      var negotiation = Negotiator(
-        offer: InitiatorParameters(),
-        sessionType: Bool.random(using: &generator) ? .normal : .discovery)
-      let pairs = (0..<Int.random(in: 1...8, using: &generator)).map { _ in
-        TextPair(keys.randomElement(using: &generator)!, values.randomElement(using: &generator)!)
-      }
-      _ = try? negotiation.receive(pairs)
-      _ = negotiation.result
+    @Test func discoverySessionOffersOnlyRelevantKeys() {
+        let keys = negotiator(.discovery).initialOperationalKeys().map(\.key)
+        #expect(
+            keys == [
+                "HeaderDigest", "DataDigest", "DefaultTime2Wait", "DefaultTime2Retain", "IFMarker",
+                "OFMarker",
+                "ErrorRecoveryLevel", "MaxRecvDataSegmentLength",
+            ])
     }
-  }
+
+    @Test func firstBurstLengthNotOfferedWhenIrrelevant() {
+        let keys = negotiator {
+            $0.initialR2T = true
+            $0.immediateData = false
+        }.initialOperationalKeys().map(\.key)
+        #expect(!keys.contains("FirstBurstLength"))
+    }
+
+    @Test func digestPreferenceListAndClamping() {
+        let offer = negotiator {
+            $0.headerDigests = [.crc32c, .none]
+            $0.dataDigests = []
+            $0.maxRecvDataSegmentLength = 100
+            $0.errorRecoveryLevel = 7
+        }.initialOperationalKeys()
+        let values = Dictionary(uniqueKeysWithValues: offer.map { ($0.key, $0.value) })
+        #expect(values["HeaderDigest"] == "CRC32C,None")
+        #expect(values["DataDigest"] == "None")
+        #expect(values["MaxRecvDataSegmentLength"] == "512")
+        #expect(values["ErrorRecoveryLevel"] == "2")
+    }
+
+    // MARK: - Complete logins
+
+    @Test func tgtdAnswersGiveExpectedResult() throws {
+        var negotiation = negotiator()
+        #expect(!negotiation.isComplete)
+        #expect(try negotiation.receive(Self.tgtdAnswers) == [])
+        #expect(negotiation.isComplete)
+        let result = negotiation.result
+        #expect(result.headerDigest == .none)
+        #expect(result.maxRecvDataSegmentLength == 262_144)
+        #expect(result.maxXmitDataSegmentLength == 8192)
+        #expect(result.maxBurstLength == 262_144)
+        #expect(result.firstBurstLength == 65536)
+        #expect(!result.initialR2T)
+        #expect(result.immediateData)
+        #expect(result.defaultTime2Retain == 0)
+    }
+
+    @Test func resultUsesRFCDefaultsForKeysNobodySent() {
+        let result = negotiator().result
+        #expect(
+            result
+                == NegotiatedParameters(
+                    headerDigest: .none, dataDigest: .none, maxRecvDataSegmentLength: 262_144,
+                    maxXmitDataSegmentLength: 8192,
+                    maxBurstLength: 262_144, firstBurstLength: 65536, initialR2T: true, immediateData: true,
+                    maxOutstandingR2T: 1,
+                    errorRecoveryLevel: 0, defaultTime2Wait: 2, defaultTime2Retain: 20, maxConnections: 1,
+                    dataPDUInOrder: true,
+                    dataSequenceInOrder: true, targetPortalGroupTag: nil, targetAlias: nil))
+    }
+
+    @Test func maxRecvDataSegmentLengthIsDeclaredPerDirection() throws {
+        var negotiation = negotiator { $0.maxRecvDataSegmentLength = 65536 }
+        _ = try negotiation.receive([TextPair("MaxRecvDataSegmentLength", "131072")])
+        #expect(negotiation.result.maxRecvDataSegmentLength == 65536)
+        #expect(negotiation.result.maxXmitDataSegmentLength == 131_072)
+        // A declaration needs no answer, and any legal value is accepted, larger than ours or not.
+        var other = negotiator()
+        #expect(try other.receive([TextPair("MaxRecvDataSegmentLength", "16777215")]) == [])
+        #expect(
+            violation { _ = try other.receive([TextPair("MaxRecvDataSegmentLength", "511")]) }
+                == .repeated)
+        var small = negotiator()
+        #expect(
+            violation { _ = try small.receive([TextPair("MaxRecvDataSegmentLength", "511")]) }
+                == .outOfRange(512...16_777_215))
+    }
+
+    @Test func declarationsRecorded() throws {
+        var negotiation = negotiator()
+        _ = try negotiation.receive([
+            TextPair("TargetPortalGroupTag", "1"), TextPair("TargetAlias", "root disk"),
+        ])
+        #expect(negotiation.result.targetPortalGroupTag == 1)
+        #expect(negotiation.result.targetAlias == "root disk")
+    }
+
+    @Test func discoveryResultKeepsDefaultsForIrrelevantKeys() throws {
+        var negotiation = negotiator(.discovery)
+        let answers = [
+            TextPair("HeaderDigest", "None"), TextPair("DataDigest", "None"),
+            TextPair("DefaultTime2Wait", "2"),
+            TextPair("DefaultTime2Retain", "0"), TextPair("IFMarker", "No"), TextPair("OFMarker", "No"),
+            TextPair("ErrorRecoveryLevel", "0"),
+        ]
+        #expect(try negotiation.receive(answers) == [])
+        #expect(negotiation.isComplete)
+        #expect(negotiation.result.initialR2T)
+        #expect(negotiation.result.maxBurstLength == 262_144)
+    }
+
+    @Test func discoveryAnswersIrrelevantToSessionKeys() throws {
+        var negotiation = negotiator(.discovery)
+        let replies = try negotiation.receive([
+            TextPair("MaxBurstLength", "65536"), TextPair("InitialR2T", "Yes"),
+        ])
+        #expect(
+            replies == [TextPair("MaxBurstLength", "Irrelevant"), TextPair("InitialR2T", "Irrelevant")])
+        #expect(negotiation.result.maxBurstLength == 262_144)
+    }
+
+    // MARK: - Result functions, both directions
+
+    @Test(arguments: [
+        // (key, offered, answered, expected result or nil when the answer breaks the rule)
+        ("MaxBurstLength", "262144", "65536", "65536" as String?),  // Minimum: lower is fine
+        ("MaxBurstLength", "262144", "262144", "262144"),
+        ("MaxBurstLength", "262144", "262145", nil),  // Minimum: above our offer
+        ("DefaultTime2Wait", "2", "5", "5"),  // Maximum: higher is fine
+        ("DefaultTime2Wait", "2", "1", nil),  // Maximum: below our offer
+        ("InitialR2T", "Yes", "Yes", "Yes"),  // OR
+        ("InitialR2T", "Yes", "No", nil),
+        ("InitialR2T", "No", "Yes", "Yes"),
+        ("InitialR2T", "No", "No", "No"),
+        ("ImmediateData", "No", "No", "No"),  // AND
+        ("ImmediateData", "No", "Yes", nil),
+        ("ImmediateData", "Yes", "No", "No"),
+        ("ImmediateData", "Yes", "Yes", "Yes"),
+        ("HeaderDigest", "CRC32C,None", "None", "None"),  // list: one of the offered values
+        ("HeaderDigest", "None", "CRC32C", nil),
+        ("HeaderDigest", "None", "None,CRC32C", nil),
+        ("ErrorRecoveryLevel", "2", "3", nil),  // out of range
+        ("MaxConnections", "1", "0", nil),
+        ("MaxBurstLength", "262144", "0x10000", "65536"),  // hex numbers
+        ("MaxBurstLength", "262144", "-1", nil),
+        ("MaxBurstLength", "262144", "99999999999999999999999", nil),
+        ("OFMarkInt", "2048~8192", "4096", "4096"),
+        ("OFMarkInt", "2048~8192", "1024", nil),
+        ("MaxBurstLength", "262144", "Irrelevant", "262144"),  // RFC default
+        ("IFMarker", "No", "Reject", "No"),  // obsolete marker: Reject means off
+        ("MaxBurstLength", "262144", "Reject", nil),
+        ("MaxBurstLength", "262144", "NotUnderstood", nil),
+        ("TaskReporting", "RFC3720", "NotUnderstood", "RFC3720"),
+        ("X-com.example.Key", "1", "1", nil),
+    ])
+    func checkAppliesResultFunction(key: String, offered: String, answered: String, expected: String?) {
+        let outcome = NegotiationTable.check(key: key, offered: offered, answered: answered)
+        switch outcome {
+        case .success(let value): #expect(value == expected, "\(key)=\(answered)")
+        case .failure(let violation): #expect(expected == nil, "\(key)=\(answered): \(violation)")
+        }
+    }
+
+    @Test func violationsNameTheRule() {
+        #expect(
+            NegotiationTable.check(key: "MaxBurstLength", offered: "512", answered: "1024")
+                == .failure(.aboveOffer(offered: 512)))
+        #expect(
+            NegotiationTable.check(key: "DefaultTime2Wait", offered: "2", answered: "1")
+                == .failure(.belowOffer(offered: 2)))
+        #expect(
+            NegotiationTable.check(key: "DataPDUInOrder", offered: "Yes", answered: "No")
+                == .failure(.orRequiresYes))
+        #expect(
+            NegotiationTable.check(key: "ImmediateData", offered: "No", answered: "Yes")
+                == .failure(.andRequiresNo))
+        #expect(
+            NegotiationTable.check(key: "DataDigest", offered: "None", answered: "CRC32C")
+                == .failure(.notAmongOffered(offered: "None")))
+        #expect(
+            NegotiationTable.check(key: "InitialR2T", offered: "Yes", answered: "yes")
+                == .failure(.notABoolean))
+        #expect(
+            NegotiationTable.check(key: "X-vendor", offered: "a", answered: "b") == .failure(.unknownKey))
+    }
+
+    @Test func negotiatorThrowsWithKeyValueAndRule() {
+        var negotiation = negotiator()
+        do {
+            _ = try negotiation.receive([TextPair("MaxBurstLength", "16777215")])
+            Issue.record("expected a violation")
+        } catch {
+            #expect(
+                error
+                    == NegotiationError(
+                        key: "MaxBurstLength", value: "16777215", violation: .aboveOffer(offered: 16_776_192)))
+            #expect(error.description.contains("MaxBurstLength=16777215"))
+            #expect(error.description.contains("Minimum"))
+        }
+    }
+
+    // MARK: - Target offers
+
+    @Test func answersTargetOffersWithResultFunction() throws {
+        var negotiation = negotiator()
+        // Keys we did not offer: our answer applies each key's result function to our preference.
+        let replies = try negotiation.receive([
+            TextPair("IFMarkInt", "2048~8192"),
+            TextPair("TaskReporting", "FastAbort,RFC3720"), TextPair("iSCSIProtocolLevel", "2"),
+            TextPair("X-com.example.Feature", "Yes"), TextPair("X#registered", "1"),
+        ])
+        #expect(
+            replies == [
+                TextPair("IFMarkInt", "Reject"),
+                TextPair("TaskReporting", "RFC3720"), TextPair("iSCSIProtocolLevel", "1"),
+                TextPair("X-com.example.Feature", "NotUnderstood"),
+                TextPair("X#registered", "NotUnderstood"),
+            ])
+    }
+
+    @Test func targetListOfferWithNothingAcceptableIsRejected() throws {
+        var negotiation = negotiator()
+        #expect(
+            try negotiation.receive([TextPair("TaskReporting", "FastAbort")]) == [
+                TextPair("TaskReporting", "Reject")
+            ])
+    }
+
+    @Test func targetOfferOfLowerProtocolLevelIsAccepted() throws {
+        var negotiation = negotiator()
+        #expect(
+            try negotiation.receive([TextPair("iSCSIProtocolLevel", "0")]) == [
+                TextPair("iSCSIProtocolLevel", "0")
+            ])
+    }
+
+    @Test func rejectsMalformedOrOutOfRangeTargetOffers() {
+        var negotiation = negotiator()
+        #expect(
+            violation { _ = try negotiation.receive([TextPair("iSCSIProtocolLevel", "32")]) }
+                == .outOfRange(0...31))
+        var other = negotiator()
+        #expect(
+            violation { _ = try other.receive([TextPair("TaskReporting", "Reject")]) }
+                == .answerWithoutOffer)
+    }
+
+    @Test func rejectsKeysTheTargetMayNotSendHere() {
+        var negotiation = negotiator()
+        #expect(
+            violation { _ = try negotiation.receive([TextPair("InitiatorName", "iqn.x")]) }
+                == .notSentByTarget)
+        #expect(
+            violation { _ = try negotiation.receive([TextPair("AuthMethod", "CHAP")]) }
+                == .wrongStage(.security))
+        #expect(
+            violation { _ = try negotiation.receive([TextPair("SendTargets", "All")]) }
+                == .wrongStage(.fullFeature))
+        #expect(
+            violation { _ = try negotiation.receive([TextPair("SessionType", "Normal")]) }
+                == .notSentByTarget)
+    }
+
+    @Test func repeatedKeyIsAViolationExceptTargetAddress() throws {
+        var negotiation = negotiator()
+        _ = try negotiation.receive([
+            TextPair("TargetAddress", "10.0.0.1:3260,1"), TextPair("TargetAddress", "10.0.0.2:3260,1"),
+        ])
+        _ = try negotiation.receive([TextPair("HeaderDigest", "None")])
+        #expect(
+            violation { _ = try negotiation.receive([TextPair("HeaderDigest", "None")]) } == .repeated)
+    }
+
+    @Test func specialAnswersToOurOffers() throws {
+        var negotiation = negotiator()
+        _ = try negotiation.receive([
+            TextPair("FirstBurstLength", "Irrelevant"), TextPair("OFMarker", "Reject"),
+        ])
+        #expect(negotiation.result.firstBurstLength == 65536)
+        #expect(
+            violation { _ = try negotiation.receive([TextPair("MaxConnections", "Reject")]) } == .rejected
+        )
+        #expect(
+            violation { _ = try negotiation.receive([TextPair("DataDigest", "NotUnderstood")]) }
+                == .notUnderstood)
+        // A special answer to an unknown key is not answered again.
+        #expect(try negotiation.receive([TextPair("X-unknown", "NotUnderstood")]) == [])
+    }
+
+    @Test func firstBurstMustNotExceedMaxBurst() {
+        var negotiation = negotiator()
+        let answers = [TextPair("MaxBurstLength", "8192"), TextPair("FirstBurstLength", "65536")]
+        #expect(
+            violation { _ = try negotiation.receive(answers) }
+                == .firstBurstAboveMaxBurst(maxBurstLength: 8192))
+    }
+
+    @Test func firstBurstIrrelevanceFollowsNegotiatedValues() throws {
+        // We offer InitialR2T=Yes, ImmediateData=No: the target's FirstBurstLength offer is irrelevant.
+        var negotiation = negotiator {
+            $0.initialR2T = true
+            $0.immediateData = false
+        }
+        #expect(
+            try negotiation.receive([TextPair("FirstBurstLength", "4096")]) == [
+                TextPair("FirstBurstLength", "Irrelevant")
+            ])
+    }
+
+    @Test func tableKnowsEveryRFC7143Key() {
+        let keys = [
+            "HeaderDigest", "DataDigest", "MaxConnections", "SendTargets", "TargetName", "InitiatorName",
+            "TargetAlias",
+            "InitiatorAlias", "TargetAddress", "TargetPortalGroupTag", "InitialR2T", "ImmediateData",
+            "MaxRecvDataSegmentLength",
+            "MaxBurstLength", "FirstBurstLength", "DefaultTime2Wait", "DefaultTime2Retain",
+            "MaxOutstandingR2T", "DataPDUInOrder",
+            "DataSequenceInOrder", "ErrorRecoveryLevel", "SessionType", "IFMarker", "OFMarker",
+            "OFMarkInt", "IFMarkInt",
+            "TaskReporting", "iSCSIProtocolLevel", "AuthMethod",
+        ]
+        for key in keys { #expect(NegotiationTable.definition(for: key) != nil, "\(key)") }
+        #expect(
+            Set(NegotiationTable.definitions.map(\.name)).count == NegotiationTable.definitions.count)
+        #expect(NegotiationTable.definition(for: "X-com.example") == nil)
+        #expect(NegotiationTable.definition(for: "MaxBurstLength")?.leadingOnly == true)
+        #expect(NegotiationTable.definition(for: "HeaderDigest")?.scope == .connection)
+    }
+
+    @Test func neverCrashesOnGeneratedTargetKeys() {
+        var generator = SeededGenerator(seed: 99)
+        let keys = NegotiationTable.definitions.map(\.name) + ["X-a", "Unknown"]
+        let values = [
+            "", "Yes", "No", "0", "1", "512", "65535", "16777216", "0x", "0xffffffffffffffffff",
+            "CRC32C,None", ",", "1~2", "2~1",
+            "Reject", "Irrelevant", "NotUnderstood", "All", "0bAA==",
+        ]
+        for _ in 0..<500 {
+            var negotiation = Negotiator(
+                offer: InitiatorParameters(),
+                sessionType: Bool.random(using: &generator) ? .normal : .discovery)
+            let pairs = (0..<Int.random(in: 1...8, using: &generator)).map { _ in
+                TextPair(keys.randomElement(using: &generator)!, values.randomElement(using: &generator)!)
+            }
+            _ = try? negotiation.receive(pairs)
+            _ = negotiation.result
+        }
+    }
 }

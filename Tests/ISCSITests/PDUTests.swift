@@ -72,7 +72,9 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func corruptedDigestsAreRejected() {
-        let nop = NOPIn(initiatorTaskTag: 1, targetTransferTag: 2, statSN: SequenceNumber(1), expCmdSN: SequenceNumber(1), maxCmdSN: SequenceNumber(2), data: [9, 9])
+        let nop = NOPIn(
+            initiatorTaskTag: 1, targetTransferTag: 2, statSN: SequenceNumber(1), expCmdSN: SequenceNumber(1), maxCmdSN: SequenceNumber(2),
+            data: [9, 9])
         let digests = DigestSettings(header: true, data: true)
         for corruptedByte in [3, 49, 53, 57] {
             var wire = nop.pdu.wireBytes(digests: digests)
@@ -87,7 +89,12 @@ struct SeededGenerator: RandomNumberGenerator {
         let response = TextResponse(
             final: true, continues: false, initiatorTaskTag: 5, targetTransferTag: reservedTaskTag,
             statSN: SequenceNumber(1), expCmdSN: SequenceNumber(2), maxCmdSN: SequenceNumber(3), data: Array("a=b\0c=d\0".utf8))
-        let wire = response.pdu.wireBytes() + NOPIn(initiatorTaskTag: 1, targetTransferTag: 1, statSN: SequenceNumber(2), expCmdSN: SequenceNumber(2), maxCmdSN: SequenceNumber(3)).pdu.wireBytes()
+        let wire =
+            response.pdu.wireBytes()
+            + NOPIn(
+                initiatorTaskTag: 1, targetTransferTag: 1, statSN: SequenceNumber(2), expCmdSN: SequenceNumber(2),
+                maxCmdSN: SequenceNumber(3)
+            ).pdu.wireBytes()
         var decoder = PDUDecoder()
         #expect(decoder.bytesWanted == 48)
         decoder.append(wire[0..<20])
@@ -181,21 +188,27 @@ struct SeededGenerator: RandomNumberGenerator {
         return [
             LoginRequest(
                 transit: random.bool(), continues: random.bool(), currentStage: stages.randomElement(using: &random)!,
-                nextStage: stages.randomElement(using: &random)!, isid: random.bytes(6), tsih: UInt16.random(in: 0...UInt16.max, using: &random),
+                nextStage: stages.randomElement(using: &random)!, isid: random.bytes(6),
+                tsih: UInt16.random(in: 0...UInt16.max, using: &random),
                 initiatorTaskTag: random.tag(), cid: UInt16.random(in: 0...UInt16.max, using: &random), cmdSN: random.sequenceNumber(),
                 expStatSN: random.sequenceNumber(), data: random.bytes(upTo: 200)),
             LoginResponse(
                 transit: random.bool(), continues: random.bool(), currentStage: stages.randomElement(using: &random)!,
-                nextStage: stages.randomElement(using: &random)!, isid: random.bytes(6), tsih: UInt16.random(in: 0...UInt16.max, using: &random),
+                nextStage: stages.randomElement(using: &random)!, isid: random.bytes(6),
+                tsih: UInt16.random(in: 0...UInt16.max, using: &random),
                 initiatorTaskTag: random.tag(), statSN: random.sequenceNumber(), expCmdSN: random.sequenceNumber(),
-                maxCmdSN: random.sequenceNumber(), status: LoginStatus(statusClass: UInt8.random(in: 0...3, using: &random), detail: UInt8.random(in: 0...11, using: &random)),
+                maxCmdSN: random.sequenceNumber(),
+                status: LoginStatus(statusClass: UInt8.random(in: 0...3, using: &random), detail: UInt8.random(in: 0...11, using: &random)),
                 data: random.bytes(upTo: 200)),
             TextRequest(
                 immediate: random.bool(), final: random.bool(), continues: random.bool(), lun: random.lun(), initiatorTaskTag: random.tag(),
-                targetTransferTag: random.tag(), cmdSN: random.sequenceNumber(), expStatSN: random.sequenceNumber(), data: random.bytes(upTo: 100)),
+                targetTransferTag: random.tag(), cmdSN: random.sequenceNumber(), expStatSN: random.sequenceNumber(),
+                data: random.bytes(upTo: 100)),
             TextResponse(
-                final: random.bool(), continues: random.bool(), lun: random.lun(), initiatorTaskTag: random.tag(), targetTransferTag: random.tag(),
-                statSN: random.sequenceNumber(), expCmdSN: random.sequenceNumber(), maxCmdSN: random.sequenceNumber(), data: random.bytes(upTo: 100)),
+                final: random.bool(), continues: random.bool(), lun: random.lun(), initiatorTaskTag: random.tag(),
+                targetTransferTag: random.tag(),
+                statSN: random.sequenceNumber(), expCmdSN: random.sequenceNumber(), maxCmdSN: random.sequenceNumber(),
+                data: random.bytes(upTo: 100)),
             command,
             scsiResponse,
             DataOut(
@@ -213,29 +226,36 @@ struct SeededGenerator: RandomNumberGenerator {
                 lun: random.lun(), initiatorTaskTag: random.tag(), targetTransferTag: random.tag(), statSN: random.sequenceNumber(),
                 expCmdSN: random.sequenceNumber(), maxCmdSN: random.sequenceNumber(), data: random.bytes(upTo: 64)),
             LogoutRequest(
-                immediate: random.bool(), reason: LogoutRequest.Reason.allCases.randomElement(using: &random)!, initiatorTaskTag: random.tag(),
+                immediate: random.bool(), reason: LogoutRequest.Reason.allCases.randomElement(using: &random)!,
+                initiatorTaskTag: random.tag(),
                 cid: UInt16.random(in: 0...UInt16.max, using: &random), cmdSN: random.sequenceNumber(), expStatSN: random.sequenceNumber()),
             LogoutResponse(
                 response: UInt8.random(in: 0...3, using: &random), initiatorTaskTag: random.tag(), statSN: random.sequenceNumber(),
-                expCmdSN: random.sequenceNumber(), maxCmdSN: random.sequenceNumber(), time2Wait: UInt16.random(in: 0...3600, using: &random),
+                expCmdSN: random.sequenceNumber(), maxCmdSN: random.sequenceNumber(),
+                time2Wait: UInt16.random(in: 0...3600, using: &random),
                 time2Retain: UInt16.random(in: 0...3600, using: &random)),
             TaskManagementRequest(
-                immediate: random.bool(), function: TaskManagementRequest.Function.allCases.randomElement(using: &random)!, lun: random.lun(),
-                initiatorTaskTag: random.tag(), referencedTaskTag: random.tag(), cmdSN: random.sequenceNumber(), expStatSN: random.sequenceNumber(),
+                immediate: random.bool(), function: TaskManagementRequest.Function.allCases.randomElement(using: &random)!,
+                lun: random.lun(),
+                initiatorTaskTag: random.tag(), referencedTaskTag: random.tag(), cmdSN: random.sequenceNumber(),
+                expStatSN: random.sequenceNumber(),
                 refCmdSN: random.sequenceNumber(), expDataSN: random.tag()),
             TaskManagementResponse(
                 response: UInt8.random(in: 0...255, using: &random), initiatorTaskTag: random.tag(), statSN: random.sequenceNumber(),
                 expCmdSN: random.sequenceNumber(), maxCmdSN: random.sequenceNumber()),
             AsyncMessage(
-                asyncEvent: UInt8.random(in: 0...255, using: &random), asyncVCode: UInt8.random(in: 0...255, using: &random), lun: random.lun(),
+                asyncEvent: UInt8.random(in: 0...255, using: &random), asyncVCode: UInt8.random(in: 0...255, using: &random),
+                lun: random.lun(),
                 statSN: random.sequenceNumber(), expCmdSN: random.sequenceNumber(), maxCmdSN: random.sequenceNumber(),
-                parameter1: UInt16.random(in: 0...UInt16.max, using: &random), parameter2: UInt16.random(in: 0...UInt16.max, using: &random),
+                parameter1: UInt16.random(in: 0...UInt16.max, using: &random),
+                parameter2: UInt16.random(in: 0...UInt16.max, using: &random),
                 parameter3: UInt16.random(in: 0...UInt16.max, using: &random), data: random.bytes(upTo: 64)),
             Reject(
                 reason: UInt8.random(in: 0...255, using: &random), statSN: random.sequenceNumber(), expCmdSN: random.sequenceNumber(),
                 maxCmdSN: random.sequenceNumber(), dataSN: random.tag(), rejectedHeader: random.bytes(48)),
             SNACKRequest(
-                type: UInt8.random(in: 0...3, using: &random), lun: random.lun(), initiatorTaskTag: random.tag(), targetTransferTag: random.tag(),
+                type: UInt8.random(in: 0...3, using: &random), lun: random.lun(), initiatorTaskTag: random.tag(),
+                targetTransferTag: random.tag(),
                 expStatSN: random.sequenceNumber(), beginRun: random.tag(), runLength: random.tag()),
         ]
     }
@@ -250,7 +270,11 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(SequenceNumber(0xFFFF_FFFF).advanced() == SequenceNumber(0))
     }
 
-    @Test(arguments: [(0, 0x0000_0000_0000_0000), (1, 0x0001_0000_0000_0000), (255, 0x00FF_0000_0000_0000), (256, 0x4100_0000_0000_0000), (16383, 0x7FFF_0000_0000_0000)] as [(Int, UInt64)])
+    @Test(
+        arguments: [
+            (0, 0x0000_0000_0000_0000), (1, 0x0001_0000_0000_0000), (255, 0x00FF_0000_0000_0000), (256, 0x4100_0000_0000_0000),
+            (16383, 0x7FFF_0000_0000_0000),
+        ] as [(Int, UInt64)])
     func logicalUnitNumbersUseSAMAddressing(number: Int, raw: UInt64) {
         #expect(LogicalUnit(number).rawValue == raw)
         #expect(LogicalUnit(rawValue: raw).number == number)

@@ -22,7 +22,8 @@ import Testing
         let json = try IscsiRoot.run(["discover", fixture.portal.description, "--json"])
         let decoded = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
         let targets = try #require(decoded?["targets"] as? [[String: Any]])
-        #expect(targets.compactMap { $0["name"] as? String }.sorted() == ["iqn.2024-01.test.discover:one", "iqn.2024-01.test.discover:two"])
+        #expect(
+            targets.compactMap { $0["name"] as? String }.sorted() == ["iqn.2024-01.test.discover:one", "iqn.2024-01.test.discover:two"])
     }
 
     @Test func probeDescribesTwoLUNs() throws {
@@ -68,7 +69,8 @@ import Testing
             secrets.file(wrong),
         ])
         #expect(run.status == 1)
-        #expect(run.errors.contains("authentication failed: the target iqn.2024-01.test.probe:chap rejected the CHAP response for user alice"))
+        #expect(
+            run.errors.contains("authentication failed: the target iqn.2024-01.test.probe:chap rejected the CHAP response for user alice"))
         #expect(!run.errors.contains(wrong))
 
         let none = try IscsiRoot.run(["probe", fixture.portal.description, "iqn.2024-01.test.probe:chap"])
