@@ -14,7 +14,7 @@ source "$VM_LIB/harness.sh"
 
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-240}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
-readonly SCENARIOS=(connection-deleted target-restarted target-frozen link-dropped)
+readonly SCENARIOS=(connection-deleted connection-killed target-restarted target-restarted-late target-frozen link-dropped)
 readonly WRITER_BLOCKS=48
 readonly GUEST_APPEND="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 
@@ -51,11 +51,22 @@ fault_connection_deleted() {
     vm_tgtadm --mode conn --op delete --tid 1 --sid "$session" --cid "$connection"
 }
 
-fault_target_restarted() {
+# The socket killed on the namespace's side (ss -K): QEMU's user network then resets the
+# guest's connection.
+fault_connection_killed() {
+    ip netns exec "$VM_NETNS" ss -K dst 127.0.0.1 dport = :3260 >/dev/null 2>&1 || true
+}
+
+fault_target_restarted() { restart_target "$1" "$2" 8; }
+
+# Longer than open-iscsi's default NOP-Out plus replacement windows would allow.
+fault_target_restarted_late() { restart_target "$1" "$2" 40; }
+
+restart_target() {
     local pid
     pid="$(tgtd_pid)"
     kill -KILL "$pid"
-    sleep 8
+    sleep "$3"
     rm -f "/var/run/tgtd/socket.$VM_TGT_CONTROL_PORT" "/var/run/tgtd/socket.$VM_TGT_CONTROL_PORT.lock"
     VM_TARGET_LOG="$LOG_DIR/$1.tgtd-restarted.log" vm_target_start "$2"
 }
