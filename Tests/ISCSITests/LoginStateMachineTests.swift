@@ -212,8 +212,10 @@ import Testing
         var rest = Self.response(to: first, keys: [], transit: false)
         rest.data = Array(text.dropFirst(7))
         guard case .send(let operational) = try machine.receive(rest) else { Issue.record("expected the next request"); return }
-        #expect(operational.currentStage == .operationalNegotiation)
-        #expect(!operational.data.isEmpty || operational.transit)
+        // The joined text answered HeaderDigest; the machine asks to move on, with no new offers.
+        #expect(operational.currentStage == .operationalNegotiation && operational.transit)
+        #expect(operational.nextStage == .fullFeaturePhase)
+        #expect(try TextKeys.decode(operational.data).isEmpty)
     }
 
     @Test func fullFeaturePhaseBeforeAnswersIsRejected() throws {
