@@ -11,12 +11,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "CShims"),
-        .systemLibrary(
-            name: "CLibcrypto",
-            pkgConfig: "libcrypto",
-            providers: [.apt(["libssl-dev"])]
-        ),
-        .target(name: "ISCSI", dependencies: ["CShims", "CLibcrypto"]),
+        .target(name: "ISCSI", dependencies: ["CShims"]),
         // Machine-readable output (JSON) shared by `plan`, `status` and the probes.
         .target(name: "Reports"),
         // IP and MAC address values, shared by the boot plan and the network setup.

@@ -11,10 +11,17 @@ LIBKMOD_STATIC := cache/libkmod/lib/libkmod.a
 # `-static-executable` links glibc and the Swift runtime statically; its warnings about
 # dlopen/getaddrinfo/getpw* in static glibc are harmless as long as we never call them.
 # ISCSI_ROOT_STATIC_EXECUTABLE switches on CRuntimeCompat's PID-1 runtime paths.
+# Size flags, each measured on the stripped binary (9,149,008 bytes without them): -Osize
+# -205 KB; -function-sections lets the linker's --gc-sections (SwiftPM passes it) drop our
+# unused functions, -147 KB; gold's --icf=safe folds identical functions whose address is
+# never taken, -143 KB. Tried and not kept: --icf=all (-168 KB more, but folds functions
+# whose addresses are compared), lld (-32 KB), full LTO (no gain over these), the machine outliner.
+STATIC_SIZE_FLAGS := -Xswiftc -Osize -Xswiftc -Xfrontend -Xswiftc -function-sections -Xlinker --icf=safe
+
 static: $(LIBKMOD_STATIC)
-	Tests/VM/lib/deps.sh libkmod-dev libssl-dev file
+	Tests/VM/lib/deps.sh libkmod-dev file
 	swift build -c release --product iscsi-root --scratch-path $(STATIC_SCRATCH_PATH) \
-		-Xswiftc -static-executable -Xcc -DISCSI_ROOT_STATIC_EXECUTABLE \
+		-Xswiftc -static-executable -Xcc -DISCSI_ROOT_STATIC_EXECUTABLE $(STATIC_SIZE_FLAGS) \
 		-Xlinker -L$(CURDIR)/$(dir $(LIBKMOD_STATIC)) -Xlinker --strip-all
 	@mkdir -p $(dir $(STATIC_BINARY))
 	cp $$(swift build -c release --scratch-path $(STATIC_SCRATCH_PATH) --show-bin-path)/iscsi-root $(STATIC_BINARY)

@@ -13,7 +13,7 @@
 set -euo pipefail
 
 readonly BUILD_AND_TEST_PACKAGES=(
-    pkg-config libssl-dev libkmod-dev libblkid-dev # the C libraries the modules link
+    pkg-config libkmod-dev libblkid-dev            # the C libraries the modules link
     tgt                                            # the target of the integration tests
     libiscsi-bin                                   # iscsi-ls/iscsi-inq, the benchmark's peer
     e2fsprogs iproute2                             # filesystem images; ss and network namespaces

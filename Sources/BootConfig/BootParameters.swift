@@ -174,7 +174,7 @@ public struct BootParameters: Sendable, Equatable {
                     parameter.name, "offload transports are not supported; the agent uses iscsi_tcp"))
         case "param": try takeNodeParameter(value, source: source)
         default:
-            guard dracut.set(suffix.replacing(".", with: "_"), to: value, source: source) else {
+            guard dracut.set(String(suffix.map { $0 == "." ? "_" : $0 }), to: value, source: source) else {
                 warnings.append(
                     PlanWarning(
                         parameter.name,

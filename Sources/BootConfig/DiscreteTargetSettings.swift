@@ -83,7 +83,7 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
 
     /// The parameter that sets `suffix` in a grammar: `rd.iscsi.in.username=`, `iscsi_in_username=`.
     static func parameterName(_ prefix: String, _ suffix: String) -> String {
-        (prefix == "rd.iscsi." ? prefix + suffix.replacing("_", with: ".") : prefix + suffix) + "="
+        (prefix == "rd.iscsi." ? prefix + String(suffix.map { $0 == "_" ? "." : $0 }) : prefix + suffix) + "="
     }
 
     /// The portal group tag, if given (`rd.iscsi.target.group=`, `iscsi_target_group=`).

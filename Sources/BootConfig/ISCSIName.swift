@@ -48,7 +48,7 @@ public enum ISCSIName {
         }
         let authority = rest.dropFirst().prefix { $0 != ":" }
         guard !authority.isEmpty, !authority.hasPrefix("."), !authority.hasSuffix("."),
-            !authority.contains("..")
+            authority.firstOccurrence(of: "..") == nil
         else {
             return
                 "the naming authority after the date must be a reversed domain name such as com.example"

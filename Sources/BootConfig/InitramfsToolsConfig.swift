@@ -78,7 +78,7 @@ public struct InitramfsToolsConfig: Sendable, Equatable {
         }
         guard quote == nil else {
             throw BootConfigError(
-                place, at: variable, token: variable.contains("PASSWORD") ? "(secret)" : String(text),
+                place, at: variable, token: variable.firstOccurrence(of: "PASSWORD") != nil ? "(secret)" : String(text),
                 problem: "has an unterminated quote",
                 expected: "a closing \(quote.map { String($0) } ?? "")")
         }

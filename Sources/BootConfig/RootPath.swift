@@ -40,7 +40,7 @@ public enum RootPath {
         }
         guard
             let nameColon = ["iqn.", "eui.", "naa."].compactMap({
-                rest.firstRange(of: ":" + $0)?.lowerBound
+                rest.firstOccurrence(of: ":" + $0)?.lowerBound
             }).min()
         else {
             throw BootConfigError(

@@ -1,5 +1,3 @@
-import CLibcrypto
-
 /// The initiator's side of CHAP authentication (RFC 1994, RFC 7143 §12.1.3), one-way or
 /// mutual. A value: the login state machine passes the target's keys in and sends what comes
 /// back. No randomness inside: the caller supplies the random challenge sent for mutual CHAP.
@@ -80,7 +78,7 @@ public struct CHAPExchange: Sendable {
             throw .challengeLength(challenge.count, limit: Self.maximumChallengeLength)
         }
 
-        let response = try chapResponse(
+        let response = chapResponse(
             algorithm: algorithm, identifier: UInt8(identifier), secret: credentials.secret,
             challenge: challenge)
         var reply = [
@@ -121,7 +119,7 @@ public struct CHAPExchange: Sendable {
         guard response.count == algorithm.digestLength else {
             throw .responseLength(response.count, algorithm: algorithm)
         }
-        let expected = try chapResponse(
+        let expected = chapResponse(
             algorithm: algorithm, identifier: mutualIdentifier, secret: mutual.secret,
             challenge: mutualChallenge)
         guard constantTimeEqual(response, expected) else {
@@ -171,8 +169,8 @@ public struct CHAPExchange: Sendable {
 /// The CHAP response `H(identifier || secret || challenge)` (RFC 1994 §4.1, RFC 7143 §12.1.3).
 public func chapResponse(
     algorithm: CHAPAlgorithm, identifier: UInt8, secret: CHAPSecret, challenge: [UInt8]
-) throws(CHAPError) -> [UInt8] {
-    try algorithm.digest(of: [[identifier], secret.bytes, challenge])
+) -> [UInt8] {
+    algorithm.digest(of: [identifier] + secret.bytes + challenge)
 }
 
 /// CHAP hash algorithms by their IANA PPP Authentication Algorithms number (the value of CHAP_A).
@@ -200,32 +198,13 @@ public enum CHAPAlgorithm: UInt8, Sendable, Equatable, CaseIterable, CustomStrin
         }
     }
 
-    /// The digest of the concatenated `parts`, through libcrypto's EVP interface.
-    func digest(of parts: [[UInt8]]) throws(CHAPError) -> [UInt8] {
-        guard let context = EVP_MD_CTX_new() else { throw .digestUnavailable(self) }
-        defer { EVP_MD_CTX_free(context) }
-        // Fails when the algorithm is disabled, e.g. MD5 under an OpenSSL FIPS configuration.
-        guard EVP_DigestInit_ex(context, messageDigest, nil) == 1 else {
-            throw .digestUnavailable(self)
-        }
-        for part in parts {
-            let updated = part.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
-            guard updated == 1 else { throw .digestUnavailable(self) }
-        }
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        guard EVP_DigestFinal_ex(context, &digest, &length) == 1, Int(length) == digestLength else {
-            throw .digestUnavailable(self)
-        }
-        return Array(digest.prefix(Int(length)))
-    }
-
-    private var messageDigest: OpaquePointer? {
+    /// The digest of `message` (Digests.swift).
+    func digest(of message: [UInt8]) -> [UInt8] {
         switch self {
-        case .md5: EVP_md5()
-        case .sha1: EVP_sha1()
-        case .sha256: EVP_sha256()
-        case .sha3_256: EVP_sha3_256()
+        case .md5: MD5.hash(message)
+        case .sha1: SHA1.hash(message)
+        case .sha256: SHA256.hash(message)
+        case .sha3_256: SHA3_256.hash(message)
         }
     }
 }
@@ -277,7 +256,6 @@ public enum CHAPError: Error, Sendable, Equatable, CustomStringConvertible {
     case responseLength(Int, algorithm: CHAPAlgorithm)
     case wrongTargetName(expected: String)
     case wrongTargetResponse(user: String)
-    case digestUnavailable(CHAPAlgorithm)
     case outOfOrder(step: String)
 
     public var description: String {
@@ -306,8 +284,6 @@ public enum CHAPError: Error, Sendable, Equatable, CustomStringConvertible {
             "mutual CHAP: the target did not identify itself as user \(expected); check the target's outgoing CHAP user"
         case .wrongTargetResponse(let user):
             "mutual CHAP: the target's response does not match the secret for user \(user); check the mutual CHAP secret on both sides"
-        case .digestUnavailable(let algorithm):
-            "libcrypto could not compute \(algorithm) (is it disabled, e.g. by a FIPS configuration?)"
         case .outOfOrder(let step):
             "CHAP received \(step) at the wrong step of the exchange"
         }
@@ -315,12 +291,11 @@ public enum CHAPError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Equality whose time depends only on the lengths, not on where the bytes differ, so a
-/// peer cannot learn a response byte by byte (CRYPTO_memcmp).
+/// peer cannot learn a response byte by byte: every pair of bytes is compared, and the
+/// differences are gathered without a branch.
 func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
     guard lhs.count == rhs.count else { return false }
-    return lhs.withUnsafeBytes { left in
-        rhs.withUnsafeBytes { right in
-            CRYPTO_memcmp(left.baseAddress, right.baseAddress, left.count) == 0
-        }
-    }
+    var difference: UInt8 = 0
+    for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
+    return difference == 0
 }

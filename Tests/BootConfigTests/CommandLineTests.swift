@@ -135,7 +135,7 @@ import Testing
 
     @Test(arguments: [
         ("iqn.2009-13.x", "month 01-12"), ("iqn.2009-06", "reversed domain"), ("eui.1234", "16 hex"),
-        ("naa.123", "16 or 32"),
+        ("naa.123", "16 or 32"), ("iqn.2009-06.com..example", "reversed domain"),
         ("target0", "iqn., eui. or naa."), ("iqn.2009-06.dracut:tar get", "only letters"),
     ])
     func invalid(name: String, rule: String) {
