@@ -11,17 +11,19 @@ public struct RecoveryPolicy: Sendable, Equatable {
     public var firstDelayMilliseconds: Int
     public var maximumDelayMilliseconds: Int
     public var jitterFraction: Double
+    public var firstAttemptTimeoutMilliseconds: Int
     /// nil: try forever (a root disk has nothing better to do).
     public var maximumAttempts: Int?
 
     public init(
         portalCount: Int, firstDelayMilliseconds: Int = 250, maximumDelayMilliseconds: Int = 1000, jitterFraction: Double = 0.2,
-        maximumAttempts: Int? = nil
+        firstAttemptTimeoutMilliseconds: Int = 3000, maximumAttempts: Int? = nil
     ) {
         self.portalCount = max(1, portalCount)
         self.firstDelayMilliseconds = firstDelayMilliseconds
         self.maximumDelayMilliseconds = maximumDelayMilliseconds
         self.jitterFraction = jitterFraction
+        self.firstAttemptTimeoutMilliseconds = firstAttemptTimeoutMilliseconds
         self.maximumAttempts = maximumAttempts
     }
 
@@ -29,6 +31,14 @@ public struct RecoveryPolicy: Sendable, Equatable {
         /// Wait this long, then try the portal at this index of the plan.
         case retry(portalIndex: Int, afterMilliseconds: Int)
         case giveUp
+    }
+
+    /// How long one attempt (connect and login) may take: short at first — a live target
+    /// answers a login in milliseconds, and one that is still starting may swallow the first
+    /// login it accepts — doubling after each attempt that ran out of time, up to the
+    /// session's own login timeout, so that a slow target still gets its full time.
+    public func attemptTimeout(afterTimedOutAttempts timedOut: Int, loginTimeoutMilliseconds: Int) -> Int {
+        min(loginTimeoutMilliseconds, firstAttemptTimeoutMilliseconds << min(max(timedOut, 0), 16))
     }
 
     /// The first attempt after a connection error: the first portal, after the negotiated

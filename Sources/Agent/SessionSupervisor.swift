@@ -79,12 +79,16 @@ public struct SessionSupervisor: ~Copyable {
         try? session.stopForRecovery()
         var step = policy.firstAttempt(time2WaitSeconds: session.outcome?.parameters.defaultTime2Wait ?? 2)
         var attempt = 0
+        var timedOutAttempts = 0
         var random = SystemRandomNumberGenerator()
         while case .retry(let portal, let delay) = step {
             wait(milliseconds: delay, control: control)
             portalIndex = portal
+            var plan = plans[portal]
+            plan.timeoutMilliseconds = policy.attemptTimeout(
+                afterTimedOutAttempts: timedOutAttempts, loginTimeoutMilliseconds: plans[portal].timeoutMilliseconds)
             do {
-                try session.connectAndLogIn(plans[portal], leading: true)
+                try session.connectAndLogIn(plan, leading: true)
                 let elapsed = recoveryStart.milliseconds(until: .now())
                 recoveries += 1
                 lastRecovery = .init(cause: cause, attempts: attempt + 1, milliseconds: elapsed)
@@ -94,6 +98,7 @@ public struct SessionSupervisor: ~Copyable {
                 )
                 return
             } catch {
+                if error.isTimeout { timedOutAttempts += 1 }
                 log.line("session \(session.sessionID): attempt \(attempt + 1) at \(plans[portal].portalDescription) failed: \(error)")
                 try? session.stopForRecovery()
             }

@@ -28,6 +28,14 @@ public enum KernelSessionError: Error, CustomStringConvertible {
         case .badPortal(let portal): return "\"\(portal)\" is not a numeric IPv4 or IPv6 address"
         }
     }
+
+    /// A deadline passed (the connect or an answer): the target may be slow rather than gone.
+    public var isTimeout: Bool {
+        switch self {
+        case .timedOut, .connection(.timedOut, _): true
+        default: false
+        }
+    }
 }
 
 /// `enum iscsi_err` names for the codes a CONN_ERROR carries (open-iscsi README §8).

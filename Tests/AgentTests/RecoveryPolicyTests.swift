@@ -28,6 +28,15 @@ import Testing
         #expect((800...1200).contains(delay))
     }
 
+    @Test func attemptTimeoutStartsShortAndGrowsToTheLoginTimeout() {
+        let policy = RecoveryPolicy(portalCount: 1, firstAttemptTimeoutMilliseconds: 3000)
+        let timeouts = (0..<4).map { policy.attemptTimeout(afterTimedOutAttempts: $0, loginTimeoutMilliseconds: 15_000) }
+        #expect(timeouts == [3000, 6000, 12_000, 15_000])
+        #expect(policy.attemptTimeout(afterTimedOutAttempts: 1000, loginTimeoutMilliseconds: 15_000) == 15_000)
+        // A login timeout shorter than the first attempt's wins.
+        #expect(policy.attemptTimeout(afterTimedOutAttempts: 0, loginTimeoutMilliseconds: 1000) == 1000)
+    }
+
     @Test func givesUpOnlyWhenBounded() {
         #expect(RecoveryPolicy(portalCount: 1, maximumAttempts: 3).step(afterFailedAttempt: 2, jitter: 0) == .giveUp)
         #expect(RecoveryPolicy(portalCount: 1).step(afterFailedAttempt: 100_000, jitter: 0) != .giveUp)
