@@ -4,8 +4,8 @@
 
 /// Why a TCP connection could not be made or used, in words for the person at the console.
 public enum ConnectionError: Error, CustomStringConvertible {
-    /// The deadline passed; `operation` says what was waited for and with whom,
-    /// e.g. "connect to 192.0.2.1:3260".
+    /// The deadline passed; `operation` says what was waited for, e.g. "connect" (the
+    /// caller names the peer, as for every case here).
     case timedOut(operation: String)
     /// Nothing listens on that port: the peer answered with a reset (`ECONNREFUSED`).
     case refused(SocketAddress)

@@ -49,7 +49,7 @@ public struct TCPConnection: ~Copyable {
         }
         if started != 0 {
             try connection.waitUntilReady(for: Int16(POLLOUT), deadline: deadline) {
-                "connect to \(address)"
+                "connect"
             }
             var pending: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
@@ -211,7 +211,7 @@ public struct TCPConnection: ~Copyable {
 private func connectionError(_ error: SystemError, connecting address: SocketAddress) -> ConnectionError {
     switch error.code {
     case ECONNREFUSED: .refused(address)
-    case ETIMEDOUT: .timedOut(operation: "connect to \(address)")
+    case ETIMEDOUT: .timedOut(operation: "connect")
     case ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL: .unreachable(address, error)
     default: .system(error)
     }
