@@ -88,13 +88,13 @@ public struct SessionSupervisor: ~Copyable {
             plan.timeoutMilliseconds = policy.attemptTimeout(
                 afterTimedOutAttempts: timedOutAttempts, loginTimeoutMilliseconds: plans[portal].timeoutMilliseconds)
             do {
-                try session.connectAndLogIn(plan, leading: true)
+                let loggedInAt = try session.connectAndLogIn(plan, leading: true)
                 let elapsed = recoveryStart.milliseconds(until: .now())
                 recoveries += 1
                 lastRecovery = .init(cause: cause, attempts: attempt + 1, milliseconds: elapsed)
                 state = .loggedIn
                 log.line(
-                    "session \(session.sessionID): operational again at \(plans[portal].portalDescription) after \(attempt + 1) attempt(s) in \(elapsed) ms (\(cause))"
+                    "session \(session.sessionID): operational again at \(loggedInAt) after \(attempt + 1) attempt(s) in \(elapsed) ms (\(cause))"
                 )
                 return
             } catch {

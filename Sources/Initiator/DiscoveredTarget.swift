@@ -35,11 +35,3 @@ public struct DiscoveredTarget: Equatable, Sendable {
         return targets
     }
 }
-
-extension Portal {
-    /// Parses a `TargetAddress` value: `host[:port][,tpgt]` with IPv6 hosts in brackets.
-    init?(targetAddress: String) {
-        let withoutTag = targetAddress.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        self.init(parsing: String(withoutTag))
-    }
-}

@@ -13,6 +13,8 @@ public enum KernelSessionError: Error, CustomStringConvertible {
     case connectionFailed(code: UInt32, step: String)
     case timedOut(step: String)
     case redirected(to: String)
+    case badRedirect(String)
+    case tooManyRedirects(last: String)
     case badPortal(String)
 
     public var description: String {
@@ -25,6 +27,10 @@ public enum KernelSessionError: Error, CustomStringConvertible {
             return "the kernel reported connection error \(code) during \(step) (\(connectionErrorName(code)))"
         case .timedOut(let step): return "\(step): the target did not answer in time"
         case .redirected(let address): return "the target redirected the login to \(address)"
+        case .badRedirect(let address): return "the target redirected the login to \"\(address)\", which is not an address"
+        case .tooManyRedirects(let last):
+            return
+                "the target redirected the login \(KernelSession.maximumRedirects) times (last to \(last)); check its portal configuration"
         case .badPortal(let portal): return "\"\(portal)\" is not a numeric IPv4 or IPv6 address"
         }
     }
@@ -209,9 +215,32 @@ public struct KernelSession: ~Copyable {
         self.outcome = nil
     }
 
+    /// How often one login follows the target's redirects before it gives up.
+    static let maximumRedirects = 4
+
     /// TCP connect, BIND_CONN, parameters, login, START_CONN: the part a recovery repeats
-    /// on the existing session (same ISID, so the target reinstates it).
-    public mutating func connectAndLogIn(_ plan: KernelSessionPlan, leading: Bool) throws(KernelSessionError) {
+    /// on the existing session (same ISID, so the target reinstates it). A login redirect
+    /// (RFC 7143 §11.13.5) stops the connection and repeats all of it at the address the
+    /// target named, as open-iscsi does; the plan keeps the configured portal, so the next
+    /// recovery asks it again (a temporary redirect may point elsewhere by then).
+    /// Returns the portal that took the login.
+    @discardableResult
+    public mutating func connectAndLogIn(_ plan: KernelSessionPlan, leading: Bool) throws(KernelSessionError) -> String {
+        var plan = plan
+        for _ in 0...Self.maximumRedirects {
+            do {
+                try connectAndLogInOnce(plan, leading: leading)
+                return plan.portalDescription
+            } catch .redirected(let address) {
+                guard let portal = Portal(targetAddress: address) else { throw .badRedirect(address) }
+                try stopForRecovery()
+                (plan.host, plan.port) = (portal.host, portal.port)
+            }
+        }
+        throw .tooManyRedirects(last: plan.portalDescription)
+    }
+
+    private mutating func connectAndLogInOnce(_ plan: KernelSessionPlan, leading: Bool) throws(KernelSessionError) {
         let deadline = MonotonicInstant.now().advanced(byMilliseconds: plan.timeoutMilliseconds)
         guard let address = SocketAddress(numericHost: plan.host, port: plan.port) else { throw .badPortal(plan.host) }
         let socket: TCPConnection

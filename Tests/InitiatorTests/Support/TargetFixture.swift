@@ -1,4 +1,5 @@
 import Foundation
+import ISCSI
 import Initiator
 import LinuxSystem
 

@@ -40,3 +40,12 @@ public struct Portal: Hashable, Sendable, CustomStringConvertible {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }
+
+extension Portal {
+    /// Parses a `TargetAddress` value (SendTargets answers, login redirects):
+    /// `host[:port][,tpgt]` with IPv6 hosts in brackets.
+    public init?(targetAddress: String) {
+        let withoutTag = targetAddress.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        self.init(parsing: String(withoutTag))
+    }
+}
