@@ -17,7 +17,7 @@ public struct RecoveryPolicy: Sendable, Equatable {
 
     public init(
         portalCount: Int, firstDelayMilliseconds: Int = 250, maximumDelayMilliseconds: Int = 1000, jitterFraction: Double = 0.2,
-        firstAttemptTimeoutMilliseconds: Int = 3000, maximumAttempts: Int? = nil
+        firstAttemptTimeoutMilliseconds: Int = 1000, maximumAttempts: Int? = nil
     ) {
         self.portalCount = max(1, portalCount)
         self.firstDelayMilliseconds = firstDelayMilliseconds
@@ -34,8 +34,8 @@ public struct RecoveryPolicy: Sendable, Equatable {
     }
 
     /// How long one attempt (connect and login) may take: short at first — a live target
-    /// answers a login in milliseconds, and one that is still starting may swallow the first
-    /// login it accepts — doubling after each attempt that ran out of time, up to the
+    /// answers a login in milliseconds (about 30 ms even under QEMU's emulation), and one
+    /// that is still starting may swallow the first login it accepts — doubling after each attempt that ran out of time, up to the
     /// session's own login timeout, so that a slow target still gets its full time.
     public func attemptTimeout(afterTimedOutAttempts timedOut: Int, loginTimeoutMilliseconds: Int) -> Int {
         min(loginTimeoutMilliseconds, firstAttemptTimeoutMilliseconds << min(max(timedOut, 0), 16))

@@ -29,12 +29,12 @@ import Testing
     }
 
     @Test func attemptTimeoutStartsShortAndGrowsToTheLoginTimeout() {
-        let policy = RecoveryPolicy(portalCount: 1, firstAttemptTimeoutMilliseconds: 3000)
-        let timeouts = (0..<4).map { policy.attemptTimeout(afterTimedOutAttempts: $0, loginTimeoutMilliseconds: 15_000) }
-        #expect(timeouts == [3000, 6000, 12_000, 15_000])
+        let policy = RecoveryPolicy(portalCount: 1)
+        let timeouts = (0..<6).map { policy.attemptTimeout(afterTimedOutAttempts: $0, loginTimeoutMilliseconds: 15_000) }
+        #expect(timeouts == [1000, 2000, 4000, 8000, 15_000, 15_000])
         #expect(policy.attemptTimeout(afterTimedOutAttempts: 1000, loginTimeoutMilliseconds: 15_000) == 15_000)
         // A login timeout shorter than the first attempt's wins.
-        #expect(policy.attemptTimeout(afterTimedOutAttempts: 0, loginTimeoutMilliseconds: 1000) == 1000)
+        #expect(policy.attemptTimeout(afterTimedOutAttempts: 0, loginTimeoutMilliseconds: 500) == 500)
     }
 
     @Test func givesUpOnlyWhenBounded() {
