@@ -7,10 +7,11 @@ public struct SessionSettings: Sendable, Equatable {
     /// advice for a root disk — wait, do not fail I/O; positive so the kernel still fails
     /// fast once shutdown has begun (ANCHORS 1.4).
     public var replacementTimeout = Sourced(86400, from: .defaultValue)
-    /// NOP-Out ping interval and timeout in seconds, 0 to disable (`noop_out_interval/timeout`);
-    /// open-iscsi's defaults 5/5 so that a dead connection is noticed and repaired.
-    public var noopInterval = Sourced(5, from: .defaultValue)
-    public var noopTimeout = Sourced(5, from: .defaultValue)
+    /// NOP-Out ping interval and timeout in seconds, 0 to disable (`noop_out_interval/timeout`).
+    /// The kernel notices a silent target about interval + timeout after its last answer:
+    /// 4/4 keeps that under 10 s (open-iscsi's 5/5 measured 9.9–10.3 s here).
+    public var noopInterval = Sourced(4, from: .defaultValue)
+    public var noopTimeout = Sourced(4, from: .defaultValue)
     /// Seconds one login attempt may take (`node.conn[0].timeo.login_timeout`, iscsid.conf 15).
     public var loginTimeout = Sourced(15, from: .defaultValue)
     /// Login attempts before the boot fails (`node.session.initial_login_retry_max`, iscsid.conf 8).
