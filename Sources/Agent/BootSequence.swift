@@ -117,7 +117,8 @@ public enum BootSequence {
         try logIn(targets, plan: plan, initiatorName: initiatorName, interface: interface, log: &log) {
             (session: consuming KernelSession, sessionPlans, target, log: inout BootLog) throws(BootFailure) -> Never in
             log.line(
-                "login: \(target.name.value) at \(sessionPlans[0].portalDescription) as \(initiatorName), session \(session.sessionID) "
+                "login: \(target.name.value) at \(Self.portalText(session.portal, asked: sessionPlans[0].portalDescription)) "
+                    + "as \(initiatorName), session \(session.sessionID) "
                     + "(\(loginStart.milliseconds(until: .now())) ms)")
             recordSession(interface: interface.name, target: target.name.value, log: &log)
             try finish(session: session, plans: sessionPlans, target: target, plan: plan, mode: mode, log: &log)
@@ -224,6 +225,11 @@ public enum BootSequence {
     static let networkTimeoutMilliseconds = 60_000
 
     // MARK: Login
+
+    /// Where the session logged in, and which portal redirected it there, if one did.
+    static func portalText(_ loggedIn: String, asked: String) -> String {
+        loggedIn == asked ? loggedIn : "\(loggedIn) (redirected by \(asked))"
+    }
 
     private static func initiatorName(_ plan: BootPlan, interface: ConfiguredInterface) -> String {
         switch plan.initiatorName.value {

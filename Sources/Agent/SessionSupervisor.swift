@@ -88,13 +88,13 @@ public struct SessionSupervisor: ~Copyable {
             plan.timeoutMilliseconds = policy.attemptTimeout(
                 afterTimedOutAttempts: timedOutAttempts, loginTimeoutMilliseconds: plans[portal].timeoutMilliseconds)
             do {
-                let loggedInAt = try session.connectAndLogIn(plan, leading: true)
+                try session.connectAndLogIn(plan, leading: true)
                 let elapsed = recoveryStart.milliseconds(until: .now())
                 recoveries += 1
                 lastRecovery = .init(cause: cause, attempts: attempt + 1, milliseconds: elapsed)
                 state = .loggedIn
                 log.line(
-                    "session \(session.sessionID): operational again at \(loggedInAt) after \(attempt + 1) attempt(s) in \(elapsed) ms (\(cause))"
+                    "session \(session.sessionID): operational again at \(session.portal) after \(attempt + 1) attempt(s) in \(elapsed) ms (\(cause))"
                 )
                 return
             } catch {
@@ -190,7 +190,7 @@ public struct SessionSupervisor: ~Copyable {
     private var status: SupervisorStatus {
         let plan = plans[portalIndex]
         return SupervisorStatus(
-            state: state, target: plan.login.targetName ?? "-", portal: plan.portalDescription, sessionID: session.sessionID,
+            state: state, target: plan.login.targetName ?? "-", portal: session.portal, sessionID: session.sessionID,
             hostNumber: session.hostNumber, disk: disk, uptimeSeconds: started.milliseconds(until: .now()) / 1000,
             parameters: session.outcome?.parameters, timers: plan.timers, recoveries: recoveries, lastRecovery: lastRecovery)
     }

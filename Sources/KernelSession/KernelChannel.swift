@@ -110,12 +110,30 @@ public struct KernelChannel: ~Copyable {
     public mutating func nextEvent(deadline: MonotonicInstant) throws(SystemError) -> KernelEvent? {
         while events.isEmpty {
             guard let received = try socket.receive(deadline: deadline) else { return nil }
-            for message in NetlinkMessage.split(received) {
-                guard let event = ISCSIUEvent(message.payload[...]) else { continue }
-                events.append(Self.event(event, payload: message.payload))
-            }
+            enqueue(received)
         }
         return events.removeFirst()
+    }
+
+    /// Forgets the connection errors of `session` that have arrived, queued or still in the
+    /// socket. Called once its connection is stopped: they describe the socket the kernel
+    /// just let go (the target's FIN after a login redirect, a second report of the error
+    /// being recovered from), and must neither fail the next login nor start a recovery.
+    public mutating func discardConnectionErrors(session: UInt32) {
+        while let received = try? socket.receive(deadline: .now()) {
+            enqueue(received)
+        }
+        events.removeAll {
+            if case .connectionError(let errorSession, _, _) = $0 { return errorSession == session }
+            return false
+        }
+    }
+
+    private mutating func enqueue(_ received: [UInt8]) {
+        for message in NetlinkMessage.split(received) {
+            guard let event = ISCSIUEvent(message.payload[...]) else { continue }
+            events.append(Self.event(event, payload: message.payload))
+        }
     }
 
     private static func event(_ event: ISCSIUEvent, payload: [UInt8]) -> KernelEvent {

@@ -85,6 +85,8 @@ public struct KernelSession: ~Copyable {
     public let hostNumber: UInt32
     /// What the last login negotiated; nil only while the first login runs.
     public private(set) var outcome: LoginOutcome?
+    /// The portal that took the last login: the plan's, or where the target redirected it.
+    public private(set) var portal = ""
     public var channel: KernelChannel
     /// The socket the kernel is bound to; we keep our reference so recovery can RST it.
     private var connection: TCPConnection?
@@ -149,7 +151,9 @@ public struct KernelSession: ~Copyable {
     /// Stops a failed connection so it can be re-logged in: STOP_CONN(RECOVER) makes the
     /// kernel queue I/O and start the replacement timer. Since Linux 5.14 the kernel may
     /// already be cleaning the connection up itself and answer ENOTCONN (open-iscsi #387):
-    /// that is the same outcome. Our old socket is closed with an RST.
+    /// that is the same outcome. The errors the old connection reported are dropped (a
+    /// redirecting target closes it right after its answer), and our old socket is closed
+    /// with an RST.
     public mutating func stopForRecovery() throws(KernelSessionError) {
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         do throws(KernelCallError) {
@@ -164,6 +168,7 @@ public struct KernelSession: ~Copyable {
         } catch {
             throw .kernel(error)
         }
+        channel.discardConnectionErrors(session: sessionID)
         connection.take()?.closeWithReset()
     }
 
@@ -223,14 +228,14 @@ public struct KernelSession: ~Copyable {
     /// (RFC 7143 §11.13.5) stops the connection and repeats all of it at the address the
     /// target named, as open-iscsi does; the plan keeps the configured portal, so the next
     /// recovery asks it again (a temporary redirect may point elsewhere by then).
-    /// Returns the portal that took the login.
-    @discardableResult
-    public mutating func connectAndLogIn(_ plan: KernelSessionPlan, leading: Bool) throws(KernelSessionError) -> String {
+    /// `portal` tells where the login landed.
+    public mutating func connectAndLogIn(_ plan: KernelSessionPlan, leading: Bool) throws(KernelSessionError) {
         var plan = plan
         for _ in 0...Self.maximumRedirects {
             do {
                 try connectAndLogInOnce(plan, leading: leading)
-                return plan.portalDescription
+                portal = plan.portalDescription
+                return
             } catch .redirected(let address) {
                 guard let portal = Portal(targetAddress: address) else { throw .badRedirect(address) }
                 try stopForRecovery()
