@@ -9,8 +9,9 @@ public struct SessionSettings: Sendable, Equatable {
     public var replacementTimeout = Sourced(86400, from: .defaultValue)
     /// NOP-Out ping interval and timeout in seconds, 0 to disable (`noop_out_interval/timeout`).
     /// The kernel notices a silent target about interval + timeout after its last answer:
-    /// 4/4 keeps that under 10 s (open-iscsi's 5/5 measured 9.9–10.3 s here).
-    public var noopInterval = Sourced(4, from: .defaultValue)
+    /// 5/4 keeps that under 10 s (open-iscsi's 5/5 measured 9.9–10.3 s here) while an 8 s
+    /// link outage still passes without a recovery (4/4 turned it into one, 2 s longer).
+    public var noopInterval = Sourced(5, from: .defaultValue)
     public var noopTimeout = Sourced(4, from: .defaultValue)
     /// Seconds one login attempt may take (`node.conn[0].timeo.login_timeout`, iscsid.conf 15).
     public var loginTimeout = Sourced(15, from: .defaultValue)
