@@ -81,8 +81,12 @@ public struct SessionSupervisor: ~Copyable {
         var attempt = 0
         var timedOutAttempts = 0
         var random = SystemRandomNumberGenerator()
+        // The policy's waits space the attempts' starts: an attempt that ran into its timeout
+        // has waited already, and the next one follows at once if the wait is used up.
+        var spentOnLastAttempt = 0
         while case .retry(let portal, let delay) = step {
-            wait(milliseconds: delay, control: control)
+            wait(milliseconds: delay - spentOnLastAttempt, control: control)
+            let attemptStart = MonotonicInstant.now()
             portalIndex = portal
             var plan = plans[portal]
             plan.timeoutMilliseconds = policy.attemptTimeout(
@@ -102,6 +106,7 @@ public struct SessionSupervisor: ~Copyable {
                 log.line("session \(session.sessionID): attempt \(attempt + 1) at \(plans[portal].portalDescription) failed: \(error)")
                 try? session.stopForRecovery()
             }
+            spentOnLastAttempt = attemptStart.milliseconds(until: .now())
             step = policy.step(afterFailedAttempt: attempt, jitter: Double.random(in: 0..<1, using: &random))
             attempt += 1
         }
