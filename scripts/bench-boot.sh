@@ -16,8 +16,10 @@
 set -euo pipefail
 VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/../Tests/VM/lib" && pwd)"
 readonly VM_LIB
-# shellcheck source=../Tests/VM/lib/harness.sh
+# shellcheck source-path=SCRIPTDIR source=../Tests/VM/lib/harness.sh
 source "$VM_LIB/harness.sh"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$VM_REPO_ROOT/scripts/lib.sh"
 
 readonly BENCH_DIR="$VM_CACHE_DIR/bench-boot"
 readonly RUNS="${BENCH_BOOT_RUNS:-3}"
@@ -134,14 +136,6 @@ boot_once() {
         vm_fail "the root's init never ran (console: $log)"
     [[ -n "$run_init" && -n "$root_init_uptime" ]] || vm_fail "no 'Run /init' or root-init uptime in $log"
     echo "$(awk -v a="$root_init_uptime" -v b="$run_init" 'BEGIN { printf "%.3f", a - b }') $root_init_host"
-}
-
-median() {
-    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-" } else if (NR % 2) { print v[(NR + 1) / 2] } else { printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 } }'
-}
-
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'
 }
 
 # Median over LOGS of the agent's "iscsi-root: STEP: ... (N ms)" durations, one line a step.

@@ -7,6 +7,10 @@
 #                             a target with DISKS sparse disks as LUN 1.. (LUN 0 is tgt's controller)
 #   tgt_stop                  orderly stop; SIGKILL when tgtd does not go within 2 s
 # After tgt_start: TGT_PORT, TGT_CONTROL (the number after `tgtadm -C`), TGT_PID, TGT_FOLDER.
+#
+# Benchmark figures:
+#   median            the median of the numbers on standard input, one a line ("-" for none)
+#   ratio A B         A / B with two decimals ("-" when B is 0)
 
 iscsi_root_fail() {
     echo "${0##*/}: $*" >&2
@@ -72,4 +76,12 @@ tgt_stop() {
     kill -9 "$TGT_PID" 2>/dev/null || true
     wait "$TGT_PID" 2>/dev/null || true
     TGT_PID=""
+}
+
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-" } else if (NR % 2) { print v[(NR + 1) / 2] } else { printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 } }'
+}
+
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'
 }

@@ -17,7 +17,7 @@ readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
     static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft chap mutual-chap partition read-only
-    fail-chap fail-unknown-target fail-no-route fail-no-root
+    redirect fail-chap fail-unknown-target fail-no-route fail-no-root
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly IQN="$VM_TARGET_IQN_DEFAULT"
@@ -73,6 +73,8 @@ vm_scenario_initramfs() {
 #   --partuuid UUID          the root is partition 1 of a GPT disk
 #   --ibft                   QEMU plants an iBFT: this NIC, static 10.0.2.15/24, the target
 #   --read-only              the root is mounted ro: the guest's write must fail
+#   --redirector             10.0.2.2:3260 only redirects logins to tgtd on 10.0.2.2:3261
+#                            (login-redirector.py): exactly one redirect, no failed attempt
 #   --expect REGEX           one more console line that must be there (repeatable)
 #   --expect-failure REGEX   the boot must fail: the agent prints REGEX, then the
 #                            machine reboots by itself within FAILURE_BOUND_SECONDS
@@ -83,7 +85,7 @@ vm_boot_from_iscsi() {
     local name="$1" append="$2"
     shift 2
     local kind=default target_iqn="$IQN" chap=0 mutual=0 chap_secret="$CHAP_SECRET" partuuid="" ibft=0
-    local read_only=0 failure="" expects=()
+    local read_only=0 redirector=0 failure="" expects=()
     while (($# > 0)); do
         case "$1" in
         --initramfs) kind="$2"; shift 2 ;;
@@ -94,6 +96,7 @@ vm_boot_from_iscsi() {
         --partuuid) partuuid="$2"; shift 2 ;;
         --ibft) ibft=1; shift ;;
         --read-only) read_only=1; shift ;;
+        --redirector) redirector=1; shift ;;
         --expect) expects+=("$2"); shift 2 ;;
         --expect-failure) failure="$2"; shift 2 ;;
         *) vm_fail "vm_boot_from_iscsi: unknown option $1" ;;
@@ -110,6 +113,8 @@ vm_boot_from_iscsi() {
         qemu_extra=(--acpitable "$ibft_table")
     fi
     vm_netns_create
+    local redirector_log="$LOG_DIR/$name.redirector.log"
+    ((redirector == 0)) || vm_target_behind_redirector $((BOOT_TIMEOUT + 30)) "$redirector_log"
     VM_TARGET_LOG="$LOG_DIR/$name.tgtd.log" vm_target_start "$image" "$target_iqn"
     ((chap == 0)) || vm_target_add_chap "$CHAP_USER" "$chap_secret"
     ((mutual == 0)) || vm_target_add_mutual_chap "$MUTUAL_USER" "$MUTUAL_SECRET"
@@ -137,6 +142,16 @@ vm_boot_from_iscsi() {
         vm_console_time "$log" "iscsi-root: $step: .* \([0-9]+ ms\)" >/dev/null ||
             vm_fail "no 'iscsi-root: $step: ... (N ms)' line: $(grep -m 1 'iscsi-root: .*failed' "$log" || true)"
     done
+    local redirected=""
+    if ((redirector)); then
+        # One login, one redirect: a failed attempt would have come back for another.
+        local redirects
+        redirects="$(grep -c 'login-redirector: redirect ' "$redirector_log" || true)"
+        ((redirects == 1)) || vm_fail "the redirector sent $redirects redirect(s), expected 1 (see $redirector_log)"
+        ! grep -q 'iscsi-root: login attempt' "$log" ||
+            vm_fail "a login attempt failed: $(grep -m 1 'iscsi-root: login attempt' "$log")"
+        redirected="; $(grep -m 1 -o 'redirect 1: .*' "$redirector_log" | sed 's/ ISID.*->/ ->/')"
+    fi
     local root_init written
     root_init="$(vm_console_time "$log" 'VM-MARKER: root-init-started')" || vm_fail "the root's init never ran"
     vm_console_time "$log" 'reboot: Power down' >/dev/null || vm_fail "the kernel did not say 'reboot: Power down'"
@@ -159,7 +174,7 @@ vm_boot_from_iscsi() {
     steps="$(vm_step_durations "$log")"
     local outcome="file written"
     ((read_only == 0)) || outcome="write refused (read-only)"
-    echo "root's init at ${root_init} s after QEMU start (guest uptime ${init_uptime} s), $outcome at ${written} s; image clean; steps: $steps"
+    echo "root's init at ${root_init} s after QEMU start (guest uptime ${init_uptime} s), $outcome at ${written} s; image clean; steps: $steps$redirected"
 }
 
 # A boot that had to fail: the reason on the console, the agent's "reboot in N s", the
@@ -244,6 +259,13 @@ scenario_partition() (
 
 scenario_read_only() (
     vm_boot_from_iscsi read-only "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 root=LABEL=root ro" --read-only
+)
+
+# The portal on the command line only redirects (RFC 7143 §11.13.5): the root is where it
+# points, tgtd on 10.0.2.2:3261. The login line names both.
+scenario_redirect() (
+    vm_boot_from_iscsi redirect "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 $ROOT_RW" --redirector \
+        --expect "iscsi-root: login: ${IQN//./\\.} at 10\.0\.2\.2:3261 \(redirected by 10\.0\.2\.2:3260\) as "
 )
 
 # The target knows the initiator's account with another secret: the login is refused.

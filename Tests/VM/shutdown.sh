@@ -28,37 +28,6 @@ readonly WORK="$VM_CACHE_DIR/vm/shutdown"
 readonly DEBIAN_PACKAGES=systemd-sysv,udev,kmod,iproute2,procps
 readonly GUEST_APPEND="console=ttyS0,115200 panic=-1 net.ifnames=0 ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw"
 
-# The guest's side of a cycle: count it, show what the host checks, then reboot.
-read -r -d '' CYCLE_SCRIPT <<'GUEST' || true
-#!/bin/sh
-exec >/dev/ttyS0 2>&1
-count=$(($(cat /var/lib/shutdown-test/cycle 2>/dev/null || echo 0) + 1))
-echo "$count" >/var/lib/shutdown-test/cycle
-echo "VM-MARKER: multi-user reached, cycle $count, uptime $(cut -d ' ' -f 1 /proc/uptime) s"
-echo "VM-MARKER: status $(/usr/sbin/iscsi-root status 2>&1 | head -n 1)"
-echo "VM-MARKER: supervisor $(ps -eo args= | grep -c '^@')"
-echo "VM-MARKER: shutdown ramdisk $(test -x /run/initramfs/shutdown && echo present || echo missing)"
-echo "VM-MARKER: failed units: $(systemctl list-units --state=failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
-sync
-echo "VM-MARKER: rebooting"
-systemctl reboot
-GUEST
-readonly CYCLE_SCRIPT
-
-read -r -d '' CYCLE_UNIT <<'UNIT' || true
-[Unit]
-Description=Shutdown test cycle
-After=multi-user.target
-
-[Service]
-Type=oneshot
-ExecStart=/usr/local/sbin/shutdown-cycle
-
-[Install]
-WantedBy=multi-user.target
-UNIT
-readonly CYCLE_UNIT
-
 # The root image: the cached tree, the agent, the cycle unit, no getty, no first-boot prompt.
 build_image() {
     local image="$1" tree="$WORK/tree" cached
@@ -69,19 +38,9 @@ build_image() {
     install -m 0755 "$VM_AGENT_BINARY" "$tree/usr/sbin/iscsi-root"
     echo shutdown-guest >"$tree/etc/hostname"
     printf 'LABEL=root / ext4 defaults,_netdev 0 1\n' >"$tree/etc/fstab"
-    # A machine id: an empty one means "first boot", and systemd-firstboot would prompt.
-    od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$tree/etc/machine-id"
-    echo >>"$tree/etc/machine-id"
-    local unit
-    for unit in systemd-firstboot.service serial-getty@ttyS0.service getty@tty1.service \
-        apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer dpkg-db-backup.timer; do
-        ln -sf /dev/null "$tree/etc/systemd/system/$unit"
-    done
-    mkdir -p "$tree/var/lib/shutdown-test" "$tree/usr/local/sbin"
-    printf '%s\n' "$CYCLE_SCRIPT" >"$tree/usr/local/sbin/shutdown-cycle"
-    chmod 0755 "$tree/usr/local/sbin/shutdown-cycle"
-    printf '%s\n' "$CYCLE_UNIT" >"$tree/etc/systemd/system/shutdown-cycle.service"
-    ln -sf /etc/systemd/system/shutdown-cycle.service "$tree/etc/systemd/system/multi-user.target.wants/shutdown-cycle.service"
+    debian_root_unattended "$tree"
+    mkdir -p "$tree/var/lib/shutdown-test"
+    debian_root_marker "$tree" "$VM_REPO_ROOT/Tests/VM/guest/shutdown-cycle"
     debian_root_image "$tree" "$image" 1G
     rm -rf "$tree"
 }

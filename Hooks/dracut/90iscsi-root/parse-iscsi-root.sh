@@ -12,6 +12,34 @@
 # shellcheck disable=SC1091 # dracut's library, inside the initramfs
 command -v getarg > /dev/null || . /lib/dracut-lib.sh
 
+# sysroot.mount of the whole LUN (/dev/root), as dracut's rootfs generator writes it for a
+# root=/dev/… (POSIX sh: no local variables; the caller unsets them).
+iscsi_root_mount_unit() {
+    iscsi_root_units=/etc/systemd/system
+    iscsi_root_options=$(getarg rootflags=)
+    iscsi_root_mode=ro
+    getarg rw > /dev/null && iscsi_root_mode=rw
+    mkdir -p "$iscsi_root_units/initrd-root-fs.target.requires" "$iscsi_root_units/dev-root.device.d"
+    {
+        echo "[Unit]"
+        echo "Before=initrd-root-fs.target"
+        echo "Requires=systemd-fsck@dev-root.service"
+        echo "After=systemd-fsck@dev-root.service"
+        echo "[Mount]"
+        echo "What=/dev/root"
+        echo "Where=/sysroot"
+        echo "Options=${iscsi_root_options:+$iscsi_root_options,}$iscsi_root_mode"
+        getarg rootfstype= > /dev/null && echo "Type=$(getarg rootfstype=)"
+    } > "$iscsi_root_units/sysroot.mount"
+    ln -sf ../sysroot.mount "$iscsi_root_units/initrd-root-fs.target.requires/sysroot.mount"
+    # The agent bounds the wait for the LUN (iscsi.* timeouts), the initqueue rd.retry.
+    printf '[Unit]\nJobTimeoutSec=0\nJobRunningTimeoutSec=0\n' > "$iscsi_root_units/dev-root.device.d/timeout.conf"
+    systemctl daemon-reload
+    # The boot's queued start of initrd-root-fs.target predates the unit: a new start job
+    # pulls it in (as write_fs_tab does).
+    systemctl --no-block start initrd-root-fs.target
+}
+
 [ -z "$root" ] && root=$(getarg root=)
 iscsi_root_netroot=""
 for nroot in $(getargs netroot=); do
@@ -23,6 +51,7 @@ for nroot in $(getargs netroot=); do
     esac
 done
 iscsi_root_requested=""
+iscsi_root_whole_lun=""
 case "$root" in
     iscsi:*)
         [ -n "$iscsi_root_netroot" ] && warn "iscsi-root: root=iscsi:… takes precedence over netroot=$iscsi_root_netroot"
@@ -32,10 +61,13 @@ case "$root" in
             >> /etc/udev/rules.d/99-iscsi-root.rules
         [ -n "$DRACUT_SYSTEMD" ] && systemctl -q is-active systemd-udevd && udevadm control --reload-rules
         root=/dev/root
-        # shellcheck disable=SC1091
-        type write_fs_tab > /dev/null 2>&1 || . /lib/fs-lib.sh
-        write_fs_tab /dev/root
+        # Shell init: rootfs-block mounts root=/dev/root. systemd: root=iscsi:… is no device
+        # to the generators, and fs-lib's write_fs_tab (dracut 059) adds no fstab line
+        # (it needs grep, and only appends a line that is there already), so the mount of
+        # the whole LUN is written here as dracut's rootfs generator writes it for /dev/….
+        [ -n "$DRACUT_SYSTEMD" ] && iscsi_root_mount_unit
         iscsi_root_requested=1
+        iscsi_root_whole_lun=1
         ;;
 esac
 case "$iscsi_root_netroot" in
@@ -48,7 +80,8 @@ if getargbool 0 rd.iscsi.firmware -y iscsi_firmware || getarg iscsi= > /dev/null
 fi
 # netroot=dhcp is ours only with an iSCSI root path; dracut's dhcp-root.sh resolves it.
 if [ -z "$iscsi_root_requested" ] && [ "$iscsi_root_netroot" != dhcp ] && [ "$iscsi_root_netroot" != dhcp6 ]; then
-    unset iscsi_root_netroot iscsi_root_requested
+    unset iscsi_root_netroot iscsi_root_requested iscsi_root_whole_lun iscsi_root_units iscsi_root_options iscsi_root_mode
+    unset -f iscsi_root_mount_unit
     return 0
 fi
 
@@ -63,11 +96,18 @@ if [ -e /lib/net-lib.sh ] && getarg ip= > /dev/null; then
 else
     initqueue --onetime --settled --unique --name iscsi-root /sbin/iscsiroot settled "$iscsi_root_netroot" "$NEWROOT"
 fi
-echo "${DRACUT_SYSTEMD:+systemctl -q is-active initrd-root-device.target || }[ -e /tmp/iscsi-root.done ]" \
-    > "$hookdir"/initqueue/finished/iscsi-root.sh
+# With root=iscsi:… initrd-root-device.target has nothing to wait for and is active at once:
+# only the login ends the wait.
+if [ -n "$iscsi_root_whole_lun" ]; then
+    echo "[ -e /tmp/iscsi-root.done ]" > "$hookdir"/initqueue/finished/iscsi-root.sh
+else
+    echo "${DRACUT_SYSTEMD:+systemctl -q is-active initrd-root-device.target || }[ -e /tmp/iscsi-root.done ]" \
+        > "$hookdir"/initqueue/finished/iscsi-root.sh
+fi
 
 # shellcheck disable=SC2034 # read by dracut's init
 rootok=1
 [ -z "$root" ] && root=iscsi
 [ -z "$netroot" ] && netroot=$iscsi_root_netroot
-unset iscsi_root_netroot iscsi_root_requested
+unset iscsi_root_netroot iscsi_root_requested iscsi_root_whole_lun iscsi_root_units iscsi_root_options iscsi_root_mode
+unset -f iscsi_root_mount_unit

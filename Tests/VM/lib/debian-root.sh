@@ -5,6 +5,9 @@
 #                                       PACKAGES: comma-separated, for --include
 #   debian_root_image TREE IMAGE SIZE   ext4 image labelled "root" made from TREE (mkfs -d)
 #   debian_mirror                       the host's Debian mirror
+#   debian_root_unattended TREE         a machine id, and no getty, prompt or timer
+#   debian_root_marker TREE SCRIPT      SCRIPT runs once multi-user.target is reached
+#                                       (Tests/VM/guest/marker.service)
 #
 # The tree is --variant=minbase; no package script starts a service (debootstrap runs them
 # in a chroot with its own policy). Callers copy the tree before changing it. Needs root.
@@ -53,4 +56,24 @@ debian_root_image() {
     local tree="$1" image="$2" size="$3"
     rm -f "$image"
     mkfs.ext4 -q -L root -d "$tree" "$image" "$size" >/dev/null
+}
+
+# What a test boot must not wait for: a machine id (an empty one means "first boot", and
+# systemd-firstboot would prompt), a login on the console, the daily timers.
+debian_root_unattended() {
+    local tree="$1" unit
+    od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$tree/etc/machine-id"
+    echo >>"$tree/etc/machine-id"
+    for unit in systemd-firstboot.service serial-getty@ttyS0.service getty@tty1.service \
+        apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer dpkg-db-backup.timer; do
+        ln -sf /dev/null "$tree/etc/systemd/system/$unit"
+    done
+}
+
+debian_root_marker() {
+    local tree="$1" script="$2"
+    mkdir -p "$tree/usr/local/sbin"
+    install -m 0755 "$script" "$tree/usr/local/sbin/vm-marker"
+    install -m 0644 "$VM_REPO_ROOT/Tests/VM/guest/marker.service" "$tree/etc/systemd/system/vm-marker.service"
+    ln -sf /etc/systemd/system/vm-marker.service "$tree/etc/systemd/system/multi-user.target.wants/vm-marker.service"
 }

@@ -1,5 +1,5 @@
 # Everything a boot script needs, in one line for it to source: the kernel, the
-# initramfs, the target, QEMU, the root image and the iBFT helpers (sourced).
+# initramfs, the target, QEMU, the root image, the iBFT helpers and the faults (sourced).
 # shellcheck shell=bash
 VM_HARNESS_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=common.sh
@@ -16,3 +16,5 @@ source "$VM_HARNESS_LIB/qemu.sh"
 source "$VM_HARNESS_LIB/rootfs.sh"
 # shellcheck source=ibft.sh
 source "$VM_HARNESS_LIB/ibft.sh"
+# shellcheck source=faults.sh
+source "$VM_HARNESS_LIB/faults.sh"

@@ -4,6 +4,15 @@
 #
 #   vm_netns_create                  creates $VM_NETNS and sets the EXIT trap that removes it
 #   vm_target_start IMAGE [IQN]      target tid 1, LUN 1 backed by IMAGE, open to all initiators
+#   vm_target_add TID IQN IMAGE      one more target (TID > 1) with LUN 1 backed by IMAGE
+#   vm_target_behind_proxy SECONDS [LOG]   (before vm_target_start) tgtd moves to port 3261
+#                                    and portal-proxy.py answers on 3260, advertising
+#                                    10.0.2.2:3260 in SendTargets instead of tgtd's 127.0.0.1;
+#                                    it quits after SECONDS or with the namespace
+#   vm_target_behind_redirector SECONDS LOG [--permanent]   (before vm_target_start) the
+#                                    same, but login-redirector.py on 3260 redirects every
+#                                    login to 10.0.2.2:3261 (status 0x0101, or 0x0102) and
+#                                    logs one line per redirect in LOG
 #   vm_target_add_chap USER SECRET   the initiator must authenticate (CHAP)
 #   vm_target_add_mutual_chap USER SECRET   the target authenticates too (mutual CHAP)
 #   vm_netns_cleanup                 stops tgtd, kills what runs in the namespace, removes it
@@ -16,6 +25,9 @@ VM_NETNS=""
 # tgtd's control socket (/var/run/tgtd/socket.N) lives in the filesystem, which every
 # namespace shares: each run takes its own number.
 VM_TGT_CONTROL_PORT=""
+# Where tgtd listens in the namespace (3261 behind the proxy), and the targets beyond tid 1.
+VM_TGT_PORTAL_PORT=3260
+VM_TGT_EXTRA_TIDS=()
 
 vm_netns_create() {
     command -v ip >/dev/null || vm_fail "ip not found (Tests/VM/lib/deps.sh installs iproute2)"
@@ -34,7 +46,9 @@ vm_target_start() {
         vm_fail "tgtd control port $VM_TGT_CONTROL_PORT is in use by another tgtd"
     fi
     ip netns exec "$VM_NETNS" tgtd -f -C "$VM_TGT_CONTROL_PORT" \
-        --iscsi portal=127.0.0.1:3260 >"${VM_TARGET_LOG:-/dev/null}" 2>&1 &
+        --iscsi "portal=127.0.0.1:$VM_TGT_PORTAL_PORT" >"${VM_TARGET_LOG:-/dev/null}" 2>&1 &
+    # Stopped by vm_netns_cleanup, or killed on purpose by a fault: no job notice for that.
+    disown $!
     local attempt
     for attempt in $(seq 1 50); do
         if vm_tgtadm --mode system --op show >/dev/null 2>&1; then
@@ -46,6 +60,51 @@ vm_target_start() {
     vm_tgtadm --mode target --op new --tid 1 --targetname "$iqn"
     vm_tgtadm --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$image"
     vm_tgtadm --mode target --op bind --tid 1 --initiator-address ALL
+}
+
+vm_target_add() {
+    local tid="$1" iqn="$2" image="$3"
+    [[ -n "$VM_TGT_CONTROL_PORT" ]] || vm_fail "vm_target_add: call vm_target_start first"
+    [[ -f "$image" ]] || vm_fail "vm_target_add: no image $image"
+    vm_tgtadm --mode target --op new --tid "$tid" --targetname "$iqn"
+    VM_TGT_EXTRA_TIDS+=("$tid")
+    vm_tgtadm --mode logicalunit --op new --tid "$tid" --lun 1 --backing-store "$image"
+    vm_tgtadm --mode target --op bind --tid "$tid" --initiator-address ALL
+}
+
+# QEMU's user network takes the guest's 10.0.2.2:3260 to the namespace's 127.0.0.1:3260,
+# which tgtd advertises as its portal: an initiator that logs in only to advertised
+# portals (dracut's iscsi module) needs them rewritten.
+vm_target_behind_proxy() {
+    local seconds="$1" log="${2:-/dev/null}"
+    vm_target_in_front vm_target_behind_proxy "$log" portal-proxy.py 3260 3261 10.0.2.2:3260 "$seconds"
+}
+
+# The guest's 10.0.2.2:3260 answers every login with a redirect to 10.0.2.2:3261, where
+# tgtd is: a boot reaches its root only by following it. LOG gets one line per redirect.
+vm_target_behind_redirector() {
+    local seconds="$1" log="$2"
+    shift 2
+    vm_target_in_front vm_target_behind_redirector "$log" login-redirector.py "$@" 3260 10.0.2.2:3261 "$seconds"
+}
+
+# vm_target_in_front CALLER LOG SCRIPT ARGS...: tgtd moves to 127.0.0.1:3261 and SCRIPT
+# (a python3 program of this folder) takes 3260, where the guest's 10.0.2.2:3260 arrives;
+# returns once it listens.
+vm_target_in_front() {
+    local caller="$1" log="$2" script="$3" attempt
+    shift 3
+    [[ -n "$VM_NETNS" ]] || vm_fail "$caller: call vm_netns_create first"
+    [[ -z "$VM_TGT_CONTROL_PORT" ]] || vm_fail "$caller: call it before vm_target_start"
+    VM_TGT_PORTAL_PORT=3261
+    ip netns exec "$VM_NETNS" python3 "$(dirname "${BASH_SOURCE[0]}")/$script" "$@" >"$log" 2>&1 &
+    # vm_netns_cleanup kills it: no job notice for that.
+    disown $!
+    for attempt in $(seq 1 50); do
+        ip netns exec "$VM_NETNS" ss -Hltn 'sport = :3260' | grep -q . && return 0
+        sleep 0.1
+    done
+    vm_fail "$script did not listen on 127.0.0.1:3260 within 5 s"
 }
 
 vm_target_add_chap() {
@@ -71,7 +130,10 @@ vm_netns_cleanup() {
     local tgt_control_port="$VM_TGT_CONTROL_PORT"
     if [[ -n "$VM_TGT_CONTROL_PORT" ]]; then
         # tgtd ignores SIGTERM: it stops when told through its control socket.
-        vm_tgtadm --mode target --op delete --force --tid 1 >/dev/null 2>&1 || true
+        local tid
+        for tid in "${VM_TGT_EXTRA_TIDS[@]}" 1; do
+            vm_tgtadm --mode target --op delete --force --tid "$tid" >/dev/null 2>&1 || true
+        done
         vm_tgtadm --mode system --op delete >/dev/null 2>&1 || true
         VM_TGT_CONTROL_PORT=""
     fi
@@ -89,6 +151,8 @@ vm_netns_cleanup() {
     done
     ip netns del "$VM_NETNS" 2>/dev/null || true
     VM_NETNS=""
+    VM_TGT_PORTAL_PORT=3260
+    VM_TGT_EXTRA_TIDS=()
     if [[ -n "$tgt_control_port" ]]; then
         # tgtd leaves its control socket behind; nothing listens on it any more.
         rm -f "/var/run/tgtd/socket.$tgt_control_port" "/var/run/tgtd/socket.$tgt_control_port.lock"

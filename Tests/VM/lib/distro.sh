@@ -1,0 +1,172 @@
+# A Debian root with the distributions' own initramfs builders, made once and cached, and
+# the per-boot copy of it with iscsi-root installed and the initramfs built in a chroot by
+# the distribution's own tool (sourced).
+#
+#   distro_tree [LAYER]          sets DISTRO_TREE: the cached builders' tree, or with LAYER
+#                                "open-iscsi" the same tree with open-iscsi and
+#                                dracut-network (dracut's own iscsi module) added
+#   distro_prepare_root TREE BUILDER STACK GUEST
+#                                TREE: a fresh copy with the kernel's modules and the test's
+#                                configuration; BUILDER: initramfs-tools, dracut, or
+#                                dracut-shell (dracut's shell init, no systemd inside);
+#                                STACK: iscsi-root (make install) or open-iscsi (the
+#                                distribution's own iSCSI boot, the peer); GUEST: the script
+#                                the marker unit runs after multi-user.target
+#   distro_chroot_hold TREE / distro_chroot_release   /proc, /sys, /dev bound in for a chroot
+#
+# The base tree is lib/debian-root.sh's debootstrap (shared with Tests/VM/shutdown.sh), with
+# initramfs-tools and dracut-core added (dracut-core provides `dracut` beside
+# initramfs-tools). Trees are cached in cache/distro/ (about 2 minutes, 350 MB each); callers
+# copy them. Needs root.
+# shellcheck shell=bash
+# shellcheck source-path=SCRIPTDIR source=debian-root.sh
+source "$(dirname "${BASH_SOURCE[0]}")/debian-root.sh"
+
+readonly DISTRO_SUITE=bookworm
+readonly DISTRO_CACHE="$VM_CACHE_DIR/distro"
+# shellcheck disable=SC2034 # used by the scripts that source this one
+readonly DISTRO_IQN="iqn.2024-01.org.iscsi-root.test:distro"
+# shellcheck disable=SC2034 # used by the scripts that source this one
+readonly DISTRO_INITIATOR="iqn.2024-01.org.iscsi-root.test:distro-client"
+# The kernel command line's common part, the boot address (initramfs-tools and dracut read
+# the same ip= grammar) and dracut's netroot= boot: the empty LUN field means LUN 0 (tgt's
+# controller), and the root is found by its label on LUN 1, as dracut finds it.
+# shellcheck disable=SC2034 # used by the scripts that source this one
+readonly DISTRO_APPEND="console=ttyS0,115200 panic=-1 net.ifnames=0 rw"
+readonly DISTRO_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0:distro-guest:eth0:off"
+# shellcheck disable=SC2034
+readonly DISTRO_DRACUT_NETROOT="root=LABEL=root $DISTRO_IP rd.iscsi.initiator=$DISTRO_INITIATOR netroot=iscsi:10.0.2.2::::$DISTRO_IQN"
+readonly DISTRO_BASE_PACKAGES=systemd-sysv,udev,kmod,iproute2,procps
+readonly DISTRO_BUILDER_PACKAGES="initramfs-tools e2fsprogs zstd dracut-core"
+# The peer: Debian's open-iscsi (iscsistart in the initramfs, iscsid in the root) and
+# dracut's iscsi module with its network-legacy module.
+readonly DISTRO_OPEN_ISCSI_PACKAGES="open-iscsi dracut-network"
+DISTRO_TREE=""
+
+DISTRO_CHROOT_MOUNTS=()
+distro_chroot_hold() {
+    local tree="$1" point
+    for point in proc sys dev dev/pts; do
+        mount --bind "/$point" "$tree/$point"
+        DISTRO_CHROOT_MOUNTS=("$tree/$point" "${DISTRO_CHROOT_MOUNTS[@]}")
+    done
+}
+distro_chroot_release() {
+    local point
+    for point in "${DISTRO_CHROOT_MOUNTS[@]}"; do umount -l "$point" 2>/dev/null || true; done
+    DISTRO_CHROOT_MOUNTS=()
+}
+
+# The cached copy of BASE with PACKAGES (space-separated) installed from the host's mirror
+# in a chroot where no package script may start a service; prints its path.
+distro_layer() {
+    local base="$1" packages="$2" key
+    key="$(printf '%s %s' "$base" "$packages" | sha256sum | cut -c 1-12)"
+    local layer="$DISTRO_CACHE/$DISTRO_SUITE-$key"
+    if [[ ! -f "$layer/.complete" ]]; then
+        local staging="$layer.staging" log="$layer.install.log"
+        vm_log "adding $packages to a copy of $base (once; cached in $layer)"
+        rm -rf "$staging" "$layer"
+        mkdir -p "$DISTRO_CACHE"
+        cp -a "$base" "$staging"
+        rm -f "$staging/.complete"
+        trap 'distro_chroot_release; vm_netns_cleanup' EXIT
+        distro_chroot_hold "$staging"
+        printf '#!/bin/sh\nexit 101\n' >"$staging/usr/sbin/policy-rc.d"
+        chmod 0755 "$staging/usr/sbin/policy-rc.d"
+        local status=0
+        # shellcheck disable=SC2086 # one package a word
+        {
+            chroot "$staging" apt-get update -q &&
+                DEBIAN_FRONTEND=noninteractive chroot "$staging" apt-get install -y -q --no-install-recommends $packages &&
+                chroot "$staging" apt-get clean
+        } >"$log" 2>&1 || status=$?
+        rm -f "$staging/usr/sbin/policy-rc.d"
+        rm -rf "$staging/var/lib/apt/lists/"*
+        distro_chroot_release
+        ((status == 0)) || vm_fail "installing $packages failed (log: $log)"
+        touch "$staging/.complete"
+        mv "$staging" "$layer"
+    fi
+    echo "$layer"
+}
+
+distro_tree() {
+    local layer="${1:-}"
+    DISTRO_TREE="$(distro_layer "$(debian_root_tree "$DISTRO_SUITE" "$DISTRO_BASE_PACKAGES")" "$DISTRO_BUILDER_PACKAGES")"
+    case "$layer" in
+    "") ;;
+    open-iscsi) DISTRO_TREE="$(distro_layer "$DISTRO_TREE" "$DISTRO_OPEN_ISCSI_PACKAGES")" ;;
+    *) vm_fail "distro_tree: unknown layer $layer (known: open-iscsi)" ;;
+    esac
+}
+
+distro_prepare_root() {
+    local tree="$1" builder="$2" stack="$3" guest="$4"
+    rm -rf "$tree"
+    cp -a "$DISTRO_TREE" "$tree"
+    rm -f "$tree/.complete"
+    mkdir -p "$tree/lib/modules" "$tree/boot"
+    cp -a "$MODULES_DIR/lib/modules/$KVER" "$tree/lib/modules/"
+    cp "$MODULES_DIR/boot/config-$KVER" "$tree/boot/"
+    if [[ "$stack" == iscsi-root ]]; then
+        make -s -C "$VM_REPO_ROOT" install DESTDIR="$tree" PREFIX=/usr SYSTEMD_UNIT_DIR=/lib/systemd/system \
+            BINARY="${VM_AGENT_BINARY:-$VM_CACHE_DIR/bin/iscsi-root}" >/dev/null
+    fi
+
+    echo distro-guest >"$tree/etc/hostname"
+    echo "$builder" >"$tree/etc/distro-builder"
+    printf 'LABEL=root / ext4 defaults,_netdev 0 1\n' >"$tree/etc/fstab"
+    debian_root_unattended "$tree"
+    if [[ "$stack" == iscsi-root ]]; then
+        # systemd-networkd manages the NIC with DHCP, as a real machine's config would: the
+        # session's NIC must keep its boot address regardless (iscsi-root-keep-network).
+        # open-iscsi has no such guard: its image leaves the NIC as the initramfs set it.
+        mkdir -p "$tree/etc/systemd/network"
+        printf '[Match]\nName=eth0\n\n[Network]\nDHCP=yes\n' >"$tree/etc/systemd/network/20-wired.network"
+        ln -sf /lib/systemd/system/systemd-networkd.service \
+            "$tree/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+    fi
+    install -m 0755 "$VM_REPO_ROOT/Tests/VM/guest/writer" "$tree/usr/local/sbin/writer"
+    debian_root_marker "$tree" "$guest"
+
+    trap 'distro_chroot_release; vm_netns_cleanup' EXIT
+    distro_chroot_hold "$tree"
+    case "$builder/$stack" in
+    initramfs-tools/*)
+        # open-iscsi's own hook puts iscsistart in when this file exists (empty: options
+        # from the command line); DISTRO_ISCSI_INITRAMFS gives it ISCSI_* variables.
+        if [[ "$stack" == open-iscsi || -n "${DISTRO_ISCSI_INITRAMFS:-}" ]]; then
+            mkdir -p "$tree/etc/iscsi"
+            printf '%s' "${DISTRO_ISCSI_INITRAMFS:-}" >"$tree/etc/iscsi/iscsi.initramfs"
+        fi
+        chroot "$tree" mkinitramfs -o "/boot/initrd.img-$KVER" "$KVER"
+        ;;
+    dracut/iscsi-root)
+        # A small systemd-based image: the modules a diskless boot needs, iscsi-root's
+        # (which brings rootfs-block and the NIC drivers), and no network module of dracut's:
+        # the agent configures the NIC from ip= itself.
+        chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
+            --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown iscsi-root" \
+            --kver "$KVER" "/boot/initrd.img-$KVER"
+        ;;
+    dracut-shell/iscsi-root)
+        # The same without systemd in the initramfs: dracut's own shell init runs the hooks
+        # (the real root still boots systemd).
+        chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
+            --modules "base fs-lib udev-rules kernel-modules shutdown iscsi-root rootfs-block" \
+            --omit "systemd systemd-initrd dracut-systemd" \
+            --kver "$KVER" "/boot/initrd.img-$KVER"
+        ;;
+    dracut/open-iscsi)
+        # The same image with dracut's own iscsi module instead (network-legacy: see
+        # DISTRO-STACKS.md), and the helper Debian's iscsid.service runs first.
+        printf 'install_items+=" /lib/open-iscsi/startup-checks.sh "\n' >"$tree/etc/dracut.conf.d/90-startup-checks.conf"
+        chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
+            --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown rootfs-block network-legacy iscsi" \
+            --kver "$KVER" "/boot/initrd.img-$KVER"
+        ;;
+    *) vm_fail "distro_prepare_root: unknown builder/stack $builder/$stack" ;;
+    esac
+    distro_chroot_release
+}

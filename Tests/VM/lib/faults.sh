@@ -1,0 +1,108 @@
+# Faults the host injects into a booted guest's path to the target, and the checks after a
+# run of Tests/VM/guest/writer (sourced).
+#
+#   fault_NAME LOGPREFIX IMAGE MONITOR [IQN]   injects one fault and returns when it is over:
+#       connection_deleted, connection_killed, target_restarted (8 s), target_restarted_late
+#       (40 s), target_frozen (15 s), link_dropped (8 s); IQN: the restarted target's name
+#   fault_wait_for_console LOG PATTERN SECONDS
+#   fault_first_write_after LOG MS     ms from MS (since QEMU's start) to the next completed write
+#   fault_verify_blocks IMAGE BLOCKS   every block 1..BLOCKS of /data/blocks holds its own lines
+# Needs target.sh and qemu.sh (lib/harness.sh loads them all).
+# shellcheck shell=bash
+
+# shellcheck disable=SC2034 # used by the scripts that source this one
+readonly FAULT_NAMES=(connection-deleted connection-killed target-restarted target-restarted-late target-frozen link-dropped)
+
+fault_wait_for_console() {
+    local log="$1" pattern="$2" seconds="$3" waited=0
+    until grep -q -E "$pattern" "$log" 2>/dev/null; do
+        ((waited < seconds * 10)) || vm_fail "no '$pattern' on the console within $seconds s"
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+
+# Sends one command to the QEMU monitor socket.
+fault_qemu_monitor() {
+    local socket="$1" command="$2"
+    python3 - "$socket" "$command" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\n").encode())
+time.sleep(0.3)
+s.close()
+PY
+}
+
+fault_tgtd_pid() { ip netns pids "$VM_NETNS" | while read -r pid; do [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == tgtd ]] && echo "$pid"; done; }
+
+fault_connection_deleted() {
+    local session connection
+    session="$(vm_tgtadm --mode conn --op show --tid 1 | sed -n 's/^Session: *\([0-9]*\).*/\1/p' | head -n 1)"
+    connection="$(vm_tgtadm --mode conn --op show --tid 1 | sed -n 's/^ *Connection: *\([0-9]*\).*/\1/p' | head -n 1)"
+    [[ -n "$session" && -n "$connection" ]] || vm_fail "tgtadm shows no connection to delete"
+    vm_tgtadm --mode conn --op delete --tid 1 --sid "$session" --cid "$connection"
+}
+
+# The socket killed on the namespace's side (ss -K): QEMU's user network then resets the
+# guest's connection.
+fault_connection_killed() {
+    ip netns exec "$VM_NETNS" ss -K dst 127.0.0.1 dport = ":$VM_TGT_PORTAL_PORT" >/dev/null 2>&1 || true
+}
+
+fault_target_restarted() { fault_restart_target "$1" "$2" 8 "${4:-}"; }
+
+# Longer than open-iscsi's default NOP-Out plus replacement windows would allow.
+fault_target_restarted_late() { fault_restart_target "$1" "$2" 40 "${4:-}"; }
+
+fault_restart_target() {
+    local logprefix="$1" image="$2" seconds="$3" iqn="${4:-$VM_TARGET_IQN_DEFAULT}" pid
+    pid="$(fault_tgtd_pid)"
+    kill -KILL "$pid"
+    sleep "$seconds"
+    rm -f "/var/run/tgtd/socket.$VM_TGT_CONTROL_PORT" "/var/run/tgtd/socket.$VM_TGT_CONTROL_PORT.lock"
+    VM_TARGET_LOG="$logprefix.tgtd-restarted.log" vm_target_start "$image" "$iqn"
+}
+
+fault_target_frozen() {
+    local pid
+    pid="$(fault_tgtd_pid)"
+    kill -STOP "$pid"
+    sleep 15
+    kill -CONT "$pid"
+}
+
+fault_link_dropped() {
+    fault_qemu_monitor "$3" "set_link n0 off"
+    sleep 8
+    fault_qemu_monitor "$3" "set_link n0 on"
+}
+
+# The console's stamps count from QEMU's start (vm_qemu_boot): the first write that
+# completed after MS says how long the root stayed frozen once the path was back.
+fault_first_write_after() {
+    local log="$1" ms="$2"
+    awk -v end="$ms" '/VM-MARKER: wrote seq=/ { split($1, t, "."); at = t[1] * 1000 + t[2]; if (at > end) { print at - end; exit } }' "$log"
+}
+
+fault_verify_blocks() {
+    local image="$1" blocks="$2" dump
+    dump="$(mktemp)"
+    debugfs -R "dump /data/blocks $dump" "$image" >/dev/null 2>&1 || vm_fail "no /data/blocks in the image"
+    python3 - "$dump" "$blocks" <<'PY' || vm_fail "blocks missing or damaged in the image"
+import sys
+data = open(sys.argv[1], "rb").read()
+bad = []
+for n in range(1, int(sys.argv[2]) + 1):
+    block = data[n * 65536:(n + 1) * 65536]
+    line = b"seq=%08d\n" % n
+    expected = (line * (65536 // len(line) + 1))[:65536]
+    if block != expected:
+        bad.append(n)
+if bad:
+    print("damaged blocks:", bad, file=sys.stderr)
+    sys.exit(1)
+PY
+    rm -f "$dump"
+}
