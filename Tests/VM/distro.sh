@@ -271,7 +271,7 @@ main() {
     local scenarios=("$@")
     # The default (CI, mk/vm-distro.mk) fits its budget: dracut-ibft and dracut-two-targets
     # add a minute each and run when named.
-    ((${#scenarios[@]} > 0)) || scenarios=(initramfs-tools dracut dracut-root-iscsi dracut-shell)
+    ((${#scenarios[@]} > 0)) || scenarios=(initramfs-tools initramfs-tools-file dracut dracut-root-iscsi dracut-shell)
     local scenario
     for scenario in "${scenarios[@]}"; do
         case "$scenario" in
