@@ -35,8 +35,9 @@ public struct RecoveryPolicy: Sendable, Equatable {
 
     /// How long one attempt (connect and login) may take: short at first — a live target
     /// answers a login in milliseconds (about 30 ms even under QEMU's emulation), and one
-    /// that is still starting may swallow the first login it accepts — doubling after each attempt that ran out of time, up to the
-    /// session's own login timeout, so that a slow target still gets its full time.
+    /// that is still starting may swallow the first login it accepts — doubling after each
+    /// attempt that ran out of time, up to the session's own login timeout, so that a slow
+    /// target still gets its full time.
     public func attemptTimeout(afterTimedOutAttempts timedOut: Int, loginTimeoutMilliseconds: Int) -> Int {
         min(loginTimeoutMilliseconds, firstAttemptTimeoutMilliseconds << min(max(timedOut, 0), 16))
     }

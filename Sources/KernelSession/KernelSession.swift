@@ -30,7 +30,7 @@ public enum KernelSessionError: Error, CustomStringConvertible {
         case .badRedirect(let address): return "the target redirected the login to \"\(address)\", which is not an address"
         case .tooManyRedirects(let last):
             return
-                "the target redirected the login \(KernelSession.maximumRedirects) times (last to \(last)); check its portal configuration"
+                "the target redirected the login more than \(KernelSession.maximumRedirects) times (last to \(last)); check its portal configuration"
         case .badPortal(let portal): return "\"\(portal)\" is not a numeric IPv4 or IPv6 address"
         }
     }
