@@ -38,10 +38,17 @@ PY
 fault_tgtd_pid() { ip netns pids "$VM_NETNS" | while read -r pid; do [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == tgtd ]] && echo "$pid"; done; }
 
 fault_connection_deleted() {
-    local session connection
-    session="$(vm_tgtadm --mode conn --op show --tid 1 | sed -n 's/^Session: *\([0-9]*\).*/\1/p' | head -n 1)"
-    connection="$(vm_tgtadm --mode conn --op show --tid 1 | sed -n 's/^ *Connection: *\([0-9]*\).*/\1/p' | head -n 1)"
-    [[ -n "$session" && -n "$connection" ]] || vm_fail "tgtadm shows no connection to delete"
+    local session="" connection="" listing attempt
+    # One listing for both numbers; asked again briefly, as one `make check` run once found
+    # it empty while the session was logged in.
+    for attempt in 1 2 3 4 5; do
+        listing="$(vm_tgtadm --mode conn --op show --tid 1 || true)"
+        session="$(sed -n 's/^Session: *\([0-9]*\).*/\1/p' <<<"$listing" | head -n 1)"
+        connection="$(sed -n 's/^ *Connection: *\([0-9]*\).*/\1/p' <<<"$listing" | head -n 1)"
+        [[ -z "$session" || -z "$connection" ]] || break
+        sleep 0.5
+    done
+    [[ -n "$session" && -n "$connection" ]] || vm_fail "tgtadm shows no connection to delete after $attempt tries: $listing"
     vm_tgtadm --mode conn --op delete --tid 1 --sid "$session" --cid "$connection"
 }
 
