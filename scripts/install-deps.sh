@@ -50,11 +50,22 @@ install_without_starting_services() {
     printf '#!/bin/sh\n# written by iscsi-root scripts/install-deps.sh for one apt-get run\nexit 101\n' >"$POLICY_RC"
     chmod 0755 "$POLICY_RC"
 
-    # The package lists of a fresh machine are empty; refresh them only then.
-    if ! apt-cache show "$@" >/dev/null 2>&1; then
-        apt-get update -qq >/dev/null
+    # Refresh the lists whenever anything is to be installed: a fresh machine's are empty,
+    # and `apt-cache show` cannot tell (it succeeds as soon as one package is known from
+    # dpkg's status). An update costs seconds; a stale or empty list costs the whole run.
+    local log
+    log="$(mktemp)"
+    if ! apt-get update -qq >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "install-deps.sh: apt-get update failed: check the machine's apt sources (/etc/apt/sources.list.d/, /etc/apt/sources.list) and its network" >&2
+        exit 1
     fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "install-deps.sh: apt-get install failed for: $*" >&2
+        exit 1
+    fi
+    rm -f "$log"
 }
 
 main() {
@@ -68,7 +79,9 @@ main() {
         exit 1
     fi
     echo "install-deps.sh: installing ${missing[*]}"
+    local started=$SECONDS
     install_without_starting_services "${missing[@]}"
+    echo "install-deps.sh: installed ${#missing[@]} package(s) in $((SECONDS - started)) s"
     mapfile -t missing < <(missing_packages "${wanted[@]}")
     if ((${#missing[@]} > 0)); then
         echo "install-deps.sh: still missing after apt-get install: ${missing[*]}" >&2

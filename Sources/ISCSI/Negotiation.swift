@@ -59,13 +59,14 @@ public struct Negotiator: Sendable {
         return replies
     }
 
-    /// Whether every key we offered (other than our declarations) has been answered, so the
-    /// login may move to the next stage.
+    /// Whether every key we offered that needs an answer has one, so the login may move to
+    /// the next stage. Declarations need none, nor offers whose outcome they decide
+    /// themselves (RFC 7143 §6.2.2; `KeyDefinition.outcomeDecided(byOffer:)`).
     public var isComplete: Bool {
         offers.allSatisfy { offer in
             guard let definition = NegotiationTable.definition(for: offer.key) else { return true }
             if case .declarative = definition.type { return true }
-            return agreed[offer.key] != nil
+            return agreed[offer.key] != nil || definition.outcomeDecided(byOffer: offer.value) != nil
         }
     }
 
@@ -182,9 +183,12 @@ public struct Negotiator: Sendable {
         offers.first(where: { $0.key == key })?.value
     }
 
-    /// The value in effect for `key`: negotiated, else the RFC default.
+    /// The value in effect for `key`: negotiated, else decided by our offer alone, else the
+    /// RFC default.
     private func valueInEffect(_ key: String) -> String? {
-        agreed[key] ?? NegotiationTable.definition(for: key)?.rfcDefault
+        let definition = NegotiationTable.definition(for: key)
+        return agreed[key] ?? offeredValue(key).flatMap { definition?.outcomeDecided(byOffer: $0) }
+            ?? definition?.rfcDefault
     }
 
     /// The value `key` will have: negotiated, else our preference while pending, else the

@@ -211,6 +211,19 @@ public struct KeyDefinition: Sendable {
         }
     }
 
+    /// The outcome an offer of `value` decides by itself, or `nil` when the responder's answer
+    /// decides it. RFC 7143 §6.2.2: for a Boolean key whose result function is OR and the
+    /// value offered is Yes, or AND and No, the result is the offered value whatever the
+    /// responder holds, and the responder may leave the key unanswered (LIO does so for
+    /// DataPDUInOrder=Yes and DataSequenceInOrder=Yes).
+    public func outcomeDecided(byOffer value: String) -> String? {
+        guard case .boolean(let function) = type, let offered = YesNo.parse(value) else { return nil }
+        switch function {
+        case .or where offered, .and where !offered: return YesNo.format(offered)
+        default: return nil
+        }
+    }
+
     /// Whether `value` is well-formed for this key when a peer offers or declares it;
     /// `nil` when it is, otherwise the rule it breaks.
     public func validateOffer(_ value: String) -> NegotiationViolation? {

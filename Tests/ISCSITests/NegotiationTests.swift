@@ -107,6 +107,39 @@ import Testing
         #expect(result.defaultTime2Retain == 0)
     }
 
+    /// LIO leaves DataPDUInOrder=Yes and DataSequenceInOrder=Yes unanswered: an OR offered as
+    /// Yes decides the outcome, and RFC 7143 §6.2.2 makes the answer optional.
+    @Test func optionalAnswersMayBeLeftOut() throws {
+        var negotiation = negotiator()
+        let lioAnswers = Self.tgtdAnswers.filter { !$0.key.hasSuffix("InOrder") }
+        #expect(try negotiation.receive(lioAnswers) == [])
+        #expect(negotiation.isComplete)
+        #expect(negotiation.result.dataPDUInOrder)
+        #expect(negotiation.result.dataSequenceInOrder)
+    }
+
+    /// The same rule for AND offered as No, whose RFC default (Yes) differs from the offer:
+    /// the outcome is the offer, not the default.
+    @Test func optionalAnswerOfANDWithNoIsTheOffer() throws {
+        var negotiation = negotiator {
+            $0.immediateData = false
+            $0.initialR2T = true
+        }
+        let answers = Self.tgtdAnswers.filter { !["ImmediateData", "InitialR2T", "FirstBurstLength"].contains($0.key) }
+        #expect(try negotiation.receive(answers) == [])
+        #expect(negotiation.isComplete)
+        #expect(!negotiation.result.immediateData)
+        #expect(negotiation.result.initialR2T)
+    }
+
+    /// Keys whose outcome the answer decides stay pending until answered.
+    @Test func decidingAnswersAreStillRequired() throws {
+        var negotiation = negotiator()
+        let withoutImmediateData = Self.tgtdAnswers.filter { $0.key != "ImmediateData" }
+        #expect(try negotiation.receive(withoutImmediateData) == [])
+        #expect(!negotiation.isComplete)
+    }
+
     @Test func resultUsesRFCDefaultsForKeysNobodySent() {
         let result = negotiator().result
         #expect(
