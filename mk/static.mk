@@ -19,7 +19,7 @@ LIBKMOD_STATIC := cache/libkmod/lib/libkmod.a
 STATIC_SIZE_FLAGS := -Xswiftc -Osize -Xswiftc -Xfrontend -Xswiftc -function-sections -Xlinker --icf=safe
 
 static: $(LIBKMOD_STATIC)
-	Tests/VM/lib/deps.sh libkmod-dev file
+	scripts/install-deps.sh --set libkmod
 	swift build -c release --product iscsi-root --scratch-path $(STATIC_SCRATCH_PATH) \
 		-Xswiftc -static-executable -Xcc -DISCSI_ROOT_STATIC_EXECUTABLE $(STATIC_SIZE_FLAGS) \
 		-Xlinker -L$(CURDIR)/$(dir $(LIBKMOD_STATIC)) -Xlinker --strip-all

@@ -13,5 +13,6 @@ vm-test: static
 demo: static
 	VM_AGENT_BINARY=$(CURDIR)/$(STATIC_BINARY) Tests/VM/demo.sh
 
-# `make check` (CI) boots the scenarios too: about 20 s each under emulation.
-CHECK_SUITES += vm-test
+# `make check` (CI) boots the scenarios too: about 20 s each under emulation; and the demo
+# (about 30 s), so that the README's first command is proven on every run.
+CHECK_SUITES += vm-test demo

@@ -126,7 +126,7 @@ main() {
     ((RUNS >= 1)) || vm_fail "BENCH_DISTRO_RUNS must be 1 or more"
     cd "$VM_REPO_ROOT"
     "$VM_LIB/deps.sh"
-    "$VM_LIB/deps.sh" debootstrap
+    "$VM_LIB/deps.sh" --set debian-root
     vm_kernel_prepare
     mkdir -p "$BENCH_DIR"
     local stack

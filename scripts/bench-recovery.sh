@@ -160,7 +160,7 @@ report() {
 main() {
     ((EUID == 0)) || vm_fail "needs root (debootstrap, chroot, network namespaces)"
     "$VM_LIB/deps.sh"
-    "$VM_LIB/deps.sh" debootstrap
+    "$VM_LIB/deps.sh" --set debian-root
     [[ -x "${VM_AGENT_BINARY:-}" ]] || vm_fail "no static agent at ${VM_AGENT_BINARY:-(VM_AGENT_BINARY unset)} (make static)"
     vm_kernel_prepare
     distro_tree open-iscsi

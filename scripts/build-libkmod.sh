@@ -26,21 +26,13 @@ fail() {
     exit 1
 }
 
-# The URI of the host's Debian archive for its own release (not -security/-updates).
-debian_mirror_uri() {
-    local codename
-    codename="$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")"
-    [[ -n "$codename" ]] || fail "cannot read VERSION_CODENAME from /etc/os-release"
-    # shellcheck disable=SC2016 # $(...) are apt's own placeholders
-    apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Created-By: Packages' |
-        awk -v release="$codename" '$2 == release { print $1; exit }'
-}
+# shellcheck source-path=SCRIPTDIR source=debian-mirror.sh
+source "$REPO_ROOT/scripts/debian-mirror.sh"
 
 fetch_kmod_source() {
     local work_dir="$1"
     local mirror codename
-    mirror="$(debian_mirror_uri)"
-    [[ -n "$mirror" ]] || fail "no Debian mirror found in the host's apt sources (apt-get indextargets)"
+    mirror="$(debian_mirror)" || fail "the kmod source comes from the machine's Debian mirror"
     codename="$(. /etc/os-release && printf '%s' "$VERSION_CODENAME")"
 
     local apt_dir="$work_dir/apt"
@@ -81,13 +73,29 @@ main() {
         printf '%s\n' "$LIB_DIR"
         return 0
     fi
-    "$REPO_ROOT/Tests/VM/lib/deps.sh" dpkg-dev autoconf automake libtool pkg-config make gcc >&2
+    "$REPO_ROOT/scripts/install-deps.sh" --set libkmod >&2
 
     mkdir -p "$CACHE_DIR"
     build_dir="$(mktemp -d "$CACHE_DIR/build.XXXXXX")"
     trap 'rm -rf "$build_dir"' EXIT
-    fetch_kmod_source "$build_dir"
-    build_static_library "$build_dir"
+    # Once per machine: its output goes to a log, shown only when a step fails.
+    local log="$CACHE_DIR/build.log" started=$SECONDS
+    echo "build-libkmod.sh: building a static libkmod from Debian's kmod source (once; log: $log) …" >&2
+    # Outside any condition, so that `set -e` stops the subshell at its first failure.
+    local status
+    set +e
+    (
+        set -e
+        fetch_kmod_source "$build_dir"
+        build_static_library "$build_dir"
+    ) 2>"$log"
+    status=$?
+    set -e
+    if ((status != 0)); then
+        tail -n 40 "$log" >&2
+        fail "the libkmod build failed (whole log: $log)"
+    fi
+    echo "build-libkmod.sh: libkmod.a built in $((SECONDS - started)) s" >&2
 
     # Only a complete library ever appears at the cached path.
     mkdir -p "$LIB_DIR"

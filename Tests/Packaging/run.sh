@@ -13,7 +13,7 @@ cd "$repo"
 binary="${VM_AGENT_BINARY:-$repo/cache/bin/iscsi-root}"
 work="$repo/cache/packaging"
 
-"$repo/scripts/install-deps.sh" shellcheck dpkg-dev debhelper fakeroot groff-base file
+"$repo/scripts/install-deps.sh" --set packaging
 
 passed=0
 failed=0
@@ -52,6 +52,7 @@ shellcheck_hooks() {
         Hooks/dracut/90iscsi-root/iscsi-root-netroot.sh Hooks/dracut/90iscsi-root/iscsi-root-shutdown.sh \
         Systemd/iscsi-root-keep-network
     shellcheck -s bash Hooks/dracut/90iscsi-root/module-setup.sh Tests/Packaging/run.sh
+    shellcheck -x scripts/install-deps.sh scripts/debian-mirror.sh scripts/build-libkmod.sh Tests/VM/lib/deps.sh
     shellcheck -x Tests/VM/distro.sh
 }
 check shellcheck shellcheck_hooks
@@ -156,6 +157,52 @@ deb_install_remove() {
     if dpkg --root="$root" -s iscsi-root 2>/dev/null | grep -q '^Status: install'; then return 1; fi
 }
 check dpkg-install-remove deb_install_remove
+
+# --- a fresh machine -------------------------------------------------------------------
+# Every package set of `make check` and `make demo` (install-deps.sh --all), installed as on
+# a new machine whose package lists are empty, against a private apt and dpkg state
+# (--apt-state: apt-get update into private lists, then install --simulate), so this
+# machine is not touched. The private dpkg status is this machine's without those packages
+# (and whatever needs them), except that it remembers tgt as removed with its configuration
+# kept, as dpkg remembers a package it once had: then `apt-cache show` of the missing
+# packages succeeds although the lists are empty, so a refresh decided by it never happens.
+install_from_empty_lists() {
+    local state="$work/apt-state" output private
+    rm -rf "$state"
+    mkdir -p "$state/dpkg" "$state/lists/partial" "$state/cache/archives/partial"
+    # shellcheck disable=SC2046 # one package name a word
+    Tests/Packaging/status-without.py --config-files tgt $(scripts/install-deps.sh --all --list) \
+        </var/lib/dpkg/status >"$state/dpkg/status"
+    private=(-o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache" -o "Dir::State::status=$state/dpkg/status")
+    apt-cache "${private[@]}" show tgt qemu-system-x86 >/dev/null 2>&1
+    output=$(scripts/install-deps.sh --apt-state "$state" --all)
+    echo "$output"
+    grep -q '^install-deps.sh: installing .*qemu-system-x86' <<<"$output"
+    grep -q '^install-deps.sh: installing .*tgt' <<<"$output"
+    grep -Eq '^install-deps.sh: apt would install [1-9][0-9]* package' <<<"$output"
+    [[ -n "$(ls "$state/lists"/*Packages* 2>/dev/null)" ]]
+}
+check fresh-machine-packages install_from_empty_lists
+
+# The mirror for debootstrap and the kmod source comes from the machine's apt sources:
+# deb822 first, the release itself (not -security), then one-line lists; none: a message.
+mirror_from_apt_sources() {
+    local apt="$work/apt-sources" codename
+    codename="$(. /etc/os-release && printf '%s' "$VERSION_CODENAME")"
+    rm -rf "$apt"
+    mkdir -p "$apt/sources.list.d"
+    printf 'Types: deb\nURIs: http://security.invalid/x\nSuites: %s-security\n\nTypes: deb-src deb\nURIs: http://deb822.invalid/debian\nSuites: %s %s-updates\n' \
+        "$codename" "$codename" "$codename" >"$apt/sources.list.d/a.sources"
+    printf 'deb [signed-by=/k.gpg] http://one-line.invalid/debian %s main\n' "$codename" >"$apt/sources.list"
+    [[ "$(DEBIAN_MIRROR_APT_DIR=$apt bash -c 'source scripts/debian-mirror.sh && debian_mirror')" == http://deb822.invalid/debian ]]
+    rm "$apt/sources.list.d/a.sources"
+    [[ "$(DEBIAN_MIRROR_APT_DIR=$apt bash -c 'source scripts/debian-mirror.sh && debian_mirror')" == http://one-line.invalid/debian ]]
+    printf 'deb http://security.invalid/x %s-security main\n' "$codename" >"$apt/sources.list"
+    local message
+    if message=$(DEBIAN_MIRROR_APT_DIR=$apt bash -c 'source scripts/debian-mirror.sh && debian_mirror' 2>&1); then return 1; fi
+    grep -q "no apt source for Debian $codename in $apt/sources.list.d/\*.sources" <<<"$message"
+}
+check debian-mirror mirror_from_apt_sources
 
 echo "packaging: $passed passed, $failed failed"
 ((failed == 0))

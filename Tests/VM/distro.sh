@@ -265,7 +265,7 @@ main() {
     [[ -x "$agent_binary" ]] || vm_fail "no static binary at $agent_binary (make static)"
     cd "$VM_REPO_ROOT"
     Tests/VM/lib/deps.sh
-    Tests/VM/lib/deps.sh debootstrap
+    Tests/VM/lib/deps.sh --set debian-root
     vm_kernel_prepare
     distro_tree ""
     local scenarios=("$@")

@@ -27,11 +27,8 @@ run_fault() (
     local log="$LOG_DIR/fault-$name.log" initrd="$LOG_DIR/fault.initrd.img" image="$LOG_DIR/fault-$name.root.img"
     local monitor="$LOG_DIR/fault-$name.monitor"
     [[ -f "$initrd" ]] || vm_initramfs_build "$initrd" >/dev/null
-    vm_rootfs_build "$image" --init "$VM_REPO_ROOT/Tests/VM/guest/writer-init" --size 96M
-    local file
-    for file in "$VM_AGENT_BINARY:sbin/iscsi-root" "$VM_REPO_ROOT/Tests/VM/guest/writer:sbin/writer"; do
-        debugfs -w -R "write ${file%%:*} ${file#*:}" "$image" >/dev/null 2>&1 || vm_fail "cannot put ${file#*:} into the image"
-    done
+    vm_rootfs_build "$image" --init "$VM_REPO_ROOT/Tests/VM/guest/writer-init" --size 96M \
+        --add "$VM_AGENT_BINARY:sbin/iscsi-root" --add "$VM_REPO_ROOT/Tests/VM/guest/writer:sbin/writer"
     vm_netns_create
     local redirector_log="$LOG_DIR/fault-$name.redirector.log"
     [[ "$fault" == "$name" ]] || vm_target_behind_redirector $((BOOT_TIMEOUT + 30)) "$redirector_log"

@@ -120,7 +120,7 @@ main() {
     ((EUID == 0)) || vm_fail "needs root (debootstrap, network namespaces, QEMU in them)"
     cd "$VM_REPO_ROOT"
     "$VM_LIB/deps.sh"
-    command -v debootstrap >/dev/null || "$VM_LIB/deps.sh" debootstrap
+    command -v debootstrap >/dev/null || "$VM_LIB/deps.sh" --set debian-root
     [[ -x "$VM_AGENT_BINARY" ]] || vm_fail "no static agent at $VM_AGENT_BINARY (run make static)"
     vm_kernel_prepare
     mkdir -p "$LOG_DIR" "$WORK"

@@ -4,7 +4,7 @@
 #   debian_root_tree SUITE PACKAGES     prints the cached tree's path (debootstrap on a miss)
 #                                       PACKAGES: comma-separated, for --include
 #   debian_root_image TREE IMAGE SIZE   ext4 image labelled "root" made from TREE (mkfs -d)
-#   debian_mirror                       the host's Debian mirror
+#   debian_mirror                       the host's Debian mirror (scripts/debian-mirror.sh)
 #   debian_root_unattended TREE         a machine id, and no getty, prompt or timer
 #   debian_root_marker TREE SCRIPT      SCRIPT runs once multi-user.target is reached
 #                                       (Tests/VM/guest/marker.service)
@@ -18,14 +18,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 readonly DEBIAN_ROOT_CACHE="$VM_CACHE_DIR/debian"
 
-# The host's own Debian mirror (deb822 or one-line sources), the only network there is.
-debian_mirror() {
-    local mirror
-    mirror="$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n 1)"
-    [[ -n "$mirror" ]] || mirror="$(grep -hsE '^deb +(\[[^]]*\] +)?[a-z]+://' /etc/apt/sources.list |
-        grep -v security | awk '{ for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; exit } }')"
-    echo "${mirror:-http://deb.debian.org/debian}"
-}
+# shellcheck source=../../../scripts/debian-mirror.sh
+source "$VM_REPO_ROOT/scripts/debian-mirror.sh"
 
 debian_root_tree() {
     local suite="$1" packages="$2"
@@ -33,12 +27,14 @@ debian_root_tree() {
     key="$(printf '%s %s' "$suite" "$packages" | sha256sum | cut -c 1-12)"
     local tree="$DEBIAN_ROOT_CACHE/$suite-$key"
     if [[ ! -f "$tree/.complete" ]]; then
-        command -v debootstrap >/dev/null || "$VM_REPO_ROOT/Tests/VM/lib/deps.sh" debootstrap >&2
+        command -v debootstrap >/dev/null || "$VM_REPO_ROOT/Tests/VM/lib/deps.sh" --set debian-root >&2
         local staging="$tree.staging" log="$tree.debootstrap.log"
         rm -rf "$staging" "$tree"
         mkdir -p "$DEBIAN_ROOT_CACHE"
-        vm_log "debootstrap $suite with $packages from $(debian_mirror) (once; cached in $tree)"
-        debootstrap --variant=minbase --include="$packages" "$suite" "$staging" "$(debian_mirror)" >"$log" 2>&1 || {
+        local mirror
+        mirror="$(debian_mirror)" || vm_fail "debootstrap needs a Debian mirror"
+        vm_log "debootstrap $suite with $packages from $mirror (once; cached in $tree)"
+        debootstrap --variant=minbase --include="$packages" "$suite" "$staging" "$mirror" >"$log" 2>&1 || {
             tail -n 30 "$log" >&2
             vm_fail "debootstrap failed (log: $log)"
         }

@@ -2,10 +2,11 @@
 # /sbin/init that reports on the console, writes a file (or, on a read-only root, checks
 # that it cannot) and powers off; and the host's look at it afterwards (sourced).
 #
-#   vm_rootfs_build IMAGE [--partuuid UUID] [--init FILE] [--size SIZE]
+#   vm_rootfs_build IMAGE [--partuuid UUID] [--init FILE] [--size SIZE] [--add FILE:PATH]...
 #       writes IMAGE (about 1 s). With --partuuid the image is a disk: a GPT whose
 #       partition 1 (that PARTUUID, from 1 MiB on) holds the filesystem. --init replaces
-#       the /sbin/init below (Tests/VM/guest/), --size the filesystem's 64M.
+#       the /sbin/init below (Tests/VM/guest/), --size the filesystem's 64M; --add puts the
+#       host's FILE at PATH (executable), e.g. the agent as /sbin/iscsi-root.
 #   vm_rootfs_read IMAGE PATH     prints a file of the filesystem (debugfs)
 #   vm_rootfs_check IMAGE         e2fsck -fn: fails when the filesystem is not clean
 #
@@ -29,12 +30,13 @@ readonly VM_ROOTFS_PARTITION_OFFSET=$((2048 * 512))
 vm_rootfs_build() (
     local image="$1"
     shift
-    local partuuid="" init="" size=""
+    local partuuid="" init="" size="" added=()
     while (($# > 0)); do
         case "$1" in
         --partuuid) partuuid="$2"; shift 2 ;;
         --init) init="$2"; shift 2 ;;
         --size) size="$2"; shift 2 ;;
+        --add) added+=("$2"); shift 2 ;;
         *) vm_fail "vm_rootfs_build: unknown option $1" ;;
         esac
     done
@@ -90,6 +92,10 @@ INIT
         cp "$init" "$tree/sbin/init"
     fi
     chmod 0755 "$tree/sbin/init"
+    local entry
+    for entry in "${added[@]}"; do
+        install -D -m 0755 "${entry%%:*}" "$tree/${entry#*:}"
+    done
     rm -f "$image"
     if [[ -z "$partuuid" ]]; then
         mkfs.ext4 -q -F -L root -d "$tree" "$image" "${size:-64M}" >/dev/null
