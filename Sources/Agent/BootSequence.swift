@@ -8,12 +8,12 @@ import KernelSession
 import LinuxSystem
 import NetworkSetup
 
-/// The boot path of DESIGN.md from the plan to the real init, one logged step each:
+/// The boot path (ARCHITECTURE.md) from the plan to the real init, one logged step each:
 /// plan → modules → network → login → root device → mount → supervisor → switch_root.
 public enum BootSequence {
     /// Where the root is mounted before it becomes `/`.
     public static let newRoot = "/sysroot"
-    /// Where systemd-shutdown looks for a shutdown ramdisk (ANCHORS §5, INITRD_INTERFACE).
+    /// Where systemd-shutdown looks for a shutdown ramdisk (systemd's initrd interface).
     static let shutdownRamdisk = "/run/initramfs"
 
     /// How far the sequence goes: to the real init (`/init` of the standalone initramfs), or

@@ -4,7 +4,7 @@
 import LinuxSystem
 
 /// `iscsi-root` as `/init`, PID 1 of the standalone initramfs: the boot path of
-/// DESIGN.md, step by step, each step logged with its duration.
+/// ARCHITECTURE.md, step by step, each step logged with its duration.
 ///
 /// After the early mounts, `BootSequence` does the rest; when it cannot reach the root the
 /// console says why and what to check, and the machine takes the configured action.

@@ -6,7 +6,9 @@ import LinuxSystem
 #endif
 
 /// What makes the supervisor survive everything a shutdown does to processes, each a
-/// documented convention (ANCHORS §1.7, §5; systemd's ROOT_STORAGE_DAEMONS.md).
+/// documented convention: systemd's rules for root storage daemons (argv[0] starting with
+/// '@' survives the final kill spree), the kernel's OOM and I/O-flusher knobs, and the
+/// `sendsigs.omit.d` folder of Debian's sysvinit scripts.
 public enum ProcessPinning {
     /// Applies every protection and returns what could not be applied (for the log); none
     /// of them is fatal on its own.
@@ -18,7 +20,7 @@ public enum ProcessPinning {
         if !writeExisting("-1000", to: "/proc/self/oom_score_adj") { problems.append("\(SystemError("write /proc/self/oom_score_adj"))") }
         // A process that repairs the root disk must never wait for a page to be read back.
         // MCL_ONFAULT (Linux 4.4) locks pages as they are first touched instead of the whole
-        // 14 MB image at once: the pages never touched yet belong to the initramfs, which
+        // static image at once: the pages never touched yet belong to the initramfs, which
         // lives in memory (ramfs/tmpfs, no swap), so touching them later costs no I/O.
         if mlockall(MCL_CURRENT | MCL_FUTURE | onFault) != 0 && mlockall(MCL_CURRENT | MCL_FUTURE) != 0 {
             problems.append("\(SystemError("mlockall"))")

@@ -5,10 +5,10 @@ import BootConfig
 import LinuxSystem
 
 /// The end of the machine's run, as `/run/initramfs/shutdown` (systemd-shutdown pivots into
-/// /run/initramfs and executes it with the verb: reboot, poweroff, halt, kexec) or as
-/// `iscsi-root shutdown VERB` from another init's final script: unmount the old root, have
-/// the supervisor log the session out, then stop the machine. The logout must come before
-/// reboot(2): once it has started, the kernel fails I/O at once (ANCHORS §1.4).
+/// /run/initramfs and executes it with the verb: reboot, poweroff, halt, kexec; another
+/// init's final script can do the same, as Tests/VM/guest/demo-init does): unmount the old
+/// root, have the supervisor log the session out, then stop the machine. The logout must come before
+/// reboot(2): once it has started, the kernel fails I/O at once.
 public enum ShutdownRole {
     static let oldRoot = "/oldroot"
     /// Unmount tries before the last resort (a read-only remount), 100 ms apart.

@@ -5,7 +5,7 @@ public struct SessionSettings: Sendable, Equatable {
     /// Seconds the kernel queues I/O while a broken connection is repaired
     /// (`node.session.timeo.replacement_timeout`). Default 86400: open-iscsi's README §8.2
     /// advice for a root disk — wait, do not fail I/O; positive so the kernel still fails
-    /// fast once shutdown has begun (ANCHORS 1.4).
+    /// fast once shutdown has begun (see `ShutdownRole`: the logout comes before reboot(2)).
     public var replacementTimeout = Sourced(86400, from: .defaultValue)
     /// NOP-Out ping interval and timeout in seconds, 0 to disable (`noop_out_interval/timeout`).
     /// The kernel notices a silent target about interval + timeout after its last answer:

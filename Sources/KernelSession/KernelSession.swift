@@ -78,7 +78,7 @@ public struct KernelSessionPlan: Sendable {
 /// A root session owned by the kernel's `iscsi_tcp`, set up exactly in open-iscsi's order:
 /// CREATE_SESSION, CREATE_CONN, TCP connect, BIND_CONN (the fd in our own process), static
 /// SET_PARAMs, login through SEND_PDU/RECV_PDU, negotiated SET_PARAMs incl. EXP_STATSN,
-/// START_CONN, host scan (ANCHORS §1.3).
+/// START_CONN, host scan.
 public struct KernelSession: ~Copyable {
     public let sessionID: UInt32
     public private(set) var connectionID: UInt32
