@@ -347,4 +347,28 @@ import Testing
             #expect(error.description.contains("AuthMethod=Reject to our offer of CHAP alone"), "\(error)")
         }
     }
+
+    /// RFC 7143 §11.13: a response for another ISID, a version other than 0, or a redirect
+    /// without TargetAddress (§11.13.5) ends the login; the same response otherwise intact
+    /// logs in (the first case).
+    @Test(arguments: ["intact", "isid", "version", "redirect"])
+    func headerRules(broken: String) throws {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        let first = machine.start()
+        var response = Self.response(to: first, keys: try Self.answers(to: first), transit: true)
+        switch broken {
+        case "isid": response.isid = [0x80, 9, 9, 9, 9, 9]
+        case "version": response.versionActive = 1
+        case "redirect": response.status = LoginStatus(statusClass: 1, detail: 1)
+        default: break
+        }
+        do {
+            let action = try machine.receive(response)
+            #expect(broken == "intact", "\(action)")
+        } catch {
+            #expect(broken != "intact", "\(error)")
+            let expected = ["isid": "another ISID", "version": "iSCSI version 1", "redirect": "without a TargetAddress"][broken] ?? "?"
+            #expect(error.description.contains(expected), "\(error)")
+        }
+    }
 }

@@ -281,6 +281,23 @@ import Testing
         try session.logout()
     }
 
+    /// `iscsi-root probe` shows a SCSI failure with its sense, and a reset with the oldest
+    /// command it took down and how many more (the probe sends five per LUN at once).
+    @Test func probeNamesSenseAndTheCommandsAReset() throws {
+        let failing = try ScriptedTarget(fault: .senseOnOpcode(0x12, key: 0x05, asc: 0x25, ascq: 0x00))
+        let sense = try IscsiRoot.run(["probe", failing.portal.description, "iqn.2024-01.test:scripted", "--lun", "0"])
+        #expect(sense.status == 1)
+        #expect(
+            sense.errors.contains(
+                "iscsi-root probe: INQUIRY (LUN 0) failed with CHECK CONDITION: ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED (25h/00h)"),
+            "\(sense.errors)")
+        let resetting = try ScriptedTarget(fault: .resetOnOpcode(0x12))
+        let reset = try IscsiRoot.run(["probe", resetting.portal.description, "iqn.2024-01.test:scripted", "--lun", "0"])
+        #expect(reset.status == 1)
+        // How many of the other four were sent before the reset arrived varies; the oldest is named.
+        #expect(reset.errors.contains("the target reset the connection during INQUIRY (LUN 0) and "), "\(reset.errors)")
+    }
+
     // MARK: The command line
 
     @Test func writeWithoutAScratchRangeIsRefused() {

@@ -31,6 +31,8 @@ final class ScriptedTarget: @unchecked Sendable {
         case outOfRangeSense(key: UInt8, asc: UInt8, ascq: UInt8)
         /// The connection is reset (RST) when a command with this opcode arrives.
         case resetOnOpcode(UInt8)
+        /// Commands with this opcode end CHECK CONDITION with this sense key and ASC/ASCQ.
+        case senseOnOpcode(UInt8, key: UInt8, asc: UInt8, ascq: UInt8)
         /// The login leaves out every answer RFC 7143 makes optional: Boolean keys whose offer
         /// decides the outcome (§6.2.2: OR offered Yes, AND offered No, as LIO does) and
         /// FirstBurstLength, which it makes irrelevant by choosing InitialR2T=Yes and
@@ -293,6 +295,10 @@ private struct ConnectionScript {
             var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
             setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
             return false
+        }
+        if case .senseOnOpcode(opcode, let key, let asc, let ascq) = fault {
+            sendStatus(tag: command.initiatorTaskTag, status: SCSIStatus.checkCondition, sense: [0x72, key, asc, ascq, 0, 0, 0, 0])
+            return true
         }
         switch opcode {
         case 0x9E:  // READ CAPACITY (16)
