@@ -31,7 +31,8 @@ public enum DVTCommand: Command {
 
         The test operation reads only, unless --write is given: reads of 1 block up to several
         MaxBurstLength at misaligned offsets, each read twice in one queue and compared, and the
-        bounds READ CAPACITY reports (the last block reads, the next is ILLEGAL REQUEST). With
+        bounds READ CAPACITY reports (the last block reads; the next must be refused, as SBC-3
+        asks with ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)). With
         --write it writes patterned blocks inside --lba-range (required), several commands in
         flight, reads them back and compares. THE BLOCKS IN THE RANGE ARE OVERWRITTEN.
 
