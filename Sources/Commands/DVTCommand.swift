@@ -31,7 +31,8 @@ public enum DVTCommand: Command {
 
         The test operation reads only, unless --write is given: reads of 1 block up to several
         MaxBurstLength at misaligned offsets, each read twice in one queue and compared, and the
-        bounds READ CAPACITY reports (the last block reads, the next is ILLEGAL REQUEST). With
+        bounds READ CAPACITY reports (the last block reads; the next must be refused, as SBC-3
+        asks with ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)). With
         --write it writes patterned blocks inside --lba-range (required), several commands in
         flight, reads them back and compares. THE BLOCKS IN THE RANGE ARE OVERWRITTEN.
 
@@ -53,8 +54,13 @@ public enum DVTCommand: Command {
         Not yet: --block-device /dev/sdX (the same checks through the kernel's iscsi_tcp) is
         planned and not implemented.
 
-        exit status: 0 every combination passed, 1 a combination failed or the target could not
-        be reached, 2 bad usage (including --write without --lba-range)
+        Verdicts: pass; pass* (the data was right, but the target deviated from a standard, e.g.
+        other sense data for a READ past the last block; each deviation is listed with its
+        combinations, showing what the target answered and what the standard expects); FAIL
+        (a result function broken, wrong data, a timeout or a broken session).
+
+        exit status: 0 every combination passed (pass or pass*), 1 a combination failed or the
+        target could not be reached, 2 bad usage (including --write without --lba-range)
         """
 
     static let flags: Set<String> = ["--json", "--exhaustive", "--write"]
@@ -221,7 +227,7 @@ public enum DVTCommand: Command {
             }
             let throughput = result.statistics.nanoseconds > 0 ? decimal(result.statistics.mebibytesPerSecond) : "-"
             rows.append(
-                [String(result.index + 1), result.passed ? (result.deviations.isEmpty ? "pass" : "pass*") : "FAIL"] + cells
+                [String(result.index + 1), result.passed ? result.verdict : "FAIL"] + cells
                     + [result.targetMaxRecvDataSegmentLength.map { compact(String($0)) } ?? "-", throughput])
         }
         let failed = results.filter { !$0.passed }
@@ -230,12 +236,15 @@ public enum DVTCommand: Command {
         case .readOnly: mode = "read-only"
         case .write(let lbas): mode = "write, LBAs \(lbas.lowerBound)-\(lbas.upperBound)"
         }
+        let withDeviations = results.filter { $0.passed && !$0.deviations.isEmpty }.count
         var text = "domain validation of \(request.target) at \(request.portal), LUN \(lun) (\(mode)): "
         text +=
-            "\(results.count) combinations (\(request.exhaustive ? "exhaustive" : "pairwise")), \(results.count - failed.count) passed, \(failed.count) failed\n"
+            "\(results.count) combinations (\(request.exhaustive ? "exhaustive" : "pairwise")), \(results.count - failed.count) passed"
+            + (withDeviations > 0 ? " (\(withDeviations) with deviations, pass*)" : "") + ", \(failed.count) failed\n"
         text += table(rows)
         text += "\nvalues: negotiated, or offered>negotiated when the target chose another; ! breaks the RFC 7143 result function; "
-        text += "T-MRDSL: the target's MaxRecvDataSegmentLength (our largest PDU); pass*: passed with a deviation listed below"
+        text += "T-MRDSL: the target's MaxRecvDataSegmentLength (our largest PDU); "
+        text += "pass*: the data was right, but the target deviated from a standard as listed below"
         var deviations: [String: (detail: String, combinations: [Int])] = [:]
         var rules: [String] = []
         for result in results {
@@ -246,7 +255,7 @@ public enum DVTCommand: Command {
         }
         for rule in rules {
             guard let seen = deviations[rule] else { continue }
-            text += "\ndeviation in \(seen.combinations.count) combination(s) (first #\(seen.combinations[0])): \(seen.detail)"
+            text += "\ndeviation in \(combinationList(seen.combinations)): \(seen.detail)"
         }
         for result in failed {
             text += "\n#\(result.index + 1): "
@@ -278,6 +287,7 @@ public enum DVTCommand: Command {
             ("mode", mode),
             ("coverage", .string(request.exhaustive ? "exhaustive" : "pairwise")),
             ("passed", .bool(results.allSatisfy(\.passed))),
+            ("verdict", .string(overallVerdict(results))),
             (
                 "combinations",
                 .array(
@@ -285,6 +295,7 @@ public enum DVTCommand: Command {
                         .object([
                             ("index", .number(result.index + 1)),
                             ("passed", .bool(result.passed)),
+                            ("verdict", .string(result.verdict)),
                             (
                                 "keys",
                                 .object(
@@ -371,6 +382,19 @@ private struct ProgressBar {
         // Carriage return and "erase line" (ECMA-48 EL), so the table starts on a clean line.
         print("\r\u{1B}[2K", terminator: "")
     }
+}
+
+/// "fail" if any combination failed, else "pass*" if any deviated, else "pass".
+func overallVerdict(_ results: [CombinationResult]) -> String {
+    if !results.allSatisfy(\.passed) { return "fail" }
+    return results.contains { !$0.deviations.isEmpty } ? "pass*" : "pass"
+}
+
+/// "combination #3" or "combinations #1, #2, #5" (the first 10, then how many more).
+private func combinationList(_ numbers: [Int]) -> String {
+    guard numbers.count > 1 else { return "combination #\(numbers.first ?? 0)" }
+    let shown = numbers.prefix(10).map { "#\($0)" }.joined(separator: ", ")
+    return "combinations \(shown)" + (numbers.count > 10 ? " and \(numbers.count - 10) more" : "")
 }
 
 /// 262144 → 256K, 1048576 → 1M; other text unchanged.

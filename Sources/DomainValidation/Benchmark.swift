@@ -77,7 +77,7 @@ public struct Benchmark: Sendable {
                     },
                     completed: { _, completed throws(InitiatorError) in
                         guard completed.status == SCSIStatus.good else {
-                            throw .commandFailed(command: mode.rawValue, status: completed.status, sense: completed.sense)
+                            throw .commandFailed(command: "\(mode.rawValue) (LUN \(lun))", status: completed.status, sense: completed.sense)
                         }
                     })
             } catch {

@@ -57,8 +57,9 @@ struct IOExercise {
     /// Mixed into the written pattern so that data left by an earlier combination never passes.
     let seed: UInt64
 
-    /// READ CAPACITY, then the mode's transfers; returns what moved.
-    func run(on session: inout Session) throws(ValidationFailure) -> IOStatistics {
+    /// READ CAPACITY, then the mode's transfers; returns what moved. SBC deviations that leave
+    /// the data right (`checkBounds`) are added to `deviations` instead of failing.
+    func run(on session: inout Session, deviations: inout [ProtocolDeviation]) throws(ValidationFailure) -> IOStatistics {
         let capacity = try readCapacity(on: &session)
         let blockLength = Int(capacity.blockLength)
         var statistics = IOStatistics()
@@ -67,7 +68,7 @@ struct IOExercise {
         case .readOnly:
             let extents = layout(in: 0...capacity.lastLogicalBlock, blockLength: blockLength)
             try compareRepeatedReads(extents, blockLength: blockLength, on: &session, statistics: &statistics)
-            try checkBounds(capacity, on: &session, statistics: &statistics)
+            if let deviation = try checkBounds(capacity, on: &session, statistics: &statistics) { deviations.append(deviation) }
         case .write(let lbas):
             guard lbas.upperBound <= capacity.lastLogicalBlock else {
                 throw ValidationFailure(
@@ -153,25 +154,36 @@ struct IOExercise {
         }
     }
 
-    /// The last block reads GOOD; the block after it is ILLEGAL REQUEST (SBC-3 §4.5: LBA out of range).
-    private func checkBounds(_ capacity: Capacity, on session: inout Session, statistics: inout IOStatistics) throws(ValidationFailure) {
+    /// The last block reads GOOD; the block after it ends CHECK CONDITION, ILLEGAL REQUEST,
+    /// LOGICAL BLOCK ADDRESS OUT OF RANGE (SBC-3 §4.5). Data past the end is a failure; any
+    /// other refusal is a deviation: the target protected the data, with other sense.
+    private func checkBounds(
+        _ capacity: Capacity, on session: inout Session, statistics: inout IOStatistics
+    ) throws(ValidationFailure) -> ProtocolDeviation? {
         let blockLength = Int(capacity.blockLength)
         let last = SCSIRequest.read(lba: capacity.lastLogicalBlock, blocks: 1, blockLength: blockLength, lun: lun, sixteenByteCDB: true)
         let beyond = SCSIRequest.read(
             lba: capacity.lastLogicalBlock + 1, blocks: 1, blockLength: blockLength, lun: lun, sixteenByteCDB: true)
-        let results = try perform([last, beyond], on: &session)
-        guard results[0].status == SCSIStatus.good else {
-            throw ValidationFailure(
-                .io, "READ of the last block \(capacity.lastLogicalBlock) failed with \(SCSIStatus.name(results[0].status))")
-        }
+        let results = try perform([last, beyond], on: &session, expectGood: [true, false])
         statistics.bytesRead += results[0].data.count
-        guard results[1].status == SCSIStatus.checkCondition, results[1].sense?.senseKey == illegalRequest else {
-            let detail = results[1].sense.map { ": \($0)" } ?? ""
-            throw ValidationFailure(
-                .io,
-                "READ of block \(capacity.lastLogicalBlock + 1), past the last block READ CAPACITY reported, ended \(SCSIStatus.name(results[1].status))\(detail) instead of ILLEGAL REQUEST"
-            )
+        let outcome = results[1]
+        let sense = outcome.sense
+        if outcome.status == SCSIStatus.checkCondition, sense?.senseKey == SenseData.illegalRequest,
+            sense?.additionalSenseCode == 0x21, sense?.additionalSenseCodeQualifier == 0x00
+        {
+            return nil
         }
+        let what =
+            "\(beyond.name) of block \(capacity.lastLogicalBlock + 1) (LUN \(lun)), one past the last block READ CAPACITY (16) reported,"
+        guard outcome.status != SCSIStatus.good else {
+            throw ValidationFailure(
+                .io, "\(what) ended GOOD with \(outcome.data.count) bytes: the target reads beyond its capacity (SBC-3 §4.5)")
+        }
+        return ProtocolDeviation(
+            rule: "out-of-range READ answered with other sense data",
+            detail:
+                "\(what) ended \(SCSIStatus.describe(outcome.status, sense: sense)); SBC-3 §4.5 expects CHECK CONDITION: ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)"
+        )
     }
 
     /// Writes every extent with its pattern (all queued), reads them all back (queued) and
@@ -184,9 +196,7 @@ struct IOExercise {
                 lba: extent.lba, data: BlockPattern.bytes(lba: extent.lba, blocks: extent.blocks, blockLength: blockLength, seed: seed),
                 blockLength: blockLength, lun: lun, sixteenByteCDB: index % 2 == 1)
         }
-        for result in try perform(writes, on: &session) where result.status != SCSIStatus.good {
-            throw ValidationFailure(.io, "WRITE failed with \(SCSIStatus.name(result.status))\(result.sense.map { ": \($0)" } ?? "")")
-        }
+        _ = try perform(writes, on: &session)
         statistics.bytesWritten += extents.reduce(0) { $0 + $1.blocks * blockLength }
         let reads = extents.enumerated().map { index, extent in
             SCSIRequest.read(lba: extent.lba, blocks: extent.blocks, blockLength: blockLength, lun: lun, sixteenByteCDB: index % 2 == 0)
@@ -209,25 +219,21 @@ struct IOExercise {
         }
     }
 
-    /// Runs `requests` queued; any status but GOOD and CHECK CONDITION, or an initiator error, fails the step.
-    private func perform(_ requests: [SCSIRequest], on session: inout Session) throws(ValidationFailure) -> [Session.CommandResult] {
-        do {
-            let results = try session.perform(requests, queueDepth: Self.queueDepth)
-            for (request, result) in zip(requests, results)
-            where result.status != SCSIStatus.good && result.status != SCSIStatus.checkCondition {
-                throw ValidationFailure(.io, "\(request.name) ended \(SCSIStatus.name(result.status))")
-            }
-            return results
-        } catch let failure as ValidationFailure {
-            throw failure
-        } catch {
-            throw ValidationFailure(.io, "\(error)")
+    /// Runs `requests` queued; a request whose `expectGood` entry is true (all, by default)
+    /// fails the step unless it ends GOOD, and so does any initiator error.
+    private func perform(
+        _ requests: [SCSIRequest], on session: inout Session, expectGood: [Bool] = []
+    ) throws(ValidationFailure) -> [Session.CommandResult] {
+        let results: [Session.CommandResult]
+        do { results = try session.perform(requests, queueDepth: Self.queueDepth) } catch { throw ValidationFailure(.io, "\(error)") }
+        for (index, (request, result)) in zip(requests, results).enumerated()
+        where result.status != SCSIStatus.good && (index < expectGood.count ? expectGood[index] : true) {
+            throw ValidationFailure(
+                .io, "\(request.name) (LUN \(request.lun)) failed with \(SCSIStatus.describe(result.status, sense: result.sense))")
         }
+        return results
     }
 }
-
-/// SPC-4 sense key ILLEGAL REQUEST.
-private let illegalRequest: UInt8 = 0x5
 
 private func hex(_ byte: UInt8) -> String {
     let text = String(byte, radix: 16)

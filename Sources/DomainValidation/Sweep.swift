@@ -41,6 +41,9 @@ public struct CombinationResult: Sendable, Equatable {
     public var statistics = IOStatistics()
 
     public var passed: Bool { failure == nil && keys.allSatisfy { $0.violation == nil } }
+
+    /// "pass", "pass*" (passed, with deviations listed) or "fail".
+    public var verdict: String { passed ? (deviations.isEmpty ? "pass" : "pass*") : "fail" }
 }
 
 /// A sweep of a key space against one target: for each combination, login with those
@@ -83,17 +86,18 @@ public struct Sweep: Sendable {
         let negotiated = session.parameters
         result.targetMaxRecvDataSegmentLength = negotiated.maxXmitDataSegmentLength
         for position in result.keys.indices {
-            check(&result.keys[position], negotiated: negotiated, offered: parameters)
+            check(&result.keys[position], negotiated: negotiated)
         }
         let exercise = IOExercise(
             lun: target.lun, mode: mode, maxBurstLength: negotiated.maxBurstLength, firstBurstLength: negotiated.firstBurstLength,
             seed: seed ^ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+        var deviations: [ProtocolDeviation] = []
         do {
-            result.statistics = try exercise.run(on: &session)
+            result.statistics = try exercise.run(on: &session, deviations: &deviations)
         } catch {
             result.failure = error
         }
-        result.deviations = session.protocolDeviations
+        result.deviations = session.protocolDeviations + deviations
         // A failed session is dropped, not logged out: its state is unknown, and the next
         // login's session reinstatement cleans up on the target.
         guard result.failure == nil else { return result }
@@ -114,10 +118,11 @@ public struct Sweep: Sendable {
     /// Records the value in effect and checks it against the key's result function
     /// (`NegotiationTable.check`) independently of the login's own negotiator. A key the
     /// login did not offer (FirstBurstLength when irrelevant, §13.14) has nothing to check.
-    private func check(_ outcome: inout CombinationResult.KeyOutcome, negotiated: NegotiatedParameters, offered: InitiatorParameters) {
+    private func check(_ outcome: inout CombinationResult.KeyOutcome, negotiated: NegotiatedParameters) {
         let value = outcome.key.negotiated(in: negotiated)
         outcome.negotiated = value
-        if outcome.key == .firstBurstLength && offered.initialR2T && !offered.immediateData { return }
+        // Irrelevant once InitialR2T=Yes and ImmediateData=No are in effect, whoever chose them.
+        if outcome.key == .firstBurstLength && negotiated.initialR2T && !negotiated.immediateData { return }
         if case .failure(let violation) = NegotiationTable.check(key: outcome.key.rawValue, offered: outcome.offered, answered: value) {
             outcome.violation = violation.description
         }

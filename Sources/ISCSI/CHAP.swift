@@ -62,17 +62,20 @@ public struct CHAPExchange: Sendable {
         guard case .awaitingChallenge = state else { throw .outOfOrder(step: "the target's challenge") }
         let keys = try Self.chapKeys(pairs, expected: ["CHAP_A", "CHAP_I", "CHAP_C"])
 
+        // RFC 7143 §12.1.3, §6.2.1: CHAP_A is answered with one of the algorithms we offered.
         let chosen = try Self.required("CHAP_A", in: keys)
         guard let number = NumericalValue.parse(chosen), number <= UInt8.max,
             let algorithm = CHAPAlgorithm(rawValue: UInt8(number)), algorithms.contains(algorithm)
         else {
             throw .algorithmNotOffered(chosen: Self.printableNumber(chosen), offered: algorithms)
         }
+        // RFC 7143 §12.1.3: CHAP_I is a number 0-255 (the one-octet identifier of RFC 1994 §4.1).
         guard let identifier = NumericalValue.parse(try Self.required("CHAP_I", in: keys)),
             identifier <= UInt8.max
         else {
             throw .invalidIdentifier
         }
+        // RFC 7143 §12.1.3: CHAP_C is a binary value; its length is ours to bound.
         let challenge = try Self.binary("CHAP_C", in: keys)
         guard !challenge.isEmpty, challenge.count <= Self.maximumChallengeLength else {
             throw .challengeLength(challenge.count, limit: Self.maximumChallengeLength)
@@ -112,6 +115,8 @@ public struct CHAPExchange: Sendable {
         guard case .awaitingTargetResponse(let algorithm) = state, let mutual else {
             throw .outOfOrder(step: "the target's response")
         }
+        // RFC 7143 §12.1.3: for mutual CHAP the target answers our challenge with CHAP_N and
+        // CHAP_R, the response to our CHAP_I and CHAP_C under the algorithm it chose.
         let keys = try Self.chapKeys(pairs, expected: ["CHAP_N", "CHAP_R"])
         let name = try Self.required("CHAP_N", in: keys)
         guard name == mutual.userName else { throw .wrongTargetName(expected: mutual.userName) }
@@ -130,7 +135,8 @@ public struct CHAPExchange: Sendable {
 
     // MARK: - Reading the target's keys
 
-    /// The `CHAP_` keys of `pairs`; a repeated or unexpected one is an error.
+    /// The `CHAP_` keys of `pairs`; a repeated or unexpected one is an error (RFC 7143 §6.3: no
+    /// key is sent twice in a login; §12.1.3 fixes which CHAP keys each step carries).
     private static func chapKeys(_ pairs: [TextPair], expected: Set<String>) throws(CHAPError)
         -> [String: String]
     {

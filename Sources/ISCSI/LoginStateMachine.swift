@@ -135,6 +135,9 @@ public struct LoginStateMachine: Sendable {
         /// Sent CHAP_N/CHAP_R; waiting for the transit to operational (and the target's
         /// own CHAP_N/CHAP_R when mutual).
         case chapResponseSent(CHAPExchange)
+        /// CHAP succeeded but the target stayed in the security stage (T=0); we keep asking
+        /// to move on.
+        case securityComplete
         case operational(Negotiator)
         case loggedIn
         case failed
@@ -151,6 +154,11 @@ public struct LoginStateMachine: Sendable {
     private var tsih: UInt16
     /// The login task's tag: configured, or learned from the first response.
     private var taskTag: UInt32?
+    /// The stage our last request with the T bit asked to move to; the target may not go
+    /// further (`transits(_:)`).
+    private var requestedNextStage = LoginStage.operationalNegotiation
+    /// InitiatorName, InitiatorAlias, SessionType, TargetName as sent in the first request.
+    private var declarations: [TextPair] = []
 
     public init(configuration: LoginConfiguration) {
         self.configuration = configuration
@@ -169,10 +177,12 @@ public struct LoginStateMachine: Sendable {
         if let alias = configuration.initiatorAlias { keys.append(TextPair("InitiatorAlias", alias)) }
         keys.append(TextPair("SessionType", configuration.sessionType.rawValue))
         if let target = configuration.targetName { keys.append(TextPair("TargetName", target)) }
+        declarations = keys
         switch configuration.authentication {
         case .none:
             // A target that insists on CHAP answers with an authentication failure we can explain.
-            let negotiator = Negotiator(offer: configuration.parameters, sessionType: configuration.sessionType)
+            let negotiator = Negotiator(
+                offer: configuration.parameters, sessionType: configuration.sessionType, declarations: declarations)
             state = .operational(negotiator)
             return request(
                 keys + negotiator.initialOperationalKeys(), transit: true, stage: .operationalNegotiation, next: .fullFeaturePhase)
@@ -212,16 +222,23 @@ public struct LoginStateMachine: Sendable {
         let pairs: [TextPair]
         do {
             guard let complete = try text.append(response.data, isFinal: !response.continues) else {
-                // The target has more text for this step: ask for it with an empty request (§6.2).
+                // RFC 7143 §11.13.2: the C bit says more text follows; ask for it with an empty
+                // request (§6.2).
                 return .send(request([], transit: false, stage: response.currentStage, next: response.nextStage))
             }
             pairs = complete
         } catch {
             throw .text(error)
         }
-        if let tag = pairs.first(where: { $0.key == "TargetPortalGroupTag" }), let value = UInt16(tag.value) {
-            targetPortalGroupTag = value
+        // RFC 7143 §13.9: the target returns TargetPortalGroupTag in the response to the first
+        // request (the security stage's with CHAP, before the negotiator exists); it is a
+        // numerical value, decimal or 0x hexadecimal (§6.1).
+        if let tag = pairs.first(where: { $0.key == "TargetPortalGroupTag" }),
+            let value = NumericalValue.parse(tag.value), value <= UInt64(UInt16.max)
+        {
+            targetPortalGroupTag = UInt16(value)
         }
+        let transit = try transits(response)
 
         switch state {
         case .chapOffered(let chap):
@@ -233,15 +250,29 @@ public struct LoginStateMachine: Sendable {
             return .send(request(answer, transit: true, stage: .securityNegotiation, next: .operationalNegotiation))
         case .chapResponseSent(var exchange):
             do { try exchange.verifyTarget(pairs) } catch { throw .authentication(error) }
-            guard response.transit, response.nextStage == .operationalNegotiation else {
-                throw .protocolViolation("after the CHAP response the target did not move to the operational stage")
+            guard transit else {
+                // RFC 7143 §6.3: a target may answer T=0 and stay in the stage; once CHAP is
+                // done we ask again to move on, with nothing more to say.
+                state = .securityComplete
+                return .send(request([], transit: true, stage: .securityNegotiation, next: .operationalNegotiation))
+            }
+            return startOperational()
+        case .securityComplete:
+            // RFC 7143 §12.1.3: CHAP ended with the target's response; no CHAP key may follow.
+            if let key = pairs.first(where: { TextKeys.isSecretDerived($0.key) })?.key {
+                throw .authentication(.unexpectedKey(key))
+            }
+            guard transit else {
+                return .send(request([], transit: true, stage: .securityNegotiation, next: .operationalNegotiation))
             }
             return startOperational()
         case .operational(var negotiator):
             let replies: [TextPair]
             do { replies = try negotiator.receive(pairs) } catch { throw .negotiation(error) }
             state = .operational(negotiator)
-            if response.transit && response.nextStage == .fullFeaturePhase {
+            if transit && response.nextStage == .fullFeaturePhase {
+                // RFC 7143 §6.2, §11.13.3: the final response ends the negotiation, so every
+                // offer that needs an answer must have had one (`Negotiator.isComplete`).
                 guard negotiator.isComplete else {
                     throw .protocolViolation("the target entered full feature phase before answering every key")
                 }
@@ -254,18 +285,38 @@ public struct LoginStateMachine: Sendable {
                         tsih: tsih, parameters: parameters, cmdSN: response.expCmdSN, expStatSN: expStatSN,
                         maxCmdSN: response.maxCmdSN))
             }
+            // RFC 7143 §6.2, §6.3: the target answers over several PDUs or stays in the stage
+            // (T=0, or T=1 with a next stage no later than this one); we answer its offers and
+            // ask again to move on.
             return .send(request(replies, transit: true, stage: .operationalNegotiation, next: .fullFeaturePhase))
         case .idle, .loggedIn, .failed:
             throw .protocolViolation("Login Response received with no login in progress")
         }
     }
 
+    /// Whether `response` moves the login to a later stage. RFC 7143 §6.3, §11.13.3: a target
+    /// may stay in its stage (T=0) or pick a next stage earlier than the one we asked for,
+    /// which is legal; it must never go beyond what we asked for (e.g. skip the operational
+    /// stage after CHAP).
+    private func transits(_ response: LoginResponse) throws(LoginError) -> Bool {
+        guard response.transit else { return false }
+        guard response.nextStage.rawValue <= requestedNextStage.rawValue else {
+            throw .protocolViolation(
+                "the target moved to \(response.nextStage.label) although we asked only for \(requestedNextStage.label) (RFC 7143 §6.3)")
+        }
+        return response.nextStage.rawValue > response.currentStage.rawValue
+    }
+
     private mutating func afterAuthMethod(_ response: LoginResponse, _ pairs: [TextPair], chap: CHAPConfiguration) throws(LoginError)
         -> LoginAction
     {
+        // RFC 7143 §6.2.1, §12.1: the answer to a list is one offered value; we offered CHAP
+        // alone, so anything else (Reject, None) means the target will not do CHAP with us.
         let chosen = pairs.first(where: { $0.key == "AuthMethod" })?.value
         guard chosen == "CHAP" else {
-            throw .protocolViolation("the target answered AuthMethod=\(chosen ?? "(nothing)") to our offer of CHAP")
+            throw .protocolViolation(
+                "the target answered AuthMethod=\(chosen.map { String($0.prefix(32)) } ?? "(nothing)") to our offer of CHAP alone (RFC 7143 §6.2.1); check that the target is configured for CHAP, or configure no CHAP credentials"
+            )
         }
         let exchange = CHAPExchange(
             credentials: chap.credentials, mutual: chap.mutual, algorithms: chap.algorithms, mutualChallenge: chap.mutualChallenge)
@@ -274,7 +325,8 @@ public struct LoginStateMachine: Sendable {
     }
 
     private mutating func startOperational() -> LoginAction {
-        let negotiator = Negotiator(offer: configuration.parameters, sessionType: configuration.sessionType)
+        let negotiator = Negotiator(
+            offer: configuration.parameters, sessionType: configuration.sessionType, declarations: declarations)
         state = .operational(negotiator)
         return .send(
             request(negotiator.initialOperationalKeys(), transit: true, stage: .operationalNegotiation, next: .fullFeaturePhase))
@@ -287,6 +339,7 @@ public struct LoginStateMachine: Sendable {
         case .success:
             break
         case .redirection:
+            // RFC 7143 §11.13.5: a redirect carries TargetAddress.
             let address = (try? TextKeys.decode(response.data))?.first(where: { $0.key == "TargetAddress" })?.value
             guard let address else { throw .protocolViolation("redirect (\(response.status)) without a TargetAddress") }
             return .redirect(address: address, permanent: response.status.detail == 0x02)
@@ -297,6 +350,8 @@ public struct LoginStateMachine: Sendable {
         case .unknown:
             throw .rejected(response.status, target: targetLabel)
         }
+        // RFC 7143 §11.13: the response echoes the request's Initiator Task Tag and ISID, and
+        // Version-active is 0, the only version.
         let expectedTag = taskTag ?? response.initiatorTaskTag
         guard response.initiatorTaskTag == expectedTag else {
             throw .protocolViolation("Login Response for task tag \(response.initiatorTaskTag), expected \(expectedTag)")
@@ -324,10 +379,22 @@ public struct LoginStateMachine: Sendable {
         }
     }
 
-    private func request(_ keys: [TextPair], transit: Bool, stage: LoginStage, next: LoginStage) -> LoginRequest {
-        LoginRequest(
+    private mutating func request(_ keys: [TextPair], transit: Bool, stage: LoginStage, next: LoginStage) -> LoginRequest {
+        if transit { requestedNextStage = next }
+        return LoginRequest(
             transit: transit, currentStage: stage, nextStage: next, isid: configuration.isid, tsih: tsih,
             initiatorTaskTag: taskTag ?? 0, cid: configuration.cid, cmdSN: configuration.cmdSN,
             expStatSN: expStatSN, data: TextKeys.encode(keys))
+    }
+}
+
+extension LoginStage {
+    /// The stage's name in messages.
+    fileprivate var label: String {
+        switch self {
+        case .securityNegotiation: "the security stage"
+        case .operationalNegotiation: "the operational stage"
+        case .fullFeaturePhase: "full feature phase"
+        }
     }
 }

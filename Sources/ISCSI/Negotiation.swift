@@ -13,6 +13,11 @@ public struct Negotiator: Sendable {
     /// Values the target declared (its MaxRecvDataSegmentLength, TargetPortalGroupTag, …).
     private var targetDeclarations: [String: String] = [:]
     private var keysFromTarget: Set<String> = []
+    /// Our own declarations in the first Login Request (InitiatorName, SessionType, …), which
+    /// a target may echo or answer NotUnderstood without harm (`process`).
+    private let ownDeclarations: [String: String]
+    /// Offers the target answered Irrelevant: their RFC default is in effect but unused.
+    private var answeredIrrelevant: Set<String> = []
 
     /// What open-iscsi offers in its first operational PDU, in its order (usr/login.c
     /// `fill_op_params_text`); keys irrelevant to the session type are left out, so a
@@ -25,8 +30,11 @@ public struct Negotiator: Sendable {
         "MaxRecvDataSegmentLength",
     ]
 
-    public init(offer parameters: InitiatorParameters, sessionType: SessionType) {
+    /// - Parameter declarations: the declarative keys we send beside the offers (the login
+    ///   state machine's InitiatorName, SessionType, TargetName, InitiatorAlias).
+    public init(offer parameters: InitiatorParameters, sessionType: SessionType, declarations: [TextPair] = []) {
         self.sessionType = sessionType
+        self.ownDeclarations = Dictionary(declarations.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
         let preferences = parameters.preferences
         self.preferences = preferences
         self.offers = Negotiator.offeredKeys.compactMap { key in
@@ -60,13 +68,20 @@ public struct Negotiator: Sendable {
     }
 
     /// Whether every key we offered that needs an answer has one, so the login may move to
-    /// the next stage. Declarations need none, nor offers whose outcome they decide
-    /// themselves (RFC 7143 §6.2.2; `KeyDefinition.outcomeDecided(byOffer:)`).
+    /// the next stage. The answers may come spread over several Login Responses (RFC 7143
+    /// §6.2: a negotiation ends when the responder has sent the key, in any PDU of the stage).
     public var isComplete: Bool {
         offers.allSatisfy { offer in
             guard let definition = NegotiationTable.definition(for: offer.key) else { return true }
+            // RFC 7143 §6.2: a declaration is not answered.
             if case .declarative = definition.type { return true }
-            return agreed[offer.key] != nil || definition.outcomeDecided(byOffer: offer.value) != nil
+            if agreed[offer.key] != nil { return true }
+            // RFC 7143 §6.2.2: OR offered Yes, AND offered No: the offer decides the outcome
+            // and the answer is optional (`KeyDefinition.outcomeDecided(byOffer:)`).
+            if definition.outcomeDecided(byOffer: offer.value) != nil { return true }
+            // RFC 7143 §13.14: FirstBurstLength means nothing once InitialR2T=Yes and
+            // ImmediateData=No are in effect; a target that leaves it unanswered loses nothing.
+            return definition.isIrrelevant(in: sessionType, valueOf: valueInEffect)
         }
     }
 
@@ -79,7 +94,9 @@ public struct Negotiator: Sendable {
             maxXmitDataSegmentLength: number(
                 of: "MaxRecvDataSegmentLength", from: { targetDeclarations[$0] }),
             maxBurstLength: number(of: "MaxBurstLength"),
-            firstBurstLength: number(of: "FirstBurstLength"),
+            // Never above MaxBurstLength (RFC 7143 §13.14), also when the target answered
+            // FirstBurstLength Irrelevant and its default is in effect.
+            firstBurstLength: min(number(of: "FirstBurstLength"), number(of: "MaxBurstLength")),
             initialR2T: valueInEffect("InitialR2T") == YesNo.yes,
             immediateData: valueInEffect("ImmediateData") == YesNo.yes,
             maxOutstandingR2T: number(of: "MaxOutstandingR2T"),
@@ -107,25 +124,43 @@ public struct Negotiator: Sendable {
         func failure(_ violation: NegotiationViolation) -> NegotiationError {
             NegotiationError(key: pair.key, value: pair.value, violation: violation)
         }
+        // RFC 7143 §6.2: NotUnderstood is a valid answer to a declaration, and a target that
+        // echoes one of ours unchanged changes nothing; either is ignored. Another value
+        // would contradict what we declared.
+        if let declared = ownDeclarations[pair.key],
+            pair.value == declared || SpecialAnswer(rawValue: pair.value) != nil
+        {
+            return nil
+        }
+        // RFC 7143 §6.3: a key is declared or negotiated at most once per login (TargetAddress
+        // may repeat, §13.8); the initiator must drop a connection that renegotiates one.
         guard keysFromTarget.insert(pair.key).inserted || definition.mayRepeat else {
             throw failure(.repeated)
         }
+        // RFC 7143 §13 "Use": security keys belong to the security stage (§6.3.2), SendTargets
+        // to the full feature phase (§13.3).
         switch definition.stage {
         case .security, .fullFeature: throw failure(.wrongStage(definition.stage))
         case .operational, .login, .loginAndFullFeature: break
         }
+        // RFC 7143 §13 "Senders": InitiatorName, InitiatorAlias and SessionType come from the
+        // initiator only.
         guard definition.senders != .initiator else { throw failure(.notSentByTarget) }
 
         if case .declarative = definition.type {
+            // RFC 7143 §6.1, §13: a declaration must still be well-formed for its key.
             if let violation = definition.validateOffer(pair.value) { throw failure(violation) }
             targetDeclarations[pair.key] = pair.value
             return nil
         }
         if let offered = offeredValue(pair.key) {
+            // RFC 7143 §6.2, §6.2.1, §6.2.2: the answer must be one the key's result function
+            // allows for our offer (`KeyDefinition.check`).
             switch definition.check(offered: offered, answered: pair.value) {
             case .success(let value): agreed[pair.key] = value
             case .failure(let violation): throw failure(violation)
             }
+            if SpecialAnswer(rawValue: pair.value) == .irrelevant { answeredIrrelevant.insert(pair.key) }
             return nil
         }
         return try answer(offer: pair, definition: definition, failure: failure)
@@ -136,8 +171,12 @@ public struct Negotiator: Sendable {
         offer pair: TextPair, definition: KeyDefinition,
         failure: (NegotiationViolation) -> NegotiationError
     ) throws(NegotiationError) -> TextPair {
+        // RFC 7143 §6.2: Reject, Irrelevant and NotUnderstood are answers, never offers; using
+        // one as an offer is a protocol error.
         guard SpecialAnswer(rawValue: pair.value) == nil else { throw failure(.answerWithoutOffer) }
+        // RFC 7143 §6.1, §13: the offer must be well-formed for its key.
         if let violation = definition.validateOffer(pair.value) { throw failure(violation) }
+        // RFC 7143 §6.2: a key that does not apply is answered Irrelevant.
         if definition.isIrrelevant(in: sessionType, valueOf: value(of:)) {
             return TextPair(pair.key, SpecialAnswer.irrelevant.rawValue)
         }
@@ -164,9 +203,12 @@ public struct Negotiator: Sendable {
         return TextPair(pair.key, result)
     }
 
-    /// FirstBurstLength must not exceed MaxBurstLength (RFC 7143 §13.14), once both are agreed.
+    /// FirstBurstLength must not exceed MaxBurstLength (RFC 7143 §13.14), once both are agreed;
+    /// not when FirstBurstLength is irrelevant or was answered Irrelevant (§6.2), since its
+    /// value is then unused.
     private func checkBurstLengths() throws(NegotiationError) {
         guard let definition = NegotiationTable.definition(for: "FirstBurstLength"),
+            !answeredIrrelevant.contains("FirstBurstLength"),
             !definition.isIrrelevant(in: sessionType, valueOf: value(of:)),
             let firstBurst = agreed["FirstBurstLength"].flatMap(NumericalValue.parse),
             let maxBurst = agreed["MaxBurstLength"].flatMap(NumericalValue.parse),

@@ -168,10 +168,12 @@ public struct KeyDefinition: Sendable {
     /// `NegotiationTable.check`.
     public func check(offered: String, answered: String) -> Result<String, NegotiationViolation> {
         if let special = SpecialAnswer(rawValue: answered) {
-            return checkSpecial(special)
+            return checkSpecial(special, offered: offered)
         }
         switch type {
         case .list(let valid):
+            // RFC 7143 §6.2.1: the responder picks one value of the offered list ("None" only
+            // if it was offered), never a list and never a value we did not offer.
             let offeredValues = offered.split(separator: ",", omittingEmptySubsequences: false).map(
                 String.init)
             guard offeredValues.contains(answered) else {
@@ -182,6 +184,8 @@ public struct KeyDefinition: Sendable {
         case .boolean(let function):
             guard let ours = YesNo.parse(offered) else { return .failure(.invalidOffer) }
             guard let theirs = YesNo.parse(answered) else { return .failure(.notABoolean) }
+            // RFC 7143 §6.2.2: the answer is the result of OR/AND over both values, so it
+            // cannot undo an offer that decides the outcome (OR with Yes, AND with No).
             switch function {
             case .or where ours && !theirs: return .failure(.orRequiresYes)
             case .and where !ours && theirs: return .failure(.andRequiresNo)
@@ -190,6 +194,8 @@ public struct KeyDefinition: Sendable {
         case .numerical(let range, let function):
             guard let ours = NumericalValue.parse(offered) else { return .failure(.invalidOffer) }
             guard let theirs = NumericalValue.parse(answered) else { return .failure(.notANumber) }
+            // RFC 7143 §13: each key's range; §6.2.2: Minimum answers at most our offer,
+            // Maximum at least.
             guard range.contains(theirs) else { return .failure(.outOfRange(range)) }
             switch function {
             case .minimum where theirs > ours: return .failure(.aboveOffer(offered: ours))
@@ -201,11 +207,13 @@ public struct KeyDefinition: Sendable {
                 return .failure(.invalidOffer)
             }
             guard let theirs = NumericalValue.parse(answered) else { return .failure(.notANumber) }
+            // RFC 3720 §A.3.2: one number inside the offered range.
             guard range.contains(theirs), offeredRange.contains(theirs) else {
                 return .failure(.outOfRange(offeredRange.clamped(to: range)))
             }
             return .success(String(theirs))
         case .declarative(let declared):
+            // RFC 7143 §6.2: a declaration is not negotiated; only its syntax is checked.
             if let violation = declared.validate(answered) { return .failure(violation) }
             return .success(answered)
         }
@@ -257,20 +265,34 @@ public struct KeyDefinition: Sendable {
         }
     }
 
-    private func checkSpecial(_ special: SpecialAnswer) -> Result<String, NegotiationViolation> {
+    private func checkSpecial(_ special: SpecialAnswer, offered: String) -> Result<String, NegotiationViolation> {
         switch special {
         case .irrelevant:
             // RFC 7143 §6.2: "the negotiation is not considered as failed if the response is Irrelevant".
-            .success(rfcDefault ?? "")
+            return .success(rfcDefault ?? "")
         case .notUnderstood where status == .addedAfterRFC3720:
-            .success(rfcDefault ?? "")
+            // RFC 7143 §13.23–§13.24: an RFC 3720 target never heard of the key; its default holds.
+            return .success(rfcDefault ?? "")
+        case .notUnderstood where status == .obsoleted:
+            // RFC 7143 §13.26 asks for Reject (or No), but a target written after RFC 3720 may
+            // not know the marker keys at all; either way markers stay off.
+            return .success(rfcDefault ?? "")
         case .notUnderstood:
-            .failure(.notUnderstood)
+            // RFC 7143 §6.2: every key of the RFC must be supported and "MUST NOT be answered
+            // with NotUnderstood".
+            return .failure(.notUnderstood)
         case .reject where status == .obsoleted:
             // RFC 7143 §13.26: Reject turns the obsolete marker off.
-            .success(rfcDefault ?? "")
+            return .success(rfcDefault ?? "")
         case .reject:
-            .failure(.rejected)
+            // RFC 7143 §6.2: after Reject "the negotiated key is left at its current value (or
+            // default if no value was set)", and the proposer may end the login if that value
+            // is not acceptable to it. Acceptable here: a value the responder could have
+            // answered to our offer under the key's result function.
+            guard let rfcDefault, case .success = check(offered: offered, answered: rfcDefault) else {
+                return .failure(.rejected)
+            }
+            return .success(rfcDefault)
         }
     }
 }
@@ -426,7 +448,8 @@ public enum NegotiationViolation: Error, Sendable, Equatable, CustomStringConver
             "the result function is OR and we offered Yes, so the answer must be Yes (RFC 7143 §6.2.2)"
         case .andRequiresNo:
             "the result function is AND and we offered No, so the answer must be No (RFC 7143 §6.2.2)"
-        case .rejected: "the target rejected the key, and the login cannot continue without it"
+        case .rejected:
+            "the target rejected the key, which leaves its RFC default in effect, and our offer does not allow that value (RFC 7143 §6.2)"
         case .notUnderstood:
             "the target answered NotUnderstood, but RFC 7143 §13 requires every implementation to support this key"
         case .invalidOffer: "the offered value is not valid for this key"

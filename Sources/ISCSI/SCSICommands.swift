@@ -86,4 +86,11 @@ public enum SCSIStatus {
         default: "status 0x" + String(status, radix: 16)
         }
     }
+
+    /// A command's ending for messages: "GOOD", "BUSY", or with its sense data
+    /// "CHECK CONDITION: ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)".
+    public static func describe(_ status: UInt8, sense: SenseData?) -> String {
+        if let sense { return "\(name(status)): \(sense)" }
+        return status == checkCondition ? "CHECK CONDITION without sense data" : name(status)
+    }
 }

@@ -38,44 +38,60 @@ public struct SenseData: Equatable, Sendable, CustomStringConvertible {
         return names[Int(senseKey)]
     }
 
-    /// SPC-4 annex D, the codes a target commonly returns to an initiator like ours.
+    public static let illegalRequest: UInt8 = 0x5
+
+    /// SPC-4 annex D names of the codes a target commonly returns to an initiator like ours.
     public var additionalSenseText: String? {
         switch (additionalSenseCode, additionalSenseCodeQualifier) {
-        case (0x04, 0x00): "logical unit not ready, cause not reportable"
-        case (0x04, 0x01): "logical unit is in process of becoming ready"
-        case (0x04, 0x02): "logical unit not ready, initializing command required"
-        case (0x04, 0x03): "logical unit not ready, manual intervention required"
-        case (0x04, 0x0A): "logical unit not accessible, asymmetric access state transition"
-        case (0x04, 0x0B): "logical unit not accessible, target port in standby state"
-        case (0x04, 0x0C): "logical unit not accessible, target port in unavailable state"
-        case (0x11, 0x00): "unrecovered read error"
-        case (0x1A, 0x00): "parameter list length error"
-        case (0x20, 0x00): "invalid command operation code"
-        case (0x21, 0x00): "logical block address out of range"
-        case (0x24, 0x00): "invalid field in cdb"
-        case (0x25, 0x00): "logical unit not supported"
-        case (0x26, 0x00): "invalid field in parameter list"
-        case (0x27, 0x00): "write protected"
-        case (0x28, 0x00): "not ready to ready change, medium may have changed"
-        case (0x29, 0x00): "power on, reset, or bus device reset occurred"
-        case (0x29, 0x01): "power on occurred"
-        case (0x29, 0x07): "i_t nexus loss occurred"
-        case (0x2A, 0x01): "mode parameters changed"
-        case (0x2A, 0x09): "capacity data has changed"
-        case (0x3A, 0x00): "medium not present"
-        case (0x3F, 0x0E): "reported luns data has changed"
-        case (0x44, 0x00): "internal target failure"
-        case (0x47, 0x00): "scsi parity error"
-        case (0x49, 0x00): "invalid message error"
-        case (0x4B, 0x00): "data phase error"
-        case (0x55, 0x03): "insufficient resources"
+        case (0x00, 0x00): "NO ADDITIONAL SENSE INFORMATION"
+        case (0x04, 0x00): "LOGICAL UNIT NOT READY, CAUSE NOT REPORTABLE"
+        case (0x04, 0x01): "LOGICAL UNIT IS IN PROCESS OF BECOMING READY"
+        case (0x04, 0x02): "LOGICAL UNIT NOT READY, INITIALIZING COMMAND REQUIRED"
+        case (0x04, 0x03): "LOGICAL UNIT NOT READY, MANUAL INTERVENTION REQUIRED"
+        case (0x04, 0x0A): "LOGICAL UNIT NOT ACCESSIBLE, ASYMMETRIC ACCESS STATE TRANSITION"
+        case (0x04, 0x0B): "LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN STANDBY STATE"
+        case (0x04, 0x0C): "LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN UNAVAILABLE STATE"
+        case (0x08, 0x00): "LOGICAL UNIT COMMUNICATION FAILURE"
+        case (0x0C, 0x00): "WRITE ERROR"
+        case (0x11, 0x00): "UNRECOVERED READ ERROR"
+        case (0x1A, 0x00): "PARAMETER LIST LENGTH ERROR"
+        case (0x20, 0x00): "INVALID COMMAND OPERATION CODE"
+        case (0x21, 0x00): "LOGICAL BLOCK ADDRESS OUT OF RANGE"
+        case (0x24, 0x00): "INVALID FIELD IN CDB"
+        case (0x25, 0x00): "LOGICAL UNIT NOT SUPPORTED"
+        case (0x26, 0x00): "INVALID FIELD IN PARAMETER LIST"
+        case (0x27, 0x00): "WRITE PROTECTED"
+        case (0x28, 0x00): "NOT READY TO READY CHANGE, MEDIUM MAY HAVE CHANGED"
+        case (0x29, 0x00): "POWER ON, RESET, OR BUS DEVICE RESET OCCURRED"
+        case (0x29, 0x01): "POWER ON OCCURRED"
+        case (0x29, 0x02): "SCSI BUS RESET OCCURRED"
+        case (0x29, 0x03): "BUS DEVICE RESET FUNCTION OCCURRED"
+        case (0x29, 0x07): "I_T NEXUS LOSS OCCURRED"
+        case (0x2A, 0x01): "MODE PARAMETERS CHANGED"
+        case (0x2A, 0x09): "CAPACITY DATA HAS CHANGED"
+        case (0x2C, 0x00): "COMMAND SEQUENCE ERROR"
+        case (0x31, 0x00): "MEDIUM FORMAT CORRUPTED"
+        case (0x3A, 0x00): "MEDIUM NOT PRESENT"
+        case (0x3F, 0x0E): "REPORTED LUNS DATA HAS CHANGED"
+        case (0x44, 0x00): "INTERNAL TARGET FAILURE"
+        case (0x47, 0x00): "SCSI PARITY ERROR"
+        case (0x49, 0x00): "INVALID MESSAGE ERROR"
+        case (0x4B, 0x00): "DATA PHASE ERROR"
+        case (0x4E, 0x00): "OVERLAPPED COMMANDS ATTEMPTED"
+        case (0x55, 0x03): "INSUFFICIENT RESOURCES"
         default: nil
         }
     }
 
+    /// The codes as SPC-4 writes them, e.g. `21h/00h`.
+    public var codes: String { "\(hexByte(additionalSenseCode).uppercased())h/\(hexByte(additionalSenseCodeQualifier).uppercased())h" }
+
+    /// "ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)"; codes without a name
+    /// in the table as "ASC/ASCQ 55h/07h" (80h and up are vendor specific, SPC-4 §4.5.2.1).
     public var description: String {
-        let code = "ASC/ASCQ 0x\(hexByte(additionalSenseCode))/0x\(hexByte(additionalSenseCodeQualifier))"
-        let meaning = additionalSenseText.map { ": \($0)" } ?? ""
-        return "\(deferred ? "deferred " : "")\(senseKeyName), \(code)\(meaning)"
+        let meaning =
+            additionalSenseText.map { "\($0) (\(codes))" }
+            ?? (additionalSenseCode >= 0x80 ? "vendor-specific ASC/ASCQ \(codes)" : "ASC/ASCQ \(codes)")
+        return "\(deferred ? "deferred " : "")\(senseKeyName), \(meaning)"
     }
 }

@@ -27,6 +27,30 @@ extension Session {
         count: Int, queueDepth: Int, request: (Int) -> SCSIRequest,
         completed: (Int, CommandResult) throws(InitiatorError) -> Void
     ) throws(InitiatorError) {
+        do {
+            try streamCommands(count: count, queueDepth: queueDepth, request: request, completed: completed)
+        } catch {
+            // A dropped connection names the commands it took down (tasks still in flight).
+            throw error.naming(commandsInFlight)
+        }
+    }
+
+    /// The oldest command in flight and how many more: "READ (10) (LUN 0) and 3 more commands".
+    var commandsInFlight: String {
+        let ordered = tasks.values.sorted { $0.index < $1.index }
+        guard let first = ordered.first else { return "no command" }
+        let label = "\(first.request.name) (LUN \(first.request.lun))"
+        switch ordered.count {
+        case 1: return label
+        case 2: return label + " and 1 more command"
+        default: return label + " and \(ordered.count - 1) more commands"
+        }
+    }
+
+    private mutating func streamCommands(
+        count: Int, queueDepth: Int, request: (Int) -> SCSIRequest,
+        completed: (Int, CommandResult) throws(InitiatorError) -> Void
+    ) throws(InitiatorError) {
         var submitted = 0
         var finished = 0
         while finished < count {

@@ -44,7 +44,7 @@ extension Session {
         for (index, lun) in luns.enumerated() {
             let answers = Array(results[index * perLUN.count..<(index + 1) * perLUN.count])
             guard answers[0].status == SCSIStatus.good else {
-                throw .commandFailed(command: "INQUIRY", status: answers[0].status, sense: answers[0].sense)
+                throw .commandFailed(command: "INQUIRY (LUN \(lun))", status: answers[0].status, sense: answers[0].sense)
             }
             let inquiry = try decoded { () throws(SCSIDataError) in try StandardInquiry(answers[0].data) }
             var report = LUNReport(lun: lun, inquiry: inquiry, serialNumber: nil, designators: [], capacity: nil)

@@ -39,7 +39,14 @@ public struct Session: ~Copyable {
             var configuration = configuration
             configuration.portalDescription = portal.description
             let connection = try connect(to: portal, timeoutMilliseconds: timeoutMilliseconds)
-            switch try runLogin(on: connection, portal: portal, configuration: configuration, timeoutMilliseconds: timeoutMilliseconds) {
+            let result: LoginResult
+            do {
+                result = try runLogin(
+                    on: connection, portal: portal, configuration: configuration, timeoutMilliseconds: timeoutMilliseconds)
+            } catch {
+                throw error.naming("the login")
+            }
+            switch result {
             case .loggedIn(let outcome):
                 return Session(
                     portal: portal, connection: connection, outcome: outcome, configuration: configuration,
@@ -214,6 +221,10 @@ public struct Session: ~Copyable {
     /// SendTargets discovery (RFC 7143 §12.3, appendix C): the targets this portal offers
     /// and their addresses, across as many Text Responses as the target needs.
     public mutating func sendTargets(_ which: String = "All") throws(InitiatorError) -> [DiscoveredTarget] {
+        do { return try sendTargetsRequest(which) } catch { throw error.naming("SendTargets") }
+    }
+
+    private mutating func sendTargetsRequest(_ which: String) throws(InitiatorError) -> [DiscoveredTarget] {
         let deadline = deadline()
         try waitForCommandWindow(deadline: deadline)
         let tag = taskTag()
@@ -265,7 +276,7 @@ public struct Session: ~Copyable {
             result = try execute(cdb, lun: lun, expectedLength: expectedLength, name: name)
         }
         guard result.status == SCSIStatus.good else {
-            throw .commandFailed(command: name, status: result.status, sense: result.sense)
+            throw .commandFailed(command: "\(name) (LUN \(lun))", status: result.status, sense: result.sense)
         }
         return result.data
     }
@@ -296,6 +307,10 @@ public struct Session: ~Copyable {
 
     /// Logs the session out (close session, §11.14) and closes the connection.
     public consuming func logout() throws(InitiatorError) {
+        do { try closeSession() } catch { throw error.naming("the logout") }
+    }
+
+    private mutating func closeSession() throws(InitiatorError) {
         let deadline = deadline()
         let tag = taskTag()
         let request = LogoutRequest(reason: .closeSession, initiatorTaskTag: tag, cid: cid, cmdSN: cmdSN, expStatSN: expStatSN)

@@ -49,6 +49,11 @@ public struct ProtocolDeviation: Sendable, Equatable, CustomStringConvertible {
     /// The first occurrence, with the task and the numbers.
     public var detail: String
 
+    public init(rule: String, detail: String) {
+        self.rule = rule
+        self.detail = detail
+    }
+
     public var description: String { detail }
 }
 

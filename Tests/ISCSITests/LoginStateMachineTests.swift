@@ -223,4 +223,152 @@ import Testing
         let first = machine.start()
         #expect(throws: LoginError.self) { try machine.receive(Self.response(to: first, keys: [], transit: true)) }
     }
+
+    // MARK: - Legal target choices (RFC 7143 §6.2, §6.3) and their illegal counterparts
+
+    /// The operational answers without the declarations we sent.
+    static func answers(to request: LoginRequest) throws -> [TextPair] {
+        try operationalAnswers(to: request).filter { !["InitiatorName", "TargetName", "SessionType"].contains($0.key) }
+    }
+
+    /// RFC 7143 §6.2.2: DataPDUInOrder=Yes and DataSequenceInOrder=Yes (OR offered Yes) need no
+    /// answer, as LIO leaves them; a key whose outcome the answer decides does.
+    @Test func responseOmittingOptionalAnswersLogsIn() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        let first = machine.start()
+        let optional: Set = ["DataPDUInOrder", "DataSequenceInOrder"]
+        let answers = try Self.answers(to: first).filter { !optional.contains($0.key) }
+        guard case .loggedIn(let outcome) = try machine.receive(Self.response(to: first, keys: answers, transit: true)) else {
+            Issue.record("expected login")
+            return
+        }
+        #expect(outcome.parameters.dataPDUInOrder && outcome.parameters.dataSequenceInOrder)
+
+        var strict = LoginStateMachine(configuration: Self.configuration())
+        let request = strict.start()
+        let withoutRequired = try Self.answers(to: request).filter { $0.key != "MaxBurstLength" }
+        #expect(throws: LoginError.protocolViolation("the target entered full feature phase before answering every key")) {
+            try strict.receive(Self.response(to: request, keys: withoutRequired, transit: true))
+        }
+    }
+
+    /// RFC 7143 §6.2: answers may come over several Login Responses of the stage.
+    @Test func answersSpreadOverSeveralResponses() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        let first = machine.start()
+        let answers = try Self.answers(to: first)
+        let half = answers.count / 2
+        guard case .send(let second) = try machine.receive(Self.response(to: first, keys: Array(answers[..<half]), transit: false))
+        else { Issue.record("expected another request"); return }
+        #expect(second.transit && second.nextStage == .fullFeaturePhase)
+        #expect(try TextKeys.decode(second.data).isEmpty)
+        let last = Self.response(to: second, keys: Array(answers[half...]), transit: true, statSN: 11)
+        guard case .loggedIn = try machine.receive(last) else { Issue.record("expected login"); return }
+    }
+
+    /// RFC 7143 §6.3: T=1 with a next stage earlier than the one we asked for (here the
+    /// operational stage itself) is legal and means the target stays; we ask again.
+    @Test func targetMayChooseAnEarlierNextStage() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        let first = machine.start()
+        let answers = try Self.answers(to: first)
+        let stay = Self.response(to: first, keys: answers, transit: true, next: .operationalNegotiation)
+        guard case .send(let again) = try machine.receive(stay) else { Issue.record("expected another request"); return }
+        #expect(again.transit && again.currentStage == .operationalNegotiation && again.nextStage == .fullFeaturePhase)
+        guard case .loggedIn = try machine.receive(Self.response(to: again, keys: [], transit: true, statSN: 11)) else {
+            Issue.record("expected login")
+            return
+        }
+    }
+
+    /// One-way CHAP up to the target's answer to our CHAP_R (the request carrying it is returned).
+    static func chapUpToResponse(_ machine: inout LoginStateMachine, groupTag: String = "1") throws -> LoginRequest? {
+        let first = machine.start()
+        let choice = Self.response(
+            to: first, keys: [TextPair("AuthMethod", "CHAP"), TextPair("TargetPortalGroupTag", groupTag)], transit: false)
+        guard case .send(let algorithm) = try machine.receive(choice) else { return nil }
+        let offer = Self.response(
+            to: algorithm, keys: [TextPair("CHAP_A", "5"), TextPair("CHAP_I", "1"), TextPair("CHAP_C", "0x0102030405060708")],
+            transit: false)
+        guard case .send(let answer) = try machine.receive(offer) else { return nil }
+        return answer
+    }
+
+    static let chap = LoginConfiguration.Authentication.chap(
+        CHAPConfiguration(credentials: CHAPCredentials(userName: "alice", secret: CHAPSecret("secret"))))
+
+    /// RFC 7143 §6.3: after CHAP the target may stay in the security stage (T=0); we ask again
+    /// until it moves to the operational stage. The portal group tag of the first response
+    /// may be hexadecimal (§6.1, §13.9).
+    @Test func targetMayStayInTheSecurityStageAfterCHAP() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration(Self.chap))
+        let answer = try #require(try Self.chapUpToResponse(&machine, groupTag: "0x2"))
+        guard case .send(let again) = try machine.receive(Self.response(to: answer, keys: [], transit: false)) else {
+            Issue.record("expected another request")
+            return
+        }
+        #expect(again.transit && again.currentStage == .securityNegotiation && again.nextStage == .operationalNegotiation)
+        #expect(again.data.isEmpty)
+        guard case .send(let operational) = try machine.receive(Self.response(to: again, keys: [], transit: true)) else {
+            Issue.record("expected the operational stage")
+            return
+        }
+        #expect(operational.currentStage == .operationalNegotiation)
+        guard
+            case .loggedIn(let outcome) = try machine.receive(
+                Self.response(to: operational, keys: try Self.answers(to: operational), transit: true))
+        else { Issue.record("expected login"); return }
+        #expect(outcome.parameters.targetPortalGroupTag == 2)
+    }
+
+    /// RFC 7143 §6.3: the target may not go beyond the stage we asked for (skipping the
+    /// operational stage after CHAP).
+    @Test func targetMayNotSkipBeyondTheRequestedStage() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration(Self.chap))
+        let answer = try #require(try Self.chapUpToResponse(&machine))
+        let skip = Self.response(to: answer, keys: [], transit: true, next: .fullFeaturePhase)
+        do {
+            _ = try machine.receive(skip)
+            Issue.record("expected a violation")
+        } catch {
+            #expect(error.description.contains("moved to full feature phase although we asked only for the operational stage"), "\(error)")
+        }
+    }
+
+    /// RFC 7143 §6.2.1: we offer CHAP alone, so AuthMethod=Reject (or None) ends the login with
+    /// a message that says what to check.
+    @Test func authMethodRejectedIsExplained() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration(Self.chap))
+        let first = machine.start()
+        do {
+            _ = try machine.receive(Self.response(to: first, keys: [TextPair("AuthMethod", "Reject")], transit: false))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("AuthMethod=Reject to our offer of CHAP alone"), "\(error)")
+        }
+    }
+
+    /// RFC 7143 §11.13: a response for another ISID, a version other than 0, or a redirect
+    /// without TargetAddress (§11.13.5) ends the login; the same response otherwise intact
+    /// logs in (the first case).
+    @Test(arguments: ["intact", "isid", "version", "redirect"])
+    func headerRules(broken: String) throws {
+        var machine = LoginStateMachine(configuration: Self.configuration())
+        let first = machine.start()
+        var response = Self.response(to: first, keys: try Self.answers(to: first), transit: true)
+        switch broken {
+        case "isid": response.isid = [0x80, 9, 9, 9, 9, 9]
+        case "version": response.versionActive = 1
+        case "redirect": response.status = LoginStatus(statusClass: 1, detail: 1)
+        default: break
+        }
+        do {
+            let action = try machine.receive(response)
+            #expect(broken == "intact", "\(action)")
+        } catch {
+            #expect(broken != "intact", "\(error)")
+            let expected = ["isid": "another ISID", "version": "iSCSI version 1", "redirect": "without a TargetAddress"][broken] ?? "?"
+            #expect(error.description.contains(expected), "\(error)")
+        }
+    }
 }

@@ -233,7 +233,15 @@ import Testing
         ("OFMarkInt", "2048~8192", "1024", nil),
         ("MaxBurstLength", "262144", "Irrelevant", "262144"),  // RFC default
         ("IFMarker", "No", "Reject", "No"),  // obsolete marker: Reject means off
-        ("MaxBurstLength", "262144", "Reject", nil),
+        // Reject leaves the RFC default in effect (§6.2): accepted when the result function
+        // allows the default for our offer, a failure when it does not.
+        ("MaxBurstLength", "262144", "Reject", "262144"),
+        ("MaxBurstLength", "8192", "Reject", nil),
+        ("ImmediateData", "No", "Reject", nil),
+        ("DataDigest", "CRC32C", "Reject", nil),
+        ("DataDigest", "CRC32C,None", "Reject", "None"),
+        ("TargetAlias", "x", "Reject", nil),
+        ("IFMarker", "No", "NotUnderstood", "No"),  // obsolete marker unknown to the target: off
         ("MaxBurstLength", "262144", "NotUnderstood", nil),
         ("TaskReporting", "RFC3720", "NotUnderstood", "RFC3720"),
         ("X-com.example.Key", "1", "1", nil),
@@ -362,9 +370,11 @@ import Testing
             TextPair("FirstBurstLength", "Irrelevant"), TextPair("OFMarker", "Reject"),
         ])
         #expect(negotiation.result.firstBurstLength == 65536)
-        #expect(
-            violation { _ = try negotiation.receive([TextPair("MaxConnections", "Reject")]) } == .rejected
-        )
+        // Reject of MaxConnections=1 leaves the default 1, which our offer allows (§6.2).
+        #expect(try negotiation.receive([TextPair("MaxConnections", "Reject")]) == [])
+        #expect(negotiation.result.maxConnections == 1)
+        var crcOnly = negotiator { $0.dataDigests = [.crc32c] }
+        #expect(violation { _ = try crcOnly.receive([TextPair("DataDigest", "Reject")]) } == .rejected)
         #expect(
             violation { _ = try negotiation.receive([TextPair("DataDigest", "NotUnderstood")]) }
                 == .notUnderstood)
@@ -390,6 +400,59 @@ import Testing
             try negotiation.receive([TextPair("FirstBurstLength", "4096")]) == [
                 TextPair("FirstBurstLength", "Irrelevant")
             ])
+    }
+
+    // MARK: - Optional answers and answers to our declarations
+
+    /// RFC 7143 §13.14: once InitialR2T=Yes and ImmediateData=No are in effect FirstBurstLength
+    /// is unused, so a target may leave it unanswered; while it matters, it must be answered.
+    @Test func irrelevantFirstBurstLengthMayGoUnanswered() throws {
+        let others = Self.tgtdAnswers.filter { !["InitialR2T", "ImmediateData", "FirstBurstLength"].contains($0.key) }
+        var irrelevant = negotiator()
+        _ = try irrelevant.receive(others + [TextPair("InitialR2T", "Yes"), TextPair("ImmediateData", "No")])
+        #expect(irrelevant.isComplete)
+        var relevant = negotiator()
+        _ = try relevant.receive(others + [TextPair("InitialR2T", "Yes"), TextPair("ImmediateData", "Yes")])
+        #expect(!relevant.isComplete)
+    }
+
+    /// RFC 7143 §6.2: an Irrelevant answer does not fail the negotiation, and the unused
+    /// default is not held against MaxBurstLength; a real value above it still is (§13.14).
+    @Test func firstBurstAnsweredIrrelevantIsNotCheckedAgainstMaxBurst() throws {
+        var negotiation = negotiator()
+        #expect(
+            try negotiation.receive([TextPair("MaxBurstLength", "8192"), TextPair("FirstBurstLength", "Irrelevant")]) == [])
+        #expect(negotiation.result.firstBurstLength == 8192)
+        var other = negotiator()
+        #expect(
+            violation { _ = try other.receive([TextPair("MaxBurstLength", "8192"), TextPair("FirstBurstLength", "65536")]) }
+                == .firstBurstAboveMaxBurst(maxBurstLength: 8192))
+    }
+
+    /// RFC 7143 §6.2: NotUnderstood is a valid answer to a declaration, and an unchanged echo
+    /// changes nothing; a different value contradicts our declaration.
+    @Test func answersToOurDeclarationsAreIgnoredUnlessTheyContradictThem() throws {
+        let declarations = [
+            TextPair("InitiatorName", "iqn.2024-01.example:client"), TextPair("SessionType", "Normal"),
+            TextPair("InitiatorAlias", "client"),
+        ]
+        var negotiation = Negotiator(offer: InitiatorParameters(), sessionType: .normal, declarations: declarations)
+        #expect(
+            try negotiation.receive([
+                TextPair("InitiatorName", "iqn.2024-01.example:client"), TextPair("SessionType", "Normal"),
+                TextPair("InitiatorAlias", "NotUnderstood"),
+            ]) == [])
+        var contradicted = Negotiator(offer: InitiatorParameters(), sessionType: .normal, declarations: declarations)
+        #expect(
+            violation { _ = try contradicted.receive([TextPair("SessionType", "Discovery")]) } == .notSentByTarget)
+    }
+
+    /// RFC 7143 §6.3: a declaration is made once per login, even with the same value
+    /// (TargetAddress excepted, §13.8).
+    @Test func aRepeatedDeclarationIsAViolationEvenUnchanged() throws {
+        var negotiation = negotiator()
+        _ = try negotiation.receive([TextPair("TargetPortalGroupTag", "1")])
+        #expect(violation { _ = try negotiation.receive([TextPair("TargetPortalGroupTag", "1")]) } == .repeated)
     }
 
     @Test func tableKnowsEveryRFC7143Key() {

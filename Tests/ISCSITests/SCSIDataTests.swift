@@ -60,9 +60,17 @@ import Testing
         fixed[13] = 0x00
         let unitAttention = try #require(SenseData(fixed))
         #expect(unitAttention.senseKey == SenseData.unitAttention)
-        #expect(unitAttention.description == "UNIT ATTENTION, ASC/ASCQ 0x29/0x00: power on, reset, or bus device reset occurred")
+        #expect(unitAttention.description == "UNIT ATTENTION, POWER ON, RESET, OR BUS DEVICE RESET OCCURRED (29h/00h)")
         let descriptor = try #require(SenseData([0x72, 0x05, 0x24, 0x00]))
-        #expect(descriptor.description == "ILLEGAL REQUEST, ASC/ASCQ 0x24/0x00: invalid field in cdb")
+        #expect(descriptor.description == "ILLEGAL REQUEST, INVALID FIELD IN CDB (24h/00h)")
+        #expect(
+            SCSIStatus.describe(SCSIStatus.checkCondition, sense: SenseData([0x72, 0x05, 0x21, 0x00]))
+                == "CHECK CONDITION: ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)")
+        #expect(SenseData([0x73, 0x03, 0x11, 0x00])?.description == "deferred MEDIUM ERROR, UNRECOVERED READ ERROR (11h/00h)")
+        #expect(SenseData([0x72, 0x05, 0x55, 0x07])?.description == "ILLEGAL REQUEST, ASC/ASCQ 55h/07h")
+        #expect(SenseData([0x72, 0x09, 0x80, 0x01])?.description == "VENDOR SPECIFIC, vendor-specific ASC/ASCQ 80h/01h")
+        #expect(SCSIStatus.describe(SCSIStatus.checkCondition, sense: nil) == "CHECK CONDITION without sense data")
+        #expect(SCSIStatus.describe(0x08, sense: nil) == "BUSY")
         #expect(SenseData([0x70, 0, 0]) == nil)
         #expect(SenseData([]) == nil)
     }

@@ -186,6 +186,118 @@ import Testing
         #expect(target.largestDataSegmentReceived == 1024)
     }
 
+    // MARK: Legal but unusual targets, deviations and dropped connections
+
+    /// A read-only sweep of `keys` against a scripted target faulty on every connection.
+    private func readOnlySweep(_ fault: ScriptedTarget.Fault, keys: [SweepKey]) throws -> [CombinationResult] {
+        let target = try ScriptedTarget(fault: fault, faultyConnections: Int.max)
+        let sweep = Sweep(
+            space: try KeySpace(keys: keys), exhaustive: false,
+            target: SweepTarget(
+                portal: target.portal, login: login(target.portal, target: "iqn.2024-01.test:scripted"), lun: LogicalUnit(0),
+                timeoutMilliseconds: 5000),
+            mode: .readOnly, seed: 3)
+        return (0..<sweep.count).map(sweep.run)
+    }
+
+    /// RFC 7143 §6.2.2, §13.14: a target that leaves out every optional answer (LIO leaves
+    /// DataPDUInOrder=Yes and DataSequenceInOrder=Yes unanswered) passes, without deviations.
+    @Test func aTargetThatOmitsOptionalAnswersPasses() throws {
+        let results = try readOnlySweep(
+            .omitsOptionalAnswers, keys: [.initialR2T, .immediateData, .dataPDUInOrder, .dataSequenceInOrder, .firstBurstLength])
+        #expect(results.count >= 4)
+        #expect(results.allSatisfy { $0.verdict == "pass" }, "\(failures(results))")
+        // Every optional case occurred: an offer the target left unanswered decided the outcome.
+        let offeredYesInOrder = results.filter { $0.keys.contains { $0.key == .dataPDUInOrder && $0.offered == "Yes" } }
+        #expect(!offeredYesInOrder.isEmpty)
+        #expect(offeredYesInOrder.allSatisfy { $0.keys.contains { $0.key == .dataPDUInOrder && $0.negotiated == "Yes" } })
+        // The target chose InitialR2T=Yes, ImmediateData=No everywhere, so FirstBurstLength,
+        // offered in the combinations that offered ImmediateData=Yes, went unanswered.
+        #expect(results.allSatisfy { $0.keys.contains { $0.key == .initialR2T && $0.negotiated == "Yes" } })
+        #expect(results.allSatisfy { $0.keys.contains { $0.key == .immediateData && $0.negotiated == "No" } })
+        #expect(results.contains { $0.keys.contains { $0.key == .immediateData && $0.offered == "Yes" } })
+    }
+
+    /// Other sense data for the READ past the last block: the data was right, so the
+    /// combination passes with the deviation listed (pass*), naming what the target answered
+    /// and what SBC-3 expects.
+    @Test func otherSenseForAnOutOfRangeReadIsADeviation() throws {
+        let results = try readOnlySweep(.outOfRangeSense(key: 0x03, asc: 0x11, ascq: 0x00), keys: [.immediateData])
+        #expect(results.count == 2)
+        #expect(results.allSatisfy { $0.passed && $0.verdict == "pass*" }, "\(failures(results))")
+        let deviation = try #require(results.first?.deviations.first)
+        #expect(
+            deviation.detail
+                == "READ (16) of block 4096 (LUN 0), one past the last block READ CAPACITY (16) reported, ended CHECK CONDITION: MEDIUM ERROR, UNRECOVERED READ ERROR (11h/00h); SBC-3 §4.5 expects CHECK CONDITION: ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)"
+        )
+        // The SBC answer is no deviation.
+        let conforming = try readOnlySweep(.none, keys: [.immediateData])
+        #expect(conforming.allSatisfy { $0.verdict == "pass" }, "\(failures(conforming))")
+    }
+
+    /// The same through the command line: pass* in the table and the JSON, exit status 0.
+    @Test func theDVTCommandShowsPassWithDeviations() throws {
+        let target = try ScriptedTarget(fault: .outOfRangeSense(key: 0x05, asc: 0x24, ascq: 0x00), faultyConnections: Int.max)
+        let arguments = ["dvt", target.portal.description, "iqn.2024-01.test:scripted", "--lun", "0", "--keys", "ImmediateData"]
+        let text = try IscsiRoot.run(arguments)
+        #expect(text.status == 0, "\(text.errors)")
+        #expect(text.output.contains("2 passed (2 with deviations, pass*), 0 failed"), "\(text.output)")
+        #expect(
+            text.output.contains(
+                "deviation in combinations #1, #2: READ (16) of block 4096 (LUN 0), one past the last block READ CAPACITY (16) reported, ended CHECK CONDITION: ILLEGAL REQUEST, INVALID FIELD IN CDB (24h/00h); SBC-3 §4.5 expects"
+            ), "\(text.output)")
+        let json = try IscsiRoot.run(arguments + ["--json"])
+        #expect(json.status == 0, "\(json.errors)")
+        let decoded = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        #expect(decoded["verdict"] as? String == "pass*")
+        #expect(decoded["passed"] as? Bool == true)
+        let combinations = try #require(decoded["combinations"] as? [[String: Any]])
+        #expect(combinations.map { $0["verdict"] as? String } == ["pass*", "pass*"])
+        #expect((combinations.first?["deviations"] as? [String])?.first?.contains("INVALID FIELD IN CDB (24h/00h)") == true)
+    }
+
+    /// A connection reset mid-command fails the combination, naming the command and LUN;
+    /// the sweep goes on.
+    @Test func aConnectionResetNamesTheCommand() throws {
+        let (_, results) = try sweepScripted(.resetOnOpcode(0x9E))
+        let failure = try #require(results.first?.failure)
+        #expect(failure.step == .capacity)
+        #expect(failure.message.contains("the target reset the connection during READ CAPACITY (16) (LUN 0)"), "\(failure)")
+    }
+
+    /// A SCSI failure names the command, the LUN, the status, the sense key and ASC/ASCQ.
+    @Test func aCommandFailureNamesStatusAndSense() throws {
+        let target = try ScriptedTarget(fault: .none)
+        var session = try Session.login(
+            at: target.portal, configuration: login(target.portal, target: "iqn.2024-01.test:scripted"), timeoutMilliseconds: 5000)
+        do {
+            _ = try session.read(CDB.read16(lba: 4096, blocks: 1), lun: LogicalUnit(0), expectedLength: 512, name: "READ (16)")
+            Issue.record("expected a failure")
+        } catch {
+            #expect(
+                error.description
+                    == "READ (16) (LUN 0) failed with CHECK CONDITION: ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)")
+        }
+        try session.logout()
+    }
+
+    /// `iscsi-root probe` shows a SCSI failure with its sense, and a reset with the oldest
+    /// command it took down and how many more (the probe sends five per LUN at once).
+    @Test func probeNamesSenseAndTheCommandsAReset() throws {
+        let failing = try ScriptedTarget(fault: .senseOnOpcode(0x12, key: 0x05, asc: 0x25, ascq: 0x00))
+        let sense = try IscsiRoot.run(["probe", failing.portal.description, "iqn.2024-01.test:scripted", "--lun", "0"])
+        #expect(sense.status == 1)
+        #expect(
+            sense.errors.contains(
+                "iscsi-root probe: INQUIRY (LUN 0) failed with CHECK CONDITION: ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED (25h/00h)"),
+            "\(sense.errors)")
+        let resetting = try ScriptedTarget(fault: .resetOnOpcode(0x12))
+        let reset = try IscsiRoot.run(["probe", resetting.portal.description, "iqn.2024-01.test:scripted", "--lun", "0"])
+        #expect(reset.status == 1)
+        // How many of the other four were sent before the reset arrived varies; the oldest is named.
+        #expect(reset.errors.contains("the target reset the connection during INQUIRY (LUN 0) and "), "\(reset.errors)")
+    }
+
     // MARK: The command line
 
     @Test func writeWithoutAScratchRangeIsRefused() {

@@ -12,7 +12,7 @@ import Initiator
 /// ones a domain validation must catch and name; everything else follows RFC 7143 just
 /// well enough for our initiator.
 final class ScriptedTarget: @unchecked Sendable {
-    enum Fault: Sendable {
+    enum Fault: Sendable, Equatable {
         case none
         /// Data-In PDUs carry a wrong data digest (when DataDigest=CRC32C was negotiated).
         case wrongDataDigest
@@ -26,6 +26,18 @@ final class ScriptedTarget: @unchecked Sendable {
         case negotiationAboveOffer
         /// READs are never answered; task management requests are.
         case silentOnRead
+        /// A READ past the last block ends CHECK CONDITION with this sense key and ASC/ASCQ
+        /// instead of ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE.
+        case outOfRangeSense(key: UInt8, asc: UInt8, ascq: UInt8)
+        /// The connection is reset (RST) when a command with this opcode arrives.
+        case resetOnOpcode(UInt8)
+        /// Commands with this opcode end CHECK CONDITION with this sense key and ASC/ASCQ.
+        case senseOnOpcode(UInt8, key: UInt8, asc: UInt8, ascq: UInt8)
+        /// The login leaves out every answer RFC 7143 makes optional: Boolean keys whose offer
+        /// decides the outcome (§6.2.2: OR offered Yes, AND offered No, as LIO does) and
+        /// FirstBurstLength, which it makes irrelevant by choosing InitialR2T=Yes and
+        /// ImmediateData=No whatever the offer (legal under OR and AND, §13.14).
+        case omitsOptionalAnswers
     }
 
     let port: UInt16
@@ -203,6 +215,7 @@ private struct ConnectionScript {
             next = .operationalNegotiation
         } else {
             for pair in pairs { if let answer = answer(pair) { answers.append(answer) } }
+            if fault == .omitsOptionalAnswers { answers.removeAll(where: { isOptional($0, offers: pairs) }) }
             answers.append(TextPair("MaxRecvDataSegmentLength", String(target.declaredMaxRecvDataSegmentLength)))
             answers.append(TextPair("TargetPortalGroupTag", "1"))
             next = .fullFeaturePhase
@@ -216,6 +229,17 @@ private struct ConnectionScript {
             expCmdSN = request.cmdSN.rawValue
             digests = negotiatedDigests
             decoder.digests = negotiatedDigests
+        }
+    }
+
+    /// Whether RFC 7143 lets the target leave `answer` out, given the initiator's `offers`.
+    private func isOptional(_ answer: TextPair, offers: [TextPair]) -> Bool {
+        let offered = offers.first { $0.key == answer.key }?.value
+        switch answer.key {
+        case "InitialR2T", "DataPDUInOrder", "DataSequenceInOrder": return offered == "Yes"
+        case "ImmediateData", "IFMarker", "OFMarker": return offered == "No"
+        case "FirstBurstLength": return initialR2T && !immediateData
+        default: return false
         }
     }
 
@@ -243,11 +267,11 @@ private struct ConnectionScript {
             firstBurstLength = min(number, 65536)
             return TextPair(pair.key, String(firstBurstLength))
         case "ImmediateData":
-            immediateData = pair.value == "Yes"
-            return pair
+            immediateData = pair.value == "Yes" && fault != .omitsOptionalAnswers
+            return TextPair(pair.key, immediateData ? "Yes" : "No")
         case "InitialR2T":
-            initialR2T = pair.value == "Yes"
-            return pair
+            initialR2T = pair.value == "Yes" || fault == .omitsOptionalAnswers
+            return TextPair(pair.key, initialR2T ? "Yes" : "No")
         case "MaxOutstandingR2T", "MaxConnections", "ErrorRecoveryLevel", "DefaultTime2Retain":
             return TextPair(pair.key, String(min(number, pair.key == "DefaultTime2Retain" ? 20 : pair.key == "ErrorRecoveryLevel" ? 0 : 1)))
         case "DefaultTime2Wait":
@@ -266,6 +290,16 @@ private struct ConnectionScript {
 
     private mutating func execute(_ command: SCSICommand) -> Bool {
         let opcode = command.cdb.first ?? 0
+        if fault == .resetOnOpcode(opcode) {
+            // SO_LINGER with a zero timeout: close() sends RST instead of FIN.
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            return false
+        }
+        if case .senseOnOpcode(opcode, let key, let asc, let ascq) = fault {
+            sendStatus(tag: command.initiatorTaskTag, status: SCSIStatus.checkCondition, sense: [0x72, key, asc, ascq, 0, 0, 0, 0])
+            return true
+        }
         switch opcode {
         case 0x9E:  // READ CAPACITY (16)
             var data = [UInt8](repeating: 0, count: 32)
@@ -288,12 +322,16 @@ private struct ConnectionScript {
         let start = lba * target.blockLength
         let end = start + blocks * target.blockLength
         guard end <= target.blockLength * target.blockCount else {
-            // ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (fixed format sense).
+            // ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (fixed format sense), unless
+            // the fault says otherwise.
             var sense = [UInt8](repeating: 0, count: 18)
             sense[0] = 0x70
             sense[2] = 0x05
             sense[7] = 10
             sense[12] = 0x21
+            if case .outOfRangeSense(let key, let asc, let ascq) = fault {
+                (sense[2], sense[12], sense[13]) = (key, asc, ascq)
+            }
             sendStatus(tag: command.initiatorTaskTag, status: SCSIStatus.checkCondition, sense: sense)
             return true
         }
