@@ -11,8 +11,11 @@
 #   dracut-two-targets   the same image, two netroot= (the root's target and a data target)
 #   dracut-ibft          the same image, rd.iscsi.firmware=1 and an iBFT, no ip= nor target
 #   dracut-shell         dracut's own shell init (no systemd in the initramfs), netroot=iscsi:
-#   (default: initramfs-tools dracut dracut-root-iscsi dracut-shell; each image is built
-#   once a run)
+#   dracut-as-typed      the README's command as a Debian 12 user types it, with open-iscsi's
+#                        dracut support (dracut-network) installed: `dracut -f --no-hostonly
+#                        --add iscsi-root`, every module dracut picks by itself; netroot=iscsi:
+#   (default: initramfs-tools initramfs-tools-file dracut dracut-root-iscsi dracut-shell
+#   dracut-as-typed; each image is built once a run)
 #   VM_AGENT_BINARY   the static iscsi-root (default cache/bin/iscsi-root; make vm-distro builds it)
 #   VM_BOOT_TIMEOUT   seconds for the whole boot and reboot (default 300)
 #
@@ -30,7 +33,7 @@ boot_timeout="${VM_BOOT_TIMEOUT:-300}"
 # The guest writes this many 64 KiB blocks (fsync every half second) once multi-user.target
 # is reached; the host deletes the session's connection on the target after the fourth.
 readonly WRITER_BLOCKS=16
-readonly KNOWN_SCENARIOS="initramfs-tools initramfs-tools-file dracut dracut-root-iscsi dracut-two-targets dracut-ibft dracut-shell"
+readonly KNOWN_SCENARIOS="initramfs-tools initramfs-tools-file dracut dracut-root-iscsi dracut-two-targets dracut-ibft dracut-shell dracut-as-typed"
 
 passed=0
 failed=0
@@ -49,6 +52,8 @@ expect() {
 #   initramfs-tools   mkinitramfs with iscsi-root's hooks
 #   dracut            dracut's systemd-based initramfs with the iscsi-root module
 #   dracut-shell      dracut's own shell init (no systemd modules) with the iscsi-root module
+#   dracut-as-typed   `dracut -f --no-hostonly --add iscsi-root` in the tree with open-iscsi
+#                     and dracut-network installed
 declare -A PREPARED=()
 prepare_image() {
     local flavor="$1"
@@ -56,12 +61,14 @@ prepare_image() {
     local tree="$work/tree" started listing
     mkdir -p "$work"
     started=$(vm_now_ms)
-    if [[ "$flavor" == initramfs-tools-file ]]; then
-        # open-iscsi installed too (its hook, iscsid, its units), the target in its file.
-        local plain_tree="$DISTRO_TREE"
+    if [[ "$flavor" == initramfs-tools-file || "$flavor" == dracut-as-typed ]]; then
+        # open-iscsi installed too (its hooks, iscsid, its units, dracut-network), for
+        # initramfs-tools the target in its file.
+        local plain_tree="$DISTRO_TREE" builder=initramfs-tools
+        [[ "$flavor" == initramfs-tools-file ]] || builder="$flavor"
         distro_tree open-iscsi
         VM_AGENT_BINARY="$agent_binary" DISTRO_ISCSI_INITRAMFS="$ISCSI_INITRAMFS_FILE" distro_prepare_root "$tree" \
-            initramfs-tools iscsi-root "$VM_REPO_ROOT/Tests/VM/guest/distro-marker"
+            "$builder" iscsi-root "$VM_REPO_ROOT/Tests/VM/guest/distro-marker"
         DISTRO_TREE="$plain_tree"
     else
         VM_AGENT_BINARY="$agent_binary" distro_prepare_root "$tree" "$flavor" iscsi-root "$VM_REPO_ROOT/Tests/VM/guest/distro-marker"
@@ -115,6 +122,7 @@ scenario_boot() {
     # The shell flavour is dracut for the command line and the checks.
     local builder="${flavor%-shell}"
     builder="${builder%-file}"
+    builder="${builder%-as-typed}"
     [[ -n "${PREPARED[$flavor]:-}" ]] || prepare_image "$flavor"
     local work="$VM_CACHE_DIR/vm/distro-$scenario" initrd="$VM_CACHE_DIR/vm/distro-image-$flavor/initrd.img"
     local image="$work/root.img" log="$VM_CACHE_DIR/vm/logs/distro-$scenario.log"
@@ -271,7 +279,7 @@ main() {
     local scenarios=("$@")
     # The default (CI, mk/vm-distro.mk) fits its budget: dracut-ibft and dracut-two-targets
     # add a minute each and run when named.
-    ((${#scenarios[@]} > 0)) || scenarios=(initramfs-tools initramfs-tools-file dracut dracut-root-iscsi dracut-shell)
+    ((${#scenarios[@]} > 0)) || scenarios=(initramfs-tools initramfs-tools-file dracut dracut-root-iscsi dracut-shell dracut-as-typed)
     local scenario
     for scenario in "${scenarios[@]}"; do
         case "$scenario" in
@@ -283,6 +291,8 @@ main() {
         dracut-ibft) scenario_dracut_ibft ;;
         # dracut's own shell init instead of systemd in the initramfs, the same command line.
         dracut-shell) scenario_dracut dracut-shell dracut-shell ;;
+        # The README's dracut command as a Debian 12 user types it, dracut-network installed.
+        dracut-as-typed) scenario_dracut dracut-as-typed dracut-as-typed ;;
         *) vm_fail "unknown scenario $scenario (known: $KNOWN_SCENARIOS)" ;;
         esac
     done

@@ -7,8 +7,9 @@
 #                                dracut-network (dracut's own iscsi module) added
 #   distro_prepare_root TREE BUILDER STACK GUEST
 #                                TREE: a fresh copy with the kernel's modules and the test's
-#                                configuration; BUILDER: initramfs-tools, dracut, or
-#                                dracut-shell (dracut's shell init, no systemd inside);
+#                                configuration; BUILDER: initramfs-tools, dracut,
+#                                dracut-shell (dracut's shell init, no systemd inside) or
+#                                dracut-as-typed (no module list: what dracut picks);
 #                                STACK: iscsi-root (make install) or open-iscsi (the
 #                                distribution's own iSCSI boot, the peer); GUEST: the script
 #                                the marker unit runs after multi-user.target
@@ -149,6 +150,11 @@ distro_prepare_root() {
         chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
             --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown iscsi-root" \
             --kver "$KVER" "/boot/initrd.img-$KVER"
+        ;;
+    dracut-as-typed/iscsi-root)
+        # What a Debian 12 user types (README): no module list, dracut picks its modules,
+        # iscsi-root's dracut.conf.d file keeps dracut's iscsi and ifcfg modules out.
+        chroot "$tree" dracut --force --no-hostonly --add iscsi-root --kver "$KVER" "/boot/initrd.img-$KVER"
         ;;
     dracut-shell/iscsi-root)
         # The same without systemd in the initramfs: dracut's own shell init runs the hooks
