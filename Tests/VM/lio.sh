@@ -201,8 +201,8 @@ scenario_lio_connection_cut() (
 scenario_lio_probe() (
     export_lun lio-scan
     local report="$LOG_DIR/lio-probe.json" size summary
-    ip netns exec "$VM_NETNS" timeout 60 "$VM_AGENT_BINARY" probe 127.0.0.1:3260 "$IQN" --json >"$report" ||
-        vm_fail "iscsi-root probe failed: $(cat "$report")"
+    ip netns exec "$VM_NETNS" timeout 60 "$VM_AGENT_BINARY" probe 127.0.0.1:3260 "$IQN" --json >"$report" 2>"$report.err" ||
+        vm_fail "iscsi-root probe failed: $(tail -n 1 "$report.err")"
     size="$(stat -c %s "$LOG_DIR/lio-scan.root.img")"
     summary="$(python3 - "$report" "$size" 2>&1 <<'PY'
 import json, sys
@@ -225,9 +225,12 @@ PY
 scenario_lio_dvt() (
     export_lun lio-scan
     local report="$LOG_DIR/lio-dvt.json" status=0 summary
-    ip netns exec "$VM_NETNS" timeout 600 "$VM_AGENT_BINARY" dvt 127.0.0.1:3260 "$IQN" --json >"$report" || status=$?
-    # 1: a combination failed, which the summary below names.
-    ((status == 0 || status == 1)) || vm_fail "iscsi-root dvt exited $status: $(head -c 300 "$report")"
+    ip netns exec "$VM_NETNS" timeout 600 "$VM_AGENT_BINARY" dvt 127.0.0.1:3260 "$IQN" --json >"$report" 2>"$report.err" ||
+        status=$?
+    # 1: a combination failed, which the summary below names, or the target was not reached.
+    if ((status > 1)) || [[ ! -s "$report" ]]; then
+        vm_fail "iscsi-root dvt exited $status: $(tail -n 1 "$report.err")"
+    fi
     summary="$(python3 - "$report" 2>&1 <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
@@ -258,7 +261,9 @@ run_scenario() {
         echo "PASS $name: $figures"
         return 0
     fi
-    echo "FAIL $name: $(tail -n 1 "$LOG_DIR/$name.stderr") (console: $LOG_DIR/$name.log)"
+    local details="console: $LOG_DIR/$name.log"
+    [[ -f "$LOG_DIR/$name.log" ]] || details="details: $LOG_DIR/$name.json"
+    echo "FAIL $name: $(tail -n 1 "$LOG_DIR/$name.stderr") ($details)"
     return 1
 }
 
