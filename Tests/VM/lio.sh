@@ -109,14 +109,22 @@ check_login() {
         vm_fail "the root is not /dev/sda on LUN 0: $(grep -m 1 'iscsi-root: root device' "$log" || true)"
 }
 
-# A login from the namespace without what the target requires must be refused: proof that
-# LIO enforces it in the boot that follows. Prints the probe's error.
+# A login from the namespace without what the target requires must be refused, and LIO
+# must say why on its console (the kernel's message matching LIO_REASON): proof that LIO
+# enforces it in the boot that follows. Prints the probe's error.
 check_probe_refused() {
-    local what="$1" reason="$2" output status=0
+    local what="$1" reason="$2" lio_reason="$3" output status=0 before waited=0
+    before="$(grep -c -E -- "$lio_reason" "$LIO_TARGET_LOG" || true)"
     output="$(ip netns exec "$VM_NETNS" timeout 60 "$VM_AGENT_BINARY" probe 127.0.0.1:3260 "$IQN" 2>&1)" || status=$?
     if ((status != 1)) || ! grep -q -E -- "$reason" <<<"$output"; then
         vm_fail "a probe without $what exited $status, expected 1 with '$reason': $output"
     fi
+    # The serial console may trail the login's answer a little.
+    until (($(grep -c -E -- "$lio_reason" "$LIO_TARGET_LOG" || true) > before)); do
+        ((waited < 50)) || vm_fail "LIO's console does not say '$lio_reason' after the refused probe"
+        sleep 0.1
+        waited=$((waited + 1))
+    done
     echo "${output##*: }"
 }
 
@@ -136,7 +144,7 @@ scenario_lio_plain() (
 
 scenario_lio_chap() (
     export_lun lio-chap "lio_chap $CHAP_USER $CHAP_SECRET"
-    check_probe_refused CHAP 'requires authentication' >/dev/null
+    check_probe_refused CHAP 'requires authentication' 'Target is enforcing iSCSI Authentication' >/dev/null
     client_boot lio-chap secrets "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN iscsi.chap=$CHAP_USER root=LABEL=root rw"
     check_login "$LOG_DIR/lio-chap.log"
     vm_check_successful_boot "$LOG_DIR/lio-chap.log" "$LOG_DIR/lio-chap.root.img"
@@ -144,7 +152,7 @@ scenario_lio_chap() (
 
 scenario_lio_mutual_chap() (
     export_lun lio-mutual-chap "lio_chap $CHAP_USER $CHAP_SECRET" "lio_mutual $MUTUAL_USER $MUTUAL_SECRET"
-    check_probe_refused CHAP 'requires authentication' >/dev/null
+    check_probe_refused CHAP 'requires authentication' 'Target is enforcing iSCSI Authentication' >/dev/null
     client_boot lio-mutual-chap secrets \
         "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN iscsi.chap=$CHAP_USER iscsi.mutual=$MUTUAL_USER root=LABEL=root rw"
     check_login "$LOG_DIR/lio-mutual-chap.log"
@@ -157,7 +165,7 @@ scenario_lio_digests() (
     export_lun lio-digests "lio_param HeaderDigest CRC32C" "lio_param DataDigest CRC32C"
     # Our probe offers no digest, and LIO refuses the login.
     local refused
-    refused="$(check_probe_refused digests 'login to .* rejected')"
+    refused="$(check_probe_refused digests 'login to .* rejected' 'value list "None" contains no valid values .* "CRC32C"')"
     local log="$LOG_DIR/lio-digests.log"
     client_boot lio-digests default \
         "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN root=LABEL=root rw $DIGESTS writer.blocks=$DIGEST_BLOCKS"
