@@ -27,8 +27,7 @@ run_fault() (
     local log="$LOG_DIR/fault-$name.log" initrd="$LOG_DIR/fault.initrd.img" image="$LOG_DIR/fault-$name.root.img"
     local monitor="$LOG_DIR/fault-$name.monitor"
     [[ -f "$initrd" ]] || vm_initramfs_build "$initrd" >/dev/null
-    vm_rootfs_build "$image" --init "$VM_REPO_ROOT/Tests/VM/guest/writer-init" --size 96M \
-        --add "$VM_AGENT_BINARY:sbin/iscsi-root" --add "$VM_REPO_ROOT/Tests/VM/guest/writer:sbin/writer"
+    fault_writer_image "$image"
     vm_netns_create
     local redirector_log="$LOG_DIR/fault-$name.redirector.log"
     [[ "$fault" == "$name" ]] || vm_target_behind_redirector $((BOOT_TIMEOUT + 30)) "$redirector_log"
@@ -50,9 +49,7 @@ run_fault() (
     ((status != 124)) || vm_fail "QEMU still running after ${BOOT_TIMEOUT} s"
     ((status == 0)) || vm_fail "QEMU exited with status $status"
 
-    grep -q 'VM-MARKER: writer-done' "$log" || vm_fail "the writer did not finish"
-    ! grep -q 'VM-MARKER: write-failed' "$log" || vm_fail "a write failed: $(grep -m 1 'write-failed' "$log")"
-    grep -q 'VM-MARKER: io-errors=0' "$log" || vm_fail "I/O errors in the guest's kernel log: $(grep -m 1 'io-errors' "$log")"
+    fault_check_writer "$log" "$image" "$WRITER_BLOCKS"
     local recovered
     if recovered="$(grep -m 1 -o 'operational again .* in [0-9]* ms' "$log")"; then
         grep -q 'VM-STATUS: recoveries [1-9]' "$log" || vm_fail "iscsi-root status does not count the recovery"
@@ -73,8 +70,6 @@ run_fault() (
             vm_fail "the redirector sent $redirects redirect(s), expected $((1 + attempts)) (see $redirector_log)"
         recovered+=" ($redirects redirects: the boot's and one per attempt)"
     fi
-    fault_verify_blocks "$image" "$WRITER_BLOCKS"
-    vm_rootfs_check "$image" || vm_fail "e2fsck -fn finds the root image unclean"
     local resumed
     resumed="$(fault_first_write_after "$log" "$((fault_end - qemu_start))")"
     echo "$recovered; fault lasted $((fault_end - fault_start)) ms; first write $resumed ms after the fault ended; $WRITER_BLOCKS blocks intact, image clean"

@@ -124,10 +124,7 @@ vm_boot_from_iscsi() {
     vm_netns_cleanup
     ((status != 124)) || vm_fail "QEMU still running after ${BOOT_TIMEOUT} s"
     ((status == 0)) || vm_fail "QEMU exited with status $status"
-    ! grep -q -E 'Kernel panic|Unable to obtain Swift runtime path|Fatal error' "$log" ||
-        vm_fail "panic or runtime abort: $(grep -m 1 -E 'Kernel panic|Unable to obtain|Fatal error' "$log")"
-    vm_console_time "$log" 'iscsi-root: started as PID 1, argv \[/init\]' >/dev/null ||
-        vm_fail "no 'iscsi-root: started as PID 1, argv [/init]' line"
+    vm_check_boot_started "$log"
     local expected
     for expected in "${expects[@]}"; do
         vm_console_time "$log" "$expected" >/dev/null || vm_fail "no console line matching '$expected'"
@@ -137,11 +134,6 @@ vm_boot_from_iscsi() {
         return
     fi
 
-    local step
-    for step in plan modules network login 'root device' mount supervisor; do
-        vm_console_time "$log" "iscsi-root: $step: .* \([0-9]+ ms\)" >/dev/null ||
-            vm_fail "no 'iscsi-root: $step: ... (N ms)' line: $(grep -m 1 'iscsi-root: .*failed' "$log" || true)"
-    done
     local redirected=""
     if ((redirector)); then
         # One login, one redirect: a failed attempt would have come back for another.
@@ -152,29 +144,10 @@ vm_boot_from_iscsi() {
             vm_fail "a login attempt failed: $(grep -m 1 'iscsi-root: login attempt' "$log")"
         redirected="; $(grep -m 1 -o 'redirect 1: .*' "$redirector_log" | sed 's/ ISID.*->/ ->/')"
     fi
-    local root_init written
-    root_init="$(vm_console_time "$log" 'VM-MARKER: root-init-started')" || vm_fail "the root's init never ran"
-    vm_console_time "$log" 'reboot: Power down' >/dev/null || vm_fail "the kernel did not say 'reboot: Power down'"
-    if ((read_only)); then
-        vm_console_time "$log" 'iscsi-root: mount: .*, ro\)' >/dev/null || vm_fail "the agent did not mount the root read-only"
-        vm_console_time "$log" 'VM-MARKER: root-mounted [^ ]+ ext4 ro,' >/dev/null ||
-            vm_fail "the guest does not see / mounted read-only: $(grep -m 1 'root-mounted' "$log" || true)"
-        written="$(vm_console_time "$log" 'VM-MARKER: root-read-only-write-refused')" ||
-            vm_fail "the guest could write to its read-only root, or did not try"
-        ! vm_rootfs_read "$image" "$VM_ROOTFS_FILE" | grep -q '^booted uptime=' ||
-            vm_fail "a file was written to the read-only root"
-    else
-        written="$(vm_console_time "$log" 'VM-MARKER: root-file-written')" || vm_fail "the root's init did not write its file"
-        vm_rootfs_read "$image" "$VM_ROOTFS_FILE" | grep -q '^booted uptime=' ||
-            vm_fail "the file the guest wrote is not in the image"
-    fi
-    vm_rootfs_check "$image" || vm_fail "e2fsck -fn finds the root image unclean"
-    local init_uptime steps
-    init_uptime="$(grep -E -m 1 -o 'root-init-started uptime=[0-9.]+' "$log" | cut -d= -f2)"
-    steps="$(vm_step_durations "$log")"
-    local outcome="file written"
-    ((read_only == 0)) || outcome="write refused (read-only)"
-    echo "root's init at ${root_init} s after QEMU start (guest uptime ${init_uptime} s), $outcome at ${written} s; image clean; steps: $steps$redirected"
+    local figures mode=()
+    ((read_only == 0)) || mode=(--read-only)
+    figures="$(vm_check_successful_boot "$log" "$image" "${mode[@]}")"
+    echo "$figures$redirected"
 }
 
 # A boot that had to fail: the reason on the console, the agent's "reboot in N s", the
@@ -192,13 +165,6 @@ vm_check_failed_boot() {
     ! vm_console_time "$log" 'VM-MARKER: root-init-started' >/dev/null || vm_fail "the root's init ran although the boot failed"
     vm_rootfs_check "$image" || vm_fail "e2fsck -fn finds the root image unclean"
     echo "failed as expected at ${failed_at} s: \"$(grep -E -m 1 -o "iscsi-root: .*$reason.*" "$log" | cut -c 1-160)\"; rebooted at ${gone_at} s"
-}
-
-# "plan 42, modules 630, ..." from the agent's step lines.
-vm_step_durations() {
-    local log="$1"
-    grep -E -o 'iscsi-root: [a-z ]+: .* \([0-9]+ ms\)' "$log" |
-        sed -E 's/^iscsi-root: ([a-z ]+): .* \(([0-9]+) ms\)$/\1 \2/' | paste -s -d, - | sed 's/,/, /g'
 }
 
 scenario_static_ip() (

@@ -7,6 +7,11 @@
 #   fault_wait_for_console LOG PATTERN SECONDS
 #   fault_first_write_after LOG MS     ms from MS (since QEMU's start) to the next completed write
 #   fault_verify_blocks IMAGE BLOCKS   every block 1..BLOCKS of /data/blocks holds its own lines
+#   fault_writer_image IMAGE [INIT]    a root whose init (default Tests/VM/guest/writer-init)
+#                                      runs Tests/VM/guest/writer (96 MiB, with the agent as
+#                                      /sbin/iscsi-root for its status)
+#   fault_check_writer LOG IMAGE BLOCKS   the writer finished, no write failed, no I/O error in
+#                                      the guest's kernel log, every block intact, image clean
 # Needs target.sh and qemu.sh (lib/harness.sh loads them all).
 # shellcheck shell=bash
 
@@ -91,6 +96,21 @@ fault_link_dropped() {
 fault_first_write_after() {
     local log="$1" ms="$2"
     awk -v end="$ms" '/VM-MARKER: wrote seq=/ { split($1, t, "."); at = t[1] * 1000 + t[2]; if (at > end) { print at - end; exit } }' "$log"
+}
+
+fault_writer_image() {
+    local image="$1" init="${2:-$VM_REPO_ROOT/Tests/VM/guest/writer-init}"
+    vm_rootfs_build "$image" --init "$init" --size 96M \
+        --add "$VM_AGENT_BINARY:sbin/iscsi-root" --add "$VM_REPO_ROOT/Tests/VM/guest/writer:sbin/writer"
+}
+
+fault_check_writer() {
+    local log="$1" image="$2" blocks="$3"
+    grep -q 'VM-MARKER: writer-done' "$log" || vm_fail "the writer did not finish"
+    ! grep -q 'VM-MARKER: write-failed' "$log" || vm_fail "a write failed: $(grep -m 1 'write-failed' "$log")"
+    grep -q 'VM-MARKER: io-errors=0' "$log" || vm_fail "I/O errors in the guest's kernel log: $(grep -m 1 'io-errors' "$log")"
+    fault_verify_blocks "$image" "$blocks"
+    vm_rootfs_check "$image" || vm_fail "e2fsck -fn finds the root image unclean"
 }
 
 fault_verify_blocks() {

@@ -1,5 +1,6 @@
 # Everything a boot script needs, in one line for it to source: the kernel, the
-# initramfs, the target, QEMU, the root image, the iBFT helpers and the faults (sourced).
+# initramfs, the target, QEMU, the root image, the iBFT helpers, the faults and the
+# checks on a finished boot (sourced).
 # shellcheck shell=bash
 VM_HARNESS_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=common.sh
@@ -18,3 +19,5 @@ source "$VM_HARNESS_LIB/rootfs.sh"
 source "$VM_HARNESS_LIB/ibft.sh"
 # shellcheck source=faults.sh
 source "$VM_HARNESS_LIB/faults.sh"
+# shellcheck source=boot-checks.sh
+source "$VM_HARNESS_LIB/boot-checks.sh"

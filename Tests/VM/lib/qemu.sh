@@ -2,8 +2,10 @@
 # every serial line stamped with the host's seconds since QEMU started (sourced).
 #
 #   vm_qemu_boot --kernel FILE --initrd FILE --append TEXT --log FILE --timeout SECONDS
-#                [--monitor SOCKET] [--acpitable FILE] [--show]
+#                [--monitor SOCKET] [--acpitable FILE] [--hostfwd RULE] [--extra ARG]... [--show]
 #
+# --hostfwd adds a forward to the user network (QEMU's hostfwd= syntax); --extra passes one
+# more argument to QEMU as it is (repeatable: drives, serial ports).
 # Returns QEMU's exit status (0 after the guest powered off; 124 when the host's timeout
 # stopped it). --show copies the console to standard output as it arrives.
 # Software emulation only (no usable KVM here), one vCPU: the machines have 2 cores.
@@ -15,6 +17,7 @@ readonly VM_GUEST_MAC="52:54:00:12:34:56"
 
 vm_qemu_boot() {
     local kernel="" initrd="" append="" log="" timeout_seconds="" monitor="" acpitable="" show=0
+    local hostfwd="" extra=()
     while (($# > 0)); do
         case "$1" in
         --kernel) kernel="$2"; shift 2 ;;
@@ -24,6 +27,8 @@ vm_qemu_boot() {
         --timeout) timeout_seconds="$2"; shift 2 ;;
         --monitor) monitor="$2"; shift 2 ;;
         --acpitable) acpitable="$2"; shift 2 ;;
+        --hostfwd) hostfwd="$2"; shift 2 ;;
+        --extra) extra+=("$2"); shift 2 ;;
         --show) show=1; shift ;;
         *) vm_fail "vm_qemu_boot: unknown option $1" ;;
         esac
@@ -37,7 +42,7 @@ vm_qemu_boot() {
         qemu-system-x86_64 -accel tcg -smp 1 -m 512 -nodefaults -no-reboot -display none
         -serial stdio -pidfile "$log.pid"
         # In the namespace, the guest's 10.0.2.2 is the namespace's loopback.
-        -netdev user,id=n0
+        -netdev "user,id=n0${hostfwd:+,hostfwd=$hostfwd}"
         -device "virtio-net-pci,netdev=n0,mac=$VM_GUEST_MAC,addr=03.0,romfile="
         -kernel "$kernel" -initrd "$initrd" -append "$append"
     )
@@ -49,6 +54,8 @@ vm_qemu_boot() {
     if [[ -n "$acpitable" ]]; then
         qemu+=(-acpitable "sig=iBFT,rev=1,oem_id=ISCSIR,oem_table_id=ISCSIRT,data=$acpitable")
     fi
+
+    qemu+=("${extra[@]}")
 
     local started_us="${EPOCHREALTIME/./}"
     local status=0
@@ -64,6 +71,8 @@ vm_qemu_boot() {
 # Prefixes each line with the seconds (millisecond precision) since STARTED_US, the
 # host's EPOCHREALTIME without its dot. The console's carriage returns are dropped.
 vm_stamp_lines() {
+    qemu+=("${extra[@]}")
+
     local started_us="$1" show="$2"
     local line now_us elapsed_ms
     while IFS= read -r line || [[ -n "$line" ]]; do

@@ -1,0 +1,311 @@
+#!/usr/bin/env bash
+# The agent against the Linux kernel's iSCSI target (LIO) instead of tgtd: LIO runs in a
+# second QEMU guest (lib/lio.sh) for the whole run, reconfigured per scenario through its
+# control port; the client guest reaches it as 10.0.2.2:3260, as it reaches tgtd elsewhere.
+#
+# usage: Tests/VM/lio.sh [SCENARIO...]      (default: every scenario; needs root)
+#   VM_AGENT_BINARY=FILE     the static iscsi-root (default cache/bin/iscsi-root: make static)
+#   VM_BOOT_TIMEOUT=SECONDS  the host's bound on one client boot (default 120; the
+#                            connection-cut boot gets twice that)
+#   VM_AGENT_LOG=debug       adds iscsi.log=debug to the client's command line (the login
+#                            exchange on the console)
+# Console logs stay in cache/vm/logs/lio-*.log (the target guest's in lio-target.log).
+# Prints one line per scenario and "N passed, N failed"; exits 1 when a scenario failed.
+set -euo pipefail
+VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
+readonly VM_LIB
+# shellcheck source-path=SCRIPTDIR source=lib/harness.sh
+source "$VM_LIB/harness.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/lio.sh
+source "$VM_LIB/lio.sh"
+
+readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
+readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
+readonly SCENARIOS=(lio-plain lio-chap lio-mutual-chap lio-digests lio-connection-cut lio-probe lio-dvt)
+readonly IQN="iqn.2024-01.org.iscsi-root.test:lio"
+readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
+readonly CHAP_USER="lio-initiator" CHAP_SECRET="lio-initiator-secret"
+readonly MUTUAL_USER="lio-target" MUTUAL_SECRET="lio-target-secret-16"
+readonly DIGESTS="rd.iscsi.param=HeaderDigest=CRC32C rd.iscsi.param=DataDigest=CRC32C"
+# The writer guests' blocks: 48 take about 30 s, long enough for a cut and its recovery.
+readonly CUT_BLOCKS=48 DIGEST_BLOCKS=8
+AGENT_APPEND=""
+[[ "${VM_AGENT_LOG:-}" != debug ]] || AGENT_APPEND=" iscsi.log=debug"
+readonly AGENT_APPEND
+
+# Each scenario's disk: its serial (the backstore's name in the target guest) and image.
+scenario_disk() {
+    case "$1" in
+    lio-probe | lio-dvt) echo lio-scan ;;
+    *) echo "$1" ;;
+    esac
+}
+
+# Writes the root image a scenario's LUN holds: the writer's for the scenarios that write
+# blocks, rootfs.sh's standard root otherwise.
+build_image() {
+    local serial="$1" image="$LOG_DIR/$1.root.img"
+    case "$serial" in
+    lio-digests | lio-connection-cut) fault_writer_image "$image" ;;
+    *) vm_rootfs_build "$image" ;;
+    esac
+    echo "$serial=$image"
+}
+
+# The client initramfs: the default, or with /etc/iscsi-root/secrets (CHAP).
+client_initramfs() {
+    local kind="$1" initrd="$LOG_DIR/lio.$1.initrd.img"
+    if [[ ! -f "$initrd" ]]; then
+        case "$kind" in
+        default) vm_initramfs_build "$initrd.partial" >/dev/null ;;
+        secrets)
+            printf '# user secret\n%s %s\n%s %s\n' "$CHAP_USER" "$CHAP_SECRET" "$MUTUAL_USER" "$MUTUAL_SECRET" \
+                >"$LOG_DIR/lio.secrets"
+            vm_initramfs_build "$initrd.partial" --secrets "$LOG_DIR/lio.secrets" >/dev/null
+            ;;
+        *) vm_fail "client_initramfs: unknown kind $kind" ;;
+        esac
+        mv "$initrd.partial" "$initrd"
+    fi
+    echo "$initrd"
+}
+
+# export_lun SERIAL [lio-target-init commands...]: a fresh target IQN whose LUN 0 is the
+# backstore SERIAL, configured by the commands (IQN goes in as their first argument), enabled.
+export_lun() {
+    local serial="$1" command output
+    shift
+    output="$(lio_ctl lio_export "$IQN" "$serial")" || vm_fail "lio_export $serial failed in the target guest: $output"
+    for command in "$@"; do
+        # shellcheck disable=SC2086 # a command and its words
+        output="$(lio_ctl ${command%% *} "$IQN" ${command#* })" ||
+            vm_fail "${command%% *} failed in the target guest: $output"
+    done
+    output="$(lio_ctl lio_enable "$IQN" 1)" || vm_fail "enabling $IQN failed in the target guest: $output"
+}
+
+# client_boot NAME KIND APPEND [SECONDS]: one boot of the client guest with the initramfs
+# KIND, bounded by SECONDS (default VM_BOOT_TIMEOUT); fails unless QEMU exited by itself
+# after the agent started. The console goes to cache/vm/logs/NAME.log.
+client_boot() {
+    local name="$1" kind="$2" append="$3" timeout="${4:-$BOOT_TIMEOUT}"
+    local initrd log="$LOG_DIR/$name.log"
+    initrd="$(client_initramfs "$kind")"
+    rm -f "$log"
+    local status=0
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --timeout "$timeout" \
+        --append "console=ttyS0,115200 panic=-1 $append$AGENT_APPEND" || status=$?
+    ((status != 124)) || vm_fail "QEMU still running after $timeout s"
+    ((status == 0)) || vm_fail "QEMU exited with status $status"
+    vm_check_boot_started "$log"
+}
+
+# The login line names LIO's target at 10.0.2.2:3260 and the root is on LUN 0, the only LUN.
+check_login() {
+    local log="$1"
+    vm_console_time "$log" "iscsi-root: login: ${IQN//./\\.} at 10\.0\.2\.2:3260 as " >/dev/null ||
+        vm_fail "no login line for $IQN at 10.0.2.2:3260: $(grep -m 1 'iscsi-root: login' "$log" || true)"
+    vm_console_time "$log" 'iscsi-root: root device: /dev/sda \(LUN 0[,)]' >/dev/null ||
+        vm_fail "the root is not /dev/sda on LUN 0: $(grep -m 1 'iscsi-root: root device' "$log" || true)"
+}
+
+# A login from the namespace without what the target requires must be refused, and LIO
+# must say why on its console (the kernel's message matching LIO_REASON): proof that LIO
+# enforces it in the boot that follows. Prints the probe's error.
+check_probe_refused() {
+    local what="$1" reason="$2" lio_reason="$3" output status=0 before waited=0
+    before="$(grep -c -E -- "$lio_reason" "$LIO_TARGET_LOG" || true)"
+    output="$(ip netns exec "$VM_NETNS" timeout 60 "$VM_AGENT_BINARY" probe 127.0.0.1:3260 "$IQN" 2>&1)" || status=$?
+    if ((status != 1)) || ! grep -q -E -- "$reason" <<<"$output"; then
+        vm_fail "a probe without $what exited $status, expected 1 with '$reason': $output"
+    fi
+    # The serial console may trail the login's answer a little.
+    until (($(grep -c -E -- "$lio_reason" "$LIO_TARGET_LOG" || true) > before)); do
+        ((waited < 50)) || vm_fail "LIO's console does not say '$lio_reason' after the refused probe"
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    echo "${output##*: }"
+}
+
+# The checks on a writer guest's run (Tests/VM/guest/writer), and its power-off.
+check_writer() {
+    fault_check_writer "$@"
+    vm_console_time "$1" 'reboot: Power down' >/dev/null || vm_fail "the kernel did not say 'reboot: Power down'"
+}
+
+# No LUN in the URL: the agent takes the first disk LUN, which is LIO's LUN 0.
+scenario_lio_plain() (
+    export_lun lio-plain
+    client_boot lio-plain default "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN root=LABEL=root rw"
+    check_login "$LOG_DIR/lio-plain.log"
+    vm_check_successful_boot "$LOG_DIR/lio-plain.log" "$LOG_DIR/lio-plain.root.img"
+)
+
+scenario_lio_chap() (
+    export_lun lio-chap "lio_chap $CHAP_USER $CHAP_SECRET"
+    check_probe_refused CHAP 'requires authentication' 'Target is enforcing iSCSI Authentication' >/dev/null
+    client_boot lio-chap secrets "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN iscsi.chap=$CHAP_USER root=LABEL=root rw"
+    check_login "$LOG_DIR/lio-chap.log"
+    vm_check_successful_boot "$LOG_DIR/lio-chap.log" "$LOG_DIR/lio-chap.root.img"
+)
+
+scenario_lio_mutual_chap() (
+    export_lun lio-mutual-chap "lio_chap $CHAP_USER $CHAP_SECRET" "lio_mutual $MUTUAL_USER $MUTUAL_SECRET"
+    check_probe_refused CHAP 'requires authentication' 'Target is enforcing iSCSI Authentication' >/dev/null
+    client_boot lio-mutual-chap secrets \
+        "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN iscsi.chap=$CHAP_USER iscsi.mutual=$MUTUAL_USER root=LABEL=root rw"
+    check_login "$LOG_DIR/lio-mutual-chap.log"
+    vm_check_successful_boot "$LOG_DIR/lio-mutual-chap.log" "$LOG_DIR/lio-mutual-chap.root.img"
+)
+
+# LIO accepts only CRC32C for both digests; the client asks for them. The writer's blocks go
+# through data digests, and `iscsi-root status` in the root reports what was negotiated.
+scenario_lio_digests() (
+    export_lun lio-digests "lio_param HeaderDigest CRC32C" "lio_param DataDigest CRC32C"
+    # Our probe offers no digest, and LIO refuses the login.
+    local refused
+    refused="$(check_probe_refused digests 'login to .* rejected' 'value list "None" contains no valid values .* "CRC32C"')"
+    local log="$LOG_DIR/lio-digests.log"
+    client_boot lio-digests default \
+        "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN root=LABEL=root rw $DIGESTS writer.blocks=$DIGEST_BLOCKS"
+    check_login "$log"
+    vm_check_boot_steps "$log"
+    check_writer "$log" "$LOG_DIR/lio-digests.root.img" "$DIGEST_BLOCKS"
+    grep -q 'VM-STATUS: negotiated HeaderDigest=CRC32C DataDigest=CRC32C ' "$log" ||
+        vm_fail "iscsi-root status does not report both digests CRC32C: $(grep -m 1 'VM-STATUS: negotiated' "$log" || echo 'no status')"
+    echo "without digests: $refused; negotiated HeaderDigest=CRC32C DataDigest=CRC32C; $DIGEST_BLOCKS blocks written and intact, image clean; steps: $(vm_step_durations "$log")"
+)
+
+# LIO drops the session (its TPG disabled for 1 s) while the guest writes with fsync.
+scenario_lio_connection_cut() (
+    export_lun lio-connection-cut
+    local log="$LOG_DIR/lio-connection-cut.log" image="$LOG_DIR/lio-connection-cut.root.img"
+    # Built before the boot goes into the background, whose console the wait below watches.
+    client_initramfs default >/dev/null
+    rm -f "$log"
+    client_boot lio-connection-cut default \
+        "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN root=LABEL=root rw writer.blocks=$CUT_BLOCKS" \
+        $((BOOT_TIMEOUT * 2)) &
+    local client=$!
+    fault_wait_for_console "$log" 'VM-MARKER: wrote seq=8 ' 120
+    local sessions
+    sessions="$(lio_ctl lio_sessions "$IQN")" || vm_fail "cannot list LIO's sessions"
+    [[ -n "$sessions" ]] || vm_fail "LIO lists no session to cut"
+    local cut_at
+    cut_at="$(grep -E -o '^ *[0-9]+\.[0-9]{3} ' "$log" | tail -n 1 | tr -d ' ')"
+    lio_ctl lio_cut "$IQN" 1 >/dev/null || vm_fail "disabling and enabling the TPG failed"
+    wait "$client" || vm_fail "the client boot failed (console: $log)"
+    check_login "$log"
+    local recovered
+    recovered="$(grep -m 1 -o 'operational again .* in [0-9]* ms.*' "$log")" ||
+        vm_fail "the console shows no recovery: $(grep -m 1 -E 'iscsi-root: .*(lost|failed)' "$log" || true)"
+    grep -q 'VM-STATUS: recoveries [1-9]' "$log" || vm_fail "iscsi-root status does not count the recovery"
+    check_writer "$log" "$image" "$CUT_BLOCKS"
+    echo "$recovered; cut at ${cut_at} s; $CUT_BLOCKS blocks intact, image clean"
+)
+
+# From the namespace: the probe lists the disk LUN, LIO's, with the image's size.
+scenario_lio_probe() (
+    export_lun lio-scan
+    local report="$LOG_DIR/lio-probe.json" size summary
+    ip netns exec "$VM_NETNS" timeout 60 "$VM_AGENT_BINARY" probe 127.0.0.1:3260 "$IQN" --json >"$report" 2>"$report.err" ||
+        vm_fail "iscsi-root probe failed: $(tail -n 1 "$report.err")"
+    size="$(stat -c %s "$LOG_DIR/lio-scan.root.img")"
+    summary="$(python3 - "$report" "$size" 2>&1 <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+disks = [lun for lun in report["luns"] if lun["type"] == "disk"]
+assert disks, "no disk LUN"
+disk = disks[0]
+assert disk["lun"] == 0, "the disk is LUN %s, not 0" % disk["lun"]
+assert disk["vendor"].strip() == "LIO-ORG", "vendor %r" % disk["vendor"]
+size = int(disk["blocks"]) * disk["blockLength"]
+assert size == int(sys.argv[2]), "size %d bytes, the image has %s" % (size, sys.argv[2])
+print("LUN 0 %s %s, %d x %d B = %d bytes" % (disk["vendor"].strip(), disk["product"].strip(), int(disk["blocks"]), disk["blockLength"], size))
+PY
+)" || vm_fail "probe: ${summary##*$'\n'} (see $report)"
+    echo "$summary"
+)
+
+# From the namespace: the pairwise sweep of every negotiable key, each combination a login
+# with reads; pass and pass* (passed with a listed deviation) are fine, fail is not.
+scenario_lio_dvt() (
+    export_lun lio-scan
+    local report="$LOG_DIR/lio-dvt.json" status=0 summary
+    ip netns exec "$VM_NETNS" timeout 600 "$VM_AGENT_BINARY" dvt 127.0.0.1:3260 "$IQN" --json >"$report" 2>"$report.err" ||
+        status=$?
+    # 1: a combination failed, which the summary below names, or the target was not reached.
+    if ((status > 1)) || [[ ! -s "$report" ]]; then
+        vm_fail "iscsi-root dvt exited $status: $(tail -n 1 "$report.err")"
+    fi
+    summary="$(python3 - "$report" 2>&1 <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+combinations = report["combinations"]
+passed = [c for c in combinations if c["passed"] and not c["deviations"]]
+starred = [c for c in combinations if c["passed"] and c["deviations"]]
+failed = [c for c in combinations if not c["passed"]]
+summary = "%d combinations (%s): %d pass, %d pass*, %d fail" % (len(combinations), report["coverage"], len(passed), len(starred), len(failed))
+deviations = sorted({d for c in starred for d in c["deviations"]})
+if deviations:
+    summary += "; deviations: " + " | ".join(deviations)
+if failed or not combinations:
+    first = failed[0] if failed else None
+    detail = (" first failure #%d: %s" % (first["index"], (first["failure"] or {}).get("message", "a key broke its result function"))) if first else ""
+    print(summary + ";" + detail, file=sys.stderr)
+    sys.exit(1)
+print(summary)
+PY
+)" || vm_fail "dvt: ${summary##*$'\n'} (see $report)"
+    echo "$summary"
+)
+
+run_scenario() {
+    local name="$1" function="scenario_${1//-/_}"
+    declare -F "$function" >/dev/null || vm_fail "unknown scenario \"$name\" (known: ${SCENARIOS[*]})"
+    local figures
+    if figures="$("$function" 2>"$LOG_DIR/$name.stderr")"; then
+        echo "PASS $name: $figures"
+        return 0
+    fi
+    local details="console: $LOG_DIR/$name.log"
+    [[ -f "$LOG_DIR/$name.log" ]] || details="details: $LOG_DIR/$name.json"
+    echo "FAIL $name: $(tail -n 1 "$LOG_DIR/$name.stderr") ($details)"
+    return 1
+}
+
+main() {
+    ((EUID == 0)) || vm_fail "needs root (network namespaces, QEMU in them)"
+    "$VM_LIB/deps.sh"
+    [[ -x "$VM_AGENT_BINARY" ]] || vm_fail "no static agent at $VM_AGENT_BINARY (run make static)"
+    vm_kernel_prepare
+    mkdir -p "$LOG_DIR"
+    rm -f "$LOG_DIR"/lio.*
+    local selected=("$@") name
+    ((${#selected[@]} > 0)) || selected=("${SCENARIOS[@]}")
+    for name in "${selected[@]}"; do
+        declare -F "scenario_${name//-/_}" >/dev/null || vm_fail "unknown scenario \"$name\" (known: ${SCENARIOS[*]})"
+    done
+    # One disk per scenario that writes, built before the target guest boots with them all.
+    local disks=() serial
+    for serial in $(for name in "${selected[@]}"; do scenario_disk "$name"; done | sort -u); do
+        disks+=("$(build_image "$serial")")
+    done
+    vm_netns_create
+    trap lio_cleanup EXIT
+    lio_target_boot "$LOG_DIR/lio-target.log" "${disks[@]}"
+    local passed=0 failed=0
+    for name in "${selected[@]}"; do
+        if run_scenario "$name"; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
+    done
+    lio_cleanup
+    echo "$passed passed, $failed failed"
+    ((failed == 0))
+}
+
+main "$@"
