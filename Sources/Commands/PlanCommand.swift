@@ -111,11 +111,11 @@ private enum PlanInputs {
         if let path = options.value("--ibft-memory") {
             let memory = try contents(of: path, option: "--ibft-memory", limit: 0x100000)
             // A 512 KiB file starts at 0x80000 (what the scan covers); anything else at 0.
-            guard let table = IBFT.findInLowMemory(memory, baseAddress: memory.count == 0x80000 ? 0x80000 : 0) else {
+            guard let table = IBFT.scanLowMemory(memory, baseAddress: memory.count == 0x80000 ? 0x80000 : 0).table else {
                 throw BootConfigError(
-                    "--ibft-memory", token: path, problem: "holds no iBFT signature", expected: "a memory dump covering 0x80000-0xFFFFF")
+                    "--ibft-memory", token: path, problem: "holds no valid iBFT", expected: "a memory dump covering 0x80000-0xFFFFF")
             }
-            return try IBFT(bytes: table)
+            return try IBFT(bytes: table.bytes)
         }
         return nil
     }
