@@ -86,7 +86,11 @@ private enum PlanInputs {
 
     /// The files options name replace what the machine has.
     private static func override(_ inputs: inout BootInputs, _ options: Arguments) throws(BootConfigError) {
-        if let firmware = try firmware(options) { inputs.firmware = firmware }
+        if let (firmware, given) = try firmware(options) {
+            inputs.firmware = firmware
+            inputs.firmwareSearch = IBFTSearch()
+            inputs.firmwareSearch.record(.given(given), .found(""))
+        }
         if let path = options.value("--config") {
             inputs.config = try InitramfsToolsConfig.parse(String(decoding: try contents(of: path, option: "--config"), as: UTF8.self))
         }
@@ -96,26 +100,30 @@ private enum PlanInputs {
         }
     }
 
-    /// The iBFT from the option that names it, if any.
-    private static func firmware(_ options: Arguments) throws(BootConfigError) -> IBFT? {
+    /// The iBFT from the option that names it, if any, and where it was found.
+    private static func firmware(_ options: Arguments) throws(BootConfigError) -> (IBFT, String)? {
         if let path = options.value("--ibft") {
-            return try IBFT(bytes: try contents(of: path, option: "--ibft"))
+            return (try IBFT(bytes: try contents(of: path, option: "--ibft")), "--ibft \(path)")
         }
         if let directory = options.value("--ibft-sysfs") {
             guard let files = readTextTree(directory) else {
                 throw BootConfigError(
                     "--ibft-sysfs", token: directory, problem: "cannot be read", expected: "a directory like /sys/firmware/ibft")
             }
-            return try IBFT(sysfs: files)
+            return (try IBFT(sysfs: files), "--ibft-sysfs \(directory)")
         }
         if let path = options.value("--ibft-memory") {
             let memory = try contents(of: path, option: "--ibft-memory", limit: 0x100000)
             // A 512 KiB file starts at 0x80000 (what the scan covers); anything else at 0.
-            guard let table = IBFT.scanLowMemory(memory, baseAddress: memory.count == 0x80000 ? 0x80000 : 0).table else {
+            let base = memory.count == 0x80000 ? 0x80000 : 0
+            let scan = IBFT.scanLowMemory(memory, baseAddress: base)
+            guard let table = scan.table else {
+                let passedOver = scan.rejected.isEmpty ? "" : " (passed over: \(scan.rejected.joined(separator: "; ")))"
                 throw BootConfigError(
-                    "--ibft-memory", token: path, problem: "holds no valid iBFT", expected: "a memory dump covering 0x80000-0xFFFFF")
+                    "--ibft-memory", token: path, problem: "holds no valid iBFT\(passedOver)",
+                    expected: "a memory dump covering 0x80000-0xFFFFF")
             }
-            return try IBFT(bytes: table.bytes)
+            return (try IBFT(bytes: table.bytes), "--ibft-memory \(path) at 0x\(String(table.address, radix: 16))")
         }
         return nil
     }
