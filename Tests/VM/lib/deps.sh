@@ -7,7 +7,7 @@
 #   With arguments: exactly those packages (scripts/build-libkmod.sh uses this).
 set -euo pipefail
 
-readonly VM_PACKAGES=(qemu-system-x86 busybox-static cpio zstd kmod e2fsprogs fdisk tgt iproute2 file)
+readonly VM_PACKAGES=(qemu-system-x86 ipxe-qemu busybox-static cpio zstd kmod e2fsprogs fdisk tgt iproute2 file)
 installer="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/scripts/install-deps.sh"
 if (($# > 0)); then
     exec "$installer" "$@"
