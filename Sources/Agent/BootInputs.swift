@@ -51,6 +51,8 @@ public struct BootInputs {
     /// Physical memory as the kernel lets root read it; the first MiB is readable even with
     /// STRICT_DEVMEM.
     static let memoryDevice = "/dev/mem"
+    /// Present when the machine booted through UEFI.
+    static let efiPath = "/sys/firmware/efi"
 
     /// The iBFT the firmware published, recording each place looked at in `firmwareSearch`:
     /// the raw ACPI table; then, `everywhere`, legacy low memory scanned as the kernel scans
@@ -66,15 +68,20 @@ public struct BootInputs {
         firmwareSearch.record(.acpi, .absent(note: nil))
         if everywhere {
             let place = IBFTSearch.Place.lowMemory(device: Self.memoryDevice)
-            do {
-                let scan = IBFT.scanLowMemory(try Self.readLowMemory(), baseAddress: IBFT.lowMemoryRange.lowerBound)
-                if let table = scan.table {
-                    firmwareSearch.record(place, .found("at 0x" + String(table.address, radix: 16)))
-                    return try IBFT(bytes: table.bytes)
+            // As the kernel: UEFI firmware publishes the table in ACPI only (iBFT 1.03 §1.4.3.1).
+            if (try? filePermissions(at: Self.efiPath)) != nil {
+                firmwareSearch.record(place, .skipped("a UEFI boot publishes the iBFT in ACPI only"))
+            } else {
+                do {
+                    let scan = IBFT.scanLowMemory(try Self.readLowMemory(), baseAddress: IBFT.lowMemoryRange.lowerBound)
+                    if let table = scan.table {
+                        firmwareSearch.record(place, .found("at 0x" + String(table.address, radix: 16)))
+                        return try IBFT(bytes: table.bytes)
+                    }
+                    firmwareSearch.record(place, .absent(note: scan.rejected.isEmpty ? nil : scan.rejected.joined(separator: "; ")))
+                } catch {
+                    firmwareSearch.record(place, .unreadable("\(error)"))
                 }
-                firmwareSearch.record(place, .absent(note: scan.rejected.isEmpty ? nil : scan.rejected.joined(separator: "; ")))
-            } catch {
-                firmwareSearch.record(place, .unreadable("\(error)"))
             }
         }
         var loaded: String?

@@ -74,6 +74,11 @@ import Testing
                 == "not in ACPI (/sys/firmware/acpi/tables/iBFT, IBFT, BIFT), not readable: low memory 0x80000-0xFFFFF (/dev/mem): open /dev/mem: Operation not permitted, not in /sys/firmware/ibft after loading iscsi_ibft (passed over: module iscsi_ibft: No such device)"
         )
         #expect(search.source == nil)
+        var uefi = IBFTSearch()
+        uefi.record(.lowMemory(device: "/dev/mem"), .skipped("a UEFI boot publishes the iBFT in ACPI only"))
+        #expect(
+            uefi.placesLooked
+                == "not searched: low memory 0x80000-0xFFFFF (/dev/mem): a UEFI boot publishes the iBFT in ACPI only")
         var scanned = IBFTSearch()
         scanned.record(.lowMemory(device: "/dev/mem"), .absent(note: "0x90000: the 381 bytes sum to 1, not 0 (checksum)"))
         #expect(scanned.placesLooked.contains("(passed over: 0x90000: the 381 bytes sum to 1, not 0 (checksum))"))
