@@ -15,6 +15,7 @@ public enum PlanCommand: Command {
 
         Reads the kernel command line, the iBFT, \(InitramfsToolsConfig.path) and \(SecretsFile.path)
         (by default those of the running machine: /proc/cmdline, \(IBFT.acpiTablePaths.joined(separator: ", ")),
+        then, when the command line asks for the firmware, low memory 0x80000-0xFFFFF through /dev/mem,
         then /sys/firmware/ibft) and prints the plan: interfaces, addresses, targets, LUN, how the
         root is found, and where each value came from. CHAP secrets are shown as (set).
           --ibft FILE         a raw iBFT/ACPI table; --ibft-memory FILE: a dump of low memory
