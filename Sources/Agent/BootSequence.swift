@@ -49,14 +49,20 @@ public enum BootSequence {
     private static func boot(mode: Mode, log: inout BootLog) throws(BootFailure) -> Never {
         let plan = try Self.step("plan", log: &log) { () throws(BootFailure) in
             let plan: BootPlan
-            do { plan = try BootInputs.runningMachine().resolve() } catch {
+            let inputs: BootInputs
+            do {
+                inputs = try BootInputs.runningMachine(loadingModules: true)
+                plan = try inputs.resolve()
+            } catch {
                 throw BootFailure(
                     step: "plan", reason: "\(error)", check: "the kernel command line (run `iscsi-root plan` on a machine to check it)")
             }
+            // The table's origin matters when it is used: the boot log says which one it was.
+            let firmware = inputs.firmwareSearch.source.map { "; \($0)" } ?? ""
             return (
                 plan,
                 plan.targets.map { "\($0.name.value) at \($0.portals.map(\.value.description).joined(separator: ", "))" }.joined(
-                    separator: "; ")
+                    separator: "; ") + firmware
             )
         }
         for warning in plan.warnings { log.line("warning: \(warning)") }

@@ -61,7 +61,19 @@ public struct BootConfigError: Error, Equatable, Sendable, CustomStringConvertib
         self.expected = expected
     }
 
+    /// Set for an error that is one sentence about a parameter rather than a bad token in it
+    /// (`rd.iscsi.firmware=1: no iBFT found: ...`): `problem` holds the sentence.
+    public var isExplanation = false
+
+    /// An error about `parameter` as a whole, told in one sentence that says what was looked
+    /// at and what to check.
+    public init(_ parameter: String, explanation: String) {
+        self.init(parameter, token: "", problem: explanation, expected: "")
+        isExplanation = true
+    }
+
     public var description: String {
+        if isExplanation { return "\(parameter): \(problem)" }
         let place = location.isEmpty ? "" : "\(location) "
         return "\(parameter): \(place)\(quoted(token)) \(problem) (expected \(expected))"
     }

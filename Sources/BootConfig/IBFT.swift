@@ -296,31 +296,6 @@ public struct IBFT: Sendable, Equatable {
             BootConfigError("iBFT", at: field, token: token, problem: problem, expected: expected)
         }
     }
-
-    /// Finds the table in legacy BIOS memory as the kernel's `find_ibft_region()` does:
-    /// 16-byte steps from 0x80000 to 0xFFFFF, skipping VGA memory 0xA0000-0xBFFFF, signature
-    /// `iBFT`, and the whole table below 1 MiB. `memory` holds physical memory starting at
-    /// `baseAddress` (0 for a dump of the first MiB, 0x80000 for `/dev/mem` read from there).
-    public static func findInLowMemory(_ memory: [UInt8], baseAddress: Int) -> [UInt8]? {
-        let scanStart = 0x80000
-        let end = 0x100000
-        var address = max(scanStart, (baseAddress + 15) & ~15)
-        while address + headerLength <= end {
-            defer { address += 16 }
-            if (0xA0000..<0xC0000).contains(address) { continue }
-            let offset = address - baseAddress
-            guard offset >= 0, offset + headerLength <= memory.count else { break }
-            guard memory[offset..<(offset + 4)].elementsEqual("iBFT".utf8) else { continue }
-            let length = Int(
-                UInt32(memory[offset + 4]) | UInt32(memory[offset + 5]) << 8 | UInt32(memory[offset + 6])
-                    << 16 | UInt32(memory[offset + 7]) << 24)
-            guard length >= headerLength, address + length <= end, offset + length <= memory.count else {
-                continue
-            }
-            return Array(memory[offset..<(offset + length)])
-        }
-        return nil
-    }
 }
 
 extension LogicalUnitNumber {

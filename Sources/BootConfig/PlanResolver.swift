@@ -25,13 +25,16 @@ extension BootPlan {
         """
 
     /// Resolves the kernel command line with the other inputs. Errors are bad input (exit 2).
+    /// `firmwareSearch` says where the iBFT was looked for, for the error when none was found.
     public static func resolve(
         commandLine: KernelCommandLine, firmware: IBFT? = nil, config: InitramfsToolsConfig? = nil,
-        secrets: SecretsFile? = nil
+        secrets: SecretsFile? = nil, firmwareSearch: IBFTSearch? = nil
     ) throws(BootConfigError) -> BootPlan {
         var resolver = PlanResolver(
             parameters: try BootParameters(commandLine), firmware: firmware,
             config: config ?? InitramfsToolsConfig(), secrets: secrets)
+        resolver.commandLine = commandLine
+        resolver.firmwareSearch = firmwareSearch
         return try resolver.resolve()
     }
 }
@@ -42,6 +45,9 @@ private struct PlanResolver {
     let config: InitramfsToolsConfig
     let secrets: SecretsFile?
     var warnings: [PlanWarning]
+    /// For errors: the parameters as written, and where the iBFT was looked for.
+    var commandLine = KernelCommandLine(parameters: [])
+    var firmwareSearch: IBFTSearch?
 
     init(
         parameters: BootParameters, firmware: IBFT?, config: InitramfsToolsConfig, secrets: SecretsFile?
@@ -61,8 +67,9 @@ private struct PlanResolver {
         if let firmwareWanted, firmware == nil {
             warnings.append(
                 PlanWarning(
-                    firmwareWanted.description, "asks for the firmware's targets, but no iBFT table was found"
-                ))
+                    firmwareWanted.description,
+                    "asks for the firmware's targets, but no iBFT table was found"
+                        + (firmwareSearch.map { " (\($0.placesLooked))" } ?? "")))
         }
         let explicit = try explicitTargets(initramfsTools: initramfsTools)
         let firmwareTargets = self.firmwareTargets()
@@ -80,8 +87,21 @@ private struct PlanResolver {
             targetsFromFirmware = !targets.isEmpty
         }
         if targets.isEmpty, parameters.rootPathFromDHCP == nil {
+            if let firmwareWanted {
+                let request = commandLine.written(firmwareWanted)
+                throw firmware == nil
+                    ? .noFirmwareTable(request: request, search: firmwareSearch)
+                    : .noFirmwareTarget(request: request, search: firmwareSearch)
+            }
+            let judged = commandLine.judgedParameters()
+            // ip=ibft looks for the table too; when none was found, say where it was looked for.
+            let noTable =
+                firmware == nil && firmwareSearch?.attempts.isEmpty == false
+                ? ", and no iBFT was found (\(firmwareSearch?.placesLooked ?? ""))" : ""
             throw BootConfigError(
-                "kernel command line", token: "", problem: "names no iSCSI target",
+                "kernel command line", token: judged ?? commandLine.writtenParameters,
+                problem: (judged == nil ? "has no iSCSI parameter and names no iSCSI target" : "names no iSCSI target")
+                    + noTable,
                 expected:
                     "iscsi=iscsi://<host>/<target name>, netroot=iscsi:<root path>, rd.iscsi.firmware=1 with an iBFT, or netroot=dhcp"
             )

@@ -15,6 +15,7 @@ public enum PlanCommand: Command {
 
         Reads the kernel command line, the iBFT, \(InitramfsToolsConfig.path) and \(SecretsFile.path)
         (by default those of the running machine: /proc/cmdline, \(IBFT.acpiTablePaths.joined(separator: ", ")),
+        then, when the command line asks for the firmware, low memory 0x80000-0xFFFFF through /dev/mem,
         then /sys/firmware/ibft) and prints the plan: interfaces, addresses, targets, LUN, how the
         root is found, and where each value came from. CHAP secrets are shown as (set).
           --ibft FILE         a raw iBFT/ACPI table; --ibft-memory FILE: a dump of low memory
@@ -86,7 +87,11 @@ private enum PlanInputs {
 
     /// The files options name replace what the machine has.
     private static func override(_ inputs: inout BootInputs, _ options: Arguments) throws(BootConfigError) {
-        if let firmware = try firmware(options) { inputs.firmware = firmware }
+        if let (firmware, given) = try firmware(options) {
+            inputs.firmware = firmware
+            inputs.firmwareSearch = IBFTSearch()
+            inputs.firmwareSearch.record(.given(given), .found(""))
+        }
         if let path = options.value("--config") {
             inputs.config = try InitramfsToolsConfig.parse(String(decoding: try contents(of: path, option: "--config"), as: UTF8.self))
         }
@@ -96,26 +101,30 @@ private enum PlanInputs {
         }
     }
 
-    /// The iBFT from the option that names it, if any.
-    private static func firmware(_ options: Arguments) throws(BootConfigError) -> IBFT? {
+    /// The iBFT from the option that names it, if any, and where it was found.
+    private static func firmware(_ options: Arguments) throws(BootConfigError) -> (IBFT, String)? {
         if let path = options.value("--ibft") {
-            return try IBFT(bytes: try contents(of: path, option: "--ibft"))
+            return (try IBFT(bytes: try contents(of: path, option: "--ibft")), "--ibft \(path)")
         }
         if let directory = options.value("--ibft-sysfs") {
             guard let files = readTextTree(directory) else {
                 throw BootConfigError(
                     "--ibft-sysfs", token: directory, problem: "cannot be read", expected: "a directory like /sys/firmware/ibft")
             }
-            return try IBFT(sysfs: files)
+            return (try IBFT(sysfs: files), "--ibft-sysfs \(directory)")
         }
         if let path = options.value("--ibft-memory") {
             let memory = try contents(of: path, option: "--ibft-memory", limit: 0x100000)
             // A 512 KiB file starts at 0x80000 (what the scan covers); anything else at 0.
-            guard let table = IBFT.findInLowMemory(memory, baseAddress: memory.count == 0x80000 ? 0x80000 : 0) else {
+            let base = memory.count == 0x80000 ? 0x80000 : 0
+            let scan = IBFT.scanLowMemory(memory, baseAddress: base)
+            guard let table = scan.table else {
+                let passedOver = scan.rejected.isEmpty ? "" : " (passed over: \(scan.rejected.joined(separator: "; ")))"
                 throw BootConfigError(
-                    "--ibft-memory", token: path, problem: "holds no iBFT signature", expected: "a memory dump covering 0x80000-0xFFFFF")
+                    "--ibft-memory", token: path, problem: "holds no valid iBFT\(passedOver)",
+                    expected: "a memory dump covering 0x80000-0xFFFFF")
             }
-            return try IBFT(bytes: table)
+            return (try IBFT(bytes: table.bytes), "--ibft-memory \(path) at 0x\(String(table.address, radix: 16))")
         }
         return nil
     }

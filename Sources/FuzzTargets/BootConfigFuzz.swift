@@ -15,5 +15,5 @@ public func fuzzInitramfsConfig(_ bytes: [UInt8]) {
 /// An iBFT of any bytes, as the ACPI table and as a low-memory dump.
 public func fuzzIBFT(_ bytes: [UInt8]) {
     _ = try? IBFT(bytes: bytes)
-    if let table = IBFT.findInLowMemory(bytes, baseAddress: 0) { _ = try? IBFT(bytes: table) }
+    if let table = IBFT.scanLowMemory(bytes, baseAddress: 0).table { _ = try? IBFT(bytes: table.bytes) }
 }

@@ -4,9 +4,11 @@ import Testing
 @testable import BootConfig
 
 @Suite struct IBFTTests {
-    static func dracutTableBytes() throws -> [UInt8] {
+    static func dracutTableBytes() throws -> [UInt8] { try resourceBytes("dracut-ng-test70.table") }
+
+    static func resourceBytes(_ name: String) throws -> [UInt8] {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "Resources/dracut-ng-test70.table")
+            "Resources/\(name)")
         return [UInt8](try Data(contentsOf: url))
     }
 
@@ -212,7 +214,9 @@ import Testing
         memory.replaceSubrange((0xA0000 - 0x80000)..<(0xA0000 - 0x80000 + 4), with: Array("iBFT".utf8))
         memory.replaceSubrange(
             (0xE0010 - 0x80000)..<(0xE0010 - 0x80000 + tableBytes.count), with: tableBytes)
-        #expect(IBFT.findInLowMemory(memory, baseAddress: 0x80000) == tableBytes)
-        #expect(IBFT.findInLowMemory([UInt8](repeating: 0, count: 100), baseAddress: 0) == nil)
+        let scan = IBFT.scanLowMemory(memory, baseAddress: 0x80000)
+        #expect(scan.table == IBFT.LowMemoryTable(address: 0xE0010, bytes: tableBytes))
+        #expect(scan.rejected.isEmpty)
+        #expect(IBFT.scanLowMemory([UInt8](repeating: 0, count: 100), baseAddress: 0).table == nil)
     }
 }

@@ -12,12 +12,14 @@ VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
 readonly VM_LIB
 # shellcheck source=lib/harness.sh
 source "$VM_LIB/harness.sh"
+# shellcheck source=lib/ipxe.sh
+source "$VM_LIB/ipxe.sh"
 
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
-    static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft chap mutual-chap partition read-only
-    redirect fail-chap fail-unknown-target fail-no-route fail-no-root
+    static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap partition read-only
+    redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly IQN="$VM_TARGET_IQN_DEFAULT"
@@ -72,6 +74,10 @@ vm_scenario_initramfs() {
 #   --chap-secret SECRET     the target's secret for the initiator's account
 #   --partuuid UUID          the root is partition 1 of a GPT disk
 #   --ibft                   QEMU plants an iBFT: this NIC, static 10.0.2.15/24, the target
+#   --ipxe INITIATOR         no -kernel: the NIC's iPXE ROM boots boot.ipxe from QEMU's TFTP
+#                            server, which sanhooks LUN 1 of the target as INITIATOR (iPXE
+#                            leaves its iBFT in low memory) and boots the kernel and initramfs
+#                            with the same command line
 #   --read-only              the root is mounted ro: the guest's write must fail
 #   --redirector             10.0.2.2:3260 only redirects logins to tgtd on 10.0.2.2:3261
 #                            (login-redirector.py): exactly one redirect, no failed attempt
@@ -85,7 +91,7 @@ vm_boot_from_iscsi() {
     local name="$1" append="$2"
     shift 2
     local kind=default target_iqn="$IQN" chap=0 mutual=0 chap_secret="$CHAP_SECRET" partuuid="" ibft=0
-    local read_only=0 redirector=0 failure="" expects=()
+    local read_only=0 redirector=0 failure="" expects=() ipxe_initiator=""
     while (($# > 0)); do
         case "$1" in
         --initramfs) kind="$2"; shift 2 ;;
@@ -95,6 +101,7 @@ vm_boot_from_iscsi() {
         --chap-secret) chap_secret="$2"; shift 2 ;;
         --partuuid) partuuid="$2"; shift 2 ;;
         --ibft) ibft=1; shift ;;
+        --ipxe) ipxe_initiator="$2"; shift 2 ;;
         --read-only) read_only=1; shift ;;
         --redirector) redirector=1; shift ;;
         --expect) expects+=("$2"); shift 2 ;;
@@ -118,9 +125,16 @@ vm_boot_from_iscsi() {
     VM_TARGET_LOG="$LOG_DIR/$name.tgtd.log" vm_target_start "$image" "$target_iqn"
     ((chap == 0)) || vm_target_add_chap "$CHAP_USER" "$chap_secret"
     ((mutual == 0)) || vm_target_add_mutual_chap "$MUTUAL_USER" "$MUTUAL_SECRET"
-    local status=0
-    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" "${qemu_extra[@]}" \
-        --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $append" || status=$?
+    local status=0 command_line="console=ttyS0,115200 panic=-1 $append"
+    if [[ -n "$ipxe_initiator" ]]; then
+        local tftp_dir="$LOG_DIR/$name.tftp"
+        vm_ipxe_tftp_dir "$tftp_dir" "$KERNEL_IMAGE" "$initrd" "$command_line" "$ipxe_initiator" \
+            "iscsi:10.0.2.2::3260:1:$target_iqn"
+        qemu_extra+=(--network-boot "$tftp_dir")
+    else
+        qemu_extra+=(--kernel "$KERNEL_IMAGE" --initrd "$initrd" --append "$command_line")
+    fi
+    vm_qemu_boot --log "$log" "${qemu_extra[@]}" --timeout "$BOOT_TIMEOUT" || status=$?
     vm_netns_cleanup
     ((status != 124)) || vm_fail "QEMU still running after ${BOOT_TIMEOUT} s"
     ((status == 0)) || vm_fail "QEMU exited with status $status"
@@ -206,6 +220,24 @@ scenario_ibft() (
         --expect 'iscsi-root: login: .* as iqn\.2024-01\.org\.iscsi-root\.test:ibft-initiator,'
 )
 
+# Booted as by real firmware: the NIC's iPXE ROM attaches the target with `sanhook` and
+# leaves its iBFT in low memory, not in ACPI. The command line asks for the firmware's
+# targets and nothing else: the agent finds the table where the kernel found it.
+scenario_ipxe() (
+    local initiator="iqn.2024-01.org.iscsi-root.test:ipxe-initiator"
+    vm_boot_from_iscsi ipxe "rd.iscsi.firmware=1 $ROOT_RW" --ipxe "$initiator" \
+        --expect 'iscsi-root: plan: .*; iBFT from low memory at 0x[0-9a-f]+ \(/dev/mem\) \([0-9]+ ms\)' \
+        --expect 'iscsi-root: network: eth0 10\.0\.2\.15/24 via 10\.0\.2\.2' \
+        --expect "iscsi-root: login: ${IQN//./\\.} at 10\\.0\\.2\\.2:3260 as ${initiator//./\\.}," \
+        --expect 'iBFT found at 0x[0-9a-f]+'
+    # The agent read the table where the kernel's own scan found it.
+    local log="$LOG_DIR/ipxe.log" kernel_address agent_address
+    kernel_address="$(grep -E -m 1 -o 'iBFT found at 0x[0-9a-f]+' "$log" | sed -E 's/.*0x0*/0x/')"
+    agent_address="$(grep -E -m 1 -o 'iBFT from low memory at 0x[0-9a-f]+' "$log" | sed -E 's/.* //')"
+    [[ "$kernel_address" == "$agent_address" ]] ||
+        vm_fail "the kernel found the iBFT at $kernel_address, the agent at $agent_address"
+)
+
 scenario_chap() (
     vm_boot_from_iscsi chap "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 iscsi.chap=$CHAP_USER $ROOT_RW" \
         --initramfs secrets --chap
@@ -255,6 +287,13 @@ scenario_fail_no_route() (
 scenario_fail_no_root() (
     vm_boot_from_iscsi fail-no-root "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 $FAIL_FAST root=LABEL=nosuchroot rw" \
         --expect-failure 'LABEL=nosuchroot not found within 3 s'
+)
+
+# The firmware is asked for, but this machine has no iBFT anywhere (no ACPI table, nothing
+# in low memory, nothing once iscsi_ibft is loaded): the plan error names every place.
+scenario_fail_no_ibft() (
+    vm_boot_from_iscsi fail-no-ibft "rd.iscsi.firmware=1 $FAIL_FAST $ROOT_RW" \
+        --expect-failure 'plan failed after [0-9]+ ms: rd\.iscsi\.firmware=1: no iBFT found: not in ACPI \(/sys/firmware/acpi/tables/iBFT, IBFT, BIFT\), not in low memory 0x80000-0xFFFFF \(/dev/mem\), not in /sys/firmware/ibft after loading iscsi_ibft; check that the firmware'
 )
 
 run_scenario() {

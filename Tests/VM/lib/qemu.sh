@@ -3,6 +3,11 @@
 #
 #   vm_qemu_boot --kernel FILE --initrd FILE --append TEXT --log FILE --timeout SECONDS
 #                [--monitor SOCKET] [--acpitable FILE] [--hostfwd RULE] [--extra ARG]... [--show]
+#   vm_qemu_boot --network-boot DIR --log FILE --timeout SECONDS [...]
+#
+# --network-boot: no -kernel; SeaBIOS boots the NIC's iPXE ROM (Debian's ipxe-qemu), which
+# gets its address from QEMU's DHCP and runs DIR/boot.ipxe from QEMU's TFTP server (DIR);
+# the script loads the kernel and initramfs (lib/ipxe.sh writes it).
 #
 # --hostfwd adds a forward to the user network (QEMU's hostfwd= syntax); --extra passes one
 # more argument to QEMU as it is (repeatable: drives, serial ports).
@@ -14,12 +19,16 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 readonly VM_GUEST_MAC="52:54:00:12:34:56"
+# iPXE's ROM for virtio-net; its PCI id is the modern device's (1af4:1041), hence
+# disable-legacy=on for the NIC when it is used.
+readonly VM_IPXE_ROM="/usr/lib/ipxe/qemu/pxe-virtio.rom"
 
 vm_qemu_boot() {
-    local kernel="" initrd="" append="" log="" timeout_seconds="" monitor="" acpitable="" show=0
+    local kernel="" initrd="" append="" log="" timeout_seconds="" monitor="" acpitable="" show=0 network_boot=""
     local hostfwd="" extra=()
     while (($# > 0)); do
         case "$1" in
+        --network-boot) network_boot="$2"; shift 2 ;;
         --kernel) kernel="$2"; shift 2 ;;
         --initrd) initrd="$2"; shift 2 ;;
         --append) append="$2"; shift 2 ;;
@@ -33,19 +42,33 @@ vm_qemu_boot() {
         *) vm_fail "vm_qemu_boot: unknown option $1" ;;
         esac
     done
-    [[ -n "$kernel" && -n "$initrd" && -n "$log" && -n "$timeout_seconds" ]] ||
-        vm_fail "vm_qemu_boot: --kernel, --initrd, --log and --timeout are required"
+    [[ -n "$log" && -n "$timeout_seconds" ]] || vm_fail "vm_qemu_boot: --log and --timeout are required"
+    [[ -n "$network_boot" || (-n "$kernel" && -n "$initrd") ]] ||
+        vm_fail "vm_qemu_boot: --kernel and --initrd are required (or --network-boot DIR)"
     [[ -n "$VM_NETNS" ]] || vm_fail "vm_qemu_boot: call vm_netns_create first (target.sh)"
 
     # shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
     local qemu=(
         qemu-system-x86_64 -accel tcg -smp 1 -m 512 -nodefaults -no-reboot -display none
         -serial stdio -pidfile "$log.pid"
-        # In the namespace, the guest's 10.0.2.2 is the namespace's loopback.
-        -netdev "user,id=n0${hostfwd:+,hostfwd=$hostfwd}"
-        -device "virtio-net-pci,netdev=n0,mac=$VM_GUEST_MAC,addr=03.0,romfile="
-        -kernel "$kernel" -initrd "$initrd" -append "$append"
     )
+    # In the namespace, the guest's 10.0.2.2 is the namespace's loopback.
+    # shellcheck disable=SC2054
+    if [[ -n "$network_boot" ]]; then
+        [[ -f "$network_boot/boot.ipxe" ]] || vm_fail "vm_qemu_boot: no $network_boot/boot.ipxe"
+        [[ -f "$VM_IPXE_ROM" ]] || vm_fail "vm_qemu_boot: no $VM_IPXE_ROM (Tests/VM/lib/deps.sh installs ipxe-qemu)"
+        qemu+=(
+            -netdev "user,id=n0,tftp=$network_boot,bootfile=boot.ipxe${hostfwd:+,hostfwd=$hostfwd}"
+            -device "virtio-net-pci,netdev=n0,mac=$VM_GUEST_MAC,addr=03.0,disable-legacy=on,romfile=$VM_IPXE_ROM"
+            -boot n
+        )
+    else
+        qemu+=(
+            -netdev "user,id=n0${hostfwd:+,hostfwd=$hostfwd}"
+            -device "virtio-net-pci,netdev=n0,mac=$VM_GUEST_MAC,addr=03.0,romfile="
+            -kernel "$kernel" -initrd "$initrd" -append "$append"
+        )
+    fi
     if [[ -n "$monitor" ]]; then
         qemu+=(-monitor "unix:$monitor,server,nowait")
     else
@@ -71,8 +94,6 @@ vm_qemu_boot() {
 # Prefixes each line with the seconds (millisecond precision) since STARTED_US, the
 # host's EPOCHREALTIME without its dot. The console's carriage returns are dropped.
 vm_stamp_lines() {
-    qemu+=("${extra[@]}")
-
     local started_us="$1" show="$2"
     local line now_us elapsed_ms
     while IFS= read -r line || [[ -n "$line" ]]; do
