@@ -66,67 +66,25 @@ public enum SweepKey: String, CaseIterable, Sendable {
         return definition.validateOffer(value).map { "\(rawValue)=\(value): \($0)" }
     }
 
+    /// The same key in the keyed view of the parameters; every case names one (a test holds
+    /// them to it).
+    var operationalKey: OperationalKey { OperationalKey(named: rawValue) ?? .headerDigest }
+
     /// Puts `value` (already checked with `problem(with:)`) into `parameters`.
     func apply(_ value: String, to parameters: inout InitiatorParameters) {
-        let number = Int(value) ?? 0
-        let yes = value == "Yes"
-        switch self {
-        case .headerDigest: parameters.headerDigests = value.split(separator: ",").compactMap { Digest(rawValue: String($0)) }
-        case .dataDigest: parameters.dataDigests = value.split(separator: ",").compactMap { Digest(rawValue: String($0)) }
-        case .maxRecvDataSegmentLength: parameters.maxRecvDataSegmentLength = number
-        case .maxBurstLength: parameters.maxBurstLength = number
-        case .firstBurstLength: parameters.firstBurstLength = number
-        case .initialR2T: parameters.initialR2T = yes
-        case .immediateData: parameters.immediateData = yes
-        case .maxOutstandingR2T: parameters.maxOutstandingR2T = number
-        case .dataPDUInOrder: parameters.dataPDUInOrder = yes
-        case .dataSequenceInOrder: parameters.dataSequenceInOrder = yes
-        case .errorRecoveryLevel: parameters.errorRecoveryLevel = number
-        case .defaultTime2Wait: parameters.defaultTime2Wait = number
-        case .defaultTime2Retain: parameters.defaultTime2Retain = number
-        }
+        parameters[operationalKey] = value
     }
 
     /// What we offered for this key, as text.
     func offered(in parameters: InitiatorParameters) -> String {
-        switch self {
-        case .headerDigest: parameters.headerDigests.map(\.rawValue).joined(separator: ",")
-        case .dataDigest: parameters.dataDigests.map(\.rawValue).joined(separator: ",")
-        case .maxRecvDataSegmentLength: String(parameters.maxRecvDataSegmentLength)
-        case .maxBurstLength: String(parameters.maxBurstLength)
-        case .firstBurstLength: String(parameters.firstBurstLength)
-        case .initialR2T: yesNo(parameters.initialR2T)
-        case .immediateData: yesNo(parameters.immediateData)
-        case .maxOutstandingR2T: String(parameters.maxOutstandingR2T)
-        case .dataPDUInOrder: yesNo(parameters.dataPDUInOrder)
-        case .dataSequenceInOrder: yesNo(parameters.dataSequenceInOrder)
-        case .errorRecoveryLevel: String(parameters.errorRecoveryLevel)
-        case .defaultTime2Wait: String(parameters.defaultTime2Wait)
-        case .defaultTime2Retain: String(parameters.defaultTime2Retain)
-        }
+        parameters[operationalKey]
     }
 
     /// The value in effect after the login, as text.
     public func negotiated(in parameters: NegotiatedParameters) -> String {
-        switch self {
-        case .headerDigest: parameters.headerDigest.rawValue
-        case .dataDigest: parameters.dataDigest.rawValue
-        case .maxRecvDataSegmentLength: String(parameters.maxRecvDataSegmentLength)
-        case .maxBurstLength: String(parameters.maxBurstLength)
-        case .firstBurstLength: String(parameters.firstBurstLength)
-        case .initialR2T: yesNo(parameters.initialR2T)
-        case .immediateData: yesNo(parameters.immediateData)
-        case .maxOutstandingR2T: String(parameters.maxOutstandingR2T)
-        case .dataPDUInOrder: yesNo(parameters.dataPDUInOrder)
-        case .dataSequenceInOrder: yesNo(parameters.dataSequenceInOrder)
-        case .errorRecoveryLevel: String(parameters.errorRecoveryLevel)
-        case .defaultTime2Wait: String(parameters.defaultTime2Wait)
-        case .defaultTime2Retain: String(parameters.defaultTime2Retain)
-        }
+        parameters[operationalKey].text
     }
 }
-
-func yesNo(_ value: Bool) -> String { value ? "Yes" : "No" }
 
 /// The keys a sweep varies and the values of each; every other key keeps our default.
 public struct KeySpace: Sendable {
