@@ -1,26 +1,17 @@
 import ISCSI
 
-/// A negotiable key the domain validation tool sweeps, with the values it tries. Ranges and
-/// defaults come from `NegotiationTable` (RFC 7143 §13); the interior values are chosen where
-/// targets' behaviour changes (a page, open-iscsi's defaults, one step past a minimum).
-public enum SweepKey: String, CaseIterable, Sendable {
-    case headerDigest = "HeaderDigest"
-    case dataDigest = "DataDigest"
-    /// Ours: the largest data segment the target may send us. The target's own declaration is
-    /// observed and reported, not swept (it is the target's to choose, §13.12).
-    case maxRecvDataSegmentLength = "MaxRecvDataSegmentLength"
-    case maxBurstLength = "MaxBurstLength"
-    case firstBurstLength = "FirstBurstLength"
-    case initialR2T = "InitialR2T"
-    case immediateData = "ImmediateData"
-    case maxOutstandingR2T = "MaxOutstandingR2T"
-    case dataPDUInOrder = "DataPDUInOrder"
-    case dataSequenceInOrder = "DataSequenceInOrder"
-    case errorRecoveryLevel = "ErrorRecoveryLevel"
-    case defaultTime2Wait = "DefaultTime2Wait"
-    case defaultTime2Retain = "DefaultTime2Retain"
+/// A negotiable key the domain validation tool sweeps, with the values it tries: a key of the
+/// keyed parameter view. Ranges and defaults come from `NegotiationTable` (RFC 7143 §13); the
+/// interior values are chosen where targets' behaviour changes (a page, open-iscsi's
+/// defaults, one step past a minimum). MaxRecvDataSegmentLength is ours: the largest data
+/// segment the target may send us; the target's own declaration is observed and reported,
+/// not swept (it is the target's to choose, §13.12).
+public typealias SweepKey = OperationalKey
 
-    public var definition: KeyDefinition? { NegotiationTable.definition(for: rawValue) }
+extension OperationalKey {
+    /// The keys `dvt` sweeps: all but MaxConnections (a session of one connection is all
+    /// the initiator ever opens).
+    public static let swept: [OperationalKey] = allCases.filter { $0 != .maxConnections }
 
     /// Interior values tried besides the RFC minimum, default and maximum.
     private var interiorValues: [UInt64] {
@@ -66,23 +57,19 @@ public enum SweepKey: String, CaseIterable, Sendable {
         return definition.validateOffer(value).map { "\(rawValue)=\(value): \($0)" }
     }
 
-    /// The same key in the keyed view of the parameters; every case names one (a test holds
-    /// them to it).
-    var operationalKey: OperationalKey { OperationalKey(named: rawValue) ?? .headerDigest }
-
     /// Puts `value` (already checked with `problem(with:)`) into `parameters`.
     func apply(_ value: String, to parameters: inout InitiatorParameters) {
-        parameters[operationalKey] = value
+        parameters[self] = value
     }
 
     /// What we offered for this key, as text.
     func offered(in parameters: InitiatorParameters) -> String {
-        parameters[operationalKey]
+        parameters[self]
     }
 
     /// The value in effect after the login, as text.
     public func negotiated(in parameters: NegotiatedParameters) -> String {
-        parameters[operationalKey].text
+        parameters[self].text
     }
 }
 
@@ -96,7 +83,7 @@ public struct KeySpace: Sendable {
     public private(set) var dimensions: [Dimension]
 
     /// `keys` with their standard values, `overrides` replacing the values of some keys.
-    public init(keys: [SweepKey] = SweepKey.allCases, overrides: [SweepKey: [String]] = [:]) throws(KeySpaceError) {
+    public init(keys: [SweepKey] = SweepKey.swept, overrides: [SweepKey: [String]] = [:]) throws(KeySpaceError) {
         dimensions = []
         for key in keys {
             let values = overrides[key] ?? key.standardValues
