@@ -170,30 +170,10 @@ public struct KernelSession: ~Copyable {
         let request = LogoutRequest(
             reason: .closeSession, initiatorTaskTag: 0, cid: UInt16(truncatingIfNeeded: connectionID), cmdSN: SequenceNumber(0),
             expStatSN: SequenceNumber(0))
-        let pdu = request.pdu
-        let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         defer { tearDown() }
-        try channel.perform(
-            channel.request(.sendPDU) {
-                $0.setRequest(sessionID, at: 16)
-                $0.setRequest(connectionID, at: 20)
-                $0.setRequest(UInt32(BasicHeaderSegment.length), at: 24)
-                $0.setRequest(UInt32(0), at: 28)
-            }, payload: pdu.header.bytes, step: "SEND_PDU (logout)", deadline: deadline)
-        while true {
-            let event: KernelEvent?
-            do { event = try channel.nextEvent(deadline: deadline) } catch { throw .kernel(.system(error)) }
-            switch event {
-            case nil:
-                throw .timedOut(step: "logout")
-            case .receivedPDU(let session, _, let pdu) where session == sessionID && pdu.opcode == .logoutResponse:
-                return
-            case .connectionError(let session, _, let code) where session == sessionID:
-                throw .connectionFailed(code: code, step: "logout")
-            default:
-                continue
-            }
-        }
+        try sendPDU(request.pdu, step: "SEND_PDU (logout)", deadline: deadline)
+        // Bounded by the deadline: nextPDU throws once it has passed.
+        while try nextPDU(step: "logout", portal: nil, deadline: deadline).opcode != .logoutResponse {}
     }
 
     /// STOP_CONN flags (`STOP_CONN_TERM`, `STOP_CONN_SUSPEND`, `STOP_CONN_RECOVER`).
@@ -231,8 +211,8 @@ public struct KernelSession: ~Copyable {
             try connectAndBind(attempt, leading: leading, deadline: deadline)
             let portalText = attempt.portalDescription
             let exchanged = try driver.exchange(
-                send: { pdu throws(KernelSessionError) in try sendLoginPDU(pdu, deadline: deadline) },
-                receive: { () throws(KernelSessionError) in try nextLoginPDU(deadline: deadline, portal: portalText) })
+                send: { pdu throws(KernelSessionError) in try sendPDU(pdu, step: "SEND_PDU (login)", deadline: deadline) },
+                receive: { () throws(KernelSessionError) in try nextPDU(step: "login", portal: portalText, deadline: deadline) })
             guard let outcome = exchanged else { continue }
             self.outcome = outcome
             let (sessionID, connectionID) = (self.sessionID, self.connectionID)
@@ -314,9 +294,9 @@ public struct KernelSession: ~Copyable {
         }
     }
 
-    /// The login PDUs travel through the kernel (SEND_PDU / RECV_PDU), as open-iscsi does for
-    /// normal sessions, so the socket is never read by two parties.
-    private mutating func sendLoginPDU(_ pdu: PDU, deadline: MonotonicInstant) throws(KernelSessionError) {
+    /// PDUs travel through the kernel (SEND_PDU / RECV_PDU), as open-iscsi does for the login
+    /// of normal sessions, so the socket is never read by two parties.
+    private mutating func sendPDU(_ pdu: PDU, step: String, deadline: MonotonicInstant) throws(KernelSessionError) {
         let header = pdu.header.bytes + pdu.additionalHeader
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         try channel.perform(
@@ -325,20 +305,22 @@ public struct KernelSession: ~Copyable {
                 $0.setRequest(connectionID, at: 20)
                 $0.setRequest(UInt32(header.count), at: 24)
                 $0.setRequest(UInt32(pdu.data.count), at: 28)
-            }, payload: header + pdu.data, step: "SEND_PDU (login)", deadline: deadline)
+            }, payload: header + pdu.data, step: step, deadline: deadline)
     }
 
-    private mutating func nextLoginPDU(deadline: MonotonicInstant, portal: String) throws(KernelSessionError) -> PDU {
+    /// The next PDU the kernel hands up for this session during `step` (at `portal`, for
+    /// the timeout message); a connection error of the session ends the wait.
+    private mutating func nextPDU(step: String, portal: String?, deadline: MonotonicInstant) throws(KernelSessionError) -> PDU {
         while true {
             let event: KernelEvent?
             do { event = try channel.nextEvent(deadline: deadline) } catch { throw .kernel(.system(error)) }
             switch event {
             case nil:
-                throw .timedOut(step: "login at \(portal)")
+                throw .timedOut(step: portal.map { "\(step) at \($0)" } ?? step)
             case .receivedPDU(let session, _, let pdu) where session == sessionID:
                 return pdu
             case .connectionError(let session, _, let code) where session == sessionID:
-                throw .connectionFailed(code: code, step: "login")
+                throw .connectionFailed(code: code, step: step)
             default:
                 continue
             }
