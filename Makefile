@@ -1,7 +1,7 @@
 # iscsi-root: build, test, fuzz, benchmark.
 #   make            debug build
-#   make check      installs missing Debian packages (as root), then every test; CI runs this
-#   make bench      probe/discover against libiscsi's tools, on a local tgtd
+#   make check      installs missing Debian packages (as root), lint, then every test; CI runs this
+#   make bench      probe/discover and the DVT data path against libiscsi's tools, on a local tgtd
 #   make fuzz       libFuzzer on every decoder, FUZZ_SECONDS each
 #   make format / make lint / make clean
 
@@ -21,7 +21,7 @@ CHECK_SUITES ?=
 
 # The suites share one machine (2 cores) and tgtd fixtures; run them one after the other.
 .NOTPARALLEL:
-.PHONY: all deps check test bench fuzz fuzz-build format lint clean
+.PHONY: all deps check test bench bench-binary fuzz fuzz-build format lint clean
 
 all:
 	$(SWIFT) build --scratch-path $(SCRATCH)
@@ -29,7 +29,8 @@ all:
 deps:
 	@scripts/install-deps.sh
 
-check: deps $(CHECK_SUITES) test
+# lint first: it takes seconds and a formatting slip should not wait for the long suites.
+check: deps lint $(CHECK_SUITES) test
 
 # Unit tests, the tgtd integration tests (InitiatorTests) and the fuzz corpus replay
 # (FuzzReplayTests) in one run.
@@ -39,8 +40,11 @@ test: deps
 # BENCH_BINARY=cache/bin/iscsi-root (after `make static`) measures the binary that boots.
 BENCH_BINARY ?= $(SCRATCH)/release/iscsi-root
 
-bench: deps
+# The binary the userspace benchmarks (bench-probe, mk/bench-dvt.mk) measure.
+bench-binary: deps
 	$(if $(filter $(SCRATCH)/release/iscsi-root,$(BENCH_BINARY)),$(SWIFT) build -c release --scratch-path $(SCRATCH) --product iscsi-root)
+
+bench: bench-binary
 	scripts/bench-probe.sh $(BENCH_BINARY)
 
 # --- Fuzzing ---------------------------------------------------------------------------

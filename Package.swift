@@ -22,12 +22,15 @@ let package = Package(
         .target(name: "KernelSession", dependencies: ["ISCSI", "LinuxSystem"]),
         .target(name: "NetworkSetup", dependencies: ["LinuxSystem", "CShims", "NetworkAddresses"]),
         .target(name: "DomainValidation", dependencies: ["ISCSI", "Initiator"]),
-        .target(name: "Commands", dependencies: ["ISCSI", "BootConfig", "Initiator", "LinuxSystem", "Agent", "Reports", "DomainValidation"]),
+        .target(
+            name: "Commands", dependencies: ["ISCSI", "BootConfig", "Initiator", "LinuxSystem", "Agent", "Reports", "DomainValidation"]),
         .systemLibrary(name: "CLibkmod", pkgConfig: "libkmod", providers: [.apt(["libkmod-dev"])]),
         .systemLibrary(name: "CLibblkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
-        .target(name: "Agent", dependencies: [
-            "LinuxSystem", "CLibkmod", "CLibblkid", "CShims", "BootConfig", "KernelSession", "ISCSI", "NetworkSetup", "Reports",
-        ]),
+        .target(
+            name: "Agent",
+            dependencies: [
+                "LinuxSystem", "CLibkmod", "CLibblkid", "CShims", "BootConfig", "KernelSession", "ISCSI", "NetworkSetup", "Reports",
+            ]),
         // Link-only: lets the static binary run as PID 1 before /proc exists (executable only).
         .target(name: "CRuntimeCompat"),
         .executableTarget(name: "iscsi-root", dependencies: ["Commands", "Agent", "CRuntimeCompat"]),
@@ -36,11 +39,12 @@ let package = Package(
         .executableTarget(name: "iscsi-root-fuzz", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ISCSITests", dependencies: ["ISCSI"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent"]),
-        .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "Commands"], exclude: ["Resources"]),
+        .testTarget(name: "BootConfigTests", dependencies: ["BootConfig"], exclude: ["Resources"]),
         .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "InitiatorTests", dependencies: ["Initiator", "ISCSI", "LinuxSystem", "Commands"]),
         .testTarget(name: "DomainValidationTests", dependencies: ["DomainValidation", "ISCSI"]),
         .testTarget(name: "NetworkSetupTests", dependencies: ["NetworkSetup"]),
+        .testTarget(name: "KernelSessionTests", dependencies: ["KernelSession", "ISCSI"]),
     ]
 )

@@ -343,22 +343,19 @@ public enum BootSequence {
     /// The RFC 7143 keys `rd.iscsi.param=` / `iscsi.*` asked for, over our defaults.
     static func parameters(overrides: [String: Sourced<String>]) -> InitiatorParameters {
         var parameters = InitiatorParameters()
-        func digests(_ text: String) -> [Digest] { text.split(separator: ",").compactMap { Digest(rawValue: String($0)) } }
-        for (key, value) in overrides {
-            let text = value.value
-            switch key {
-            case "HeaderDigest": parameters.headerDigests = digests(text)
-            case "DataDigest": parameters.dataDigests = digests(text)
-            case "MaxRecvDataSegmentLength": parameters.maxRecvDataSegmentLength = Int(text) ?? parameters.maxRecvDataSegmentLength
-            case "MaxBurstLength": parameters.maxBurstLength = Int(text) ?? parameters.maxBurstLength
-            case "FirstBurstLength": parameters.firstBurstLength = Int(text) ?? parameters.firstBurstLength
-            case "InitialR2T": parameters.initialR2T = text == "Yes"
-            case "ImmediateData": parameters.immediateData = text == "Yes"
-            default: continue
-            }
+        for (name, value) in overrides {
+            guard let key = OperationalKey(named: name), overriddenKeys.contains(key) else { continue }
+            parameters[key] = value.value
         }
         return parameters
     }
+
+    /// The keys the root session takes from the overrides. The others `SessionSettings`
+    /// accepts (the R2T, ordering and Time2Wait/Retain keys) keep our defaults, which
+    /// iscsi_tcp is known to work with (one outstanding R2T, data in order).
+    static let overriddenKeys: [OperationalKey] = [
+        .headerDigest, .dataDigest, .maxRecvDataSegmentLength, .maxBurstLength, .firstBurstLength, .initialR2T, .immediateData,
+    ]
 
     // MARK: Root
 

@@ -76,16 +76,23 @@ public struct SupervisorStatus: Sendable {
             ),
             (
                 "negotiated",
-                parameters.map {
-                    .object([
-                        ("HeaderDigest", .string($0.headerDigest.rawValue)), ("DataDigest", .string($0.dataDigest.rawValue)),
-                        ("MaxRecvDataSegmentLength", .number($0.maxRecvDataSegmentLength)),
-                        ("MaxXmitDataSegmentLength", .number($0.maxXmitDataSegmentLength)),
-                        ("MaxBurstLength", .number($0.maxBurstLength)), ("FirstBurstLength", .number($0.firstBurstLength)),
-                        ("DefaultTime2Wait", .number($0.defaultTime2Wait)),
-                    ])
-                } ?? .null
+                parameters.map { $0.json } ?? .null
             ),
         ])
+    }
+}
+
+extension NegotiatedParameters {
+    /// The "negotiated" object of `status --json` and `probe --json`: every operational key
+    /// and MaxXmitDataSegmentLength, booleans as JSON booleans.
+    public var json: JSON {
+        .object(
+            keyed.map { name, value in
+                switch value {
+                case .text(let text): (name, .string(text))
+                case .number(let number): (name, .number(number))
+                case .boolean(let flag): (name, .bool(flag))
+                }
+            })
     }
 }

@@ -1,3 +1,5 @@
+import ISCSI
+
 /// Timeouts, retries and negotiation choices for the root session, and what the agent does
 /// when it cannot boot. Set by `iscsi.*` (the agent's own), `rd.iscsi.param=` (open-iscsi node
 /// keys, as dracut passes them) and `rd.iscsi.login_retry_max=`.
@@ -48,14 +50,16 @@ enum SessionSetting {
         case "noop_out_timeout": return .noopTimeout
         case "login_timeout": return .loginTimeout
         case "initial_login_retry_max": return .loginRetries
-        case "HeaderDigest", "DataDigest":
-            return .negotiated(key: shortKey, allowed: ["None", "CRC32C", "CRC32C,None", "None,CRC32C"])
-        case "InitialR2T", "ImmediateData", "DataPDUInOrder", "DataSequenceInOrder":
-            return .negotiated(key: shortKey, allowed: ["Yes", "No"])
-        case "MaxRecvDataSegmentLength", "FirstBurstLength", "MaxBurstLength", "MaxOutstandingR2T",
-            "DefaultTime2Wait", "DefaultTime2Retain":
-            return .negotiated(key: shortKey, allowed: nil)
-        default: return nil
+        default:
+            // ErrorRecoveryLevel and MaxConnections are not settable: the kernel session does
+            // session recovery only (level 0) over one connection.
+            guard let negotiated = OperationalKey(named: shortKey), negotiated != .errorRecoveryLevel, negotiated != .maxConnections
+            else { return nil }
+            switch negotiated.definition?.type {
+            case .list?: return .negotiated(key: shortKey, allowed: ["None", "CRC32C", "CRC32C,None", "None,CRC32C"])
+            case .boolean?: return .negotiated(key: shortKey, allowed: [YesNo.yes, YesNo.no])
+            default: return .negotiated(key: shortKey, allowed: nil)
+            }
         }
     }
 

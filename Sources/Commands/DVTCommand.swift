@@ -109,7 +109,7 @@ public enum DVTCommand: Command {
     static func parse(_ arguments: [String]) throws(UsageError) -> Request {
         let parsed = try Arguments(arguments, flags: flags, options: LoginOptions.options.union(options))
         let positionals = try parsed.requirePositionals(["PORTAL", "TARGET-IQN"])
-        let keys = try parsed.value("--keys").map(sweepKeys) ?? SweepKey.allCases
+        let keys = try parsed.value("--keys").map(sweepKeys) ?? SweepKey.swept
         var overrides: [SweepKey: [String]] = [:]
         for text in parsed.allValues("--values") {
             let (key, values) = try valueOverride(text)
@@ -147,9 +147,9 @@ public enum DVTCommand: Command {
     private static func sweepKeys(_ list: String) throws(UsageError) -> [SweepKey] {
         var keys: [SweepKey] = []
         for name in list.split(separator: ",") {
-            guard let key = SweepKey.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) else {
+            guard let key = SweepKey.swept.first(where: { $0.rawValue.lowercased() == name.lowercased() }) else {
                 throw UsageError(
-                    "--keys: \"\(name)\" is not a swept key (expected \(SweepKey.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    "--keys: \"\(name)\" is not a swept key (expected \(SweepKey.swept.map(\.rawValue).joined(separator: ", ")))")
             }
             keys.append(key)
         }
@@ -160,7 +160,7 @@ public enum DVTCommand: Command {
     /// `KEY=a,b,c`; a list key's value that is itself a list is written with `+`: `HeaderDigest=None,CRC32C+None`.
     private static func valueOverride(_ text: String) throws(UsageError) -> (SweepKey, [String]) {
         let parts = text.split(separator: "=", maxSplits: 1)
-        guard parts.count == 2, let key = SweepKey.allCases.first(where: { $0.rawValue.lowercased() == parts[0].lowercased() }) else {
+        guard parts.count == 2, let key = SweepKey.swept.first(where: { $0.rawValue.lowercased() == parts[0].lowercased() }) else {
             throw UsageError("--values \"\(text)\" is not KEY=VALUE,VALUE... with KEY one of the swept keys")
         }
         let values = parts[1].split(separator: ",").map { $0.replacingPlus() }

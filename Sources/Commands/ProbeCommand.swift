@@ -1,4 +1,5 @@
 import ISCSI
+import Agent
 import Initiator
 import Reports
 
@@ -77,7 +78,7 @@ public enum ProbeCommand: Command {
             "MaxRecvDataSegmentLength=\(parameters.maxRecvDataSegmentLength)",
             "MaxXmitDataSegmentLength=\(parameters.maxXmitDataSegmentLength)",
             "MaxBurstLength=\(parameters.maxBurstLength)", "FirstBurstLength=\(parameters.firstBurstLength)",
-            "InitialR2T=\(yesNo(parameters.initialR2T))", "ImmediateData=\(yesNo(parameters.immediateData))",
+            "InitialR2T=\(YesNo.format(parameters.initialR2T))", "ImmediateData=\(YesNo.format(parameters.immediateData))",
         ].joined(separator: " ")
     }
 
@@ -105,24 +106,11 @@ public enum ProbeCommand: Command {
             ),
             (
                 "negotiated",
-                .object([
-                    ("HeaderDigest", .string(parameters.headerDigest.rawValue)),
-                    ("DataDigest", .string(parameters.dataDigest.rawValue)),
-                    ("MaxRecvDataSegmentLength", .number(parameters.maxRecvDataSegmentLength)),
-                    ("MaxXmitDataSegmentLength", .number(parameters.maxXmitDataSegmentLength)),
-                    ("MaxBurstLength", .number(parameters.maxBurstLength)),
-                    ("FirstBurstLength", .number(parameters.firstBurstLength)),
-                    ("InitialR2T", .bool(parameters.initialR2T)),
-                    ("ImmediateData", .bool(parameters.immediateData)),
-                    ("MaxOutstandingR2T", .number(parameters.maxOutstandingR2T)),
-                    ("ErrorRecoveryLevel", .number(parameters.errorRecoveryLevel)),
-                ])
+                parameters.json
             ),
         ]).rendered()
     }
 }
-
-private func yesNo(_ value: Bool) -> String { value ? "Yes" : "No" }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
 func table(_ rows: [[String]]) -> String {

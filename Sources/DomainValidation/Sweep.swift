@@ -107,7 +107,7 @@ public struct Sweep: Sendable {
 
     /// A failed login; a negotiation failure is pinned on its key.
     private func loginFailure(_ error: InitiatorError, keys: inout [CombinationResult.KeyOutcome]) -> ValidationFailure {
-        guard case .login(.negotiation(let negotiation), _) = error else { return ValidationFailure(.login, "\(error)") }
+        guard case .login(.failed(.negotiation(let negotiation), _)) = error else { return ValidationFailure(.login, "\(error)") }
         if let position = keys.firstIndex(where: { $0.key.rawValue == negotiation.key }) {
             keys[position].negotiated = negotiation.value
             keys[position].violation = negotiation.violation.description

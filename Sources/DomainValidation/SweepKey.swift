@@ -1,26 +1,17 @@
 import ISCSI
 
-/// A negotiable key the domain validation tool sweeps, with the values it tries. Ranges and
-/// defaults come from `NegotiationTable` (RFC 7143 §13); the interior values are chosen where
-/// targets' behaviour changes (a page, open-iscsi's defaults, one step past a minimum).
-public enum SweepKey: String, CaseIterable, Sendable {
-    case headerDigest = "HeaderDigest"
-    case dataDigest = "DataDigest"
-    /// Ours: the largest data segment the target may send us. The target's own declaration is
-    /// observed and reported, not swept (it is the target's to choose, §13.12).
-    case maxRecvDataSegmentLength = "MaxRecvDataSegmentLength"
-    case maxBurstLength = "MaxBurstLength"
-    case firstBurstLength = "FirstBurstLength"
-    case initialR2T = "InitialR2T"
-    case immediateData = "ImmediateData"
-    case maxOutstandingR2T = "MaxOutstandingR2T"
-    case dataPDUInOrder = "DataPDUInOrder"
-    case dataSequenceInOrder = "DataSequenceInOrder"
-    case errorRecoveryLevel = "ErrorRecoveryLevel"
-    case defaultTime2Wait = "DefaultTime2Wait"
-    case defaultTime2Retain = "DefaultTime2Retain"
+/// A negotiable key the domain validation tool sweeps, with the values it tries: a key of the
+/// keyed parameter view. Ranges and defaults come from `NegotiationTable` (RFC 7143 §13); the
+/// interior values are chosen where targets' behaviour changes (a page, open-iscsi's
+/// defaults, one step past a minimum). MaxRecvDataSegmentLength is ours: the largest data
+/// segment the target may send us; the target's own declaration is observed and reported,
+/// not swept (it is the target's to choose, §13.12).
+public typealias SweepKey = OperationalKey
 
-    public var definition: KeyDefinition? { NegotiationTable.definition(for: rawValue) }
+extension OperationalKey {
+    /// The keys `dvt` sweeps: all but MaxConnections (a session of one connection is all
+    /// the initiator ever opens).
+    public static let swept: [OperationalKey] = allCases.filter { $0 != .maxConnections }
 
     /// Interior values tried besides the RFC minimum, default and maximum.
     private var interiorValues: [UInt64] {
@@ -68,65 +59,19 @@ public enum SweepKey: String, CaseIterable, Sendable {
 
     /// Puts `value` (already checked with `problem(with:)`) into `parameters`.
     func apply(_ value: String, to parameters: inout InitiatorParameters) {
-        let number = Int(value) ?? 0
-        let yes = value == "Yes"
-        switch self {
-        case .headerDigest: parameters.headerDigests = value.split(separator: ",").compactMap { Digest(rawValue: String($0)) }
-        case .dataDigest: parameters.dataDigests = value.split(separator: ",").compactMap { Digest(rawValue: String($0)) }
-        case .maxRecvDataSegmentLength: parameters.maxRecvDataSegmentLength = number
-        case .maxBurstLength: parameters.maxBurstLength = number
-        case .firstBurstLength: parameters.firstBurstLength = number
-        case .initialR2T: parameters.initialR2T = yes
-        case .immediateData: parameters.immediateData = yes
-        case .maxOutstandingR2T: parameters.maxOutstandingR2T = number
-        case .dataPDUInOrder: parameters.dataPDUInOrder = yes
-        case .dataSequenceInOrder: parameters.dataSequenceInOrder = yes
-        case .errorRecoveryLevel: parameters.errorRecoveryLevel = number
-        case .defaultTime2Wait: parameters.defaultTime2Wait = number
-        case .defaultTime2Retain: parameters.defaultTime2Retain = number
-        }
+        parameters[self] = value
     }
 
     /// What we offered for this key, as text.
     func offered(in parameters: InitiatorParameters) -> String {
-        switch self {
-        case .headerDigest: parameters.headerDigests.map(\.rawValue).joined(separator: ",")
-        case .dataDigest: parameters.dataDigests.map(\.rawValue).joined(separator: ",")
-        case .maxRecvDataSegmentLength: String(parameters.maxRecvDataSegmentLength)
-        case .maxBurstLength: String(parameters.maxBurstLength)
-        case .firstBurstLength: String(parameters.firstBurstLength)
-        case .initialR2T: yesNo(parameters.initialR2T)
-        case .immediateData: yesNo(parameters.immediateData)
-        case .maxOutstandingR2T: String(parameters.maxOutstandingR2T)
-        case .dataPDUInOrder: yesNo(parameters.dataPDUInOrder)
-        case .dataSequenceInOrder: yesNo(parameters.dataSequenceInOrder)
-        case .errorRecoveryLevel: String(parameters.errorRecoveryLevel)
-        case .defaultTime2Wait: String(parameters.defaultTime2Wait)
-        case .defaultTime2Retain: String(parameters.defaultTime2Retain)
-        }
+        parameters[self]
     }
 
     /// The value in effect after the login, as text.
     public func negotiated(in parameters: NegotiatedParameters) -> String {
-        switch self {
-        case .headerDigest: parameters.headerDigest.rawValue
-        case .dataDigest: parameters.dataDigest.rawValue
-        case .maxRecvDataSegmentLength: String(parameters.maxRecvDataSegmentLength)
-        case .maxBurstLength: String(parameters.maxBurstLength)
-        case .firstBurstLength: String(parameters.firstBurstLength)
-        case .initialR2T: yesNo(parameters.initialR2T)
-        case .immediateData: yesNo(parameters.immediateData)
-        case .maxOutstandingR2T: String(parameters.maxOutstandingR2T)
-        case .dataPDUInOrder: yesNo(parameters.dataPDUInOrder)
-        case .dataSequenceInOrder: yesNo(parameters.dataSequenceInOrder)
-        case .errorRecoveryLevel: String(parameters.errorRecoveryLevel)
-        case .defaultTime2Wait: String(parameters.defaultTime2Wait)
-        case .defaultTime2Retain: String(parameters.defaultTime2Retain)
-        }
+        parameters[self].text
     }
 }
-
-func yesNo(_ value: Bool) -> String { value ? "Yes" : "No" }
 
 /// The keys a sweep varies and the values of each; every other key keeps our default.
 public struct KeySpace: Sendable {
@@ -138,7 +83,7 @@ public struct KeySpace: Sendable {
     public private(set) var dimensions: [Dimension]
 
     /// `keys` with their standard values, `overrides` replacing the values of some keys.
-    public init(keys: [SweepKey] = SweepKey.allCases, overrides: [SweepKey: [String]] = [:]) throws(KeySpaceError) {
+    public init(keys: [SweepKey] = SweepKey.swept, overrides: [SweepKey: [String]] = [:]) throws(KeySpaceError) {
         dimensions = []
         for key in keys {
             let values = overrides[key] ?? key.standardValues

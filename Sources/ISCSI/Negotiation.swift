@@ -322,23 +322,10 @@ public struct InitiatorParameters: Sendable, Equatable {
     /// (configuration is validated with messages earlier, in BootConfig; this keeps every
     /// offer legal whatever the caller passes).
     var preferences: [String: String] {
-        func digests(_ list: [Digest]) -> String {
-            (list.isEmpty ? [.none] : list).map(\.rawValue).joined(separator: ",")
-        }
-        let numbers: [String: Int] = [
-            "MaxRecvDataSegmentLength": maxRecvDataSegmentLength, "MaxBurstLength": maxBurstLength,
-            "FirstBurstLength": firstBurstLength, "MaxOutstandingR2T": maxOutstandingR2T,
-            "ErrorRecoveryLevel": errorRecoveryLevel, "DefaultTime2Wait": defaultTime2Wait,
-            "DefaultTime2Retain": defaultTime2Retain, "MaxConnections": maxConnections,
-        ]
-        var values: [String: String] = [
-            "HeaderDigest": digests(headerDigests), "DataDigest": digests(dataDigests),
-            "InitialR2T": YesNo.format(initialR2T), "ImmediateData": YesNo.format(immediateData),
-            "DataPDUInOrder": YesNo.format(dataPDUInOrder),
-            "DataSequenceInOrder": YesNo.format(dataSequenceInOrder),
-        ]
-        for (key, number) in numbers {
-            values[key] = String(Self.clamp(UInt64(clamping: number), toRangeOf: key))
+        var values: [String: String] = [:]
+        for key in OperationalKey.allCases {
+            let text = self[key]
+            values[key.rawValue] = Int(text).map { String(Self.clamp(UInt64(clamping: $0), toRangeOf: key.rawValue)) } ?? text
         }
         return values
     }

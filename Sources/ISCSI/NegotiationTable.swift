@@ -465,11 +465,11 @@ public enum NegotiationViolation: Error, Sendable, Equatable, CustomStringConver
 }
 
 /// RFC 7143 §6.1 boolean values.
-enum YesNo {
-    static let yes = "Yes"
-    static let no = "No"
+public enum YesNo {
+    public static let yes = "Yes"
+    public static let no = "No"
 
-    static func parse(_ value: String) -> Bool? {
+    public static func parse(_ value: String) -> Bool? {
         switch value {
         case yes: true
         case no: false
@@ -477,7 +477,7 @@ enum YesNo {
         }
     }
 
-    static func format(_ value: Bool) -> String { value ? yes : no }
+    public static func format(_ value: Bool) -> String { value ? yes : no }
 }
 
 /// RFC 7143 §6.1 numerical values: a decimal-constant or a hex-constant (`0x`/`0X`), less than 2^64.

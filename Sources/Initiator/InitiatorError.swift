@@ -6,16 +6,16 @@ import LinuxSystem
 #endif
 
 /// Why an operation of the userspace initiator failed, in words for people.
-public enum InitiatorError: Error, CustomStringConvertible {
+public enum InitiatorError: LoginFailureCarrying, CustomStringConvertible {
     case badPortal(String)
     case connection(ConnectionError, portal: Portal)
     /// The connection failed while `during` was under way ("READ CAPACITY (16) (LUN 1)",
     /// "the login"): what the target was doing when it dropped us is what a person needs.
     case connectionLost(ConnectionError, during: String, portal: Portal)
-    case login(LoginError, portal: Portal)
+    /// The login itself failed (refused, redirected too often, a bad Login Response).
+    case login(LoginFailure)
     case framing(PDUError, portal: Portal)
     case protocolViolation(String, portal: Portal)
-    case tooManyRedirects(last: String)
     case commandFailed(command: String, status: UInt8, sense: SenseData?)
     case commandData(SCSIDataError)
     case logoutFailed(response: UInt8)
@@ -37,14 +37,12 @@ public enum InitiatorError: Error, CustomStringConvertible {
             default:
                 return "\(portal): \(error) during \(during)"
             }
-        case .login(let error, let portal):
-            return "login at \(portal) failed: \(error)"
+        case .login(let failure):
+            return "\(failure)"
         case .framing(let error, let portal):
             return "\(portal) sent a bad PDU: \(error)"
         case .protocolViolation(let reason, let portal):
             return "\(portal) broke the iSCSI protocol: \(reason)"
-        case .tooManyRedirects(let last):
-            return "the target redirected the login too many times (last to \(last))"
         case .commandFailed(let command, let status, let sense):
             return "\(command) failed with \(SCSIStatus.describe(status, sense: sense))"
         case .commandData(let error):

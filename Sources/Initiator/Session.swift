@@ -24,46 +24,45 @@ public struct Session: ~Copyable {
     public internal(set) var protocolDeviations: [ProtocolDeviation] = []
     private let cid: UInt16
 
-    /// The most redirects a login follows before giving up (a loop between two targets).
-    static let maximumRedirects = 4
-
     public var parameters: NegotiatedParameters { outcome.parameters }
 
-    /// Connects to `portal` and logs in, following redirects; every step waits at most
-    /// `timeoutMilliseconds`.
+    /// Connects to `portal` and logs in, following redirects (`LoginDriver`); every step
+    /// waits at most `timeoutMilliseconds`. Login PDUs are never digested (digests start
+    /// after the login, §13.1) and may carry up to 8192 bytes (§13.12).
     public static func login(
         at portal: Portal, configuration: LoginConfiguration, timeoutMilliseconds: Int
     ) throws(InitiatorError) -> Session {
-        var portal = portal
-        for _ in 0...maximumRedirects {
-            var configuration = configuration
-            configuration.portalDescription = portal.description
+        var driver = LoginDriver(configuration: configuration, portal: portal)
+        // Ends: the driver throws once the target redirects more than it allows.
+        while true {
+            let portal = driver.portal
             let connection = try connect(to: portal, timeoutMilliseconds: timeoutMilliseconds)
-            let result: LoginResult
-            do {
-                result = try runLogin(
-                    on: connection, portal: portal, configuration: configuration, timeoutMilliseconds: timeoutMilliseconds)
-            } catch {
-                throw error.naming("the login")
-            }
-            switch result {
-            case .loggedIn(let outcome):
+            var decoder = PDUDecoder()
+            var deadline = MonotonicInstant.now()
+            let outcome = try driver.exchange(
+                send: { pdu throws(InitiatorError) in
+                    deadline = .now().advanced(byMilliseconds: timeoutMilliseconds)
+                    do throws(InitiatorError) { try send(pdu, on: connection, digests: .none, portal: portal, deadline: deadline) } catch {
+                        throw error.naming("the login")
+                    }
+                },
+                receive: { () throws(InitiatorError) in
+                    do throws(InitiatorError) {
+                        return try receivePDU(on: connection, decoder: &decoder, portal: portal, deadline: deadline)
+                    } catch {
+                        throw error.naming("the login")
+                    }
+                })
+            if let outcome {
                 return Session(
-                    portal: portal, connection: connection, outcome: outcome, configuration: configuration,
+                    portal: portal, connection: connection, outcome: outcome, cid: configuration.cid,
                     timeoutMilliseconds: timeoutMilliseconds)
-            case .redirect(let address):
-                guard let next = Portal(targetAddress: address) else {
-                    throw .protocolViolation("redirect to \"\(address)\", which is not an address", portal: portal)
-                }
-                portal = next
             }
         }
-        throw .tooManyRedirects(last: portal.description)
     }
 
     private init(
-        portal: Portal, connection: consuming TCPConnection, outcome: LoginOutcome, configuration: LoginConfiguration,
-        timeoutMilliseconds: Int
+        portal: Portal, connection: consuming TCPConnection, outcome: LoginOutcome, cid: UInt16, timeoutMilliseconds: Int
     ) {
         self.portal = portal
         self.connection = connection
@@ -72,7 +71,7 @@ public struct Session: ~Copyable {
         self.expStatSN = outcome.expStatSN
         self.maxCmdSN = outcome.maxCmdSN
         self.timeoutMilliseconds = timeoutMilliseconds
-        self.cid = configuration.cid
+        self.cid = cid
         self.limits = DataPathLimits(outcome.parameters)
         self.decoder = PDUDecoder(
             digests: DigestSettings(header: outcome.parameters.headerDigest == .crc32c, data: outcome.parameters.dataDigest == .crc32c),
@@ -88,36 +87,6 @@ public struct Session: ~Copyable {
         } catch {
             throw .connection(error, portal: portal)
         }
-    }
-
-    private enum LoginResult {
-        case loggedIn(LoginOutcome)
-        case redirect(String)
-    }
-
-    /// Drives the login state machine over the socket. Login PDUs are never digested
-    /// (digests start after the login, §13.1) and may carry up to 8192 bytes (§13.12).
-    private static func runLogin(
-        on connection: borrowing TCPConnection, portal: Portal, configuration: LoginConfiguration, timeoutMilliseconds: Int
-    ) throws(InitiatorError) -> LoginResult {
-        var machine = LoginStateMachine(configuration: configuration)
-        var decoder = PDUDecoder()
-        var request = machine.start()
-        for _ in 0..<LoginStateMachine.maximumExchanges {
-            let deadline = MonotonicInstant.now().advanced(byMilliseconds: timeoutMilliseconds)
-            try send(request.pdu, on: connection, digests: .none, portal: portal, deadline: deadline)
-            let pdu = try receivePDU(on: connection, decoder: &decoder, portal: portal, deadline: deadline)
-            let response: LoginResponse
-            do { response = try LoginResponse(pdu) } catch { throw .framing(error, portal: portal) }
-            let action: LoginAction
-            do { action = try machine.receive(response) } catch { throw .login(error, portal: portal) }
-            switch action {
-            case .send(let next): request = next
-            case .loggedIn(let outcome): return .loggedIn(outcome)
-            case .redirect(let address, _): return .redirect(address)
-            }
-        }
-        throw .protocolViolation("the login did not finish after \(LoginStateMachine.maximumExchanges) exchanges", portal: portal)
     }
 
     static func send(

@@ -136,7 +136,7 @@ public struct KernelChannel: ~Copyable {
         }
     }
 
-    private static func event(_ event: ISCSIUEvent, payload: [UInt8]) -> KernelEvent {
+    static func event(_ event: ISCSIUEvent, payload: [UInt8]) -> KernelEvent {
         let session = event.replyField(UInt32.self, at: 40)
         let connection = event.replyField(UInt32.self, at: 44)
         switch event.kind {

@@ -2,7 +2,7 @@ import ISCSI
 
 /// `enum iscsi_param` of `include/scsi/iscsi_if.h`: the values SET_PARAM takes. The numbers
 /// are the kernel's ABI and must never be renumbered.
-public enum KernelParameter: UInt32, Sendable {
+public enum KernelParameter: UInt32, CaseIterable, Sendable {
     case maxRecvDataSegmentLength = 0
     case maxXmitDataSegmentLength = 1
     case headerDigest = 2

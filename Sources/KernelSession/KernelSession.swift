@@ -5,32 +5,23 @@ import ISCSI
 import LinuxSystem
 
 /// Why the kernel session could not be set up, in words for the serial console.
-public enum KernelSessionError: Error, CustomStringConvertible {
+public enum KernelSessionError: LoginFailureCarrying, CustomStringConvertible {
     case kernel(KernelCallError)
     case connection(ConnectionError, portal: String)
-    case login(LoginError, portal: String)
-    case framing(PDUError, portal: String)
+    /// The login itself failed (refused, redirected too often, a bad Login Response).
+    case login(LoginFailure)
     case connectionFailed(code: UInt32, step: String)
     case timedOut(step: String)
-    case redirected(to: String)
-    case badRedirect(String)
-    case tooManyRedirects(last: String)
     case badPortal(String)
 
     public var description: String {
         switch self {
         case .kernel(let error): return "\(error)"
         case .connection(let error, let portal): return "\(portal): \(error)"
-        case .login(let error, let portal): return "login at \(portal) failed: \(error)"
-        case .framing(let error, let portal): return "\(portal) sent a bad PDU: \(error)"
+        case .login(let failure): return "\(failure)"
         case .connectionFailed(let code, let step):
             return "the kernel reported connection error \(code) during \(step) (\(connectionErrorName(code)))"
         case .timedOut(let step): return "\(step): the target did not answer in time"
-        case .redirected(let address): return "the target redirected the login to \(address)"
-        case .badRedirect(let address): return "the target redirected the login to \"\(address)\", which is not an address"
-        case .tooManyRedirects(let last):
-            return
-                "the target redirected the login more than \(KernelSession.maximumRedirects) times (last to \(last)); check its portal configuration"
         case .badPortal(let portal): return "\"\(portal)\" is not a numeric IPv4 or IPv6 address"
         }
     }
@@ -179,30 +170,10 @@ public struct KernelSession: ~Copyable {
         let request = LogoutRequest(
             reason: .closeSession, initiatorTaskTag: 0, cid: UInt16(truncatingIfNeeded: connectionID), cmdSN: SequenceNumber(0),
             expStatSN: SequenceNumber(0))
-        let pdu = request.pdu
-        let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         defer { tearDown() }
-        try channel.perform(
-            channel.request(.sendPDU) {
-                $0.setRequest(sessionID, at: 16)
-                $0.setRequest(connectionID, at: 20)
-                $0.setRequest(UInt32(BasicHeaderSegment.length), at: 24)
-                $0.setRequest(UInt32(0), at: 28)
-            }, payload: pdu.header.bytes, step: "SEND_PDU (logout)", deadline: deadline)
-        while true {
-            let event: KernelEvent?
-            do { event = try channel.nextEvent(deadline: deadline) } catch { throw .kernel(.system(error)) }
-            switch event {
-            case nil:
-                throw .timedOut(step: "logout")
-            case .receivedPDU(let session, _, let pdu) where session == sessionID && pdu.opcode == .logoutResponse:
-                return
-            case .connectionError(let session, _, let code) where session == sessionID:
-                throw .connectionFailed(code: code, step: "logout")
-            default:
-                continue
-            }
-        }
+        try sendPDU(request.pdu, step: "SEND_PDU (logout)", deadline: deadline)
+        // Bounded by the deadline: nextPDU throws once it has passed.
+        while try nextPDU(step: "logout", portal: nil, deadline: deadline).opcode != .logoutResponse {}
     }
 
     /// STOP_CONN flags (`STOP_CONN_TERM`, `STOP_CONN_SUSPEND`, `STOP_CONN_RECOVER`).
@@ -220,9 +191,6 @@ public struct KernelSession: ~Copyable {
         self.outcome = nil
     }
 
-    /// How often one login follows the target's redirects before it gives up.
-    static let maximumRedirects = 4
-
     /// TCP connect, BIND_CONN, parameters, login, START_CONN: the part a recovery repeats
     /// on the existing session (same ISID, so the target reinstates it). A login redirect
     /// (RFC 7143 §11.13.5) stops the connection and repeats all of it at the address the
@@ -230,23 +198,41 @@ public struct KernelSession: ~Copyable {
     /// recovery asks it again (a temporary redirect may point elsewhere by then).
     /// `portal` tells where the login landed.
     public mutating func connectAndLogIn(_ plan: KernelSessionPlan, leading: Bool) throws(KernelSessionError) {
-        var plan = plan
-        for _ in 0...Self.maximumRedirects {
-            do {
-                try connectAndLogInOnce(plan, leading: leading)
-                portal = plan.portalDescription
-                return
-            } catch .redirected(let address) {
-                guard let portal = Portal(targetAddress: address) else { throw .badRedirect(address) }
-                try stopForRecovery()
-                (plan.host, plan.port) = (portal.host, portal.port)
+        var configuration = plan.login
+        // SEND_PDU replaces the ITT with the kernel's login task tag.
+        configuration.initiatorTaskTag = nil
+        var driver = LoginDriver(configuration: configuration, portal: Portal(host: plan.host, port: plan.port))
+        // Ends: the driver throws once the target redirects more than it allows.
+        while true {
+            if driver.redirects > 0 { try stopForRecovery() }
+            var attempt = plan
+            (attempt.host, attempt.port) = (driver.portal.host, driver.portal.port)
+            let deadline = MonotonicInstant.now().advanced(byMilliseconds: plan.timeoutMilliseconds)
+            try connectAndBind(attempt, leading: leading, deadline: deadline)
+            let portalText = attempt.portalDescription
+            let exchanged = try driver.exchange(
+                send: { pdu throws(KernelSessionError) in try sendPDU(pdu, step: "SEND_PDU (login)", deadline: deadline) },
+                receive: { () throws(KernelSessionError) in try nextPDU(step: "login", portal: portalText, deadline: deadline) })
+            guard let outcome = exchanged else { continue }
+            self.outcome = outcome
+            let (sessionID, connectionID) = (self.sessionID, self.connectionID)
+            for (parameter, value) in outcome.parameters.kernelParameters(
+                expStatSN: outcome.expStatSN, targetPortalGroupTag: outcome.parameters.targetPortalGroupTag)
+            {
+                try setParameter(parameter, value, deadline: deadline)
             }
+            try channel.perform(
+                channel.request(.startConnection) {
+                    $0.setRequest(sessionID, at: 16)
+                    $0.setRequest(connectionID, at: 20)
+                }, step: "START_CONN", deadline: deadline)
+            portal = portalText
+            return
         }
-        throw .tooManyRedirects(last: plan.portalDescription)
     }
 
-    private mutating func connectAndLogInOnce(_ plan: KernelSessionPlan, leading: Bool) throws(KernelSessionError) {
-        let deadline = MonotonicInstant.now().advanced(byMilliseconds: plan.timeoutMilliseconds)
+    /// TCP connect, BIND_CONN and the parameters set before the login.
+    private mutating func connectAndBind(_ plan: KernelSessionPlan, leading: Bool, deadline: MonotonicInstant) throws(KernelSessionError) {
         guard let address = SocketAddress(numericHost: plan.host, port: plan.port) else { throw .badPortal(plan.host) }
         let socket: TCPConnection
         do { socket = try TCPConnection.connect(to: address, deadline: deadline) } catch {
@@ -262,27 +248,15 @@ public struct KernelSession: ~Copyable {
                 $0.setRequest(UInt64(descriptor), at: 24)
                 $0.setRequest(UInt32(leading ? 1 : 0), at: 32)
             }, step: "BIND_CONN", deadline: deadline)
-        for (parameter, value) in staticParameters(plan) {
+        for (parameter, value) in Self.staticParameters(plan) {
             try setParameter(parameter, value, deadline: deadline)
         }
-        let outcome = try logIn(plan, deadline: deadline)
-        self.outcome = outcome
-        for (parameter, value) in outcome.parameters.kernelParameters(
-            expStatSN: outcome.expStatSN, targetPortalGroupTag: outcome.parameters.targetPortalGroupTag)
-        {
-            try setParameter(parameter, value, deadline: deadline)
-        }
-        try channel.perform(
-            channel.request(.startConnection) {
-                $0.setRequest(sessionID, at: 16)
-                $0.setRequest(connectionID, at: 20)
-            }, step: "START_CONN", deadline: deadline)
     }
 
     /// Parameters set before login (open-iscsi `iscsi_session_set_params`). CHAP secrets are
     /// deliberately not given to the kernel: nothing else will ever log in for us, and
     /// sysfs would expose them to every root process.
-    private func staticParameters(_ plan: KernelSessionPlan) -> [(KernelParameter, String)] {
+    static func staticParameters(_ plan: KernelSessionPlan) -> [(KernelParameter, String)] {
         var parameters: [(KernelParameter, String)] = [
             (.initiatorName, plan.login.initiatorName),
             (.persistentAddress, plan.host),
@@ -320,52 +294,33 @@ public struct KernelSession: ~Copyable {
         }
     }
 
-    /// The login PDUs travel through the kernel (SEND_PDU / RECV_PDU), as open-iscsi does for
-    /// normal sessions, so the socket is never read by two parties.
-    private mutating func logIn(_ plan: KernelSessionPlan, deadline: MonotonicInstant) throws(KernelSessionError) -> LoginOutcome {
-        var configuration = plan.login
-        // SEND_PDU replaces the ITT with the kernel's login task tag.
-        configuration.initiatorTaskTag = nil
-        var machine = LoginStateMachine(configuration: configuration)
-        var request = machine.start()
+    /// PDUs travel through the kernel (SEND_PDU / RECV_PDU), as open-iscsi does for the login
+    /// of normal sessions, so the socket is never read by two parties.
+    private mutating func sendPDU(_ pdu: PDU, step: String, deadline: MonotonicInstant) throws(KernelSessionError) {
+        let header = pdu.header.bytes + pdu.additionalHeader
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
-        for _ in 0..<LoginStateMachine.maximumExchanges {
-            let pdu = request.pdu
-            let header = pdu.header.bytes + pdu.additionalHeader
-            try channel.perform(
-                channel.request(.sendPDU) {
-                    $0.setRequest(sessionID, at: 16)
-                    $0.setRequest(connectionID, at: 20)
-                    $0.setRequest(UInt32(header.count), at: 24)
-                    $0.setRequest(UInt32(pdu.data.count), at: 28)
-                }, payload: header + pdu.data, step: "SEND_PDU (login)", deadline: deadline)
-            let responsePDU = try nextLoginPDU(deadline: deadline, portal: plan.portalDescription)
-            let response: LoginResponse
-            do { response = try LoginResponse(responsePDU) } catch { throw .framing(error, portal: plan.portalDescription) }
-            let action: LoginAction
-            do { action = try machine.receive(response) } catch { throw .login(error, portal: plan.portalDescription) }
-            switch action {
-            case .send(let next): request = next
-            case .loggedIn(let outcome): return outcome
-            case .redirect(let address, _): throw .redirected(to: address)
-            }
-        }
-        throw .login(
-            .protocolViolation("the login did not finish after \(LoginStateMachine.maximumExchanges) exchanges"),
-            portal: plan.portalDescription)
+        try channel.perform(
+            channel.request(.sendPDU) {
+                $0.setRequest(sessionID, at: 16)
+                $0.setRequest(connectionID, at: 20)
+                $0.setRequest(UInt32(header.count), at: 24)
+                $0.setRequest(UInt32(pdu.data.count), at: 28)
+            }, payload: header + pdu.data, step: step, deadline: deadline)
     }
 
-    private mutating func nextLoginPDU(deadline: MonotonicInstant, portal: String) throws(KernelSessionError) -> PDU {
+    /// The next PDU the kernel hands up for this session during `step` (at `portal`, for
+    /// the timeout message); a connection error of the session ends the wait.
+    private mutating func nextPDU(step: String, portal: String?, deadline: MonotonicInstant) throws(KernelSessionError) -> PDU {
         while true {
             let event: KernelEvent?
             do { event = try channel.nextEvent(deadline: deadline) } catch { throw .kernel(.system(error)) }
             switch event {
             case nil:
-                throw .timedOut(step: "login at \(portal)")
+                throw .timedOut(step: portal.map { "\(step) at \($0)" } ?? step)
             case .receivedPDU(let session, _, let pdu) where session == sessionID:
                 return pdu
             case .connectionError(let session, _, let code) where session == sessionID:
-                throw .connectionFailed(code: code, step: "login")
+                throw .connectionFailed(code: code, step: step)
             default:
                 continue
             }

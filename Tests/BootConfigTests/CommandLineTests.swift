@@ -25,7 +25,10 @@ import Testing
                 alphabet[Int.random(in: 0..<alphabet.count)]
             }
             let line = KernelCommandLine(bytes: bytes)
-            _ = try? BootPlan.resolve(commandLine: line)
+            do { _ = try BootPlan.resolve(commandLine: line) } catch {
+                // Refused with a message for people: what is wrong and what was expected.
+                #expect(!error.parameter.isEmpty && !error.problem.isEmpty && !error.expected.isEmpty, "\(error)")
+            }
         }
     }
 }

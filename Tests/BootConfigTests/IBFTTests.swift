@@ -180,8 +180,15 @@ import Testing
             for value: UInt8 in [0, 0x7F, 0xFF] {
                 var bytes = base
                 bytes[index] = value
-                _ = try? IBFT(bytes: bytes)
-                _ = try? IBFT(bytes: Array(bytes.prefix(index)))
+                for candidate in [bytes, Array(bytes.prefix(index))] {
+                    do { _ = try IBFT(bytes: candidate) } catch {
+                        // Refused with a message for people: what is wrong and what was expected.
+                        #expect(!error.parameter.isEmpty && !error.problem.isEmpty && !error.expected.isEmpty, "\(error)")
+                    }
+                }
+                if index < IBFT.headerLength {
+                    #expect(throws: BootConfigError.self) { try IBFT(bytes: Array(bytes.prefix(index))) }
+                }
             }
         }
     }

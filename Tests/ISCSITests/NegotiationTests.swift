@@ -490,7 +490,10 @@ import Testing
             let pairs = (0..<Int.random(in: 1...8, using: &generator)).map { _ in
                 TextPair(keys.randomElement(using: &generator)!, values.randomElement(using: &generator)!)
             }
-            _ = try? negotiation.receive(pairs)
+            do { _ = try negotiation.receive(pairs) } catch {
+                // The error names a key and value the target sent.
+                #expect(pairs.contains { $0.key == error.key && $0.value == error.value }, "\(error)")
+            }
             _ = negotiation.result
         }
     }

@@ -104,7 +104,11 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(decoder.bytesWanted == 6)
         decoder.append(wire[50...])
         #expect(try TextResponse(#require(try decoder.nextPDU())) == response)
-        #expect(try TargetMessage(#require(try decoder.nextPDU())) != nil)
+        guard case .nopIn(let nop) = try TargetMessage(#require(try decoder.nextPDU())) else {
+            Issue.record("expected the NOP-In")
+            return
+        }
+        #expect(nop.targetTransferTag == 1 && nop.statSN == SequenceNumber(2))
         #expect(try decoder.nextPDU() == nil)
     }
 
