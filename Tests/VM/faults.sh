@@ -82,19 +82,9 @@ main() {
     vm_kernel_prepare
     mkdir -p "$LOG_DIR"
     rm -f "$LOG_DIR/fault.initrd.img"
-    local selected=("$@") passed=0 failed=0 name figures
+    local selected=("$@")
     ((${#selected[@]} > 0)) || selected=("${SCENARIOS[@]}")
-    for name in "${selected[@]}"; do
-        if figures="$(run_fault "$name" 2>"$LOG_DIR/fault-$name.stderr")"; then
-            echo "PASS $name: $figures"
-            passed=$((passed + 1))
-        else
-            echo "FAIL $name: $(tail -n 1 "$LOG_DIR/fault-$name.stderr") (console: $LOG_DIR/fault-$name.log)"
-            failed=$((failed + 1))
-        fi
-    done
-    echo "$passed passed, $failed failed"
-    ((failed == 0))
+    vm_run_scenarios run_fault "$LOG_DIR/fault-" "${selected[@]}"
 }
 
 main "$@"

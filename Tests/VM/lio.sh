@@ -261,20 +261,6 @@ PY
     echo "$summary"
 )
 
-run_scenario() {
-    local name="$1" function="scenario_${1//-/_}"
-    declare -F "$function" >/dev/null || vm_fail "unknown scenario \"$name\" (known: ${SCENARIOS[*]})"
-    local figures
-    if figures="$("$function" 2>"$LOG_DIR/$name.stderr")"; then
-        echo "PASS $name: $figures"
-        return 0
-    fi
-    local details="console: $LOG_DIR/$name.log"
-    [[ -f "$LOG_DIR/$name.log" ]] || details="details: $LOG_DIR/$name.json"
-    echo "FAIL $name: $(tail -n 1 "$LOG_DIR/$name.stderr") ($details)"
-    return 1
-}
-
 main() {
     ((EUID == 0)) || vm_fail "needs root (network namespaces, QEMU in them)"
     "$VM_LIB/deps.sh"
@@ -295,17 +281,10 @@ main() {
     vm_netns_create
     trap lio_cleanup EXIT
     lio_target_boot "$LOG_DIR/lio-target.log" "${disks[@]}"
-    local passed=0 failed=0
-    for name in "${selected[@]}"; do
-        if run_scenario "$name"; then
-            passed=$((passed + 1))
-        else
-            failed=$((failed + 1))
-        fi
-    done
+    local status=0
+    vm_run_scenarios scenario_ "$LOG_DIR/" "${selected[@]}" || status=$?
     lio_cleanup
-    echo "$passed passed, $failed failed"
-    ((failed == 0))
+    return "$status"
 }
 
 main "$@"

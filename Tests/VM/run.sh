@@ -296,18 +296,6 @@ scenario_fail_no_ibft() (
         --expect-failure 'plan failed after [0-9]+ ms: rd\.iscsi\.firmware=1: no iBFT found: not in ACPI \(/sys/firmware/acpi/tables/iBFT, IBFT, BIFT\), not in low memory 0x80000-0xFFFFF \(/dev/mem\), not in /sys/firmware/ibft after loading iscsi_ibft; check that the firmware'
 )
 
-run_scenario() {
-    local name="$1" function="scenario_${1//-/_}"
-    declare -F "$function" >/dev/null || vm_fail "unknown scenario \"$name\" (known: ${SCENARIOS[*]})"
-    local figures
-    if figures="$("$function" 2>"$LOG_DIR/$name.stderr")"; then
-        echo "PASS $name: $figures"
-        return 0
-    fi
-    echo "FAIL $name: $(tail -n 1 "$LOG_DIR/$name.stderr") (console: $LOG_DIR/$name.log)"
-    return 1
-}
-
 main() {
     ((EUID == 0)) || vm_fail "needs root (network namespaces, QEMU in them)"
     "$VM_LIB/deps.sh"
@@ -316,17 +304,9 @@ main() {
     mkdir -p "$LOG_DIR"
     # This run's initramfs images are built when a scenario first needs them.
     rm -f "$LOG_DIR"/run.*
-    local selected=("$@") passed=0 failed=0 name
+    local selected=("$@")
     ((${#selected[@]} > 0)) || selected=("${SCENARIOS[@]}")
-    for name in "${selected[@]}"; do
-        if run_scenario "$name"; then
-            passed=$((passed + 1))
-        else
-            failed=$((failed + 1))
-        fi
-    done
-    echo "$passed passed, $failed failed"
-    ((failed == 0))
+    vm_run_scenarios scenario_ "$LOG_DIR/" "${selected[@]}"
 }
 
 main "$@"

@@ -17,6 +17,34 @@ vm_log() {
     echo "${0##*/}: $*" >&2
 }
 
+# vm_run_scenarios RUNNER STEM NAME...: `RUNNER NAME` for each NAME (a RUNNER ending in "_"
+# is a prefix: the function RUNNER<NAME, dashes as underscores> runs), one line each —
+# "PASS NAME: FIGURES" (what the runner printed) or "FAIL NAME: REASON (console: STEMNAME.log)"
+# (the last line it wrote to standard error, kept in STEMNAME.stderr; a scenario without a
+# console points at its STEMNAME.json) — then the "N passed, N failed" tally. Returns 1
+# when a scenario failed. A runner fails with vm_fail in a subshell of its own.
+vm_run_scenarios() {
+    local runner="$1" stem="$2"
+    shift 2
+    local name figures details passed=0 failed=0
+    for name in "$@"; do
+        local command=("$runner" "$name")
+        [[ "$runner" != *_ ]] || command=("$runner${name//-/_}")
+        declare -F "${command[0]}" >/dev/null || vm_fail "unknown scenario \"$name\" (no function ${command[0]})"
+        if figures="$("${command[@]}" 2>"$stem$name.stderr")"; then
+            echo "PASS $name: $figures"
+            passed=$((passed + 1))
+        else
+            details="console: $stem$name.log"
+            [[ -f "$stem$name.log" || ! -f "$stem$name.json" ]] || details="details: $stem$name.json"
+            echo "FAIL $name: $(tail -n 1 "$stem$name.stderr") ($details)"
+            failed=$((failed + 1))
+        fi
+    done
+    echo "$passed passed, $failed failed"
+    ((failed == 0))
+}
+
 # Milliseconds since the epoch (for host-side timings).
 vm_now_ms() {
     local seconds nanoseconds
