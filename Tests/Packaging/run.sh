@@ -54,6 +54,9 @@ shellcheck_hooks() {
     shellcheck -s bash Hooks/dracut/90iscsi-root/module-setup.sh Tests/Packaging/run.sh
     shellcheck -x scripts/install-deps.sh scripts/debian-mirror.sh scripts/build-libkmod.sh Tests/VM/lib/deps.sh
     shellcheck -x Tests/VM/distro.sh
+    (cd Tests/VM && shellcheck -x run.sh faults.sh lio.sh demo.sh shutdown.sh)
+    shellcheck -s sh Tests/VM/guest/demo-init Tests/VM/guest/writer Tests/VM/guest/writer-init \
+        Tests/VM/guest/lio-target-init Tests/VM/guest/shutdown-cycle Tests/VM/guest/distro-marker
 }
 check shellcheck shellcheck_hooks
 
@@ -188,6 +191,7 @@ check fresh-machine-packages install_from_empty_lists
 # deb822 first, the release itself (not -security), then one-line lists; none: a message.
 mirror_from_apt_sources() {
     local apt="$work/apt-sources" codename
+    # shellcheck disable=SC1091 # the machine's own file
     codename="$(. /etc/os-release && printf '%s' "$VERSION_CODENAME")"
     rm -rf "$apt"
     mkdir -p "$apt/sources.list.d"
