@@ -1,3 +1,5 @@
+import ISCSI
+
 /// A target described field by field rather than as one path: dracut's `rd.iscsi.target.*`,
 /// `rd.iscsi.username` ..., and initramfs-tools' `iscsi_target_*` parameters and
 /// `ISCSI_*` variables (open-iscsi debian/extra/initramfs/local-top/iscsi).
@@ -68,15 +70,15 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
                 nameParameter, token: name.value, problem: "has no portal",
                 expected: "also \(addressParameter)<address>")
         }
-        let port = try TargetPortal.port(
+        let port = try Portal.port(
             Substring(targetPort?.value ?? ""), parameter: addressParameter)
         var targets: [Sourced<TargetSpec>] = []
         for address in addresses.value.split(separator: " ") {
-            let host = try TargetPortal.host(address, parameter: addressParameter)
+            let host = try Portal.host(address, parameter: addressParameter)
             targets.append(
                 Sourced(
                     TargetSpec(
-                        name: name.value, portal: TargetPortal(host: host, port: port), lun: nil), from: name.source))
+                        name: name.value, portal: Portal(host: host, port: port), lun: nil), from: name.source))
         }
         return targets
     }
@@ -99,7 +101,7 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
     }
 
     /// CHAP credentials from username/password (and in.username/in.password for mutual).
-    func credentials(parameterPrefix: String) throws(BootConfigError) -> CHAPCredentials? {
+    func credentials(parameterPrefix: String) throws(BootConfigError) -> CHAPConfiguration? {
         guard let username else {
             if password != nil {
                 throw BootConfigError(
@@ -115,7 +117,7 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
                 problem: "has no password",
                 expected: "also \(Self.parameterName(parameterPrefix, "password"))")
         }
-        var credentials = CHAPCredentials(username: username.value, secret: password.value)
+        var credentials = CHAPConfiguration(userName: username.value, secret: password.value)
         if let inUsername {
             guard let inPassword else {
                 throw BootConfigError(
@@ -123,7 +125,7 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
                     problem: "has no password",
                     expected: "also \(Self.parameterName(parameterPrefix, "in_password"))")
             }
-            credentials.mutual = .init(username: inUsername.value, secret: inPassword.value)
+            credentials.mutual = CHAPCredentials(userName: inUsername.value, secret: inPassword.value)
         }
         return credentials
     }
