@@ -1,3 +1,5 @@
+import ISCSI
+
 /// A value in the plan together with the place it came from, so that `plan` can show a
 /// person which parameter, file or firmware field to change.
 public struct Sourced<Value: Sendable & Equatable>: Sendable, Equatable {
@@ -117,12 +119,6 @@ func quoted(_ text: some StringProtocol) -> String {
         }
     }
     return result + "\""
-}
-
-/// Two lowercase hex digits.
-func hexByte(_ byte: UInt8) -> String {
-    let digits = Array("0123456789abcdef")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
 }
 
 /// The edit (Levenshtein) distance, used to suggest the closest known parameter name.

@@ -48,10 +48,8 @@ public struct LogicalUnit: Hashable, Sendable, CustomStringConvertible {
     /// RFC 4173's form: four dash-separated groups of four hex digits, which the boot
     /// configuration's grammars read back.
     public var hexForm: String {
-        (0..<4).map { group in
-            let text = String(UInt16(truncatingIfNeeded: rawValue >> (48 - 16 * UInt64(group))), radix: 16)
-            return String(repeating: "0", count: 4 - text.utf8.count) + text
-        }.joined(separator: "-")
+        let bytes = samBytes
+        return (0..<4).map { hexString(bytes[(2 * $0)..<(2 * $0 + 2)]) }.joined(separator: "-")
     }
 
     /// Decimal when it has a plain number, else the RFC 4173 hex form.
