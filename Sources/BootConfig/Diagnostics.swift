@@ -94,17 +94,6 @@ public struct PlanWarning: Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(parameter): \(message)" }
 }
 
-/// A secret (a CHAP password). Its `description` is `(set)` so that it cannot leak into
-/// output, logs, errors or test failures by accident; only `revealed` gives the text.
-public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
-    public let revealed: String
-
-    public init(_ text: String) { revealed = text }
-
-    public var description: String { "(set)" }
-    public var debugDescription: String { "(set)" }
-}
-
 /// `text` in double quotes, with control characters, quotes and backslashes escaped so that
 /// any byte string from a command line or a firmware table prints as one safe line.
 func quoted(_ text: some StringProtocol) -> String {

@@ -11,9 +11,9 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
     public var targetPort: Sourced<String>?
     public var targetGroup: Sourced<String>?
     public var username: Sourced<String>?
-    public var password: Sourced<Secret>?
+    public var password: Sourced<CHAPSecret>?
     public var inUsername: Sourced<String>?
-    public var inPassword: Sourced<Secret>?
+    public var inPassword: Sourced<CHAPSecret>?
 
     public init() {}
 
@@ -25,7 +25,7 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
             "in_username": \.inUsername,
         ]
     }
-    static var secretFields: [String: WritableKeyPath<DiscreteTargetSettings, Sourced<Secret>?>] {
+    static var secretFields: [String: WritableKeyPath<DiscreteTargetSettings, Sourced<CHAPSecret>?>] {
         ["password": \.password, "in_password": \.inPassword]
     }
 
@@ -34,7 +34,7 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
         if let field = Self.fields[suffix] {
             self[keyPath: field] = Sourced(value, from: source)
         } else if let field = Self.secretFields[suffix] {
-            self[keyPath: field] = Sourced(Secret(value), from: source)
+            self[keyPath: field] = Sourced(CHAPSecret(value), from: source)
         } else {
             return false
         }

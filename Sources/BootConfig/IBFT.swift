@@ -89,9 +89,9 @@ public struct IBFT: Sendable, Equatable {
         public var nicIndex: UInt8
         public var name: String?
         public var chapName: String?
-        public var chapSecret: Secret?
+        public var chapSecret: CHAPSecret?
         public var reverseCHAPName: String?
-        public var reverseCHAPSecret: Secret?
+        public var reverseCHAPSecret: CHAPSecret?
     }
 
     public enum CHAPType: UInt8, Sendable, Equatable {
@@ -240,12 +240,12 @@ public struct IBFT: Sendable, Equatable {
                     name: try reader.string(lengthAt: offset + 34, what: "target \(index) name"),
                     chapName: try reader.string(lengthAt: offset + 38, what: "target \(index) CHAP name"),
                     chapSecret: try reader.string(lengthAt: offset + 42, what: "target \(index) CHAP secret")
-                        .map(Secret.init),
+                        .map(CHAPSecret.init),
                     reverseCHAPName: try reader.string(
                         lengthAt: offset + 46, what: "target \(index) reverse CHAP name"),
                     reverseCHAPSecret: try reader.string(
                         lengthAt: offset + 50, what: "target \(index) reverse CHAP secret"
-                    ).map(Secret.init)))
+                    ).map(CHAPSecret.init)))
         }
     }
 

@@ -92,9 +92,9 @@ extension IBFT {
                     nicIndex: try number(directory, "nic-assoc", as: UInt8.self),
                     name: value(directory, "target-name"),
                     chapName: value(directory, "chap-name"),
-                    chapSecret: value(directory, "chap-secret").map(Secret.init),
+                    chapSecret: value(directory, "chap-secret").map(CHAPSecret.init),
                     reverseCHAPName: value(directory, "rev-chap-name"),
-                    reverseCHAPSecret: value(directory, "rev-chap-name-secret").map(Secret.init)))
+                    reverseCHAPSecret: value(directory, "rev-chap-name-secret").map(CHAPSecret.init)))
         }
     }
 

@@ -32,7 +32,7 @@ public enum ISCSIURL {
             if let percent = userinfo.firstIndex(of: "%") {
                 credentials = CHAPConfiguration(
                     userName: String(userinfo[..<percent]),
-                    secret: Secret(String(userinfo[userinfo.index(after: percent)...])))
+                    secret: CHAPSecret(String(userinfo[userinfo.index(after: percent)...])))
                 warnings.append(
                     PlanWarning(
                         parameter,

@@ -201,7 +201,7 @@ private struct PlanResolver {
         return nil
     }
 
-    private func secret(for user: String, parameter: String) throws(BootConfigError) -> Secret {
+    private func secret(for user: String, parameter: String) throws(BootConfigError) -> CHAPSecret {
         guard let secret = secrets?.secret(for: user) else {
             let problem =
                 secrets == nil

@@ -93,7 +93,7 @@ public enum RootPath {
                 problem: "is not user:password",
                 expected: "user:password[:reverse-user:reverse-password]@ (secrets are not shown)")
         }
-        var credentials = CHAPConfiguration(userName: String(fields[0]), secret: Secret(String(fields[1])))
+        var credentials = CHAPConfiguration(userName: String(fields[0]), secret: CHAPSecret(String(fields[1])))
         if fields.count == 4, !fields[2].isEmpty || !fields[3].isEmpty {
             guard !fields[2].isEmpty, !fields[3].isEmpty else {
                 throw BootConfigError(
@@ -101,7 +101,7 @@ public enum RootPath {
                     problem: "is incomplete",
                     expected: "both reverse-user and reverse-password for mutual CHAP")
             }
-            credentials.mutual = CHAPCredentials(userName: String(fields[2]), secret: Secret(String(fields[3])))
+            credentials.mutual = CHAPCredentials(userName: String(fields[2]), secret: CHAPSecret(String(fields[3])))
         }
         return credentials
     }

@@ -99,14 +99,7 @@ extension LogicalUnit {
 
 extension CHAPConfiguration {
     /// CHAP for a target as a grammar gives it: the initiator's user and secret.
-    init(userName: String, secret: Secret) {
+    init(userName: String, secret: CHAPSecret) {
         self.init(credentials: CHAPCredentials(userName: userName, secret: secret))
-    }
-}
-
-extension CHAPCredentials {
-    /// A user and a secret as a grammar gives them; the secret's UTF-8 bytes are what CHAP hashes.
-    init(userName: String, secret: Secret) {
-        self.init(userName: userName, secret: CHAPSecret(secret.revealed))
     }
 }

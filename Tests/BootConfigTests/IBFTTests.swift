@@ -123,7 +123,7 @@ import Testing
         #expect(table.nics[1].address?.description == "2001:db8::5" && table.nics[1].prefixLength == 64)
         #expect(
             table.targets[0].chapType == .mutual && table.targets[0].chapName == "alice"
-                && table.targets[0].chapSecret?.revealed == "alicesecret12")
+                && table.targets[0].chapSecret == CHAPSecret("alicesecret12"))
         #expect(
             table.targets[1].address?.description == "2001:db8::2" && table.targets[1].port == 3261
                 && table.targets[1].nicIndex == 1)
