@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(name: "iscsi-root-fuzz", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ISCSITests", dependencies: ["ISCSI"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent"]),
-        .testTarget(name: "BootConfigTests", dependencies: ["BootConfig"], exclude: ["Resources"]),
+        .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "ISCSI"], exclude: ["Resources"]),
         .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "InitiatorTests", dependencies: ["Initiator", "ISCSI", "LinuxSystem", "Commands"]),

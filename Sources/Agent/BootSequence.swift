@@ -123,7 +123,7 @@ public enum BootSequence {
         try logIn(targets, plan: plan, initiatorName: initiatorName, interface: interface, log: &log) {
             (session: consuming KernelSession, sessionPlans, target, log: inout BootLog) throws(BootFailure) -> Never in
             log.line(
-                "login: \(target.name.value) at \(Self.portalText(session.portal, asked: sessionPlans[0].portalDescription)) "
+                "login: \(target.name.value) at \(Self.portalText(session.portal, asked: sessionPlans[0].portal.description)) "
                     + "as \(initiatorName), session \(session.sessionID) "
                     + "(\(loginStart.milliseconds(until: .now())) ms)")
             recordSession(interface: interface.name, target: target.name.value, log: &log)
@@ -139,7 +139,7 @@ public enum BootSequence {
     ) throws(BootFailure) -> Never {
         let hostNumber = session.hostNumber
         let (disk, device) = try Self.step("root device", log: &log) { () throws(BootFailure) in
-            let found = try Self.waitForRoot(hostNumber: hostNumber, lun: target.lun.value?.number.map(Int.init), plan: plan.root)
+            let found = try Self.waitForRoot(hostNumber: hostNumber, lun: target.lun.value?.number, plan: plan.root)
             let timeout =
                 RootFilesystem.raiseCommandTimeout(of: found.0) ? ", SCSI command timeout \(RootFilesystem.commandTimeoutSeconds) s" : ""
             return (found, "\(found.1) (LUN \(found.0.lun)\(timeout))")
@@ -274,8 +274,8 @@ public enum BootSequence {
                         do { channel = try KernelChannel(transportHandle: handle) } catch { throw .kernel(.system(error)) }
                         session = try KernelSession.establish(sessionPlan, channel: channel)
                     } catch {
-                        var attempt = "\(target.name.value) at \(sessionPlan.portalDescription): \(error)"
-                        if let note = missingRouteNote(to: sessionPlan.host, from: interface) {
+                        var attempt = "\(target.name.value) at \(sessionPlan.portal.description): \(error)"
+                        if let note = missingRouteNote(to: sessionPlan.portal.host, from: interface) {
                             attempt += " — " + note
                             unroutedPortals = true
                         }
@@ -285,7 +285,7 @@ public enum BootSequence {
                     }
                     try? session.scanHost()
                     // The portal that worked leads the recovery order.
-                    let ordered = [sessionPlan] + plans.filter { $0.portalDescription != sessionPlan.portalDescription }
+                    let ordered = [sessionPlan] + plans.filter { $0.portal.description != sessionPlan.portal.description }
                     try continueBoot(session, ordered, target, &log)
                 }
             }
@@ -304,16 +304,15 @@ public enum BootSequence {
             initiatorName: initiatorName, targetName: target.name.value,
             isid: isid(initiatorName: initiatorName, target: target.name.value),
             portalDescription: "")
-        if let credentials = target.credentials?.value {
+        if var chap = target.credentials?.value {
             // Only mutual CHAP needs a challenge of ours. getrandom(2) blocks until the
             // kernel's pool is ready, about a second after /init under emulation without
             // RDRAND: one-way CHAP must not wait for randomness it never sends.
-            var random = SystemRandomNumberGenerator()
-            login.authentication = .chap(
-                CHAPConfiguration(
-                    credentials: ISCSI.CHAPCredentials(userName: credentials.username, secret: CHAPSecret(credentials.secret.revealed)),
-                    mutual: credentials.mutual.map { ISCSI.CHAPCredentials(userName: $0.username, secret: CHAPSecret($0.secret.revealed)) },
-                    mutualChallenge: credentials.mutual == nil ? [] : (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }))
+            if chap.mutual != nil {
+                var random = SystemRandomNumberGenerator()
+                chap.mutualChallenge = (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }
+            }
+            login.authentication = .chap(chap)
         }
         login.parameters = parameters(overrides: plan.session.negotiationOverrides)
         let timers = SessionTimers(
@@ -323,7 +322,7 @@ public enum BootSequence {
             var login = login
             login.portalDescription = portal.value.description
             return KernelSessionPlan(
-                host: portal.value.host, port: portal.value.port, login: login, timers: timers,
+                portal: portal.value, login: login, timers: timers,
                 timeoutMilliseconds: plan.session.loginTimeout.value * 1000)
         }
     }

@@ -67,7 +67,7 @@ extension BootSequence {
                 check: "`iscsi-root status`, and the command line (run `iscsi-root plan`)")
         }
         let (_, device) = try waitForRoot(
-            hostNumber: running.hostNumber, lun: target?.lun.value?.number.map(Int.init), plan: plan.root)
+            hostNumber: running.hostNumber, lun: target?.lun.value?.number, plan: plan.root)
         log.line("login: \(running.target) is logged in already (host\(running.hostNumber)); root device \(device)")
         printRootDevice(device)
     }

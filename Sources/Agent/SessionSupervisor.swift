@@ -103,7 +103,7 @@ public struct SessionSupervisor: ~Copyable {
                 return
             } catch {
                 if error.isTimeout { timedOutAttempts += 1 }
-                log.line("session \(session.sessionID): attempt \(attempt + 1) at \(plans[portal].portalDescription) failed: \(error)")
+                log.line("session \(session.sessionID): attempt \(attempt + 1) at \(plans[portal].portal.description) failed: \(error)")
                 try? session.stopForRecovery()
             }
             spentOnLastAttempt = attemptStart.milliseconds(until: .now())

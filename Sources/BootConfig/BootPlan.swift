@@ -1,3 +1,5 @@
+import ISCSI
+
 /// The one answer to "where is my root and how do I get there", resolved from the kernel
 /// command line, the initramfs-tools config file, the secrets file and the iBFT. The boot
 /// agent reads only this; every value says where it came from.
@@ -58,16 +60,16 @@ public struct InterfacePlan: Sendable, Equatable {
 /// One target and the portals that lead to it (several portals are paths for recovery, tried in order).
 public struct TargetPlan: Sendable, Equatable {
     public var name: Sourced<String>
-    public var portals: [Sourced<TargetPortal>]
+    public var portals: [Sourced<Portal>]
     /// nil value: the first LUN the target reports that is a disk.
-    public var lun: Sourced<LogicalUnitNumber?>
-    public var credentials: Sourced<CHAPCredentials>?
+    public var lun: Sourced<LogicalUnit?>
+    public var credentials: Sourced<CHAPConfiguration>?
     public var portalGroupTag: Sourced<UInt16>?
     /// The interface to reach the target through, if a grammar named one.
     public var networkDevice: String?
 
     public init(
-        name: Sourced<String>, portals: [Sourced<TargetPortal>], lun: Sourced<LogicalUnitNumber?>
+        name: Sourced<String>, portals: [Sourced<Portal>], lun: Sourced<LogicalUnit?>
     ) {
         self.name = name
         self.portals = portals

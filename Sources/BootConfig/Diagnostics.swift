@@ -1,3 +1,5 @@
+import ISCSI
+
 /// A value in the plan together with the place it came from, so that `plan` can show a
 /// person which parameter, file or firmware field to change.
 public struct Sourced<Value: Sendable & Equatable>: Sendable, Equatable {
@@ -92,17 +94,6 @@ public struct PlanWarning: Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(parameter): \(message)" }
 }
 
-/// A secret (a CHAP password). Its `description` is `(set)` so that it cannot leak into
-/// output, logs, errors or test failures by accident; only `revealed` gives the text.
-public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
-    public let revealed: String
-
-    public init(_ text: String) { revealed = text }
-
-    public var description: String { "(set)" }
-    public var debugDescription: String { "(set)" }
-}
-
 /// `text` in double quotes, with control characters, quotes and backslashes escaped so that
 /// any byte string from a command line or a firmware table prints as one safe line.
 func quoted(_ text: some StringProtocol) -> String {
@@ -117,12 +108,6 @@ func quoted(_ text: some StringProtocol) -> String {
         }
     }
     return result + "\""
-}
-
-/// Two lowercase hex digits.
-func hexByte(_ byte: UInt8) -> String {
-    let digits = Array("0123456789abcdef")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
 }
 
 /// The edit (Levenshtein) distance, used to suggest the closest known parameter name.

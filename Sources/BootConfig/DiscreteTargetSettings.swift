@@ -1,3 +1,5 @@
+import ISCSI
+
 /// A target described field by field rather than as one path: dracut's `rd.iscsi.target.*`,
 /// `rd.iscsi.username` ..., and initramfs-tools' `iscsi_target_*` parameters and
 /// `ISCSI_*` variables (open-iscsi debian/extra/initramfs/local-top/iscsi).
@@ -9,9 +11,9 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
     public var targetPort: Sourced<String>?
     public var targetGroup: Sourced<String>?
     public var username: Sourced<String>?
-    public var password: Sourced<Secret>?
+    public var password: Sourced<CHAPSecret>?
     public var inUsername: Sourced<String>?
-    public var inPassword: Sourced<Secret>?
+    public var inPassword: Sourced<CHAPSecret>?
 
     public init() {}
 
@@ -23,7 +25,7 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
             "in_username": \.inUsername,
         ]
     }
-    static var secretFields: [String: WritableKeyPath<DiscreteTargetSettings, Sourced<Secret>?>] {
+    static var secretFields: [String: WritableKeyPath<DiscreteTargetSettings, Sourced<CHAPSecret>?>] {
         ["password": \.password, "in_password": \.inPassword]
     }
 
@@ -32,7 +34,7 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
         if let field = Self.fields[suffix] {
             self[keyPath: field] = Sourced(value, from: source)
         } else if let field = Self.secretFields[suffix] {
-            self[keyPath: field] = Sourced(Secret(value), from: source)
+            self[keyPath: field] = Sourced(CHAPSecret(value), from: source)
         } else {
             return false
         }
@@ -68,15 +70,15 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
                 nameParameter, token: name.value, problem: "has no portal",
                 expected: "also \(addressParameter)<address>")
         }
-        let port = try TargetPortal.port(
+        let port = try Portal.port(
             Substring(targetPort?.value ?? ""), parameter: addressParameter)
         var targets: [Sourced<TargetSpec>] = []
         for address in addresses.value.split(separator: " ") {
-            let host = try TargetPortal.host(address, parameter: addressParameter)
+            let host = try Portal.host(address, parameter: addressParameter)
             targets.append(
                 Sourced(
                     TargetSpec(
-                        name: name.value, portal: TargetPortal(host: host, port: port), lun: nil), from: name.source))
+                        name: name.value, portal: Portal(host: host, port: port), lun: nil), from: name.source))
         }
         return targets
     }
@@ -99,7 +101,7 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
     }
 
     /// CHAP credentials from username/password (and in.username/in.password for mutual).
-    func credentials(parameterPrefix: String) throws(BootConfigError) -> CHAPCredentials? {
+    func credentials(parameterPrefix: String) throws(BootConfigError) -> CHAPConfiguration? {
         guard let username else {
             if password != nil {
                 throw BootConfigError(
@@ -115,7 +117,7 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
                 problem: "has no password",
                 expected: "also \(Self.parameterName(parameterPrefix, "password"))")
         }
-        var credentials = CHAPCredentials(username: username.value, secret: password.value)
+        var credentials = CHAPConfiguration(userName: username.value, secret: password.value)
         if let inUsername {
             guard let inPassword else {
                 throw BootConfigError(
@@ -123,7 +125,7 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
                     problem: "has no password",
                     expected: "also \(Self.parameterName(parameterPrefix, "in_password"))")
             }
-            credentials.mutual = .init(username: inUsername.value, secret: inPassword.value)
+            credentials.mutual = CHAPCredentials(userName: inUsername.value, secret: inPassword.value)
         }
         return credentials
     }

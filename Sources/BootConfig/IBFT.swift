@@ -1,3 +1,5 @@
+import ISCSI
+
 /// The iSCSI Boot Firmware Table (iBFT 1.03, "iSCSI Boot Firmware Table (iBFT) as Defined in
 /// ACPI 3.0b Specification", IBM/Microsoft 2009): what the firmware (BIOS/UEFI option ROM,
 /// iPXE) used to boot, so the OS can log in to the same target through the same NIC.
@@ -81,15 +83,15 @@ public struct IBFT: Sendable, Equatable {
         public var flags: Flags
         public var address: IPAddress?
         public var port: UInt16
-        public var lun: LogicalUnitNumber
+        public var lun: LogicalUnit
         public var chapType: CHAPType
         /// The index of the NIC to reach the target through.
         public var nicIndex: UInt8
         public var name: String?
         public var chapName: String?
-        public var chapSecret: Secret?
+        public var chapSecret: CHAPSecret?
         public var reverseCHAPName: String?
-        public var reverseCHAPSecret: Secret?
+        public var reverseCHAPSecret: CHAPSecret?
     }
 
     public enum CHAPType: UInt8, Sendable, Equatable {
@@ -232,18 +234,18 @@ public struct IBFT: Sendable, Equatable {
             targets.append(
                 Target(
                     index: index, flags: flags, address: reader.ip(offset + 6), port: reader.u16(offset + 22),
-                    lun: LogicalUnitNumber(sam: Array(reader.bytes[(offset + 24)..<(offset + 32)])),
+                    lun: LogicalUnit(sam: Array(reader.bytes[(offset + 24)..<(offset + 32)])),
                     chapType: chapType,
                     nicIndex: reader.bytes[offset + 33],
                     name: try reader.string(lengthAt: offset + 34, what: "target \(index) name"),
                     chapName: try reader.string(lengthAt: offset + 38, what: "target \(index) CHAP name"),
                     chapSecret: try reader.string(lengthAt: offset + 42, what: "target \(index) CHAP secret")
-                        .map(Secret.init),
+                        .map(CHAPSecret.init),
                     reverseCHAPName: try reader.string(
                         lengthAt: offset + 46, what: "target \(index) reverse CHAP name"),
                     reverseCHAPSecret: try reader.string(
                         lengthAt: offset + 50, what: "target \(index) reverse CHAP secret"
-                    ).map(Secret.init)))
+                    ).map(CHAPSecret.init)))
         }
     }
 
@@ -295,12 +297,5 @@ public struct IBFT: Sendable, Equatable {
         func error(_ field: String, token: String, problem: String, expected: String) -> BootConfigError {
             BootConfigError("iBFT", at: field, token: token, problem: problem, expected: expected)
         }
-    }
-}
-
-extension LogicalUnitNumber {
-    /// The 8 bytes as they are (iBFT, REPORT LUNS); shorter input is padded with zeros.
-    init(sam bytes: [UInt8]) {
-        self.bytes = Array((bytes + [UInt8](repeating: 0, count: 8)).prefix(8))
     }
 }

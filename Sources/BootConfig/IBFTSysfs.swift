@@ -1,3 +1,5 @@
+import ISCSI
+
 /// The same table as the kernel's `iscsi_ibft` module publishes it under `/sys/firmware/ibft/`
 /// (drivers/firmware/iscsi_ibft.c through iscsi_boot_sysfs.c): directories `initiator`,
 /// `ethernet<N>`, `target<N>`, one attribute per file.
@@ -90,9 +92,9 @@ extension IBFT {
                     nicIndex: try number(directory, "nic-assoc", as: UInt8.self),
                     name: value(directory, "target-name"),
                     chapName: value(directory, "chap-name"),
-                    chapSecret: value(directory, "chap-secret").map(Secret.init),
+                    chapSecret: value(directory, "chap-secret").map(CHAPSecret.init),
                     reverseCHAPName: value(directory, "rev-chap-name"),
-                    reverseCHAPSecret: value(directory, "rev-chap-name-secret").map(Secret.init)))
+                    reverseCHAPSecret: value(directory, "rev-chap-name-secret").map(CHAPSecret.init)))
         }
     }
 
@@ -100,7 +102,7 @@ extension IBFT {
     /// reads `01000000`. 16 digits or 8 digits are unambiguous; otherwise the usual shape
     /// "0, one byte, six zero bytes" (a peripheral LUN below 256) is the only one accepted.
     static func sysfsLUN(_ text: String, directory: String) throws(BootConfigError)
-        -> LogicalUnitNumber
+        -> LogicalUnit
     {
         let digits = Array(text.utf8)
         var bytes: [UInt8]?
@@ -121,6 +123,6 @@ extension IBFT {
                 problem: "cannot be read back into 8 bytes",
                 expected: "the kernel's per-byte %x form, e.g. 01000000 for LUN 1")
         }
-        return LogicalUnitNumber(sam: bytes)
+        return LogicalUnit(sam: bytes)
     }
 }

@@ -1,3 +1,5 @@
+import ISCSI
+
 /// iSCSI name rules of RFC 7143 §4.2.7 (formats `iqn.`, `eui.`, `naa.`) and the RFC 3722
 /// character set. The agent checks names before it sends them: a target rejects a malformed
 /// name at login with a status that says far less than this does.

@@ -1,3 +1,5 @@
+import ISCSI
+
 /// The native `iscsi=` value: the URL form libiscsi uses,
 ///
 ///     iscsi://[user[%password]@]<host>[:port]/<target name>[/<LUN>]
@@ -18,7 +20,7 @@ public enum ISCSIURL {
         }
         var rest = Substring(text).dropFirst("iscsi://".count)
         var userWithoutSecret: String?
-        var credentials: CHAPCredentials?
+        var credentials: CHAPConfiguration?
         if let at = rest.firstIndex(of: "@") {
             let userinfo = rest[..<at]
             rest = rest[rest.index(after: at)...]
@@ -28,9 +30,9 @@ public enum ISCSIURL {
                     expected: "a CHAP user name before @")
             }
             if let percent = userinfo.firstIndex(of: "%") {
-                credentials = CHAPCredentials(
-                    username: String(userinfo[..<percent]),
-                    secret: Secret(String(userinfo[userinfo.index(after: percent)...])))
+                credentials = CHAPConfiguration(
+                    userName: String(userinfo[..<percent]),
+                    secret: CHAPSecret(String(userinfo[userinfo.index(after: percent)...])))
                 warnings.append(
                     PlanWarning(
                         parameter,
@@ -74,9 +76,9 @@ public enum ISCSIURL {
                 parameter, at: "host", token: String(authority), problem: "has no host",
                 expected: expectedForm)
         }
-        let portal = TargetPortal(
-            host: try TargetPortal.host(host, parameter: parameter),
-            port: try TargetPortal.port(portText, parameter: parameter))
+        let portal = Portal(
+            host: try Portal.host(host, parameter: parameter),
+            port: try Portal.port(portText, parameter: parameter))
         let pathParts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard (1...2).contains(pathParts.count) else {
             throw BootConfigError(
@@ -90,7 +92,7 @@ public enum ISCSIURL {
                 expected: ISCSIName.expectedForms)
         }
         let lun =
-            pathParts.count == 2 ? try LogicalUnitNumber.parse(pathParts[1], parameter: parameter) : nil
+            pathParts.count == 2 ? try LogicalUnit.parse(pathParts[1], parameter: parameter) : nil
         return .init(
             spec: TargetSpec(name: name, portal: portal, lun: lun, credentials: credentials),
             chapUserWithoutSecret: userWithoutSecret)
@@ -104,9 +106,9 @@ public enum ISCSIURL {
     }
 
     /// The URL of `target` at `portal`, without secrets.
-    public static func render(_ target: TargetPlan, portal: TargetPortal) -> String {
+    public static func render(_ target: TargetPlan, portal: Portal) -> String {
         let host = portal.address?.bracketed ?? portal.host
-        let port = portal.port == TargetPortal.defaultPort ? "" : ":\(portal.port)"
+        let port = portal.port == Portal.defaultPort ? "" : ":\(portal.port)"
         let lun = target.lun.value.map { "/\($0)" } ?? ""
         return "iscsi://\(host)\(port)/\(target.name.value)\(lun)"
     }

@@ -1,3 +1,5 @@
+import ISCSI
+
 /// `/etc/iscsi/iscsi.initramfs`, the file open-iscsi's initramfs-tools hook copies into the
 /// initramfs and `local-top/iscsi` sources: shell assignments `ISCSI_*=value` (values may be
 /// in single or double quotes, `export` may precede them, `#` starts a comment). Parsed, never
@@ -93,14 +95,14 @@ public struct InitramfsToolsConfig: Sendable, Equatable {
 public struct SecretsFile: Sendable, Equatable {
     public static let path = "/etc/iscsi-root/secrets"
 
-    private var secrets: [String: Secret]
+    private var secrets: [String: CHAPSecret]
 
-    public init(secrets: [String: Secret] = [:]) { self.secrets = secrets }
+    public init(secrets: [String: CHAPSecret] = [:]) { self.secrets = secrets }
 
-    public func secret(for user: String) -> Secret? { secrets[user] }
+    public func secret(for user: String) -> CHAPSecret? { secrets[user] }
 
     public static func parse(_ text: String) throws(BootConfigError) -> SecretsFile {
-        var secrets: [String: Secret] = [:]
+        var secrets: [String: CHAPSecret] = [:]
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false)
             .enumerated()
         {
@@ -116,7 +118,7 @@ public struct SecretsFile: Sendable, Equatable {
                     "\(path) line \(number + 1)", token: String(user), problem: "has no secret",
                     expected: "<user> <secret> on one line")
             }
-            secrets[String(user)] = Secret(String(secret))
+            secrets[String(user)] = CHAPSecret(String(secret))
         }
         return SecretsFile(secrets: secrets)
     }

@@ -1,3 +1,4 @@
+import ISCSI
 import Reports
 
 /// The plan for people (`plan`), for programs (`plan --json`), and back as a kernel command
@@ -120,8 +121,8 @@ extension BootPlan {
                     "chap",
                     optional(target.credentials) { credentials in
                         .object([
-                            ("username", .string(credentials.username)), ("secret", .string("(set)")),
-                            ("mutualUsername", credentials.mutual.map { .string($0.username) } ?? .null),
+                            ("username", .string(credentials.credentials.userName)), ("secret", .string("(set)")),
+                            ("mutualUsername", credentials.mutual.map { .string($0.userName) } ?? .null),
                             ("mutualSecret", credentials.mutual == nil ? .null : .string("(set)")),
                         ])
                     }
@@ -210,8 +211,8 @@ extension BootPlan {
         }
         if targetFromDHCP != nil { words.append("netroot=dhcp") }
         if let credentials = targets.first?.credentials?.value {
-            words.append("iscsi.chap=\(credentials.username)")
-            if let mutual = credentials.mutual { words.append("iscsi.mutual=\(mutual.username)") }
+            words.append("iscsi.chap=\(credentials.credentials.userName)")
+            if let mutual = credentials.mutual { words.append("iscsi.mutual=\(mutual.userName)") }
         }
         if case .named(let name) = initiatorName.value, initiatorName.source != .defaultValue {
             words.append("rd.iscsi.initiator=\(name)")

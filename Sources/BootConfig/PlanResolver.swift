@@ -1,3 +1,5 @@
+import ISCSI
+
 /// Resolution of all inputs into one `BootPlan`. The precedence follows dracut's and
 /// initramfs-tools' own (see `BootPlan.precedence`): the agent's `iscsi=`/`iscsi.*` first, then
 /// dracut's parameters, then initramfs-tools' (command line over its file), then the iBFT.
@@ -144,8 +146,7 @@ private struct PlanResolver {
         for native in parameters.nativeTargets {
             var spec = native.value.spec
             if let user = native.value.chapUserWithoutSecret {
-                spec.credentials = CHAPCredentials(
-                    username: user, secret: try secret(for: user, parameter: "iscsi="))
+                spec.credentials = CHAPConfiguration(userName: user, secret: try secret(for: user, parameter: "iscsi="))
             }
             specs.append(Sourced(spec, from: native.source))
         }
@@ -172,14 +173,13 @@ private struct PlanResolver {
 
     /// Credentials for targets that carry none of their own.
     private func sharedCredentials(initramfsTools: DiscreteTargetSettings) throws(BootConfigError)
-        -> Sourced<CHAPCredentials>?
+        -> Sourced<CHAPConfiguration>?
     {
         if let user = parameters.chapUser {
-            var credentials = CHAPCredentials(
-                username: user.value, secret: try secret(for: user.value, parameter: "iscsi.chap="))
+            var credentials = CHAPConfiguration(userName: user.value, secret: try secret(for: user.value, parameter: "iscsi.chap="))
             if let mutual = parameters.mutualCHAPUser {
-                credentials.mutual = .init(
-                    username: mutual.value, secret: try secret(for: mutual.value, parameter: "iscsi.mutual="))
+                credentials.mutual = CHAPCredentials(
+                    userName: mutual.value, secret: try secret(for: mutual.value, parameter: "iscsi.mutual="))
             }
             return Sourced(credentials, from: user.source)
         }
@@ -201,7 +201,7 @@ private struct PlanResolver {
         return nil
     }
 
-    private func secret(for user: String, parameter: String) throws(BootConfigError) -> Secret {
+    private func secret(for user: String, parameter: String) throws(BootConfigError) -> CHAPSecret {
         guard let secret = secrets?.secret(for: user) else {
             let problem =
                 secrets == nil
@@ -232,20 +232,20 @@ private struct PlanResolver {
                 name: Sourced(name, from: .firmware("\(field) target-name")),
                 portals: [
                     Sourced(
-                        TargetPortal(
+                        Portal(
                             host: address.description,
-                            port: target.port == 0 ? TargetPortal.defaultPort : target.port),
+                            port: target.port == 0 ? Portal.defaultPort : target.port),
                         from: .firmware("\(field) ip-addr:port"))
                 ],
                 lun: Sourced(target.lun, from: .firmware("\(field) lun")))
             if target.chapType != .none, let chapName = target.chapName,
                 let chapSecret = target.chapSecret
             {
-                var credentials = CHAPCredentials(username: chapName, secret: chapSecret)
+                var credentials = CHAPConfiguration(userName: chapName, secret: chapSecret)
                 if target.chapType == .mutual, let reverseName = target.reverseCHAPName,
                     let reverseSecret = target.reverseCHAPSecret
                 {
-                    credentials.mutual = .init(username: reverseName, secret: reverseSecret)
+                    credentials.mutual = CHAPCredentials(userName: reverseName, secret: reverseSecret)
                 }
                 plan.credentials = Sourced(credentials, from: .firmware("\(field) chap"))
             }

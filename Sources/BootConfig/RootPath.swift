@@ -1,3 +1,5 @@
+import ISCSI
+
 /// The iSCSI root path of RFC 4173 §5, as dracut extends it (`parse_iscsi_root()` in
 /// 40network/net-lib.sh) and iPXE's `sanboot` and DHCP option 17 use it:
 ///
@@ -16,7 +18,7 @@ public enum RootPath {
     public static func parse(_ text: String, parameter: String) throws(BootConfigError) -> TargetSpec {
         var rest = Substring(text)
         if rest.hasPrefix("iscsi:") { rest = rest.dropFirst(6) }
-        var credentials: CHAPCredentials?
+        var credentials: CHAPConfiguration?
         if let at = rest.firstIndex(of: "@") {
             credentials = try authinfo(rest[..<at], parameter: parameter)
             rest = rest[rest.index(after: at)...]
@@ -67,21 +69,21 @@ public enum RootPath {
                 parameter, at: "protocol", token: String(fields[0]), problem: "is not TCP",
                 expected: "empty or 6 (TCP)")
         }
-        let port = try TargetPortal.port(fields[1], parameter: parameter)
+        let port = try Portal.port(fields[1], parameter: parameter)
         let lunField = fields[fields.count - 1]
         let lun =
             lunField.isEmpty
-            ? LogicalUnitNumber(0) : try LogicalUnitNumber.parse(lunField, parameter: parameter)
-        let host = try TargetPortal.host(server, parameter: parameter)
+            ? LogicalUnit(0) : try LogicalUnit.parse(lunField, parameter: parameter)
+        let host = try Portal.host(server, parameter: parameter)
         return TargetSpec(
-            name: name, portal: TargetPortal(host: host, port: port), lun: lun, credentials: credentials,
+            name: name, portal: Portal(host: host, port: port), lun: lun, credentials: credentials,
             ifaceName: fields.count == 5 && !fields[2].isEmpty ? String(fields[2]) : nil,
             networkDevice: fields.count == 5 && !fields[3].isEmpty ? String(fields[3]) : nil)
     }
 
     /// `user:password[:reverse-user:reverse-password]`; an empty authinfo means none.
     private static func authinfo(_ text: Substring, parameter: String) throws(BootConfigError)
-        -> CHAPCredentials?
+        -> CHAPConfiguration?
     {
         if text.isEmpty { return nil }
         let fields = text.split(separator: ":", omittingEmptySubsequences: false)
@@ -91,8 +93,7 @@ public enum RootPath {
                 problem: "is not user:password",
                 expected: "user:password[:reverse-user:reverse-password]@ (secrets are not shown)")
         }
-        var credentials = CHAPCredentials(
-            username: String(fields[0]), secret: Secret(String(fields[1])))
+        var credentials = CHAPConfiguration(userName: String(fields[0]), secret: CHAPSecret(String(fields[1])))
         if fields.count == 4, !fields[2].isEmpty || !fields[3].isEmpty {
             guard !fields[2].isEmpty, !fields[3].isEmpty else {
                 throw BootConfigError(
@@ -100,15 +101,15 @@ public enum RootPath {
                     problem: "is incomplete",
                     expected: "both reverse-user and reverse-password for mutual CHAP")
             }
-            credentials.mutual = .init(username: String(fields[2]), secret: Secret(String(fields[3])))
+            credentials.mutual = CHAPCredentials(userName: String(fields[2]), secret: CHAPSecret(String(fields[3])))
         }
         return credentials
     }
 
     /// The root path of `target` at `portal`, as dracut's `netroot=` takes it (without secrets).
-    public static func render(_ target: TargetPlan, portal: TargetPortal) -> String {
+    public static func render(_ target: TargetPlan, portal: Portal) -> String {
         let host = portal.address?.bracketed ?? portal.host
-        let port = portal.port == TargetPortal.defaultPort ? "" : String(portal.port)
+        let port = portal.port == Portal.defaultPort ? "" : String(portal.port)
         let lun = target.lun.value.map { $0.number.map { String($0) } ?? $0.hexForm } ?? ""
         return "iscsi:\(host)::\(port):\(lun):\(target.name.value)"
     }

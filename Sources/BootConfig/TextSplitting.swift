@@ -1,5 +1,3 @@
-@_exported import NetworkAddresses
-
 extension StringProtocol {
     /// Splits on `separator` outside square brackets, so that `[2001:db8::1]:3260` is two fields.
     func splitOutsideBrackets(_ separator: Character) -> [Substring] {

@@ -216,7 +216,7 @@ public enum CHAPAlgorithm: UInt8, Sendable, Equatable, CaseIterable, CustomStrin
 }
 
 /// A CHAP secret. It never prints: its description, debug description and mirror say "(set)".
-public struct CHAPSecret: Sendable, CustomStringConvertible, CustomDebugStringConvertible,
+public struct CHAPSecret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
 {
     let bytes: [UInt8]
@@ -235,8 +235,9 @@ public struct CHAPSecret: Sendable, CustomStringConvertible, CustomDebugStringCo
     public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 }
 
-/// A CHAP user name and its secret.
-public struct CHAPCredentials: Sendable, CustomStringConvertible {
+/// A CHAP user name and its secret: the one credentials type, which the boot configuration's
+/// grammars produce and the login uses.
+public struct CHAPCredentials: Sendable, Equatable, CustomStringConvertible {
     public var userName: String
     public var secret: CHAPSecret
 

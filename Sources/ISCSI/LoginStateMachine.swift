@@ -37,9 +37,10 @@ public struct LoginConfiguration: Sendable {
     var sessionType: SessionType { targetName == nil ? .discovery : .normal }
 }
 
-/// CHAP settings for a login. `mutual` also authenticates the target, with a challenge the
-/// caller draws at random (the state machine has no source of randomness).
-public struct CHAPConfiguration: Sendable {
+/// CHAP settings for a login (RFC 7143 §12.1.3). `mutual` also authenticates the target, with
+/// a challenge the caller draws at random (the state machine has no source of randomness).
+/// The boot plan carries one per target with no challenge yet; the agent adds it at login.
+public struct CHAPConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var credentials: CHAPCredentials
     public var mutual: CHAPCredentials?
     public var algorithms: [CHAPAlgorithm]
@@ -53,6 +54,13 @@ public struct CHAPConfiguration: Sendable {
         self.mutual = mutual
         self.algorithms = algorithms
         self.mutualChallenge = mutualChallenge
+    }
+
+    /// Names the users, never a secret: "CHAP user alice secret (set), mutual user tgt secret (set)".
+    public var description: String {
+        var text = "CHAP user \(credentials.userName) secret (set)"
+        if let mutual { text += ", mutual user \(mutual.userName) secret (set)" }
+        return text
     }
 }
 

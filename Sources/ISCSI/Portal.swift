@@ -1,5 +1,6 @@
 /// An iSCSI network portal: a host (IPv4, IPv6 or a name) and a TCP port.
 public struct Portal: Hashable, Sendable, CustomStringConvertible {
+    /// The IANA port for iSCSI (RFC 7143 §13.3).
     public static let defaultPort: UInt16 = 3260
 
     public var host: String

@@ -136,7 +136,7 @@ public struct ReportedLUNs: Equatable, Sendable {
         let available = min(totalCount, (data.count - 8) / 8)
         luns = (0..<available).map { index in
             let offset = 8 + index * 8
-            return LogicalUnit(rawValue: (offset..<offset + 8).reduce(0) { $0 << 8 | UInt64(data[$1]) })
+            return LogicalUnit(sam: data[offset..<offset + 8])
         }
     }
 }

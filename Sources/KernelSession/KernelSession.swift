@@ -49,21 +49,17 @@ public func connectionErrorName(_ code: UInt32) -> String {
 
 /// What the kernel session needs: where, who, and the timers for a root disk.
 public struct KernelSessionPlan: Sendable {
-    public var host: String
-    public var port: UInt16
+    public var portal: Portal
     public var login: LoginConfiguration
     public var timers: SessionTimers
     public var timeoutMilliseconds: Int
 
-    public init(host: String, port: UInt16, login: LoginConfiguration, timers: SessionTimers, timeoutMilliseconds: Int) {
-        self.host = host
-        self.port = port
+    public init(portal: Portal, login: LoginConfiguration, timers: SessionTimers, timeoutMilliseconds: Int) {
+        self.portal = portal
         self.login = login
         self.timers = timers
         self.timeoutMilliseconds = timeoutMilliseconds
     }
-
-    public var portalDescription: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// A root session owned by the kernel's `iscsi_tcp`, set up exactly in open-iscsi's order:
@@ -201,15 +197,15 @@ public struct KernelSession: ~Copyable {
         var configuration = plan.login
         // SEND_PDU replaces the ITT with the kernel's login task tag.
         configuration.initiatorTaskTag = nil
-        var driver = LoginDriver(configuration: configuration, portal: Portal(host: plan.host, port: plan.port))
+        var driver = LoginDriver(configuration: configuration, portal: plan.portal)
         // Ends: the driver throws once the target redirects more than it allows.
         while true {
             if driver.redirects > 0 { try stopForRecovery() }
             var attempt = plan
-            (attempt.host, attempt.port) = (driver.portal.host, driver.portal.port)
+            attempt.portal = driver.portal
             let deadline = MonotonicInstant.now().advanced(byMilliseconds: plan.timeoutMilliseconds)
             try connectAndBind(attempt, leading: leading, deadline: deadline)
-            let portalText = attempt.portalDescription
+            let portalText = attempt.portal.description
             let exchanged = try driver.exchange(
                 send: { pdu throws(KernelSessionError) in try sendPDU(pdu, step: "SEND_PDU (login)", deadline: deadline) },
                 receive: { () throws(KernelSessionError) in try nextPDU(step: "login", portal: portalText, deadline: deadline) })
@@ -233,10 +229,10 @@ public struct KernelSession: ~Copyable {
 
     /// TCP connect, BIND_CONN and the parameters set before the login.
     private mutating func connectAndBind(_ plan: KernelSessionPlan, leading: Bool, deadline: MonotonicInstant) throws(KernelSessionError) {
-        guard let address = SocketAddress(numericHost: plan.host, port: plan.port) else { throw .badPortal(plan.host) }
+        guard let address = SocketAddress(numericHost: plan.portal.host, port: plan.portal.port) else { throw .badPortal(plan.portal.host) }
         let socket: TCPConnection
         do { socket = try TCPConnection.connect(to: address, deadline: deadline) } catch {
-            throw .connection(error, portal: plan.portalDescription)
+            throw .connection(error, portal: plan.portal.description)
         }
         let descriptor = socket.withFileDescriptor { $0 }
         connection = consume socket
@@ -259,8 +255,8 @@ public struct KernelSession: ~Copyable {
     static func staticParameters(_ plan: KernelSessionPlan) -> [(KernelParameter, String)] {
         var parameters: [(KernelParameter, String)] = [
             (.initiatorName, plan.login.initiatorName),
-            (.persistentAddress, plan.host),
-            (.persistentPort, String(plan.port)),
+            (.persistentAddress, plan.portal.host),
+            (.persistentPort, String(plan.portal.port)),
             (.sessionRecoveryTimeout, String(plan.timers.replacementTimeout)),
             (.abortTimeout, String(plan.timers.abortTimeout)),
             (.logicalUnitResetTimeout, String(plan.timers.logicalUnitResetTimeout)),

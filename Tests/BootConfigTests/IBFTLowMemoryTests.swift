@@ -1,3 +1,4 @@
+import ISCSI
 import Testing
 
 @testable import BootConfig
@@ -39,7 +40,7 @@ import Testing
         #expect(table.nics[0].pciAddress.description == "00:03.0")
         #expect(table.targets.count == 1 && table.targets[0].name == "iqn.2024-01.org.iscsi-root.test:root")
         #expect(table.targets[0].address?.description == "10.0.2.2" && table.targets[0].port == 3260)
-        #expect(table.targets[0].lun.bytes == [0, 1, 0, 0, 0, 0, 0, 0])
+        #expect(table.targets[0].lun.samBytes == [0, 1, 0, 0, 0, 0, 0, 0])
         #expect(table.targets[0].flags.isValid && table.targets[0].flags.isBootSelected)
         let plan = try BootPlan.resolve(commandLine: KernelCommandLine(parsing: "rd.iscsi.firmware=1"), firmware: table)
         #expect(plan.targets.map(\.name.value) == ["iqn.2024-01.org.iscsi-root.test:root"])

@@ -1,4 +1,5 @@
 import Foundation
+import ISCSI
 import Testing
 
 @testable import BootConfig
@@ -35,7 +36,7 @@ import Testing
         #expect(table.targets.count == 1)
         let target = table.targets[0]
         #expect(target.address?.description == "192.168.50.1" && target.port == 3260)
-        #expect(target.lun.bytes == [0, 1, 0, 0, 0, 0, 0, 0] && target.lun.number == 1)
+        #expect(target.lun.samBytes == [0, 1, 0, 0, 0, 0, 0, 0] && target.lun.number == 1)
         #expect(target.chapType == IBFT.CHAPType.none && target.nicIndex == 0)
         #expect(target.name == "iqn.2009-06.dracut:target0")
     }
@@ -122,7 +123,7 @@ import Testing
         #expect(table.nics[1].address?.description == "2001:db8::5" && table.nics[1].prefixLength == 64)
         #expect(
             table.targets[0].chapType == .mutual && table.targets[0].chapName == "alice"
-                && table.targets[0].chapSecret?.revealed == "alicesecret12")
+                && table.targets[0].chapSecret == CHAPSecret("alicesecret12"))
         #expect(
             table.targets[1].address?.description == "2001:db8::2" && table.targets[1].port == 3261
                 && table.targets[1].nicIndex == 1)
@@ -130,7 +131,7 @@ import Testing
         let plan = try BootPlan.resolve(
             commandLine: KernelCommandLine(parsing: "rd.iscsi.firmware=1 rd.iscsi.mp=1"), firmware: table)
         #expect(plan.targets.count == 2)
-        #expect(plan.targets[0].credentials?.value.mutual?.username == "target")
+        #expect(plan.targets[0].credentials?.value.mutual?.userName == "target")
         #expect(plan.interfaces[0].vlan == 42)
         #expect(!plan.text.contains("secret1"))
     }

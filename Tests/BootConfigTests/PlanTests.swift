@@ -1,3 +1,4 @@
+import ISCSI
 import Testing
 
 @testable import BootConfig
@@ -126,7 +127,7 @@ func plan(
         #expect(
             result.targets[0].portals.map(\.value.description) == ["10.0.0.1:3262", "10.0.0.2:3262"])
         #expect(result.initiatorName.value == .named("iqn.2024-01.a:fromcmdline"))
-        #expect(result.targets[0].credentials?.value.secret.revealed == "pa ss\"word")
+        #expect(result.targets[0].credentials?.value.credentials.secret == CHAPSecret("pa ss\"word"))
         #expect(result.targets[0].credentials?.source == .configFile("ISCSI_USERNAME"))
         #expect(result.warnings.contains { $0.message.contains("ISCSI_BOGUS") })
     }
@@ -137,7 +138,7 @@ func plan(
         )
         #expect(result.targets[0].portals[0].value.description == "10.0.0.1:3261")
         #expect(result.targets[0].portalGroupTag?.value == 2)
-        #expect(result.targets[0].credentials?.value.mutual?.username == "tu")
+        #expect(result.targets[0].credentials?.value.mutual?.userName == "tu")
         for output in [result.text, result.json, result.commandLine] {
             #expect(!output.contains("topsecret") && !output.contains("othersecret"))
         }
@@ -149,10 +150,10 @@ func plan(
         let result = try plan(
             "iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t iscsi.chap=alice iscsi.mutual=target-user",
             secrets: secrets)
-        #expect(result.targets[0].credentials?.value.secret.revealed == "open sesame")
-        #expect(result.targets[0].credentials?.value.mutual?.secret.revealed == "t0p")
+        #expect(result.targets[0].credentials?.value.credentials.secret == CHAPSecret("open sesame"))
+        #expect(result.targets[0].credentials?.value.mutual?.secret == CHAPSecret("t0p"))
         let viaURL = try plan("iscsi=iscsi://alice@10.0.0.1/iqn.2024-01.a:t", secrets: secrets)
-        #expect(viaURL.targets[0].credentials?.value.username == "alice")
+        #expect(viaURL.targets[0].credentials?.value.credentials.userName == "alice")
     }
 
     @Test(

@@ -286,6 +286,18 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test func hierarchicalLUNHasNoPlainNumber() {
         #expect(LogicalUnit(rawValue: 0x0001_0002_0000_0000).number == nil)
-        #expect(LogicalUnit(rawValue: 0x0001_0002_0000_0000).description == "0x1000200000000")
+        #expect(LogicalUnit(rawValue: 0x0001_0002_0000_0000).description == "0001-0002-0000-0000")
+    }
+
+    /// The one SAM decoder and encoder: REPORT LUNS data, the iBFT and the RFC 4173 hex form
+    /// all read the 8 bytes in wire order; shorter input is padded at the end.
+    @Test func samBytesRoundTrip() {
+        let lun = LogicalUnit(sam: [0x40, 0x01, 0, 0, 0, 0, 0, 0])
+        #expect(lun.rawValue == 0x4001_0000_0000_0000 && lun.number == 1)
+        #expect(lun.samBytes == [0x40, 0x01, 0, 0, 0, 0, 0, 0])
+        #expect(LogicalUnit(sam: [0, 5]) == LogicalUnit(5))
+        #expect(LogicalUnit(sam: [UInt8]()) == LogicalUnit(0))
+        #expect(LogicalUnit(300).samBytes == [0x41, 0x2C, 0, 0, 0, 0, 0, 0])
+        #expect(LogicalUnit(rawValue: 0x0001_0002_0000_00FF).hexForm == "0001-0002-0000-00ff")
     }
 }

@@ -201,7 +201,7 @@ import Testing
         let timers = SessionTimers(
             replacementTimeout: 86_400, noopInterval: 5, noopTimeout: 4, abortTimeout: 15, logicalUnitResetTimeout: 30,
             targetResetTimeout: 31)
-        return KernelSessionPlan(host: "fd00::2", port: 3261, login: login, timers: timers, timeoutMilliseconds: 15_000)
+        return KernelSessionPlan(portal: Portal(host: "fd00::2", port: 3261), login: login, timers: timers, timeoutMilliseconds: 15_000)
     }
 
     /// Before the login, in open-iscsi's order; the CHAP user and secret never reach the

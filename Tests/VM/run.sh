@@ -39,7 +39,7 @@ readonly PARTUUID="6c1b7f2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
 # failing on standard error, and its namespace is removed by target.sh's trap either way.
 
 # The initramfs KIND (default, secrets, iscsi-initramfs), built once per run: zstd -19 of
-# the 14 MB agent takes seconds. The variants with extra files use gzip, so that both of
+# the static agent takes seconds. The variants with extra files use gzip, so that both of
 # build-initramfs.sh's compressions boot.
 vm_scenario_initramfs() {
     local kind="$1" initrd="$LOG_DIR/run.$1.initrd.img"
