@@ -6,7 +6,7 @@
 # (netroot=iscsi:…, ip=…) from the same tgtd target in a private network namespace.
 #
 # Both reach tgtd through portal-proxy.py (lib/target.sh): dracut's module logs in to the
-# portal that SendTargets advertises, which tgtd gives as its own 127.0.0.1 (DISTRO-STACKS.md);
+# portal that SendTargets advertises, which tgtd gives as its own listening address, 127.0.0.1;
 # the same path for both keeps the comparison fair. The roots differ only in the iSCSI stack:
 # the suite's systemd-networkd is left out of ours, as the peer has no network manager either.
 #

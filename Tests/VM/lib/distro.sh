@@ -165,8 +165,9 @@ distro_prepare_root() {
             --kver "$KVER" "/boot/initrd.img-$KVER"
         ;;
     dracut/open-iscsi)
-        # The same image with dracut's own iscsi module instead (network-legacy: see
-        # DISTRO-STACKS.md), and the helper Debian's iscsid.service runs first.
+        # The same image with dracut's own iscsi module instead, and network-legacy named
+        # explicitly: dracut's `network` meta-module would pick NetworkManager or networkd,
+        # neither of which this tree has; plus the helper Debian's iscsid.service runs first.
         printf 'install_items+=" /lib/open-iscsi/startup-checks.sh "\n' >"$tree/etc/dracut.conf.d/90-startup-checks.conf"
         chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
             --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown rootfs-block network-legacy iscsi" \

@@ -7,7 +7,7 @@
 # Without --with-header OUTPUT is the table's body from byte 36 on: QEMU writes the ACPI
 # header (signature, length, checksum, OEM ids) in front of it. --with-header writes a
 # whole table (header and checksum included) that `iscsi-root plan --ibft FILE` reads.
-# Layout of iBFT 1.03 (reference/ANCHORS.md §2.3, Sources/BootConfig/IBFT.swift): a 48-byte
+# Layout of iBFT 1.03 (each field's offset and meaning: Sources/BootConfig/IBFT.swift): a 48-byte
 # header, the control structure at 48, initiator at 72, NIC 0 at 152, target 0 at 256,
 # then the strings. Integers little-endian; addresses are 16 bytes, IPv4 as ::ffff:a.b.c.d.
 # Every structure is flagged valid and boot-selected; the NIC's origin is "manual" (static).
