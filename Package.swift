@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "ISCSI"], exclude: ["Resources"]),
         .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "InitiatorTests", dependencies: ["Initiator", "ISCSI", "LinuxSystem", "Commands"]),
+        .testTarget(name: "InitiatorTests", dependencies: ["Initiator", "ISCSI", "LinuxSystem", "Commands", "Agent"]),
         .testTarget(name: "DomainValidationTests", dependencies: ["DomainValidation", "ISCSI"]),
         .testTarget(name: "NetworkSetupTests", dependencies: ["NetworkSetup"]),
         .testTarget(name: "KernelSessionTests", dependencies: ["KernelSession", "ISCSI"]),
