@@ -76,11 +76,7 @@ run_fault() (
 )
 
 main() {
-    ((EUID == 0)) || vm_fail "needs root (network namespaces, QEMU in them)"
-    "$VM_LIB/deps.sh"
-    [[ -x "$VM_AGENT_BINARY" ]] || vm_fail "no static agent at $VM_AGENT_BINARY (run make static)"
-    vm_kernel_prepare
-    mkdir -p "$LOG_DIR"
+    vm_suite_prepare
     rm -f "$LOG_DIR/fault.initrd.img"
     local selected=("$@")
     ((${#selected[@]} > 0)) || selected=("${SCENARIOS[@]}")

@@ -262,11 +262,7 @@ PY
 )
 
 main() {
-    ((EUID == 0)) || vm_fail "needs root (network namespaces, QEMU in them)"
-    "$VM_LIB/deps.sh"
-    [[ -x "$VM_AGENT_BINARY" ]] || vm_fail "no static agent at $VM_AGENT_BINARY (run make static)"
-    vm_kernel_prepare
-    mkdir -p "$LOG_DIR"
+    vm_suite_prepare
     rm -f "$LOG_DIR"/lio.*
     local selected=("$@") name
     ((${#selected[@]} > 0)) || selected=("${SCENARIOS[@]}")

@@ -297,11 +297,7 @@ scenario_fail_no_ibft() (
 )
 
 main() {
-    ((EUID == 0)) || vm_fail "needs root (network namespaces, QEMU in them)"
-    "$VM_LIB/deps.sh"
-    [[ -x "$VM_AGENT_BINARY" ]] || vm_fail "no static agent at $VM_AGENT_BINARY (run make static)"
-    vm_kernel_prepare
-    mkdir -p "$LOG_DIR"
+    vm_suite_prepare
     # This run's initramfs images are built when a scenario first needs them.
     rm -f "$LOG_DIR"/run.*
     local selected=("$@")

@@ -21,3 +21,13 @@ source "$VM_HARNESS_LIB/ibft.sh"
 source "$VM_HARNESS_LIB/faults.sh"
 # shellcheck source=boot-checks.sh
 source "$VM_HARNESS_LIB/boot-checks.sh"
+
+# What a boot suite needs before its first boot: root, the VM packages, the static agent,
+# the kernel (KVER, KERNEL_IMAGE) and the log folder, cache/vm/logs.
+vm_suite_prepare() {
+    ((EUID == 0)) || vm_fail "needs root (network namespaces, QEMU in them)"
+    "$VM_HARNESS_LIB/deps.sh"
+    [[ -x "$VM_AGENT_BINARY" ]] || vm_fail "no static agent at $VM_AGENT_BINARY (run make static)"
+    vm_kernel_prepare
+    mkdir -p "$VM_CACHE_DIR/vm/logs"
+}
