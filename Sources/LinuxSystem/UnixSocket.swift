@@ -93,14 +93,12 @@ public struct UnixSocket: ~Copyable {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while received.count < limit {
-            var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&request, 1, Int32(clamping: max(0, MonotonicInstant.now().milliseconds(until: deadline))))
-            if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { throw SystemError("receive @control", code: ETIMEDOUT) }
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, min($0.count, limit - received.count), 0) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("receive @control")
+            guard try waitForReadable([descriptor], deadline: deadline, call: "poll @control")[0] else {
+                throw SystemError("receive @control", code: ETIMEDOUT)
+            }
+            let wanted = limit - received.count
+            let count = try retryingOnInterrupt("receive @control") {
+                chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, min($0.count, wanted), 0) }
             }
             if count == 0 { break }
             received += chunk[..<count]
