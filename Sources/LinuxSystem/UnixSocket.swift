@@ -56,14 +56,9 @@ public struct UnixSocket: ~Copyable {
     /// Accepts on a listening socket known by its descriptor (a loop that polls several
     /// descriptors holds the owner elsewhere).
     public static func accept(listening descriptor: Int32) throws(SystemError) -> UnixSocket {
-        while true {
-            let client = Glibc.accept(descriptor, nil, nil)
-            if client >= 0 {
-                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-                return UnixSocket(descriptor: client)
-            }
-            if errno != EINTR { throw SystemError("accept @control") }
-        }
+        let client = try retryingOnInterrupt("accept @control") { Glibc.accept(descriptor, nil, nil) }
+        _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+        return UnixSocket(descriptor: client)
     }
 
     /// The user id of the process at the other end (SO_PEERCRED), for root-only requests.
@@ -76,12 +71,10 @@ public struct UnixSocket: ~Copyable {
     public func send(_ bytes: [UInt8]) throws(SystemError) {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("send @control")
+            let start = offset
+            offset += try retryingOnInterrupt("send @control") {
+                bytes[start...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             }
-            offset += sent
         }
     }
 
