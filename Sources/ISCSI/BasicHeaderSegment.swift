@@ -144,7 +144,8 @@ extension BasicHeaderSegment {
 }
 
 /// The fields at the same place in every PDU that has them (RFC 7143 §11.2.1, §11.3–§11.19);
-/// the rest of the 48 bytes is laid out per opcode, in each message's `Layout`.
+/// the rest of the 48 bytes is laid out per opcode, in each message's `Layout` (the Login
+/// Request's and Response's in `LoginLayout`).
 enum Field {
     /// Byte 1: the F bit (0x80) and the opcode-specific flags below it.
     static let flags = HeaderField<UInt8>(1)

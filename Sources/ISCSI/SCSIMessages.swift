@@ -324,6 +324,7 @@ public struct DataIn: ISCSIMessage {
 public struct ReadyToTransfer: ISCSIMessage {
     public static let opcode = Opcode.readyToTransfer
 
+    /// §11.8.
     enum Layout {
         static let r2tSN = HeaderField<UInt32>(36)
         static let desiredDataTransferLength = HeaderField<UInt32>(44)
