@@ -79,54 +79,52 @@ private struct JSONReader {
     }
 
     mutating func object(depth: Int) throws(JSONReadError) -> JSON {
-        guard depth <= JSON.maximumDepth else { throw error("nested deeper than \(JSON.maximumDepth) levels") }
-        offset += 1
         var members: [(String, JSON)] = []
-        skipWhiteSpace()
-        if next == UInt8(ascii: "}") {
-            offset += 1
-            return .object(members)
-        }
-        while true {
-            skipWhiteSpace()
-            guard next == UInt8(ascii: "\"") else { throw error("expected a quoted key") }
-            let keyOffset = offset
-            let key = try string()
+        try container(closedBy: "}", named: "an object", depth: depth) { reader throws(JSONReadError) in
+            guard reader.next == UInt8(ascii: "\"") else { throw reader.error("expected a quoted key") }
+            let keyOffset = reader.offset
+            let key = try reader.string()
             guard !members.contains(where: { $0.0 == key }) else {
                 throw JSONReadError(offset: keyOffset, reason: "the key \"\(key)\" appears twice")
             }
-            skipWhiteSpace()
-            try expect(":")
-            skipWhiteSpace()
-            members.append((key, try value(depth: depth)))
-            skipWhiteSpace()
-            if next == UInt8(ascii: "}") {
-                offset += 1
-                return .object(members)
-            }
-            guard next == UInt8(ascii: ",") else { throw error("expected , or } in an object") }
-            offset += 1
+            reader.skipWhiteSpace()
+            try reader.expect(":")
+            reader.skipWhiteSpace()
+            members.append((key, try reader.value(depth: depth)))
         }
+        return .object(members)
     }
 
     mutating func array(depth: Int) throws(JSONReadError) -> JSON {
+        var items: [JSON] = []
+        try container(closedBy: "]", named: "an array", depth: depth) { reader throws(JSONReadError) in
+            items.append(try reader.value(depth: depth))
+        }
+        return .array(items)
+    }
+
+    /// The comma-separated elements of an object or array, each read by `element`, up to
+    /// and including `close`; the opening bracket is the next byte.
+    mutating func container(
+        closedBy close: Unicode.Scalar, named name: String, depth: Int,
+        _ element: (inout JSONReader) throws(JSONReadError) -> Void
+    ) throws(JSONReadError) {
         guard depth <= JSON.maximumDepth else { throw error("nested deeper than \(JSON.maximumDepth) levels") }
         offset += 1
-        var items: [JSON] = []
         skipWhiteSpace()
-        if next == UInt8(ascii: "]") {
+        if next == UInt8(ascii: close) {
             offset += 1
-            return .array(items)
+            return
         }
         while true {
             skipWhiteSpace()
-            items.append(try value(depth: depth))
+            try element(&self)
             skipWhiteSpace()
-            if next == UInt8(ascii: "]") {
+            if next == UInt8(ascii: close) {
                 offset += 1
-                return .array(items)
+                return
             }
-            guard next == UInt8(ascii: ",") else { throw error("expected , or ] in an array") }
+            guard next == UInt8(ascii: ",") else { throw error("expected , or \(close) in \(name)") }
             offset += 1
         }
     }
