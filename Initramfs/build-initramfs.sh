@@ -10,7 +10,7 @@ readonly PROGRAM="${0##*/}"
 # ext4 for the root, and the iBFT reader. crc32c_generic because ext4 and iSCSI digests
 # ask the crypto API for "crc32c", and crc32c-intel does not load under emulation.
 # Built-in modules (af_packet in Debian's kernels) are fine: they are skipped.
-readonly DEFAULT_MODULES="iscsi_tcp sd_mod virtio_pci virtio_net ext4 crc32c_generic af_packet iscsi_ibft"
+readonly DEFAULT_MODULES="iscsi_tcp sd_mod virtio_pci virtio_net ext4 crc32c_generic af_packet iscsi_ibft 8021q"
 
 usage() {
     cat <<EOF

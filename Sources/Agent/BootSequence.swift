@@ -83,6 +83,8 @@ public enum BootSequence {
                 let modules = try KernelModules()
                 var loaded: [String] = []
                 for name in ["iscsi_tcp", "sd_mod"] { loaded += try modules.load(name) }
+                // No modprobe helper in the initramfs: the kernel cannot load it on demand.
+                if Self.needsVLAN(plan) { loaded += try modules.load("8021q") }
                 // In hook mode udev has loaded the NIC drivers and the framework mounts the root.
                 if case .initramfs = mode {
                     for bus in ["pci", "virtio"] { loaded += try modules.loadDrivers(forDevicesOnBus: bus) }
@@ -101,7 +103,13 @@ public enum BootSequence {
                 return (existing, "\(existing.name) \(existing.address) (configured already)")
             }
             let configured = try Self.configureNetwork(plan, targetHost: firstPortal?.host)
-            return (configured, "\(configured.name) \(configured.address)" + (configured.gateway.map { " via \($0)" } ?? ""))
+            // IPv6: how long duplicate address detection (or the router's advertisement) held the login back.
+            let waited = configured.stepDurations.first { $0.step == "dad" || $0.step == "slaac" }
+            return (
+                configured,
+                "\(configured.name) \(configured.address)" + (configured.gateway.map { " via \($0)" } ?? "")
+                    + (waited.map { "; \($0.step == "dad" ? "DAD" : "SLAAC") \($0.milliseconds) ms" } ?? "")
+            )
         }
 
         var targets = plan.targets
@@ -202,9 +210,22 @@ public enum BootSequence {
     /// The NIC the plan names (by name or MAC), else the first one with a carrier.
     private static func interfaceSelector(_ plan: BootPlan) -> InterfaceConfiguration.Selector {
         let interface = plan.interfaces.first ?? InterfacePlan(source: .defaultValue, method: .dhcp)
+        // ip= on a vlan= device: the physical device is found, the VLAN made on top of it.
+        if let vlan = vlanDevice(plan) { return .name(vlan.parent) }
         if let device = interface.device { return .name(device) }
         if let mac = interface.mac?.value { return .macAddress(mac) }
         return .firstWithCarrier
+    }
+
+    /// The `vlan=` device that the first interface's `ip=` names, if it names one.
+    private static func vlanDevice(_ plan: BootPlan) -> VLANDevice? {
+        guard let device = plan.interfaces.first?.device else { return nil }
+        return plan.vlans.first { $0.value.name == device }?.value
+    }
+
+    /// Whether the plan puts the boot interface on a VLAN (`vlan=` or the iBFT's VLAN id).
+    static func needsVLAN(_ plan: BootPlan) -> Bool {
+        vlanDevice(plan) != nil || (plan.interfaces.first?.vlan ?? 0) != 0
     }
 
     private static func configureNetwork(_ plan: BootPlan, targetHost: String?) throws(BootFailure) -> ConfiguredInterface {
@@ -221,11 +242,15 @@ public enum BootSequence {
                 .init(
                     address: InterfaceAddress(address, prefixLength: interface.prefixLength ?? address.maximumPrefixLength),
                     gateway: interface.gateway, dnsServers: interface.dns, mtu: interface.mtu.map(UInt32.init)))
+        case .auto6:
+            method = .ipv6Autoconfiguration
         default:
             method = .dhcp
         }
+        let vlan = vlanDevice(plan)
         var configuration = InterfaceConfiguration(
-            interface: selector, method: method, vlanID: interface.vlan, hostName: interface.hostname)
+            interface: selector, method: method, vlanID: vlan?.id ?? interface.vlan, vlanName: vlan?.name,
+            hostName: interface.hostname)
         configuration.hostName = interface.hostname
         do {
             return try NetworkSetup.configure(

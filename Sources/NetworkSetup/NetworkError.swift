@@ -24,6 +24,11 @@ public enum NetworkError: Error, Equatable, CustomStringConvertible {
     case invalidConfiguration(String)
     /// DHCP on `interface` did not produce a lease.
     case dhcpFailed(interface: String, DHCPFailure)
+    /// Duplicate address detection found another node using `address`.
+    case duplicateAddress(address: String, interface: String)
+    /// No IPv6 address `what` (a static one, or one from router advertisements) became
+    /// usable (present and no longer tentative) before the deadline; `found` lists those seen.
+    case addressNotUsable(what: String, interface: String, found: [String], waitedMilliseconds: Int)
 
     public var description: String {
         switch self {
@@ -43,6 +48,13 @@ public enum NetworkError: Error, Equatable, CustomStringConvertible {
             detail
         case .dhcpFailed(let interface, let failure):
             "DHCP on \(interface): \(failure)"
+        case .duplicateAddress(let address, let interface):
+            "duplicate address detection on \(interface): another node already uses \(address); "
+                + "check ip= for an address that is unique on the link"
+        case .addressNotUsable(let what, let interface, let found, let waited):
+            "no usable IPv6 address (\(what)) on \(interface) after \(waited) ms "
+                + "(present: \(found.isEmpty ? "none" : found.joined(separator: ", "))); "
+                + "check that duplicate address detection can finish and, for ip=auto6, that a router advertises a prefix"
         }
     }
 

@@ -24,6 +24,9 @@ public struct InterfaceConfiguration: Equatable, Sendable {
     public enum Method: Equatable, Sendable {
         case manual(StaticAddressing)
         case dhcp
+        /// IPv6 stateless autoconfiguration (`ip=auto6`): the kernel takes the address and
+        /// the default route from router advertisements; we wait for a global address.
+        case ipv6Autoconfiguration
     }
 
     /// An address given by the plan (`ip=` or the iBFT).
@@ -43,15 +46,20 @@ public struct InterfaceConfiguration: Equatable, Sendable {
 
     public var interface: Selector
     public var method: Method
-    /// An 802.1Q VLAN on top of the interface, 1-4094; the link used is then `<name>.<id>`.
+    /// An 802.1Q VLAN on top of the interface, 1-4094; the link used is then `<name>.<id>`,
+    /// or `vlanName` when given (dracut's `vlan=vlan100:eth0`).
     public var vlanID: UInt16?
+    public var vlanName: String?
     /// Sent as DHCP option 12.
     public var hostName: String?
 
-    public init(interface: Selector, method: Method, vlanID: UInt16? = nil, hostName: String? = nil) {
+    public init(
+        interface: Selector, method: Method, vlanID: UInt16? = nil, vlanName: String? = nil, hostName: String? = nil
+    ) {
         self.interface = interface
         self.method = method
         self.vlanID = vlanID
+        self.vlanName = vlanName
         self.hostName = hostName
     }
 }
@@ -70,7 +78,8 @@ public struct ConfiguredInterface: Equatable, Sendable {
     /// The DHCP lease, with the root path (option 17), when the address came from DHCP.
     public var lease: DHCPLease?
     /// How long each step took, in order: "loopback", "find interface", "link up",
-    /// "carrier", "vlan" (with a VLAN), "dhcp" (with DHCP), "address", "routes".
+    /// "carrier", "vlan" (with a VLAN), "dhcp" (with DHCP), "address", "dad" (IPv6: until
+    /// duplicate address detection is over), "routes".
     public var stepDurations: [StepDuration]
 }
 
@@ -116,7 +125,7 @@ public enum NetworkSetup {
         var link = try netlink.waitForCarrier(anyOf: candidates, deadline: deadline)
         steps.finish("carrier")
         if let vlanID = configuration.vlanID {
-            let vlan = try addVLAN(vlanID, on: link, &netlink)
+            let vlan = try addVLAN(vlanID, on: link, name: configuration.vlanName, &netlink)
             try netlink.perform(.setLinkUp(index: vlan.index), step: "bring \(vlan.name) up")
             candidates = [vlan]
             link = try netlink.waitForCarrier(anyOf: candidates, deadline: deadline)
@@ -125,7 +134,16 @@ public enum NetworkSetup {
 
         let addressing: InterfaceConfiguration.StaticAddressing
         var lease: DHCPLease?
+        var autoconfigured = false
         switch configuration.method {
+        case .ipv6Autoconfiguration:
+            // The kernel adds the address and the default route when the router's
+            // advertisement arrives: both are there once an address is usable.
+            let global = try netlink.waitForUsableAddress(
+                on: link, deadline: deadline, what: "from router advertisements", matching: \.isGlobal)
+            steps.finish("slaac")
+            addressing = .init(address: global.address)
+            autoconfigured = true
         case .manual(let manual):
             try validate(manual)
             addressing = manual
@@ -143,17 +161,26 @@ public enum NetworkSetup {
             try netlink.perform(.setMTU(index: link.index, mtu: mtu), step: "set the MTU of \(link.name) to \(mtu)")
             link.mtu = mtu
         }
-        try netlink.perform(
-            .addAddress(addressing.address, index: link.index), step: "add address \(addressing.address) to \(link.name)")
-        steps.finish("address")
+        if !autoconfigured {
+            try netlink.perform(
+                .addAddress(addressing.address, index: link.index), step: "add address \(addressing.address) to \(link.name)")
+            steps.finish("address")
+            if case .v6 = addressing.address.address {
+                let wanted = addressing.address.address
+                _ = try netlink.waitForUsableAddress(
+                    on: link, deadline: deadline, what: "\(addressing.address)", matching: { $0.address.address == wanted })
+                steps.finish("dad")
+            }
+        }
 
         var routes = lease.map { leaseRoutes($0, address: addressing.address, interfaceIndex: link.index) } ?? []
-        if lease == nil, let gateway = addressing.gateway {
+        if lease == nil, !autoconfigured, let gateway = addressing.gateway {
             routes.append(
                 .defaultRoute(
                     via: gateway, interfaceIndex: link.index, gatewayIsOnLink: !addressing.address.isOnLink(gateway)))
         }
-        if let target,
+        // Autoconfigured: the router's advertisement installed the routes in the kernel.
+        if let target, !autoconfigured,
             let hostRoute = hostRoute(
                 to: target, address: addressing.address, routes: routes, gateway: addressing.gateway, interfaceIndex: link.index)
         {
@@ -190,11 +217,11 @@ public enum NetworkSetup {
         return candidates
     }
 
-    /// Creates (or finds, when it exists already) `<parent>.<id>` on a parent that is up.
-    static func addVLAN(_ vlanID: UInt16, on parent: NetworkLink, _ netlink: inout RouteNetlink) throws(NetworkError)
-        -> NetworkLink
+    /// Creates (or finds, when it exists already) `<parent>.<id>`, or `name`, on a parent that is up.
+    static func addVLAN(_ vlanID: UInt16, on parent: NetworkLink, name: String? = nil, _ netlink: inout RouteNetlink)
+        throws(NetworkError) -> NetworkLink
     {
-        let name = "\(parent.name).\(vlanID)"
+        let name = name ?? "\(parent.name).\(vlanID)"
         // IEEE 802.1Q: 0 means "priority tag only" and 4095 is reserved.
         guard (1...4094).contains(vlanID) else {
             throw .invalidConfiguration("VLAN id \(vlanID) on \(parent.name) is outside 1-4094")

@@ -71,6 +71,48 @@ public struct RouteNetlink: ~Copyable {
         }
     }
 
+    /// Every address of `family` (AF_INET or AF_INET6) on every interface (RTM_GETADDR dump).
+    public mutating func addresses(family: Int32) throws(NetworkError) -> [LinkAddress] {
+        let step = "list network addresses"
+        let sequence = try send(.listAddresses(family: UInt8(family)), step: step)
+        var addresses: [LinkAddress] = []
+        while true {
+            for message in try receive(step: step) where message.sequence == sequence {
+                if message.type == UInt16(NLMSG_DONE) { return addresses }
+                if let code = message.acknowledgementError, code != 0 { throw .refusedByKernel(step: step, code: code) }
+                if message.type == UInt16(RTM_NEWADDR), let address = LinkAddress(payload: message.payload) {
+                    addresses.append(address)
+                }
+            }
+        }
+    }
+
+    /// Polls every 50 ms until an IPv6 address on `link` that `matches` has finished
+    /// duplicate address detection (RFC 4862 §5.4), and returns it: a connection from a
+    /// tentative address is refused (EADDRNOTAVAIL) or, worse, leaves from an address another
+    /// node owns. Throws when DAD finds a duplicate or `deadline` passes first. The kernel
+    /// sends one probe a second by default, so this takes about a second after the link is up.
+    public mutating func waitForUsableAddress(
+        on link: NetworkLink, deadline: MonotonicInstant, what: String, matching matches: (LinkAddress) -> Bool
+    ) throws(NetworkError) -> LinkAddress {
+        let start = MonotonicInstant.now()
+        while true {
+            let found = try addresses(family: AF_INET6).filter { $0.interfaceIndex == link.index && matches($0) }
+            if let failed = found.first(where: \.dadFailed) {
+                throw .duplicateAddress(address: failed.address.description, interface: link.name)
+            }
+            if let usable = found.first(where: { !$0.isTentative }) { return usable }
+            let now = MonotonicInstant.now()
+            guard now < deadline else {
+                throw .addressNotUsable(
+                    what: what, interface: link.name, found: found.map(\.description),
+                    waitedMilliseconds: start.milliseconds(until: now))
+            }
+            let pause = min(Self.carrierPollMilliseconds, now.milliseconds(until: deadline))
+            usleep(UInt32(pause) * 1000)
+        }
+    }
+
     /// The interface called `name`.
     public mutating func link(named name: String) throws(NetworkError) -> NetworkLink {
         let all = try links()

@@ -23,6 +23,8 @@ public enum RouteNetlinkRequest: Equatable, Sendable {
     case addAddress(InterfaceAddress, index: Int32)
     /// RTM_NEWROUTE, as `ip route add DESTINATION/PREFIX [via GATEWAY] dev DEV [onlink]`.
     case addRoute(Route)
+    /// RTM_GETADDR with NLM_F_DUMP for one family (AF_INET6 …): every address with its flags.
+    case listAddresses(family: UInt8)
 
     /// The whole netlink message with sequence number `sequence`. Every change asks for an
     /// acknowledgement (NLM_F_ACK) so that a refusal comes back as an errno we can name.
@@ -73,6 +75,9 @@ public enum RouteNetlinkRequest: Equatable, Sendable {
                 message.appendAttribute(type: RTA_GATEWAY.rawValue, gateway.bytes)
             }
             message.appendAttribute(type: RTA_OIF.rawValue, nativeInteger: UInt32(bitPattern: route.interfaceIndex))
+        case .listAddresses(let family):
+            message.beginHeader(type: UInt16(RTM_GETADDR), flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), sequence: sequence)
+            message.appendRawBytes([family, 0, 0, 0, 0, 0, 0, 0])
         }
         return message.finished()
     }
@@ -230,6 +235,67 @@ public struct NetworkLink: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+/// One address as RTM_NEWADDR describes it, with the flags that say whether it can be used.
+public struct LinkAddress: Equatable, Sendable, CustomStringConvertible {
+    public var address: InterfaceAddress
+    public var interfaceIndex: Int32
+    /// The `IFA_F_*` flags of `<linux/if_addr.h>`: IFA_FLAGS (32 bits) when the kernel sends
+    /// it, else `ifa_flags` (8 bits).
+    public var flags: UInt32
+    /// `ifa_scope`: RT_SCOPE_UNIVERSE (0) for a global address, RT_SCOPE_LINK (253) for fe80::/10.
+    public var scope: UInt8
+
+    /// IFA_F_TENTATIVE: duplicate address detection (RFC 4862 §5.4) has not finished; the
+    /// kernel refuses to bind a connection to it.
+    public static let tentativeFlag: UInt32 = 0x40
+    /// IFA_F_DADFAILED: another node on the link uses this address.
+    public static let dadFailedFlag: UInt32 = 0x08
+
+    public var isTentative: Bool { flags & Self.tentativeFlag != 0 }
+    public var dadFailed: Bool { flags & Self.dadFailedFlag != 0 }
+    public var isGlobal: Bool { scope == UInt8(RT_SCOPE_UNIVERSE.rawValue) }
+
+    /// Reads the `ifaddrmsg` and attributes of an RTM_NEWADDR message; nil when it is too
+    /// short or names an address of neither family.
+    public init?(payload: ArraySlice<UInt8>) {
+        guard payload.count >= 8, let index = payload.nativeInteger(Int32.self, at: 4),
+            let attributes = NetlinkAttributes(payload.dropFirst(8))
+        else { return nil }
+        let start = payload.startIndex
+        let family = payload[start]
+        let prefixLength = payload[start + 1]
+        // IFA_LOCAL is the address itself on point-to-point links; IFA_ADDRESS elsewhere.
+        guard let raw = attributes[IFA_LOCAL] ?? attributes[IFA_ADDRESS] else { return nil }
+        let address: IPAddress
+        if family == UInt8(AF_INET6), raw.count == 16, let v6 = IPv6Address(bytes: Array(raw)) {
+            address = .v6(v6)
+        } else if family == UInt8(AF_INET), raw.count == 4, let v4 = IPAddress(raw.map(String.init).joined(separator: ".")) {
+            address = v4
+        } else {
+            return nil
+        }
+        self.address = InterfaceAddress(address, prefixLength: prefixLength)
+        interfaceIndex = index
+        flags = attributes[IFA_FLAGS]?.nativeInteger(UInt32.self, at: 0) ?? UInt32(payload[start + 2])
+        scope = payload[start + 3]
+    }
+
+    public init(address: InterfaceAddress, interfaceIndex: Int32, flags: UInt32, scope: UInt8) {
+        self.address = address
+        self.interfaceIndex = interfaceIndex
+        self.flags = flags
+        self.scope = scope
+    }
+
+    /// `fd00::15/64 (index 2, tentative)`
+    public var description: String {
+        var parts = ["index \(interfaceIndex)"]
+        if isTentative { parts.append("tentative") }
+        if dadFailed { parts.append("duplicate") }
+        return "\(address) (\(parts.joined(separator: ", ")))"
+    }
+}
+
 /// One message of a netlink datagram (`struct nlmsghdr` and what follows it).
 public struct NetlinkMessage: Equatable, Sendable {
     public var type: UInt16
@@ -353,6 +419,11 @@ struct NetlinkMessageWriter {
             for (offset, byte) in length.enumerated() { message[offset] = byte }
         }
         return message
+    }
+
+    /// A fixed header given as bytes (`struct ifaddrmsg` of a dump request: only the family).
+    mutating func appendRawBytes(_ raw: [UInt8]) {
+        bytes += raw
     }
 
     private mutating func appendNative(_ value: some FixedWidthInteger) {
