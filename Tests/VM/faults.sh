@@ -6,7 +6,10 @@
 #
 # usage: Tests/VM/faults.sh [SCENARIO...]   (default: every scenario; needs root)
 # A scenario is a fault of lib/faults.sh, or FAULT-redirected: the guest's portal then only
-# redirects logins (login-redirector.py) to tgtd on 10.0.2.2:3261, at boot and in recovery.
+# redirects logins (login-redirector.py) to tgtd on 10.0.2.2:3261, at boot and in recovery;
+# FAULT-ipv6: the guest boots over IPv6 only (static fd00:10:2::15, tgtd on [::1] as
+# [fd00:10:2::2]); FAULT-vlan: over VLAN 100 (vlan=eth0.100:eth0, tgtd on 192.168.100.1).
+# Both check that the recovery logged in at that portal again.
 # Prints one line per scenario with the recovery figures and "N passed, N failed".
 set -euo pipefail
 VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
@@ -17,26 +20,39 @@ source "$VM_LIB/harness.sh"
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-240}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 # FAULT_NAMES stays what scripts/bench-recovery.sh measures; the redirected run is ours.
-readonly SCENARIOS=("${FAULT_NAMES[@]}" connection-deleted-redirected)
+readonly SCENARIOS=("${FAULT_NAMES[@]}" connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan)
 readonly WRITER_BLOCKS=48
 readonly GUEST_APPEND="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
+readonly GUEST_APPEND_IPV6="ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
+readonly GUEST_APPEND_VLAN="vlan=eth0.100:eth0 ip=192.168.100.15:::255.255.255.0::eth0.100:none iscsi=iscsi://192.168.100.1/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 
 # Boots the writer guest, injects FAULT once 8 blocks are written, and checks the outcome.
 run_fault() (
-    local name="$1" fault="${1%-redirected}"
+    local name="$1" fault="${1%-redirected}" append="$GUEST_APPEND" network=() portal=""
+    case "$name" in
+    *-ipv6) fault="${name%-ipv6}" append="$GUEST_APPEND_IPV6" network=(--ipv6) portal='\[fd00:10:2::2\]:3260' ;;
+    *-vlan) fault="${name%-vlan}" append="$GUEST_APPEND_VLAN" portal='192\.168\.100\.1:3260' ;;
+    esac
     local log="$LOG_DIR/fault-$name.log" initrd="$LOG_DIR/fault.initrd.img" image="$LOG_DIR/fault-$name.root.img"
     local monitor="$LOG_DIR/fault-$name.monitor"
     [[ -f "$initrd" ]] || vm_initramfs_build "$initrd" >/dev/null
     fault_writer_image "$image"
     vm_netns_create
     local redirector_log="$LOG_DIR/fault-$name.redirector.log"
-    [[ "$fault" == "$name" ]] || vm_target_behind_redirector $((BOOT_TIMEOUT + 30)) "$redirector_log"
+    case "$name" in
+    *-ipv6) vm_target_ipv6_only ;;
+    *-vlan)
+        vm_netns_vlan_switch $((BOOT_TIMEOUT + 30)) "$LOG_DIR/fault-$name.vlan-switch.log"
+        network=(--vlan-switch)
+        ;;
+    *-redirected) vm_target_behind_redirector $((BOOT_TIMEOUT + 30)) "$redirector_log" ;;
+    esac
     VM_TARGET_LOG="$LOG_DIR/fault-$name.tgtd.log" vm_target_start "$image"
     rm -f "$log" "$monitor"
     local qemu_start
     qemu_start="$(vm_now_ms)"
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --monitor "$monitor" \
-        --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $GUEST_APPEND" &
+        --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $append" "${network[@]}" &
     local qemu=$!
     fault_wait_for_console "$log" 'VM-MARKER: wrote seq=8 ' 120
     local fault_start fault_end
@@ -60,7 +76,10 @@ run_fault() (
     else
         vm_fail "the console shows no recovery"
     fi
-    if [[ "$fault" != "$name" ]]; then
+    if [[ -n "$portal" ]]; then
+        [[ "$recovered" =~ ^operational\ again\ at\ $portal\  ]] ||
+            vm_fail "the recovery did not log in at $portal again: $recovered"
+    elif [[ "$fault" != "$name" ]]; then
         # The boot's login and each recovery attempt ask the configured portal first.
         [[ "$recovered" =~ ^operational\ again\ at\ 10\.0\.2\.2:3261\ after\ ([0-9]+)\ attempt ]] ||
             vm_fail "the recovery did not log in at the redirected portal 10.0.2.2:3261: $recovered"

@@ -20,6 +20,7 @@ readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
     static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap partition read-only
     redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
+    ipv6-static ipv6-slaac vlan
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly IQN="$VM_TARGET_IQN_DEFAULT"
@@ -81,6 +82,11 @@ vm_scenario_initramfs() {
 #   --read-only              the root is mounted ro: the guest's write must fail
 #   --redirector             10.0.2.2:3260 only redirects logins to tgtd on 10.0.2.2:3261
 #                            (login-redirector.py): exactly one redirect, no failed attempt
+#   --ipv6                   tgtd listens on [::1] only; the guest's user network serves
+#                            IPv6 (fd00:10:2::/64, tgtd as [fd00:10:2::2]:3260): no login
+#                            attempt may fail (none from a tentative address)
+#   --vlan                   the guest's NIC reaches the namespace only through VLAN 100
+#                            (target.sh's vlan-switch.py), tgtd on 192.168.100.1
 #   --expect REGEX           one more console line that must be there (repeatable)
 #   --expect-failure REGEX   the boot must fail: the agent prints REGEX, then the
 #                            machine reboots by itself within FAILURE_BOUND_SECONDS
@@ -91,7 +97,7 @@ vm_boot_from_iscsi() {
     local name="$1" append="$2"
     shift 2
     local kind=default target_iqn="$IQN" chap=0 mutual=0 chap_secret="$CHAP_SECRET" partuuid="" ibft=0
-    local read_only=0 redirector=0 failure="" expects=() ipxe_initiator=""
+    local read_only=0 redirector=0 failure="" expects=() ipxe_initiator="" ipv6=0 vlan=0
     while (($# > 0)); do
         case "$1" in
         --initramfs) kind="$2"; shift 2 ;;
@@ -104,6 +110,8 @@ vm_boot_from_iscsi() {
         --ipxe) ipxe_initiator="$2"; shift 2 ;;
         --read-only) read_only=1; shift ;;
         --redirector) redirector=1; shift ;;
+        --ipv6) ipv6=1; shift ;;
+        --vlan) vlan=1; shift ;;
         --expect) expects+=("$2"); shift 2 ;;
         --expect-failure) failure="$2"; shift 2 ;;
         *) vm_fail "vm_boot_from_iscsi: unknown option $1" ;;
@@ -120,6 +128,14 @@ vm_boot_from_iscsi() {
         qemu_extra=(--acpitable "$ibft_table")
     fi
     vm_netns_create
+    if ((ipv6)); then
+        vm_target_ipv6_only
+        qemu_extra+=(--ipv6)
+    fi
+    if ((vlan)); then
+        vm_netns_vlan_switch $((BOOT_TIMEOUT + 30)) "$LOG_DIR/$name.vlan-switch.log"
+        qemu_extra+=(--vlan-switch)
+    fi
     local redirector_log="$LOG_DIR/$name.redirector.log"
     ((redirector == 0)) || vm_target_behind_redirector $((BOOT_TIMEOUT + 30)) "$redirector_log"
     VM_TARGET_LOG="$LOG_DIR/$name.tgtd.log" vm_target_start "$image" "$target_iqn"
@@ -149,6 +165,11 @@ vm_boot_from_iscsi() {
     fi
 
     local redirected=""
+    if ((ipv6 || vlan)); then
+        ! grep -q 'iscsi-root: login attempt' "$log" ||
+            vm_fail "a login attempt failed: $(grep -m 1 'iscsi-root: login attempt' "$log")"
+        redirected="; $(grep -m 1 -o 'network: .*' "$log")"
+    fi
     if ((redirector)); then
         # One login, one redirect: a failed attempt would have come back for another.
         local redirects
@@ -294,6 +315,33 @@ scenario_fail_no_root() (
 scenario_fail_no_ibft() (
     vm_boot_from_iscsi fail-no-ibft "rd.iscsi.firmware=1 $FAIL_FAST $ROOT_RW" \
         --expect-failure 'plan failed after [0-9]+ ms: rd\.iscsi\.firmware=1: no iBFT found: not in ACPI \(/sys/firmware/acpi/tables/iBFT, IBFT, BIFT\), not in low memory 0x80000-0xFFFFF \(/dev/mem\), not in /sys/firmware/ibft after loading iscsi_ibft; check that the firmware'
+)
+
+# IPv6 only: tgtd listens on [::1] and nothing else. The login leaves only once duplicate
+# address detection has finished (the network line says how long it took), the login and
+# the status name the portal in brackets.
+scenario_ipv6_static() (
+    vm_boot_from_iscsi ipv6-static \
+        "ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$IQN/1 $ROOT_RW" --ipv6 \
+        --expect 'iscsi-root: network: eth0 fd00:10:2::15/64 via fd00:10:2::2; DAD [0-9]+ ms' \
+        --expect "iscsi-root: login: ${IQN//./\\.} at \\[fd00:10:2::2\\]:3260 as "
+)
+
+# Stateless autoconfiguration: QEMU's user network advertises fd00:10:2::/64; the agent
+# waits for the kernel's address from that prefix (EUI-64 of the NIC's MAC) to be usable.
+scenario_ipv6_slaac() (
+    vm_boot_from_iscsi ipv6-slaac "ip=eth0:auto6 iscsi=iscsi://[fd00:10:2::2]/$IQN/1 $ROOT_RW" --ipv6 \
+        --expect 'iscsi-root: network: eth0 fd00:10:2:0:5054:ff:fe12:3456/64; SLAAC [0-9]+ ms' \
+        --expect "iscsi-root: login: ${IQN//./\\.} at \\[fd00:10:2::2\\]:3260 as "
+)
+
+# dracut's grammar for a VLAN: the agent creates eth0.100 over rtnetlink and puts ip= on it;
+# the target answers only on VLAN 100.
+scenario_vlan() (
+    vm_boot_from_iscsi vlan \
+        "vlan=eth0.100:eth0 ip=192.168.100.15:::255.255.255.0::eth0.100:none iscsi=iscsi://192.168.100.1/$IQN/1 $ROOT_RW" \
+        --vlan --expect 'iscsi-root: network: eth0\.100 192\.168\.100\.15/24' \
+        --expect "iscsi-root: login: ${IQN//./\\.} at 192\\.168\\.100\\.1:3260 as "
 )
 
 main() {

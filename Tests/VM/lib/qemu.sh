@@ -3,6 +3,7 @@
 #
 #   vm_qemu_boot --kernel FILE --initrd FILE --append TEXT --log FILE --timeout SECONDS
 #                [--monitor SOCKET] [--acpitable FILE] [--hostfwd RULE] [--extra ARG]... [--show]
+#                [--ipv6 | --vlan-switch]
 #   vm_qemu_boot --network-boot DIR --log FILE --timeout SECONDS [...]
 #
 # --network-boot: no -kernel; SeaBIOS boots the NIC's iPXE ROM (Debian's ipxe-qemu), which
@@ -11,6 +12,9 @@
 #
 # --hostfwd adds a forward to the user network (QEMU's hostfwd= syntax); --extra passes one
 # more argument to QEMU as it is (repeatable: drives, serial ports).
+# --ipv6: the user network also serves IPv6 (prefix fd00:10:2::/64, router advertisements
+# included), its host fd00:10:2::2 being the namespace's ::1. --vlan-switch: the NIC's frames
+# go as UDP datagrams over the namespace's loopback to target.sh's vlan-switch.py instead.
 # Returns QEMU's exit status (0 after the guest powered off; 124 when the host's timeout
 # stopped it). --show copies the console to standard output as it arrives.
 # Software emulation only (no usable KVM here), one vCPU: the machines have 2 cores.
@@ -25,7 +29,7 @@ readonly VM_IPXE_ROM="/usr/lib/ipxe/qemu/pxe-virtio.rom"
 
 vm_qemu_boot() {
     local kernel="" initrd="" append="" log="" timeout_seconds="" monitor="" acpitable="" show=0 network_boot=""
-    local hostfwd="" extra=()
+    local hostfwd="" extra=() user_options="" vlan_switch=0
     while (($# > 0)); do
         case "$1" in
         --network-boot) network_boot="$2"; shift 2 ;;
@@ -38,6 +42,8 @@ vm_qemu_boot() {
         --acpitable) acpitable="$2"; shift 2 ;;
         --hostfwd) hostfwd="$2"; shift 2 ;;
         --extra) extra+=("$2"); shift 2 ;;
+        --ipv6) user_options=",ipv6=on,ipv6-net=fd00:10:2::/64,ipv6-host=fd00:10:2::2"; shift ;;
+        --vlan-switch) vlan_switch=1; shift ;;
         --show) show=1; shift ;;
         *) vm_fail "vm_qemu_boot: unknown option $1" ;;
         esac
@@ -63,8 +69,11 @@ vm_qemu_boot() {
             -boot n
         )
     else
+        local netdev="user,id=n0$user_options${hostfwd:+,hostfwd=$hostfwd}"
+        ((vlan_switch == 0)) ||
+            netdev="socket,id=n0,udp=127.0.0.1:$VM_VLAN_SWITCH_PORT,localaddr=127.0.0.1:$VM_VLAN_QEMU_PORT"
         qemu+=(
-            -netdev "user,id=n0${hostfwd:+,hostfwd=$hostfwd}"
+            -netdev "$netdev"
             -device "virtio-net-pci,netdev=n0,mac=$VM_GUEST_MAC,addr=03.0,romfile="
             -kernel "$kernel" -initrd "$initrd" -append "$append"
         )

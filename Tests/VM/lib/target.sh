@@ -15,6 +15,11 @@
 #                                    logs one line per redirect in LOG
 #   vm_target_add_chap USER SECRET   the initiator must authenticate (CHAP)
 #   vm_target_add_mutual_chap USER SECRET   the target authenticates too (mutual CHAP)
+#   vm_target_ipv6_only              (before vm_target_start) tgtd listens on [::1]:3260 only;
+#                                    the guest reaches it as [fd00:10:2::2]:3260 (qemu.sh --ipv6)
+#   vm_netns_vlan_switch SECONDS LOG (before vm_target_start) the guest's frames go through
+#                                    vlan-switch.py: only VLAN 100 reaches 192.168.100.1/24,
+#                                    where tgtd then listens (qemu.sh --vlan-switch)
 #   vm_netns_cleanup                 stops tgtd, kills what runs in the namespace, removes it
 # shellcheck shell=bash
 # shellcheck source=common.sh
@@ -27,7 +32,12 @@ VM_NETNS=""
 VM_TGT_CONTROL_PORT=""
 # Where tgtd listens in the namespace (3261 behind the proxy), and the targets beyond tid 1.
 VM_TGT_PORTAL_PORT=3260
+VM_TGT_PORTAL_HOST=127.0.0.1
 VM_TGT_EXTRA_TIDS=()
+# The namespace's end of the guest's VLAN 100 (vm_netns_vlan_switch).
+readonly VM_VLAN_TAP=vmtap0 VM_VLAN_ID=100 VM_VLAN_TARGET=192.168.100.1
+# The loopback UDP ports between QEMU and vlan-switch.py, private to the namespace.
+readonly VM_VLAN_QEMU_PORT=10100 VM_VLAN_SWITCH_PORT=10101
 
 vm_netns_create() {
     command -v ip >/dev/null || vm_fail "ip not found (Tests/VM/lib/deps.sh installs iproute2)"
@@ -46,7 +56,7 @@ vm_target_start() {
         vm_fail "tgtd control port $VM_TGT_CONTROL_PORT is in use by another tgtd"
     fi
     ip netns exec "$VM_NETNS" tgtd -f -C "$VM_TGT_CONTROL_PORT" \
-        --iscsi "portal=127.0.0.1:$VM_TGT_PORTAL_PORT" >"${VM_TARGET_LOG:-/dev/null}" 2>&1 &
+        --iscsi "portal=$VM_TGT_PORTAL_HOST:$VM_TGT_PORTAL_PORT" >"${VM_TARGET_LOG:-/dev/null}" 2>&1 &
     # Stopped by vm_netns_cleanup, or killed on purpose by a fault: no job notice for that.
     disown $!
     local attempt
@@ -60,6 +70,37 @@ vm_target_start() {
     vm_tgtadm --mode target --op new --tid 1 --targetname "$iqn"
     vm_tgtadm --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$image"
     vm_tgtadm --mode target --op bind --tid 1 --initiator-address ALL
+}
+
+# No IPv4 portal at all: a login that arrives came over IPv6 (QEMU's user network takes the
+# guest's IPv6 connections to its host address to the namespace's ::1).
+vm_target_ipv6_only() {
+    [[ -z "$VM_TGT_CONTROL_PORT" ]] || vm_fail "vm_target_ipv6_only: call it before vm_target_start"
+    VM_TGT_PORTAL_HOST="[::1]"
+}
+
+# The guest's NIC sends its frames to vlan-switch.py over loopback UDP (qemu.sh
+# --vlan-switch), a user-space 802.1Q trunk port: frames tagged VLAN 100 reach the tap that
+# holds 192.168.100.1/24, untagged ones nothing, so a boot that logs in went over the VLAN.
+# (The host's kernel may lack 8021q and the bridge, as containers' kernels often do.) LOG
+# gets the switch's counts; it quits after SECONDS or with the namespace.
+vm_netns_vlan_switch() {
+    local seconds="$1" log="$2" attempt
+    [[ -n "$VM_NETNS" ]] || vm_fail "vm_netns_vlan_switch: call vm_netns_create first"
+    [[ -z "$VM_TGT_CONTROL_PORT" ]] || vm_fail "vm_netns_vlan_switch: call it before vm_target_start"
+    ip netns exec "$VM_NETNS" ip tuntap add dev "$VM_VLAN_TAP" mode tap
+    ip netns exec "$VM_NETNS" ip addr add "$VM_VLAN_TARGET/24" dev "$VM_VLAN_TAP"
+    ip netns exec "$VM_NETNS" ip link set "$VM_VLAN_TAP" up
+    ip netns exec "$VM_NETNS" python3 "$(dirname "${BASH_SOURCE[0]}")/vlan-switch.py" --port "$VM_VLAN_SWITCH_PORT" \
+        --qemu-port "$VM_VLAN_QEMU_PORT" --tap "$VM_VLAN_TAP" --vlan "$VM_VLAN_ID" --seconds "$seconds" >"$log" 2>&1 &
+    # vm_netns_cleanup kills it: no job notice for that.
+    disown $!
+    for attempt in $(seq 1 50); do
+        grep -q 'vlan-switch: VLAN' "$log" 2>/dev/null && break
+        ((attempt < 50)) || vm_fail "vlan-switch.py did not start within 5 s (see $log)"
+        sleep 0.1
+    done
+    VM_TGT_PORTAL_HOST="$VM_VLAN_TARGET"
 }
 
 vm_target_add() {
@@ -152,6 +193,7 @@ vm_netns_cleanup() {
     ip netns del "$VM_NETNS" 2>/dev/null || true
     VM_NETNS=""
     VM_TGT_PORTAL_PORT=3260
+    VM_TGT_PORTAL_HOST=127.0.0.1
     VM_TGT_EXTRA_TIDS=()
     if [[ -n "$tgt_control_port" ]]; then
         # tgtd leaves its control socket behind; nothing listens on it any more.
