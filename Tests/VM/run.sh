@@ -20,7 +20,7 @@ readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
     static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap partition read-only
     redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
-    ipv6-static ipv6-slaac vlan
+    ipv6-static ipv6-slaac vlan ibft-vlan
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly IQN="$VM_TARGET_IQN_DEFAULT"
@@ -75,6 +75,7 @@ vm_scenario_initramfs() {
 #   --chap-secret SECRET     the target's secret for the initiator's account
 #   --partuuid UUID          the root is partition 1 of a GPT disk
 #   --ibft                   QEMU plants an iBFT: this NIC, static 10.0.2.15/24, the target
+#                            (with --vlan: VLAN 100, 192.168.100.15/24, target 192.168.100.1)
 #   --ipxe INITIATOR         no -kernel: the NIC's iPXE ROM boots boot.ipxe from QEMU's TFTP
 #                            server, which sanhooks LUN 1 of the target as INITIATOR (iPXE
 #                            leaves its iBFT in low memory) and boots the kernel and initramfs
@@ -123,8 +124,13 @@ vm_boot_from_iscsi() {
     local qemu_extra=()
     if ((ibft)); then
         local ibft_table="$LOG_DIR/$name.ibft.bin"
-        vm_ibft_write "$ibft_table" iqn.2024-01.org.iscsi-root.test:ibft-initiator "$VM_GUEST_MAC" 0x18 \
-            10.0.2.15 24 10.0.2.2 10.0.2.2 3260 1 "$IQN"
+        if ((vlan)); then
+            vm_ibft_write "$ibft_table" --vlan "$VM_VLAN_ID" iqn.2024-01.org.iscsi-root.test:ibft-initiator \
+                "$VM_GUEST_MAC" 0x18 192.168.100.15 24 "$VM_VLAN_TARGET" "$VM_VLAN_TARGET" 3260 1 "$IQN"
+        else
+            vm_ibft_write "$ibft_table" iqn.2024-01.org.iscsi-root.test:ibft-initiator "$VM_GUEST_MAC" 0x18 \
+                10.0.2.15 24 10.0.2.2 10.0.2.2 3260 1 "$IQN"
+        fi
         qemu_extra=(--acpitable "$ibft_table")
     fi
     vm_netns_create
@@ -342,6 +348,14 @@ scenario_vlan() (
         "vlan=eth0.100:eth0 ip=192.168.100.15:::255.255.255.0::eth0.100:none iscsi=iscsi://192.168.100.1/$IQN/1 $ROOT_RW" \
         --vlan --expect 'iscsi-root: network: eth0\.100 192\.168\.100\.15/24' \
         --expect "iscsi-root: login: ${IQN//./\\.} at 192\\.168\\.100\\.1:3260 as "
+)
+
+# The iBFT's NIC is on VLAN 100 (its VLAN field): the agent makes eth0.100 on the NIC the
+# table names by MAC and puts the table's address on it.
+scenario_ibft_vlan() (
+    vm_boot_from_iscsi ibft-vlan "rd.iscsi.firmware=1 $ROOT_RW" --ibft --vlan \
+        --expect 'iscsi-root: network: eth0\.100 192\.168\.100\.15/24 via 192\.168\.100\.1' \
+        --expect "iscsi-root: login: ${IQN//./\\.} at 192\\.168\\.100\\.1:3260 as iqn\\.2024-01\\.org\\.iscsi-root\\.test:ibft-initiator,"
 )
 
 main() {

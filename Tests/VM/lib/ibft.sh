@@ -1,9 +1,10 @@
 # An iSCSI Boot Firmware Table for QEMU's -acpitable, as boot firmware (iPXE, a NIC's
 # option ROM) would leave it: one initiator, one NIC, one target (sourced).
 #
-#   vm_ibft_write OUTPUT [--with-header] INITIATOR MAC PCI_BDF ADDRESS PREFIX GATEWAY \
+#   vm_ibft_write OUTPUT [--with-header] [--vlan ID] INITIATOR MAC PCI_BDF ADDRESS PREFIX GATEWAY \
 #                 TARGET_ADDRESS TARGET_PORT LUN TARGET_NAME
 #
+# --vlan ID: the NIC's 802.1Q VLAN id (0, none, by default).
 # Without --with-header OUTPUT is the table's body from byte 36 on: QEMU writes the ACPI
 # header (signature, length, checksum, OEM ids) in front of it. --with-header writes a
 # whole table (header and checksum included) that `iscsi-root plan --ibft FILE` reads.
@@ -22,6 +23,11 @@ vm_ibft_write() (
     if [[ "${1:-}" == --with-header ]]; then
         with_header=1
         shift
+    fi
+    local vlan=0
+    if [[ "${1:-}" == --vlan ]]; then
+        vlan="$2"
+        shift 2
     fi
     (($# == 10)) || vm_fail "vm_ibft_write: expected 10 values after OUTPUT, got $#"
     local initiator="$1" mac="$2" bdf="$3" address="$4" prefix="$5" gateway="$6"
@@ -90,6 +96,7 @@ vm_ibft_write() (
     for i in 0 1 2 3 4 5; do
         u8 $((152 + 90 + i)) $((16#${octets[i]}))
     done
+    u16 $((152 + 88)) "$vlan"
     u16 $((152 + 96)) $((bdf))
     structure 256 4 54
     ipv4 $((256 + 6)) "$target_address"
