@@ -256,6 +256,11 @@ public enum BootSequence {
             return try NetworkSetup.configure(
                 configuration, targetAddress: targetHost, timeoutMilliseconds: Self.networkTimeoutMilliseconds)
         } catch {
+            if case .noSuchInterface(let wanted, _) = error, let vlan, wanted == vlan.parent {
+                throw BootFailure(
+                    step: "network", reason: "vlan=\(vlan.name):\(vlan.parent): \(error)",
+                    check: "vlan=: the physical device \(vlan.parent) must exist at boot (its driver in the initramfs)")
+            }
             throw BootFailure(step: "network", reason: "\(error)", check: "the cable / virtual NIC, ip= and the DHCP server")
         }
     }

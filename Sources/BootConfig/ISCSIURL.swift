@@ -65,6 +65,12 @@ public enum ISCSIURL {
                     expected: "[IPv6]:port")
             }
             portText = after.dropFirst()
+        } else if authority.filter({ $0 == ":" }).count > 1 {
+            // A bare IPv6 address: its colons cannot be told from the port's (RFC 3986 §3.2.2).
+            throw BootConfigError(
+                parameter, at: "host", token: String(authority),
+                problem: "looks like an IPv6 address without brackets",
+                expected: "[IPv6 address] or [IPv6 address]:port, e.g. iscsi://[fd00::1]:3260/<target name>")
         } else if let colon = authority.firstIndex(of: ":") {
             host = authority[..<colon]
             portText = authority[authority.index(after: colon)...]

@@ -103,6 +103,12 @@ public struct VLANDevice: Sendable, Equatable, CustomStringConvertible {
             name.hasPrefix("vlan")
             ? name.dropFirst(4)
             : name.split(separator: ".").count > 1 ? name.split(separator: ".").last ?? "" : ""
+        if idText.isDecimalNumber, let id = Int(idText), !(1...4094).contains(id) {
+            // IEEE 802.1Q: 0 tags priority only and 4095 is reserved.
+            throw BootConfigError(
+                "vlan=", at: "name", token: String(name), problem: "has VLAN id \(id), outside 1-4094",
+                expected: expected)
+        }
         guard idText.isDecimalNumber, idText.utf8.count <= 4, let id = UInt16(idText),
             (1...4094).contains(id)
         else {

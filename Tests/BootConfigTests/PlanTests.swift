@@ -223,6 +223,17 @@ func plan(
         ),
         ("root=sda1", "root=: \"sda1\" is not a root device"),
         ("vlan=eth0:eth0", "vlan=: name \"eth0\" does not end in a VLAN id"),
+        ("vlan=eth0.4095:eth0", "vlan=: name \"eth0.4095\" has VLAN id 4095, outside 1-4094"),
+        ("vlan=eth0.0:eth0", "vlan=: name \"eth0.0\" has VLAN id 0, outside 1-4094"),
+        ("vlan=vlan5000:eth0", "vlan=: name \"vlan5000\" has VLAN id 5000, outside 1-4094"),
+        (
+            "iscsi=iscsi://fd00::1/iqn.2024-01.a:t",
+            "iscsi=: host \"fd00::1\" looks like an IPv6 address without brackets (expected [IPv6 address]"
+        ),
+        (
+            "iscsi=iscsi://fd00::1:3260/iqn.2024-01.a:t",
+            "iscsi=: host \"fd00::1:3260\" looks like an IPv6 address without brackets"
+        ),
         ("rd.route=10.0.0.0/33:10.0.0.1", "rd.route=: prefix \"33\" is not a prefix length"),
         ("BOOTIF=01-zz", "BOOTIF=: \"01-zz\" is not a MAC address"),
         ("iscsi.initiator=bogus", "iscsi.initiator=: \"bogus\" is not an iSCSI name"),

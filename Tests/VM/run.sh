@@ -20,7 +20,7 @@ readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
     static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap partition read-only
     redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
-    ipv6-static ipv6-slaac vlan ibft-vlan
+    ipv6-static ipv6-slaac vlan ibft-vlan fail-vlan-no-parent
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly IQN="$VM_TARGET_IQN_DEFAULT"
@@ -356,6 +356,14 @@ scenario_ibft_vlan() (
     vm_boot_from_iscsi ibft-vlan "rd.iscsi.firmware=1 $ROOT_RW" --ibft --vlan \
         --expect 'iscsi-root: network: eth0\.100 192\.168\.100\.15/24 via 192\.168\.100\.1' \
         --expect "iscsi-root: login: ${IQN//./\\.} at 192\\.168\\.100\\.1:3260 as iqn\\.2024-01\\.org\\.iscsi-root\\.test:ibft-initiator,"
+)
+
+# vlan= on a physical device this machine does not have: the error names the parameter,
+# the device and the interfaces there are.
+scenario_fail_vlan_no_parent() (
+    vm_boot_from_iscsi fail-vlan-no-parent \
+        "vlan=eth0.100:eth9 ip=192.168.100.15:::255.255.255.0::eth0.100:none iscsi=iscsi://192.168.100.1/$IQN/1 $FAIL_FAST $ROOT_RW" \
+        --vlan --expect-failure 'network failed after [0-9]+ ms: vlan=eth0\.100:eth9: no network interface eth9 \(present: lo'
 )
 
 main() {
