@@ -76,6 +76,42 @@ struct NamespaceTests {
         #expect(try namespace.ip("-4", "addr", "show", "dev", "vethv0.42").contains("inet 10.77.4.2/24"))
     }
 
+    /// A static IPv6 address is returned only once duplicate address detection is over: the
+    /// kernel no longer flags it tentative, and the "dad" step is recorded.
+    @Test func staticIPv6WaitsForDuplicateAddressDetection() throws {
+        let namespace = try Self.namespaceWithVeth("dad", near: "vethd0", far: "vethd1")
+        let configuration = InterfaceConfiguration(
+            interface: .name("vethd0"),
+            method: .manual(.init(address: InterfaceAddress(.v6(IPv6Address("fd00:77:5::2")!), prefixLength: 64))))
+        let configured = try namespace.runInside(within: 20) {
+            try NetworkSetup.configure(configuration, targetAddress: "fd00:77:5::1", timeoutMilliseconds: 10_000)
+        }
+        #expect(configured.stepDurations.map(\.step) == ["loopback", "find interface", "link up", "carrier", "address", "dad", "routes"])
+        // Only the static address's line: the link-local address runs its own DAD.
+        let shown = try namespace.ip("-6", "addr", "show", "dev", "vethd0")
+        let line = shown.split(separator: "\n").first { $0.contains("inet6 fd00:77:5::2/64") }
+        #expect(line != nil, "\(shown)")
+        #expect(line?.contains("tentative") == false, "\(shown)")
+    }
+
+    /// The far end owns the address already: DAD fails and the error says so.
+    @Test func duplicateIPv6AddressIsAnError() throws {
+        let namespace = try Self.namespaceWithVeth("dup", near: "vethu0", far: "vethu1")
+        try namespace.ip("addr", "add", "fd00:77:6::2/64", "dev", "vethu1", "nodad")
+        let configuration = InterfaceConfiguration(
+            interface: .name("vethu0"),
+            method: .manual(.init(address: InterfaceAddress(.v6(IPv6Address("fd00:77:6::2")!), prefixLength: 64))))
+        let outcome = try namespace.runInside(within: 20) { () -> String in
+            do {
+                _ = try NetworkSetup.configure(configuration, targetAddress: nil, timeoutMilliseconds: 10_000)
+                return "configured"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(outcome.hasPrefix("duplicate address detection on vethu0: another node already uses fd00:77:6::2/64"), "\(outcome)")
+    }
+
     @Test func missingInterfaceAndMissingCarrierAreNamed() throws {
         let namespace = try NetworkNamespace("errors")
         try namespace.ip("link", "add", "vethe0", "type", "veth", "peer", "name", "vethe1")  // far end stays down

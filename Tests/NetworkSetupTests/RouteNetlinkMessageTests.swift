@@ -95,6 +95,16 @@ import Testing
         #expect(RouteNetlinkRequest.addVLAN(name: "va.100", parentIndex: 3, vlanID: 100).encoded(sequence: 1) == expected)
     }
 
+    /// RTM_GETADDR = 22 with REQUEST|DUMP = 0x301 and an `ifaddrmsg` naming only the family,
+    /// as `ip -6 addr show` sends it.
+    @Test func addressDumpNamesOnlyTheFamily() {
+        let expected: [UInt8] = [
+            24, 0, 0, 0, 22, 0, 0x01, 0x03, 1, 0, 0, 0, 0, 0, 0, 0,
+            10, 0, 0, 0, 0, 0, 0, 0,  // ifaddrmsg: AF_INET6, the rest zero
+        ]
+        #expect(RouteNetlinkRequest.listAddresses(family: 10).encoded(sequence: 1) == expected)
+    }
+
     @Test func everyRequestIsFourByteAligned() {
         let requests: [RouteNetlinkRequest] = [
             .listLinks, .setLinkUp(index: 2), .setMTU(index: 2, mtu: 9000),
@@ -170,6 +180,43 @@ import Testing
     ])
     func malformedDatagramsAreRejected(datagram: [UInt8]) {
         #expect(NetlinkMessage.messages(in: datagram) == nil)
+    }
+
+    /// An RTM_NEWADDR (20) for fd00::15/64 on index 2 with `ifa_flags` FLAGS8 and, when
+    /// given, IFA_FLAGS (8) FLAGS32, as the kernel dumps it.
+    static func addressMessage(flags8: UInt8, flags32: UInt32?, scope: UInt8 = 0) -> [UInt8] {
+        var payload: [UInt8] = [10, 64, flags8, scope, 2, 0, 0, 0]
+        let address: [UInt8] = [0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x15]
+        payload += [20, 0, 1, 0] + address  // IFA_ADDRESS
+        if let flags32 { payload += [8, 0, 8, 0] + withUnsafeBytes(of: flags32) { Array($0) } }
+        let length = UInt32(16 + payload.count)
+        return withUnsafeBytes(of: length) { Array($0) } + [20, 0, 2, 0, 3, 0, 0, 0, 0, 0, 0, 0] + payload
+    }
+
+    @Test func tentativeAddressFromIFAFlags() throws {
+        // The 32-bit IFA_FLAGS wins over the 8-bit field, which newer flags do not fit in.
+        let message = try #require(NetlinkMessage.messages(in: Self.addressMessage(flags8: 0, flags32: 0x40))?.first)
+        let address = try #require(LinkAddress(payload: message.payload))
+        #expect(address.address.description == "fd00::15/64")
+        #expect(address.interfaceIndex == 2)
+        #expect(address.isTentative && !address.dadFailed && address.isGlobal)
+        #expect(address.description == "fd00::15/64 (index 2, tentative)")
+    }
+
+    /// Without IFA_FLAGS: tentative (0x40) and DAD failed (0x08) from `ifa_flags`, the scope
+    /// from `ifa_scope` (253: link).
+    @Test(arguments: [(UInt8(0x48), UInt8(253)), (UInt8(0x00), UInt8(0)), (UInt8(0x40), UInt8(0))])
+    func flagsFromTheFixedHeaderWithoutIFAFlags(flags8: UInt8, scope: UInt8) throws {
+        let bytes = Self.addressMessage(flags8: flags8, flags32: nil, scope: scope)
+        let address = try #require(NetlinkMessage.messages(in: bytes)?.first.flatMap { LinkAddress(payload: $0.payload) })
+        #expect(address.isTentative == (flags8 & 0x40 != 0))
+        #expect(address.dadFailed == (flags8 & 0x08 != 0))
+        #expect(address.isGlobal == (scope == 0))
+    }
+
+    @Test func anAddressMessageWithoutAnAddressIsIgnored() {
+        let header: [UInt8] = [24, 0, 0, 0, 20, 0, 2, 0, 3, 0, 0, 0, 0, 0, 0, 0, 10, 64, 0, 0, 2, 0, 0, 0]
+        #expect(NetlinkMessage.messages(in: header)?.first.flatMap { LinkAddress(payload: $0.payload) } == nil)
     }
 
     @Test func anAttributeRunningPastItsMessageIsRejected() {
