@@ -79,6 +79,8 @@ run_fault() (
     if [[ -n "$portal" ]]; then
         [[ "$recovered" =~ ^operational\ again\ at\ $portal\  ]] ||
             vm_fail "the recovery did not log in at $portal again: $recovered"
+        grep -q -E "VM-STATUS: target .* at $portal\$" "$log" ||
+            vm_fail "iscsi-root status does not show the portal as $portal: $(grep -a -m 1 'VM-STATUS: target' "$log")"
     elif [[ "$fault" != "$name" ]]; then
         # The boot's login and each recovery attempt ask the configured portal first.
         [[ "$recovered" =~ ^operational\ again\ at\ 10\.0\.2\.2:3261\ after\ ([0-9]+)\ attempt ]] ||
