@@ -20,7 +20,7 @@ readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
     static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap partition read-only
     redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
-    ipv6-static ipv6-slaac vlan ibft-vlan fail-vlan-no-parent
+    ipv6-static ipv6-slaac vlan ibft-vlan fail-vlan-no-parent ibft-ipv6
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly IQN="$VM_TARGET_IQN_DEFAULT"
@@ -75,7 +75,8 @@ vm_scenario_initramfs() {
 #   --chap-secret SECRET     the target's secret for the initiator's account
 #   --partuuid UUID          the root is partition 1 of a GPT disk
 #   --ibft                   QEMU plants an iBFT: this NIC, static 10.0.2.15/24, the target
-#                            (with --vlan: VLAN 100, 192.168.100.15/24, target 192.168.100.1)
+#                            (with --vlan: VLAN 100, 192.168.100.15/24, target 192.168.100.1;
+#                            with --ipv6: fd00:10:2::15/64, gateway and target fd00:10:2::2)
 #   --ipxe INITIATOR         no -kernel: the NIC's iPXE ROM boots boot.ipxe from QEMU's TFTP
 #                            server, which sanhooks LUN 1 of the target as INITIATOR (iPXE
 #                            leaves its iBFT in low memory) and boots the kernel and initramfs
@@ -124,7 +125,10 @@ vm_boot_from_iscsi() {
     local qemu_extra=()
     if ((ibft)); then
         local ibft_table="$LOG_DIR/$name.ibft.bin"
-        if ((vlan)); then
+        if ((ipv6)); then
+            vm_ibft_write "$ibft_table" iqn.2024-01.org.iscsi-root.test:ibft-initiator "$VM_GUEST_MAC" 0x18 \
+                fd00:10:2::15 64 fd00:10:2::2 fd00:10:2::2 3260 1 "$IQN"
+        elif ((vlan)); then
             vm_ibft_write "$ibft_table" --vlan "$VM_VLAN_ID" iqn.2024-01.org.iscsi-root.test:ibft-initiator \
                 "$VM_GUEST_MAC" 0x18 192.168.100.15 24 "$VM_VLAN_TARGET" "$VM_VLAN_TARGET" 3260 1 "$IQN"
         else
@@ -364,6 +368,14 @@ scenario_fail_vlan_no_parent() (
     vm_boot_from_iscsi fail-vlan-no-parent \
         "vlan=eth0.100:eth9 ip=192.168.100.15:::255.255.255.0::eth0.100:none iscsi=iscsi://192.168.100.1/$IQN/1 $FAIL_FAST $ROOT_RW" \
         --vlan --expect-failure 'network failed after [0-9]+ ms: vlan=eth0\.100:eth9: no network interface eth9 \(present: lo'
+)
+
+# The iBFT's NIC and target fields hold IPv6 addresses (no IPv4 anywhere): the plan, the
+# address (after DAD) and the login come from them.
+scenario_ibft_ipv6() (
+    vm_boot_from_iscsi ibft-ipv6 "rd.iscsi.firmware=1 $ROOT_RW" --ibft --ipv6 \
+        --expect 'iscsi-root: network: eth0 fd00:10:2::15/64 via fd00:10:2::2; DAD [0-9]+ ms' \
+        --expect "iscsi-root: login: ${IQN//./\\.} at \\[fd00:10:2::2\\]:3260 as iqn\\.2024-01\\.org\\.iscsi-root\\.test:ibft-initiator,"
 )
 
 main() {

@@ -10,7 +10,8 @@
 # whole table (header and checksum included) that `iscsi-root plan --ibft FILE` reads.
 # Layout of iBFT 1.03 (each field's offset and meaning: Sources/BootConfig/IBFT.swift): a 48-byte
 # header, the control structure at 48, initiator at 72, NIC 0 at 152, target 0 at 256,
-# then the strings. Integers little-endian; addresses are 16 bytes, IPv4 as ::ffff:a.b.c.d.
+# then the strings. Integers little-endian; addresses are 16 bytes, IPv4 as ::ffff:a.b.c.d
+# (ADDRESS, GATEWAY and TARGET_ADDRESS may be IPv6, PREFIX then up to 128).
 # Every structure is flagged valid and boot-selected; the NIC's origin is "manual" (static).
 # shellcheck shell=bash
 # shellcheck source=common.sh
@@ -54,6 +55,18 @@ vm_ibft_write() (
         u8 $((offset + 14)) "$c"
         u8 $((offset + 15)) "$d"
     }
+    # An IPv6 address as its own 16 bytes, an IPv4 one mapped (ipv4).
+    address_at() {
+        local offset="$1" byte i=0
+        if [[ "$2" != *:* ]]; then
+            ipv4 "$offset" "$2"
+            return
+        fi
+        for byte in $(python3 -c 'import ipaddress, sys; print(*ipaddress.IPv6Address(sys.argv[1]).packed)' "$2"); do
+            u8 $((offset + i)) "$byte"
+            i=$((i + 1))
+        done
+    }
     # A string's u16 length at OFFSET and its u16 position right after; the bytes go to the
     # string area with a NUL after each, as firmware lays them out.
     # The byte value of the character at INDEX of TEXT.
@@ -87,10 +100,10 @@ vm_ibft_write() (
     structure 72 2 74
     string $((72 + 70)) "$initiator"
     structure 152 3 102
-    ipv4 $((152 + 6)) "$address"
+    address_at $((152 + 6)) "$address"
     u8 $((152 + 22)) "$prefix"
     u8 $((152 + 23)) 1 # origin: manual
-    ipv4 $((152 + 24)) "$gateway"
+    address_at $((152 + 24)) "$gateway"
     local i octets
     IFS=: read -r -a octets <<<"$mac"
     for i in 0 1 2 3 4 5; do
@@ -99,7 +112,7 @@ vm_ibft_write() (
     u16 $((152 + 88)) "$vlan"
     u16 $((152 + 96)) $((bdf))
     structure 256 4 54
-    ipv4 $((256 + 6)) "$target_address"
+    address_at $((256 + 6)) "$target_address"
     u16 $((256 + 22)) "$target_port"
     u8 $((256 + 25)) "$lun" # SAM peripheral addressing: LUN in byte 1
     u8 $((256 + 32)) 0      # CHAP: none
