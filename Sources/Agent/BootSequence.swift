@@ -242,7 +242,8 @@ public enum BootSequence {
                 .init(
                     address: InterfaceAddress(address, prefixLength: interface.prefixLength ?? address.maximumPrefixLength),
                     gateway: interface.gateway, dnsServers: interface.dns, mtu: interface.mtu.map(UInt32.init)))
-        case .auto6:
+        case .auto6, .either6:
+            // either6's DHCPv6 fallback is not implemented; the plan warns.
             method = .ipv6Autoconfiguration
         default:
             method = .dhcp

@@ -309,6 +309,7 @@ private struct PlanResolver {
                 interfaces[index].mac = Sourced(named.mac, from: .commandLine("ifname="))
             }
             checkGateway(interfaces[index])
+            noteUnimplementedMethod(interfaces[index])
         }
         return interfaces
     }
@@ -357,6 +358,22 @@ private struct PlanResolver {
             plan.vlan = nic.vlan == 0 ? nil : nic.vlan
             return plan
         }
+    }
+
+    /// The IPv6 methods the agent does not speak yet, said in the plan and at boot rather than
+    /// silently replaced: what the boot does instead, and what works today.
+    private mutating func noteUnimplementedMethod(_ interface: InterfacePlan) {
+        let instead: String
+        switch interface.method {
+        case .dhcp6: instead = "DHCPv6 is not implemented yet: the boot asks DHCPv4 on this interface"
+        case .either6: instead = "DHCPv6 is not implemented yet: the boot takes router advertisements only (as ip=auto6)"
+        case .link6: instead = "link-local-only configuration is not implemented yet: the boot asks DHCPv4 on this interface"
+        default: return
+        }
+        warnings.append(
+            PlanWarning(
+                "\(interface.source)",
+                instead + "; for IPv6 use ip=auto6 (router advertisements) or a static ip=[address]::[gateway]:prefix::device:none"))
     }
 
     private mutating func checkGateway(_ interface: InterfacePlan) {

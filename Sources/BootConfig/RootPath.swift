@@ -35,6 +35,7 @@ public enum RootPath {
         } else {
             server = rest.prefix { $0 != ":" }
             rest = rest[server.endIndex...]
+            try rejectBareIPv6(server: server, rest: rest, parameter: parameter)
         }
         guard !server.isEmpty else {
             throw BootConfigError(
@@ -79,6 +80,28 @@ public enum RootPath {
             name: name, portal: Portal(host: host, port: port), lun: lun, credentials: credentials,
             ifaceName: fields.count == 5 && !fields[2].isEmpty ? String(fields[2]) : nil,
             networkDevice: fields.count == 5 && !fields[3].isEmpty ? String(fields[3]) : nil)
+    }
+
+    /// A server of hex digits followed by text that continues it into an IPv6 address
+    /// (`fd00::1::::iqn…`) is an address without its brackets: its colons cannot be told from
+    /// the field separators, and reading it as host `fd00` would log in to the wrong place.
+    private static func rejectBareIPv6(server: Substring, rest: Substring, parameter: String) throws(BootConfigError) {
+        guard server.count <= 4, server.allSatisfy({ $0.isHexDigit }) else { return }
+        let text = server + rest
+        // The longest IPv6 address in text is 45 characters.
+        var end = text.index(text.startIndex, offsetBy: 45, limitedBy: text.endIndex) ?? text.endIndex
+        let serverEnd = text.index(text.startIndex, offsetBy: server.count)
+        while end > serverEnd {
+            if text[..<end].contains("::") || text[..<end].filter({ $0 == ":" }).count >= 2,
+                let address = IPv6Address(text[..<end])
+            {
+                throw BootConfigError(
+                    parameter, at: "server", token: String(text[..<end]),
+                    problem: "looks like an IPv6 address without brackets (or a host name of hex digits only)",
+                    expected: "[\(address)], e.g. iscsi:[\(address)]::::<target name>; a host by its address")
+            }
+            end = text.index(before: end)
+        }
     }
 
     /// `user:password[:reverse-user:reverse-password]`; an empty authinfo means none.

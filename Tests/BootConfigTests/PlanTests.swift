@@ -205,6 +205,9 @@ func plan(
         ("netroot=iscsi:ibft", "rd.iscsi.firmware=1"),
         ("ip=10.0.0.2::192.168.0.1:24::eth0:none", "outside the subnet"),
         ("iscsiroot=iscsi:10.0.0.3::::iqn.2024-01.a:u", "deprecated"),
+        ("ip=dhcp6", "DHCPv6 is not implemented yet: the boot asks DHCPv4"),
+        ("ip=either6", "the boot takes router advertisements only (as ip=auto6)"),
+        ("ip=link6", "link-local-only configuration is not implemented yet"),
     ])
     func warnings(extra: String, fragment: String) throws {
         let result = try plan(

@@ -51,6 +51,8 @@ import Testing
         ("iscsi:10.0.0.1::::target0", "target name"),
         ("iscsi:10.0.0.1:17:::iqn.2009-06.a:b", "protocol \"17\" is not TCP"),
         ("iscsi:10.0.0.1::0:::iqn.2009-06.a:b", "3 or 5 fields"),
+        ("iscsi:fd00::1::::iqn.2009-06.a:b", "server \"fd00::1\" looks like an IPv6 address without brackets"),
+        ("iscsi:fd00::1::iqn.2009-06.a:b", "[fd00::1]"),
         ("iscsi:10.0.0.1::70000::iqn.2009-06.a:b", "port \"70000\""),
         ("iscsi:a:hunter2:c@10.0.0.1::::iqn.2009-06.a:b", "authinfo"),
     ])
