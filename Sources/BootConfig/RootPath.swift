@@ -92,7 +92,7 @@ public enum RootPath {
         var end = text.index(text.startIndex, offsetBy: 45, limitedBy: text.endIndex) ?? text.endIndex
         let serverEnd = text.index(text.startIndex, offsetBy: server.count)
         while end > serverEnd {
-            if text[..<end].contains("::") || text[..<end].filter({ $0 == ":" }).count >= 2,
+            if text[..<end].filter({ $0 == ":" }).count >= 2,
                 let address = IPv6Address(text[..<end])
             {
                 throw BootConfigError(
