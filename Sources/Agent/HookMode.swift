@@ -2,6 +2,7 @@
     import Glibc
 #endif
 import BootConfig
+import ISCSI
 import LinuxSystem
 
 /// What a dracut or initramfs-tools hook tells `iscsi-root login` beyond the command line.
