@@ -35,10 +35,10 @@ let package = Package(
         .target(name: "CRuntimeCompat"),
         .executableTarget(name: "iscsi-root", dependencies: ["Commands", "Agent", "CRuntimeCompat"]),
         // Fuzzing: entry points per decoder, and the libFuzzer driver / corpus replayer.
-        .target(name: "FuzzTargets", dependencies: ["ISCSI", "BootConfig"]),
+        .target(name: "FuzzTargets", dependencies: ["ISCSI", "BootConfig", "LinuxSystem", "Reports"]),
         .executableTarget(name: "iscsi-root-fuzz", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ISCSITests", dependencies: ["ISCSI"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Reports"]),
         .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "ISCSI"], exclude: ["Resources"]),
         .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),

@@ -63,27 +63,13 @@ public struct BootLog {
     /// The first field of /proc/sys/kernel/printk (nil before /proc is mounted): messages
     /// with a priority number below it are printed on the console by the kernel.
     private static func consoleLogLevel() -> Int? {
-        let descriptor = open("/proc/sys/kernel/printk", O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var bytes = [UInt8](repeating: 0, count: 64)
-        let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        let digits = bytes[..<count].prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-        return Int(String(decoding: digits, as: UTF8.self))
+        guard let text = readText("/proc/sys/kernel/printk") else { return nil }
+        return Int(String(text.prefix { $0.isASCII && $0.isNumber }))
     }
 
+    /// Best effort: a console or kernel log that cannot be written has no better place to
+    /// report it.
     private static func writeAll(_ text: String, to descriptor: Int32) {
-        var text = text
-        text.withUTF8 { buffer in
-            var offset = 0
-            // Bounded: each pass writes at least one byte or gives up.
-            while offset < buffer.count {
-                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                if written <= 0 { return }
-                offset += written
-            }
-        }
+        try? LinuxSystem.writeAll(Array(text.utf8), to: descriptor)
     }
 }

@@ -120,23 +120,31 @@ public enum BootSequence {
         let initiatorName = Self.initiatorName(plan, interface: interface)
 
         let loginStart = MonotonicInstant.now()
-        try logIn(targets, plan: plan, initiatorName: initiatorName, interface: interface, log: &log) {
-            (session: consuming KernelSession, sessionPlans, target, log: inout BootLog) throws(BootFailure) -> Never in
-            log.line(
-                "login: \(target.name.value) at \(Self.portalText(session.portal, asked: sessionPlans[0].portal.description)) "
-                    + "as \(initiatorName), session \(session.sessionID) "
-                    + "(\(loginStart.milliseconds(until: .now())) ms)")
-            recordSession(interface: interface.name, target: target.name.value, log: &log)
-            try finish(session: session, plans: sessionPlans, target: target, plan: plan, mode: mode, log: &log)
-        }
+        let root = try logIn(targets, plan: plan, initiatorName: initiatorName, interface: interface, log: &log)
+        log.line(
+            "login: \(root.target.name.value) at \(Self.portalText(root.session.portal, asked: root.plans[0].portal.description)) "
+                + "as \(initiatorName), session \(root.session.sessionID) "
+                + "(\(loginStart.milliseconds(until: .now())) ms)")
+        recordSession(interface: interface.name, target: root.target.name.value, log: &log)
+        try finish(root, plan: plan, mode: mode, log: &log)
+    }
+
+    /// The root's session once the boot logged in, with the portal plans in the order
+    /// recovery tries them (the one that worked first) and the target it belongs to. The
+    /// supervisor consumes the session: no other part of the boot can log it out.
+    struct LoggedInRoot: ~Copyable {
+        var session: KernelSession
+        let plans: [KernelSessionPlan]
+        let target: TargetPlan
     }
 
     /// Root device, then mount, supervisor, switch_root (init mode) or supervisor and the
     /// device on standard output (hook mode): everything after the login.
-    private static func finish(
-        session: consuming KernelSession, plans: [KernelSessionPlan], target: TargetPlan, plan: BootPlan, mode: Mode,
-        log: inout BootLog
-    ) throws(BootFailure) -> Never {
+    private static func finish(_ root: consuming LoggedInRoot, plan: BootPlan, mode: Mode, log: inout BootLog) throws(BootFailure) -> Never
+    {
+        let session = root.session
+        let plans = root.plans
+        let target = root.target
         let hostNumber = session.hostNumber
         let (disk, device) = try Self.step("root device", log: &log) { () throws(BootFailure) in
             let found = try Self.waitForRoot(hostNumber: hostNumber, lun: target.lun.value?.number, plan: plan.root)
@@ -249,9 +257,8 @@ public enum BootSequence {
     /// Every portal of every target in order, `loginRetries` rounds, until one session is
     /// up; the first target that logs in holds the root.
     private static func logIn(
-        _ targets: [TargetPlan], plan: BootPlan, initiatorName: String, interface: ConfiguredInterface, log: inout BootLog,
-        then continueBoot: (consuming KernelSession, [KernelSessionPlan], TargetPlan, inout BootLog) throws(BootFailure) -> Never
-    ) throws(BootFailure) -> Never {
+        _ targets: [TargetPlan], plan: BootPlan, initiatorName: String, interface: ConfiguredInterface, log: inout BootLog
+    ) throws(BootFailure) -> LoggedInRoot {
         // What was tried, for the failure summary at the console.
         var attempts: [String] = []
         var unroutedPortals = false
@@ -263,7 +270,8 @@ public enum BootSequence {
         do { handle = try KernelChannel.tcpTransportHandle() } catch {
             throw BootFailure(step: "login", reason: "\(error)", check: "that iscsi_tcp is in the initramfs")
         }
-        let rounds = max(1, plan.session.loginRetries.value)
+        let retries = BootLoginRetries(rounds: plan.session.loginRetries.value)
+        let rounds = retries.rounds
         for round in 0..<rounds {
             for target in targets {
                 let plans = try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)
@@ -286,11 +294,11 @@ public enum BootSequence {
                     try? session.scanHost()
                     // The portal that worked leads the recovery order.
                     let ordered = [sessionPlan] + plans.filter { $0.portal.description != sessionPlan.portal.description }
-                    try continueBoot(session, ordered, target, &log)
+                    return LoggedInRoot(session: session, plans: ordered, target: target)
                 }
             }
             // Back off between rounds: the target may still be coming up.
-            if round + 1 < rounds { usleep(UInt32(min(8, 1 << round)) * 500_000) }
+            if let delay = retries.delay(afterFailedRound: round) { usleep(UInt32(delay) * 1000) }
         }
         throw BootFailure(
             step: "login", reason: "every portal failed:\n  " + attempts.joined(separator: "\n  "),
@@ -415,10 +423,7 @@ public enum BootSequence {
         for directory in ["oldroot", "dev", "proc", "sys", "run"] { mkdir(Self.shutdownRamdisk + "/" + directory, 0o755) }
         do throws(SystemError) {
             try copyFile(from: binaryPath, to: Self.shutdownRamdisk + "/shutdown", mode: 0o755)
-            guard
-                ProcessPinning.writeBytes(
-                    Array("NAME=iscsi-root\nID=iscsi-root\n".utf8), to: Self.shutdownRamdisk + "/etc/initrd-release", mode: 0o644)
-            else { throw SystemError("write \(Self.shutdownRamdisk)") }
+            try writeFile(Array("NAME=iscsi-root\nID=iscsi-root\n".utf8), to: Self.shutdownRamdisk + "/etc/initrd-release", mode: 0o644)
         } catch {
             log.line("warning: no shutdown ramdisk (\(error)); the root session will not be logged out at shutdown")
         }
@@ -436,34 +441,32 @@ public enum BootSequence {
     private static func startSupervisor(
         session: consuming KernelSession, plans: [KernelSessionPlan], disk: String, hookMode: Bool, log: BootLog
     ) throws(BootFailure) -> pid_t {
-        var ready: [Int32] = [0, 0]
-        guard pipe(&ready) == 0 else { throw BootFailure(step: "supervisor", reason: "\(SystemError("pipe"))", check: "memory") }
-        let child = fork()
-        if child < 0 { throw BootFailure(step: "supervisor", reason: "\(SystemError("fork"))", check: "memory") }
-        if child == 0 {
-            close(ready[0])
+        let ready = try supervisorStep { () throws(SystemError) in try ReadinessPipe() }
+        switch try supervisorStep(forkProcess) {
+        case .child:
             var log = log
             if hookMode { detachFromHook() }
             for problem in ProcessPinning.pin() { log.line("supervisor: \(problem)") }
             if iscsi_root_private_mounts_without(hookMode ? nil : Self.newRoot) != 0 {
                 log.line("supervisor: private mounts: \(SystemError("unshare"))")
             }
-            _ = write(ready[1], [1] as [UInt8], 1)
-            close(ready[1])
+            ready.signal()
             // Off the boot's critical path: PID 1 goes on to the real init meanwhile, and
             // this process yields to it.
             nice(10)
             prepareShutdownRamdisk(binaryPath: "/proc/self/exe", log: &log)
             SessionSupervisor(session: session, plans: plans, disk: disk, log: log).run()
+        case .parent(let child):
+            // Bounded: a supervisor that never answers must not stop the boot.
+            _ = ready.wait(deadline: .now().advanced(byMilliseconds: 5000))
+            return child
         }
-        close(ready[1])
-        var byte: UInt8 = 0
-        var descriptor = pollfd(fd: ready[0], events: Int16(POLLIN), revents: 0)
-        // Bounded: a supervisor that never answers must not stop the boot.
-        if poll(&descriptor, 1, 5000) > 0 { _ = read(ready[0], &byte, 1) }
-        close(ready[0])
-        return child
     }
+}
+
+/// `body`'s system error as the supervisor step's failure.
+private func supervisorStep<Value: ~Copyable>(_ body: () throws(SystemError) -> Value) throws(BootFailure) -> Value {
+    do { return try body() } catch { throw BootFailure(step: "supervisor", reason: "\(error)", check: "memory") }
 }
 
 /// Why the boot could not reach the root: the step, the reason, and what to check.

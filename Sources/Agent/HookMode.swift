@@ -4,6 +4,7 @@
 import BootConfig
 import ISCSI
 import LinuxSystem
+import Reports
 
 /// What a dracut or initramfs-tools hook tells `iscsi-root login` beyond the command line.
 public struct HookOptions: Sendable, Equatable {
@@ -16,7 +17,8 @@ public struct HookOptions: Sendable, Equatable {
     }
 }
 
-/// What a running supervisor says about its session (the first lines of `status`).
+/// What a running supervisor says about its session: the `target` and `host` members of
+/// its `status --json` answer (`SupervisorStatus.json`).
 struct RunningSession: Equatable {
     var target: String
     var hostNumber: UInt32
@@ -26,22 +28,15 @@ struct RunningSession: Equatable {
         self.hostNumber = hostNumber
     }
 
-    /// Reads `session N (hostH): STATE` and `target   NAME at PORTAL` of `SupervisorStatus.text`.
-    init?(statusText: String) {
-        var target: String?
-        var host: UInt32?
-        for line in statusText.split(separator: "\n") {
-            let words = line.split(separator: " ")
-            if words.first == "session", words.count > 2, words[2].hasPrefix("(host") {
-                host = UInt32(words[2].dropFirst("(host".count).prefix { $0.isNumber })
-            } else if words.first == "target", words.count > 1 {
-                // `target   NAME at PORTAL`: iSCSI names have no spaces.
-                target = String(words[1])
-            }
-        }
-        guard let target, let host else { return nil }
+    /// Nil unless `statusJSON` is a JSON object whose `target` is a non-empty string and
+    /// whose `host` is a SCSI host number.
+    init?(statusJSON: String) {
+        guard let status = try? JSON.read(statusJSON),
+            case .string(let target)? = status["target"], !target.isEmpty,
+            case .number(let host)? = status["host"], let hostNumber = UInt32(exactly: host)
+        else { return nil }
         self.target = target
-        self.hostNumber = host
+        self.hostNumber = hostNumber
     }
 }
 
@@ -51,10 +46,10 @@ extension BootSequence {
     /// device of its session and exits 0 if it serves a target of the plan; a supervisor of
     /// another target is a failure. Returns when no supervisor answers.
     static func reportRunningSupervisor(_ plan: BootPlan, log: inout BootLog) throws(BootFailure) {
-        guard let answer = try? ControlRequest.status.send(timeoutMilliseconds: 5000),
+        guard let answer = try? ControlRequest.statusJSON.send(timeoutMilliseconds: 5000),
             !answer.hasPrefix(ControlRequest.refusalPrefix)
         else { return }
-        guard let running = RunningSession(statusText: answer) else {
+        guard let running = RunningSession(statusJSON: answer) else {
             throw BootFailure(
                 step: "login",
                 reason: "a supervisor answers on @\(ControlRequest.socketName), but its status is unreadable: \(answer.prefix(200))",

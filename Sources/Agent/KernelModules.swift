@@ -2,6 +2,7 @@
     import Glibc
 #endif
 import CLibkmod
+import LinuxSystem
 
 /// Loads kernel modules from `/lib/modules/$(uname -r)` with libkmod, the way `modprobe`
 /// does (dependencies and soft dependencies first), without running any helper program.
@@ -94,13 +95,7 @@ public struct KernelModules: ~Copyable {
     }
 
     private static func readFirstLine(_ path: String) -> String? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var bytes = [UInt8](repeating: 0, count: 512)
-        let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        return String(decoding: bytes[..<count].prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        readText(path).map { String($0.prefix { $0 != "\n" }) }
     }
 
     /// libkmod returns negative errno values.

@@ -42,30 +42,11 @@ public enum ProcessPinning {
 
     /// Writes `text` to a file that exists (a /proc or /sys attribute, which refuse O_CREAT).
     static func writeExisting(_ text: String, to path: String) -> Bool {
-        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        let bytes = Array(text.utf8)
-        return write(descriptor, bytes, bytes.count) == bytes.count
+        (try? writeAttribute(text, to: path)) != nil
     }
 
     /// Writes `text` to `path`, creating or truncating it.
     static func writeText(_ text: String, to path: String) -> Bool {
-        writeBytes(Array(text.utf8), to: path, mode: 0o644)
-    }
-
-    /// Writes `bytes` to `path` with `mode`, creating or truncating it.
-    static func writeBytes(_ bytes: [UInt8], to path: String, mode: mode_t) -> Bool {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return false }
-            offset += written
-        }
-        return fchmod(descriptor, mode) == 0
+        (try? writeFile(Array(text.utf8), to: path, mode: 0o644)) != nil
     }
 }

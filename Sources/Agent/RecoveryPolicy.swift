@@ -62,3 +62,24 @@ public struct RecoveryPolicy: Sendable, Equatable {
         return .retry(portalIndex: 0, afterMilliseconds: max(0, base + Int(spread)))
     }
 }
+
+/// How long the boot waits between its rounds of login attempts (every portal of every
+/// target once per round): half a second, doubling up to 4 s, as a target that is still
+/// starting needs a moment and a dead one should not hold the boot longer than the rounds
+/// the plan allows. No jitter: one machine's boot does not stampede a target.
+public struct BootLoginRetries: Sendable, Equatable {
+    /// How many rounds the boot tries (`iscsi.retries`, at least 1).
+    public var rounds: Int
+    public var firstDelayMilliseconds = 500
+    public var maximumDelayMilliseconds = 4000
+
+    public init(rounds: Int) {
+        self.rounds = max(1, rounds)
+    }
+
+    /// The wait after round number `round` (0 = the first) failed, or nil after the last.
+    public func delay(afterFailedRound round: Int) -> Int? {
+        guard round + 1 < rounds else { return nil }
+        return min(maximumDelayMilliseconds, firstDelayMilliseconds << min(max(round, 0), 16))
+    }
+}

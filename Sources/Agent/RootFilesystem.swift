@@ -43,12 +43,7 @@ public enum RootFilesystem {
 
     /// Writes `commandTimeoutSeconds` to the disk's `device/timeout`; false if it could not.
     public static func raiseCommandTimeout(of disk: SessionDisk) -> Bool {
-        let path = "/sys/block/\(disk.name)/device/timeout"
-        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        let text = Array(String(commandTimeoutSeconds).utf8)
-        return write(descriptor, text, text.count) == text.count
+        (try? writeAttribute(String(commandTimeoutSeconds), to: "/sys/block/\(disk.name)/device/timeout")) != nil
     }
 
     /// Which device of `disk` is the root `device` names; nil when none matches.

@@ -49,13 +49,12 @@ public struct SessionSupervisor: ~Copyable {
             while session.channel.hasQueuedEvents, let event = try? session.channel.nextEvent(deadline: .now()) {
                 handle(event, control: control)
             }
-            var descriptors = [pollfd(fd: session.channel.fileDescriptor, events: Int16(POLLIN), revents: 0)]
-            if let control { descriptors.append(pollfd(fd: control, events: Int16(POLLIN), revents: 0)) }
-            guard poll(&descriptors, nfds_t(descriptors.count), -1) > 0 else { continue }
-            if descriptors[0].revents != 0, let event = try? session.channel.nextEvent(deadline: .now()) {
+            let watched = [session.channel.fileDescriptor] + (control.map { [$0] } ?? [])
+            guard let ready = try? waitForReadable(watched, deadline: nil) else { continue }
+            if ready[0], let event = try? session.channel.nextEvent(deadline: .now()) {
                 handle(event, control: control)
             }
-            if descriptors.count > 1, descriptors[1].revents != 0, let control {
+            if ready.count > 1, ready[1], let control {
                 answerOneRequest(control)
             }
         }
@@ -122,10 +121,7 @@ public struct SessionSupervisor: ~Copyable {
                 usleep(UInt32(clamping: max(0, MonotonicInstant.now().milliseconds(until: deadline)) * 1000))
                 return
             }
-            var descriptor = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
-            if poll(&descriptor, 1, Int32(clamping: max(0, MonotonicInstant.now().milliseconds(until: deadline)))) > 0 {
-                answerOneRequest(control)
-            }
+            if (try? waitForReadable([control], deadline: deadline))?[0] == true { answerOneRequest(control) }
         }
     }
 
@@ -172,15 +168,15 @@ public struct SessionSupervisor: ~Copyable {
     /// block the write until the replacement timeout and the supervisor must stay free; the
     /// logout goes ahead after `diskRemovalTimeoutSeconds` either way.
     private func removeDisk(_ disk: String) {
-        let child = fork()
-        if child == 0 {
+        switch try? forkProcess() {
+        case .child:
             _ = ProcessPinning.writeExisting("1", to: "/sys/block/\(disk)/device/delete")
             _exit(0)
+        case .parent(let child):
+            _ = waitForExit(child, deadline: .now().advanced(byMilliseconds: Self.diskRemovalTimeoutSeconds * 1000))
+        case nil:
+            return
         }
-        guard child > 0 else { return }
-        let deadline = MonotonicInstant.now().advanced(byMilliseconds: Self.diskRemovalTimeoutSeconds * 1000)
-        var status: Int32 = 0
-        while waitpid(child, &status, WNOHANG) == 0 && !deadline.hasPassed { usleep(20_000) }
     }
 
     static let diskRemovalTimeoutSeconds = 10

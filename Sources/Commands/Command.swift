@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import LinuxSystem
 
 /// Exit statuses shared by every command: 0 done, 1 the operation failed, 2 bad usage.
 public enum ExitStatus: Int32 {
@@ -23,17 +24,6 @@ public protocol Command: Sendable {
 
 /// Writes `text` and a newline to standard error, unbuffered (messages for people).
 public func printError(_ text: String, terminator: String = "\n") {
-    var line = text
-    line.append(terminator)
-    line.withUTF8 { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-            if written <= 0 {
-                if written < 0 && errno == EINTR { continue }
-                return
-            }
-            offset += written
-        }
-    }
+    // Best effort: standard error is where a failure would be reported.
+    try? writeAll(Array((text + terminator).utf8), to: 2)
 }

@@ -1,4 +1,5 @@
 import BootConfig
+import Reports
 
 /// A kernel command line of any bytes, resolved into a plan as at boot.
 public func fuzzKernelCommandLine(_ bytes: [UInt8]) {
@@ -16,4 +17,9 @@ public func fuzzInitramfsConfig(_ bytes: [UInt8]) {
 public func fuzzIBFT(_ bytes: [UInt8]) {
     _ = try? IBFT(bytes: bytes)
     if let table = IBFT.scanLowMemory(bytes, baseAddress: 0).table { _ = try? IBFT(bytes: table.bytes) }
+}
+
+/// A supervisor's `status --json` answer of any bytes, as hook mode reads it.
+public func fuzzJSON(_ bytes: [UInt8]) {
+    _ = try? JSON.read(bytes: bytes)
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import LinuxSystem
 
 /// The outcome of running saved inputs through a fuzz target. An input that traps ends the
 /// process instead (that is the failure fuzzing looks for); `failed` counts inputs that
@@ -42,18 +43,5 @@ func regularFiles(in folder: String) -> [String] {
 
 /// The contents of the file at `path`, or nil if it cannot be read.
 public func readWholeFile(_ path: String) -> [UInt8]? {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    var contents: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, $0.count) }
-        if count == 0 { return contents }
-        if count < 0 {
-            if errno == EINTR { continue }
-            return nil
-        }
-        contents += chunk[..<count]
-    }
+    try? readFile(at: path, offset: 0, count: .max)
 }

@@ -23,6 +23,7 @@ public let allFuzzTargets: [FuzzTarget] = [
     FuzzTarget("kernel-command-line", fuzzKernelCommandLine),
     FuzzTarget("initramfs-config", fuzzInitramfsConfig),
     FuzzTarget("ibft", fuzzIBFT),
+    FuzzTarget("json", fuzzJSON),
 ]
 
 public func fuzzTarget(named name: String) -> FuzzTarget? {

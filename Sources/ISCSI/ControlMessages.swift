@@ -31,22 +31,16 @@ public struct NOPOut: ISCSIMessage {
         try Self.check(pdu)
         let header = pdu.header
         immediate = header.isImmediate
-        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        targetTransferTag = header.uint32(at: Field.targetTransferTag)
-        cmdSN = SequenceNumber(header.uint32(at: Field.cmdSN))
-        expStatSN = SequenceNumber(header.uint32(at: Field.expStatSN))
+        (lun, initiatorTaskTag, targetTransferTag) = header.task
+        (cmdSN, expStatSN) = header.initiatorSequence
         data = pdu.data
     }
 
     public var pdu: PDU {
         var header = Self.header(immediate: immediate)
-        header[byte: 1] = 0x80
-        header.setUInt64(lun.rawValue, at: Field.lun)
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt32(targetTransferTag, at: Field.targetTransferTag)
-        header.setUInt32(cmdSN.rawValue, at: Field.cmdSN)
-        header.setUInt32(expStatSN.rawValue, at: Field.expStatSN)
+        header[Field.flags] = 0x80
+        header.task = (lun, initiatorTaskTag, targetTransferTag)
+        header.initiatorSequence = (cmdSN, expStatSN)
         return PDU(header: header, data: data)
     }
 }
@@ -79,20 +73,16 @@ public struct NOPIn: ISCSIMessage {
     public init(_ pdu: PDU) throws(PDUError) {
         try Self.check(pdu)
         let header = pdu.header
-        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        targetTransferTag = header.uint32(at: Field.targetTransferTag)
-        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
+        (lun, initiatorTaskTag, targetTransferTag) = header.task
+        (statSN, expCmdSN, maxCmdSN) = header.targetSequence
         data = pdu.data
     }
 
     public var pdu: PDU {
         var header = Self.header()
-        header[byte: 1] = 0x80
-        header.setUInt64(lun.rawValue, at: Field.lun)
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt32(targetTransferTag, at: Field.targetTransferTag)
-        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
+        header[Field.flags] = 0x80
+        header.task = (lun, initiatorTaskTag, targetTransferTag)
+        header.targetSequence = (statSN, expCmdSN, maxCmdSN)
         return PDU(header: header, data: data)
     }
 
@@ -131,29 +121,33 @@ public struct LogoutRequest: ISCSIMessage {
         try Self.check(pdu)
         let header = pdu.header
         immediate = header.isImmediate
-        guard let reason = Reason(rawValue: header[byte: 1] & 0x7F) else {
-            throw .fieldInvalid(opcode: Self.opcode, field: "reason code", value: UInt64(header[byte: 1] & 0x7F))
+        guard let reason = Reason(rawValue: header[Field.flags] & 0x7F) else {
+            throw .fieldInvalid(opcode: Self.opcode, field: "reason code", value: UInt64(header[Field.flags] & 0x7F))
         }
         self.reason = reason
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        cid = header.uint16(at: 20)
-        cmdSN = SequenceNumber(header.uint32(at: Field.cmdSN))
-        expStatSN = SequenceNumber(header.uint32(at: Field.expStatSN))
+        initiatorTaskTag = header[Field.initiatorTaskTag]
+        cid = header[Field.cid]
+        (cmdSN, expStatSN) = header.initiatorSequence
     }
 
     public var pdu: PDU {
         var header = Self.header(immediate: immediate)
-        header[byte: 1] = 0x80 | reason.rawValue
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt16(cid, at: 20)
-        header.setUInt32(cmdSN.rawValue, at: Field.cmdSN)
-        header.setUInt32(expStatSN.rawValue, at: Field.expStatSN)
+        header[Field.flags] = 0x80 | reason.rawValue
+        header[Field.initiatorTaskTag] = initiatorTaskTag
+        header[Field.cid] = cid
+        header.initiatorSequence = (cmdSN, expStatSN)
         return PDU(header: header)
     }
 }
 
 public struct LogoutResponse: ISCSIMessage {
     public static let opcode = Opcode.logoutResponse
+
+    /// §11.15.
+    enum Layout {
+        static let time2Wait = HeaderField<UInt16>(40)
+        static let time2Retain = HeaderField<UInt16>(42)
+    }
 
     /// §11.15.1: 0 closed successfully, 1 CID not found, 2 connection recovery not
     /// supported, 3 cleanup failed.
@@ -181,27 +175,34 @@ public struct LogoutResponse: ISCSIMessage {
     public init(_ pdu: PDU) throws(PDUError) {
         try Self.check(pdu)
         let header = pdu.header
-        response = header[byte: 2]
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
-        time2Wait = header.uint16(at: 40)
-        time2Retain = header.uint16(at: 42)
+        response = header[Field.response]
+        initiatorTaskTag = header[Field.initiatorTaskTag]
+        (statSN, expCmdSN, maxCmdSN) = header.targetSequence
+        time2Wait = header[Layout.time2Wait]
+        time2Retain = header[Layout.time2Retain]
     }
 
     public var pdu: PDU {
         var header = Self.header()
-        header[byte: 1] = 0x80
-        header[byte: 2] = response
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
-        header.setUInt16(time2Wait, at: 40)
-        header.setUInt16(time2Retain, at: 42)
+        header[Field.flags] = 0x80
+        header[Field.response] = response
+        header[Field.initiatorTaskTag] = initiatorTaskTag
+        header.targetSequence = (statSN, expCmdSN, maxCmdSN)
+        header[Layout.time2Wait] = time2Wait
+        header[Layout.time2Retain] = time2Retain
         return PDU(header: header)
     }
 }
 
 public struct TaskManagementRequest: ISCSIMessage {
     public static let opcode = Opcode.taskManagementRequest
+
+    /// §11.5.
+    enum Layout {
+        static let referencedTaskTag = HeaderField<UInt32>(20)
+        static let refCmdSN = HeaderField<SequenceNumber>(32)
+        static let expDataSN = HeaderField<UInt32>(36)
+    }
 
     /// §11.5.1.
     public enum Function: UInt8, Sendable, CaseIterable {
@@ -239,29 +240,27 @@ public struct TaskManagementRequest: ISCSIMessage {
         try Self.check(pdu)
         let header = pdu.header
         immediate = header.isImmediate
-        guard let function = Function(rawValue: header[byte: 1] & 0x7F) else {
-            throw .fieldInvalid(opcode: Self.opcode, field: "function", value: UInt64(header[byte: 1] & 0x7F))
+        guard let function = Function(rawValue: header[Field.flags] & 0x7F) else {
+            throw .fieldInvalid(opcode: Self.opcode, field: "function", value: UInt64(header[Field.flags] & 0x7F))
         }
         self.function = function
-        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        referencedTaskTag = header.uint32(at: 20)
-        cmdSN = SequenceNumber(header.uint32(at: Field.cmdSN))
-        expStatSN = SequenceNumber(header.uint32(at: Field.expStatSN))
-        refCmdSN = SequenceNumber(header.uint32(at: 32))
-        expDataSN = header.uint32(at: 36)
+        lun = header[Field.lun]
+        initiatorTaskTag = header[Field.initiatorTaskTag]
+        referencedTaskTag = header[Layout.referencedTaskTag]
+        (cmdSN, expStatSN) = header.initiatorSequence
+        refCmdSN = header[Layout.refCmdSN]
+        expDataSN = header[Layout.expDataSN]
     }
 
     public var pdu: PDU {
         var header = Self.header(immediate: immediate)
-        header[byte: 1] = 0x80 | function.rawValue
-        header.setUInt64(lun.rawValue, at: Field.lun)
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt32(referencedTaskTag, at: 20)
-        header.setUInt32(cmdSN.rawValue, at: Field.cmdSN)
-        header.setUInt32(expStatSN.rawValue, at: Field.expStatSN)
-        header.setUInt32(refCmdSN.rawValue, at: 32)
-        header.setUInt32(expDataSN, at: 36)
+        header[Field.flags] = 0x80 | function.rawValue
+        header[Field.lun] = lun
+        header[Field.initiatorTaskTag] = initiatorTaskTag
+        header[Layout.referencedTaskTag] = referencedTaskTag
+        header.initiatorSequence = (cmdSN, expStatSN)
+        header[Layout.refCmdSN] = refCmdSN
+        header[Layout.expDataSN] = expDataSN
         return PDU(header: header)
     }
 }
@@ -292,23 +291,32 @@ public struct TaskManagementResponse: ISCSIMessage {
     public init(_ pdu: PDU) throws(PDUError) {
         try Self.check(pdu)
         let header = pdu.header
-        response = header[byte: 2]
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
+        response = header[Field.response]
+        initiatorTaskTag = header[Field.initiatorTaskTag]
+        (statSN, expCmdSN, maxCmdSN) = header.targetSequence
     }
 
     public var pdu: PDU {
         var header = Self.header()
-        header[byte: 1] = 0x80
-        header[byte: 2] = response
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
+        header[Field.flags] = 0x80
+        header[Field.response] = response
+        header[Field.initiatorTaskTag] = initiatorTaskTag
+        header.targetSequence = (statSN, expCmdSN, maxCmdSN)
         return PDU(header: header)
     }
 }
 
 public struct AsyncMessage: ISCSIMessage {
     public static let opcode = Opcode.asyncMessage
+
+    /// §11.9.
+    enum Layout {
+        static let asyncEvent = HeaderField<UInt8>(36)
+        static let asyncVCode = HeaderField<UInt8>(37)
+        static let parameter1 = HeaderField<UInt16>(38)
+        static let parameter2 = HeaderField<UInt16>(40)
+        static let parameter3 = HeaderField<UInt16>(42)
+    }
 
     /// §11.9.1: 0 SCSI async event, 1 logout requested, 2 connection drop, 3 all
     /// connections drop, 4 renegotiate, 255 vendor specific.
@@ -343,33 +351,38 @@ public struct AsyncMessage: ISCSIMessage {
     public init(_ pdu: PDU) throws(PDUError) {
         try Self.check(pdu)
         let header = pdu.header
-        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
-        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
-        asyncEvent = header[byte: 36]
-        asyncVCode = header[byte: 37]
-        parameter1 = header.uint16(at: 38)
-        parameter2 = header.uint16(at: 40)
-        parameter3 = header.uint16(at: 42)
+        lun = header[Field.lun]
+        (statSN, expCmdSN, maxCmdSN) = header.targetSequence
+        asyncEvent = header[Layout.asyncEvent]
+        asyncVCode = header[Layout.asyncVCode]
+        parameter1 = header[Layout.parameter1]
+        parameter2 = header[Layout.parameter2]
+        parameter3 = header[Layout.parameter3]
         data = pdu.data
     }
 
     public var pdu: PDU {
         var header = Self.header()
-        header[byte: 1] = 0x80
-        header.setUInt64(lun.rawValue, at: Field.lun)
-        header.setUInt32(reservedTaskTag, at: Field.initiatorTaskTag)
-        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
-        header[byte: 36] = asyncEvent
-        header[byte: 37] = asyncVCode
-        header.setUInt16(parameter1, at: 38)
-        header.setUInt16(parameter2, at: 40)
-        header.setUInt16(parameter3, at: 42)
+        header[Field.flags] = 0x80
+        header[Field.lun] = lun
+        header[Field.initiatorTaskTag] = reservedTaskTag
+        header.targetSequence = (statSN, expCmdSN, maxCmdSN)
+        header[Layout.asyncEvent] = asyncEvent
+        header[Layout.asyncVCode] = asyncVCode
+        header[Layout.parameter1] = parameter1
+        header[Layout.parameter2] = parameter2
+        header[Layout.parameter3] = parameter3
         return PDU(header: header, data: data)
     }
 }
 
 public struct Reject: ISCSIMessage {
     public static let opcode = Opcode.reject
+
+    /// §11.17.
+    enum Layout {
+        static let reason = HeaderField<UInt8>(2)
+    }
 
     /// §11.17.1 reason codes.
     public var reason: UInt8
@@ -395,26 +408,26 @@ public struct Reject: ISCSIMessage {
     public init(_ pdu: PDU) throws(PDUError) {
         try Self.check(pdu)
         let header = pdu.header
-        reason = header[byte: 2]
-        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
-        dataSN = header.uint32(at: 36)
+        reason = header[Layout.reason]
+        (statSN, expCmdSN, maxCmdSN) = header.targetSequence
+        dataSN = header[Field.dataSN]
         rejectedHeader = pdu.data
     }
 
     public var pdu: PDU {
         var header = Self.header()
-        header[byte: 1] = 0x80
-        header[byte: 2] = reason
-        header.setUInt32(reservedTaskTag, at: Field.initiatorTaskTag)
-        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
-        header.setUInt32(dataSN, at: 36)
+        header[Field.flags] = 0x80
+        header[Layout.reason] = reason
+        header[Field.initiatorTaskTag] = reservedTaskTag
+        header.targetSequence = (statSN, expCmdSN, maxCmdSN)
+        header[Field.dataSN] = dataSN
         return PDU(header: header, data: rejectedHeader)
     }
 
     /// The rejected PDU's Initiator Task Tag, if its header is there.
     public var rejectedTaskTag: UInt32? {
         guard rejectedHeader.count >= BasicHeaderSegment.length else { return nil }
-        return rejectedHeader.bigEndianUInt32(at: Field.initiatorTaskTag)
+        return BasicHeaderSegment(Array(rejectedHeader.prefix(BasicHeaderSegment.length)))?[Field.initiatorTaskTag]
     }
 
     public var reasonText: String {
@@ -437,6 +450,12 @@ public struct Reject: ISCSIMessage {
 
 public struct SNACKRequest: ISCSIMessage {
     public static let opcode = Opcode.snackRequest
+
+    /// §11.16.
+    enum Layout {
+        static let beginRun = HeaderField<UInt32>(40)
+        static let runLength = HeaderField<UInt32>(44)
+    }
 
     /// §11.16.1: 0 Data/R2T, 1 status, 2 DataACK, 3 R-Data.
     public var type: UInt8
@@ -463,25 +482,21 @@ public struct SNACKRequest: ISCSIMessage {
     public init(_ pdu: PDU) throws(PDUError) {
         try Self.check(pdu)
         let header = pdu.header
-        type = header[byte: 1] & 0x0F
+        type = header[Field.flags] & 0x0F
         guard type <= 3 else { throw .fieldInvalid(opcode: Self.opcode, field: "type", value: UInt64(type)) }
-        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        targetTransferTag = header.uint32(at: Field.targetTransferTag)
-        expStatSN = SequenceNumber(header.uint32(at: Field.expStatSN))
-        beginRun = header.uint32(at: 40)
-        runLength = header.uint32(at: 44)
+        (lun, initiatorTaskTag, targetTransferTag) = header.task
+        expStatSN = header[Field.expStatSN]
+        beginRun = header[Layout.beginRun]
+        runLength = header[Layout.runLength]
     }
 
     public var pdu: PDU {
         var header = Self.header()
-        header[byte: 1] = 0x80 | (type & 0x0F)
-        header.setUInt64(lun.rawValue, at: Field.lun)
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt32(targetTransferTag, at: Field.targetTransferTag)
-        header.setUInt32(expStatSN.rawValue, at: Field.expStatSN)
-        header.setUInt32(beginRun, at: 40)
-        header.setUInt32(runLength, at: 44)
+        header[Field.flags] = 0x80 | (type & 0x0F)
+        header.task = (lun, initiatorTaskTag, targetTransferTag)
+        header[Field.expStatSN] = expStatSN
+        header[Layout.beginRun] = beginRun
+        header[Layout.runLength] = runLength
         return PDU(header: header)
     }
 }

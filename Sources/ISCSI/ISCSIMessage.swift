@@ -22,17 +22,5 @@ extension ISCSIMessage {
     }
 }
 
-/// Offsets shared by most PDUs (RFC 7143 §11.2.1).
-enum Field {
-    static let lun = 8
-    static let initiatorTaskTag = 16
-    static let targetTransferTag = 20
-    static let cmdSN = 24
-    static let statSN = 24
-    static let expStatSN = 28
-    static let expCmdSN = 28
-    static let maxCmdSN = 32
-}
-
 /// The Initiator Task Tag value reserved for PDUs that belong to no task (§11.2.1.8).
 public let reservedTaskTag: UInt32 = 0xFFFF_FFFF

@@ -47,29 +47,27 @@ public struct LoginRequest: ISCSIMessage {
         try Self.check(pdu)
         let header = pdu.header
         (transit, continues, currentStage, nextStage) = try loginFlags(header, opcode: Self.opcode)
-        versionMax = header[byte: 2]
-        versionMin = header[byte: 3]
-        isid = header.slice(8..<14)
-        tsih = header.uint16(at: 14)
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        cid = header.uint16(at: 20)
-        cmdSN = SequenceNumber(header.uint32(at: Field.cmdSN))
-        expStatSN = SequenceNumber(header.uint32(at: Field.expStatSN))
+        versionMax = header[LoginLayout.versionMax]
+        versionMin = header[LoginLayout.versionMin]
+        isid = header.slice(LoginLayout.isid)
+        tsih = header[LoginLayout.tsih]
+        initiatorTaskTag = header[Field.initiatorTaskTag]
+        cid = header[Field.cid]
+        (cmdSN, expStatSN) = header.initiatorSequence
         data = pdu.data
     }
 
     public var pdu: PDU {
         // Login requests are always immediate (§11.12).
         var header = Self.header(immediate: true)
-        header[byte: 1] = loginFlagsByte(transit: transit, continues: continues, currentStage: currentStage, nextStage: nextStage)
-        header[byte: 2] = versionMax
-        header[byte: 3] = versionMin
-        header.setSlice(Array(isid.prefix(6)) + [UInt8](repeating: 0, count: max(0, 6 - isid.count)), at: 8)
-        header.setUInt16(tsih, at: 14)
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt16(cid, at: 20)
-        header.setUInt32(cmdSN.rawValue, at: Field.cmdSN)
-        header.setUInt32(expStatSN.rawValue, at: Field.expStatSN)
+        header[Field.flags] = loginFlagsByte(transit: transit, continues: continues, currentStage: currentStage, nextStage: nextStage)
+        header[LoginLayout.versionMax] = versionMax
+        header[LoginLayout.versionMin] = versionMin
+        LoginLayout.setISID(isid, in: &header)
+        header[LoginLayout.tsih] = tsih
+        header[Field.initiatorTaskTag] = initiatorTaskTag
+        header[Field.cid] = cid
+        header.initiatorSequence = (cmdSN, expStatSN)
         return PDU(header: header, data: data)
     }
 }
@@ -115,38 +113,53 @@ public struct LoginResponse: ISCSIMessage {
         try Self.check(pdu)
         let header = pdu.header
         (transit, continues, currentStage, nextStage) = try loginFlags(header, opcode: Self.opcode)
-        versionMax = header[byte: 2]
-        versionActive = header[byte: 3]
-        isid = header.slice(8..<14)
-        tsih = header.uint16(at: 14)
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        statSN = SequenceNumber(header.uint32(at: Field.statSN))
-        expCmdSN = SequenceNumber(header.uint32(at: Field.expCmdSN))
-        maxCmdSN = SequenceNumber(header.uint32(at: Field.maxCmdSN))
-        status = LoginStatus(statusClass: header[byte: 36], detail: header[byte: 37])
+        versionMax = header[LoginLayout.versionMax]
+        versionActive = header[LoginLayout.versionActive]
+        isid = header.slice(LoginLayout.isid)
+        tsih = header[LoginLayout.tsih]
+        initiatorTaskTag = header[Field.initiatorTaskTag]
+        (statSN, expCmdSN, maxCmdSN) = header.targetSequence
+        status = LoginStatus(statusClass: header[LoginLayout.statusClass], detail: header[LoginLayout.statusDetail])
         data = pdu.data
     }
 
     public var pdu: PDU {
         var header = Self.header()
-        header[byte: 1] = loginFlagsByte(transit: transit, continues: continues, currentStage: currentStage, nextStage: nextStage)
-        header[byte: 2] = versionMax
-        header[byte: 3] = versionActive
-        header.setSlice(Array(isid.prefix(6)) + [UInt8](repeating: 0, count: max(0, 6 - isid.count)), at: 8)
-        header.setUInt16(tsih, at: 14)
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt32(statSN.rawValue, at: Field.statSN)
-        header.setUInt32(expCmdSN.rawValue, at: Field.expCmdSN)
-        header.setUInt32(maxCmdSN.rawValue, at: Field.maxCmdSN)
-        header[byte: 36] = status.statusClass
-        header[byte: 37] = status.detail
+        header[Field.flags] = loginFlagsByte(transit: transit, continues: continues, currentStage: currentStage, nextStage: nextStage)
+        header[LoginLayout.versionMax] = versionMax
+        header[LoginLayout.versionActive] = versionActive
+        LoginLayout.setISID(isid, in: &header)
+        header[LoginLayout.tsih] = tsih
+        header[Field.initiatorTaskTag] = initiatorTaskTag
+        header.targetSequence = (statSN, expCmdSN, maxCmdSN)
+        header[LoginLayout.statusClass] = status.statusClass
+        header[LoginLayout.statusDetail] = status.detail
         return PDU(header: header, data: data)
+    }
+}
+
+/// The Login Request's and Login Response's own fields (§11.12, §11.13).
+enum LoginLayout {
+    static let versionMax = HeaderField<UInt8>(2)
+    /// Version-min of the request; Version-active of the response.
+    static let versionMin = HeaderField<UInt8>(3)
+    static let versionActive = HeaderField<UInt8>(3)
+    static let isid = 8..<14
+    static let tsih = HeaderField<UInt16>(14)
+    /// The response's Status-Class and Status-Detail.
+    static let statusClass = HeaderField<UInt8>(36)
+    static let statusDetail = HeaderField<UInt8>(37)
+
+    /// The ISID, cut or zero-filled to its six bytes.
+    static func setISID(_ isid: [UInt8], in header: inout BasicHeaderSegment) {
+        let bytes = Array(isid.prefix(Self.isid.count)) + [UInt8](repeating: 0, count: max(0, Self.isid.count - isid.count))
+        header.setSlice(bytes, at: Self.isid.lowerBound)
     }
 }
 
 /// T (transit) 0x80, C (continue) 0x40, CSG bits 3–2, NSG bits 1–0 (§11.12.1–§11.12.4).
 private func loginFlags(_ header: BasicHeaderSegment, opcode: Opcode) throws(PDUError) -> (Bool, Bool, LoginStage, LoginStage) {
-    let flags = header[byte: 1]
+    let flags = header[Field.flags]
     guard let current = LoginStage(rawValue: (flags >> 2) & 0x3) else {
         throw .fieldInvalid(opcode: opcode, field: "CSG", value: UInt64((flags >> 2) & 0x3))
     }
@@ -195,24 +208,18 @@ public struct TextRequest: ISCSIMessage {
         try Self.check(pdu)
         let header = pdu.header
         immediate = header.isImmediate
-        final = header[byte: 1] & 0x80 != 0
-        continues = header[byte: 1] & 0x40 != 0
-        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        targetTransferTag = header.uint32(at: Field.targetTransferTag)
-        cmdSN = SequenceNumber(header.uint32(at: Field.cmdSN))
-        expStatSN = SequenceNumber(header.uint32(at: Field.expStatSN))
+        final = header[Field.flags] & 0x80 != 0
+        continues = header[Field.flags] & 0x40 != 0
+        (lun, initiatorTaskTag, targetTransferTag) = header.task
+        (cmdSN, expStatSN) = header.initiatorSequence
         data = pdu.data
     }
 
     public var pdu: PDU {
         var header = Self.header(immediate: immediate)
-        header[byte: 1] = (final ? 0x80 : 0) | (continues ? 0x40 : 0)
-        header.setUInt64(lun.rawValue, at: Field.lun)
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt32(targetTransferTag, at: Field.targetTransferTag)
-        header.setUInt32(cmdSN.rawValue, at: Field.cmdSN)
-        header.setUInt32(expStatSN.rawValue, at: Field.expStatSN)
+        header[Field.flags] = (final ? 0x80 : 0) | (continues ? 0x40 : 0)
+        header.task = (lun, initiatorTaskTag, targetTransferTag)
+        header.initiatorSequence = (cmdSN, expStatSN)
         return PDU(header: header, data: data)
     }
 }
@@ -248,37 +255,18 @@ public struct TextResponse: ISCSIMessage {
     public init(_ pdu: PDU) throws(PDUError) {
         try Self.check(pdu)
         let header = pdu.header
-        final = header[byte: 1] & 0x80 != 0
-        continues = header[byte: 1] & 0x40 != 0
-        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        targetTransferTag = header.uint32(at: Field.targetTransferTag)
-        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
+        final = header[Field.flags] & 0x80 != 0
+        continues = header[Field.flags] & 0x40 != 0
+        (lun, initiatorTaskTag, targetTransferTag) = header.task
+        (statSN, expCmdSN, maxCmdSN) = header.targetSequence
         data = pdu.data
     }
 
     public var pdu: PDU {
         var header = Self.header()
-        header[byte: 1] = (final ? 0x80 : 0) | (continues ? 0x40 : 0)
-        header.setUInt64(lun.rawValue, at: Field.lun)
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt32(targetTransferTag, at: Field.targetTransferTag)
-        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
+        header[Field.flags] = (final ? 0x80 : 0) | (continues ? 0x40 : 0)
+        header.task = (lun, initiatorTaskTag, targetTransferTag)
+        header.targetSequence = (statSN, expCmdSN, maxCmdSN)
         return PDU(header: header, data: data)
     }
-}
-
-/// StatSN, ExpCmdSN, MaxCmdSN at bytes 24, 28, 32 of every target PDU that carries them.
-func targetSequence(_ header: BasicHeaderSegment) -> (SequenceNumber, SequenceNumber, SequenceNumber) {
-    (
-        SequenceNumber(header.uint32(at: Field.statSN)), SequenceNumber(header.uint32(at: Field.expCmdSN)),
-        SequenceNumber(header.uint32(at: Field.maxCmdSN))
-    )
-}
-
-func setTargetSequence(_ header: inout BasicHeaderSegment, _ statSN: SequenceNumber, _ expCmdSN: SequenceNumber, _ maxCmdSN: SequenceNumber)
-{
-    header.setUInt32(statSN.rawValue, at: Field.statSN)
-    header.setUInt32(expCmdSN.rawValue, at: Field.expCmdSN)
-    header.setUInt32(maxCmdSN.rawValue, at: Field.maxCmdSN)
 }

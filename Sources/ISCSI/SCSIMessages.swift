@@ -3,6 +3,12 @@
 public struct SCSICommand: ISCSIMessage {
     public static let opcode = Opcode.scsiCommand
 
+    /// §11.3; bytes of the CDB past 16 travel in an AHS.
+    enum Layout {
+        static let expectedDataTransferLength = HeaderField<UInt32>(20)
+        static let cdb = 32..<48
+    }
+
     /// Task attributes (§11.3.1, SAM): untagged, simple, ordered, head of queue, ACA.
     public enum TaskAttribute: UInt8, Sendable, CaseIterable {
         case untagged = 0, simple = 1, ordered = 2, headOfQueue = 3, autoContingentAllegiance = 4
@@ -46,7 +52,7 @@ public struct SCSICommand: ISCSIMessage {
     public init(_ pdu: PDU) throws(PDUError) {
         try Self.check(pdu)
         let header = pdu.header
-        let flags = header[byte: 1]
+        let flags = header[Field.flags]
         immediate = header.isImmediate
         final = flags & 0x80 != 0
         read = flags & 0x40 != 0
@@ -55,12 +61,11 @@ public struct SCSICommand: ISCSIMessage {
             throw .fieldInvalid(opcode: Self.opcode, field: "ATTR", value: UInt64(flags & 0x07))
         }
         self.attribute = attribute
-        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        expectedDataTransferLength = header.uint32(at: 20)
-        cmdSN = SequenceNumber(header.uint32(at: Field.cmdSN))
-        expStatSN = SequenceNumber(header.uint32(at: Field.expStatSN))
-        cdb = header.slice(32..<48)
+        lun = header[Field.lun]
+        initiatorTaskTag = header[Field.initiatorTaskTag]
+        expectedDataTransferLength = header[Layout.expectedDataTransferLength]
+        (cmdSN, expStatSN) = header.initiatorSequence
+        cdb = header.slice(Layout.cdb)
         for segment in try additionalHeaderSegments(pdu.additionalHeader) where segment.type == Self.extendedCDBType {
             // The first byte of an extended CDB AHS's data is reserved (§11.2.2.3).
             cdb += segment.body.dropFirst()
@@ -70,14 +75,13 @@ public struct SCSICommand: ISCSIMessage {
 
     public var pdu: PDU {
         var header = Self.header(immediate: immediate)
-        header[byte: 1] = (final ? 0x80 : 0) | (read ? 0x40 : 0) | (write ? 0x20 : 0) | attribute.rawValue
-        header.setUInt64(lun.rawValue, at: Field.lun)
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt32(expectedDataTransferLength, at: 20)
-        header.setUInt32(cmdSN.rawValue, at: Field.cmdSN)
-        header.setUInt32(expStatSN.rawValue, at: Field.expStatSN)
-        let base = Array(cdb.prefix(16)) + [UInt8](repeating: 0, count: max(0, 16 - cdb.count))
-        header.setSlice(base, at: 32)
+        header[Field.flags] = (final ? 0x80 : 0) | (read ? 0x40 : 0) | (write ? 0x20 : 0) | attribute.rawValue
+        header[Field.lun] = lun
+        header[Field.initiatorTaskTag] = initiatorTaskTag
+        header[Layout.expectedDataTransferLength] = expectedDataTransferLength
+        header.initiatorSequence = (cmdSN, expStatSN)
+        let base = Array(cdb.prefix(Layout.cdb.count)) + [UInt8](repeating: 0, count: max(0, Layout.cdb.count - cdb.count))
+        header.setSlice(base, at: Layout.cdb.lowerBound)
         var additionalHeader: [UInt8] = []
         if cdb.count > 16 {
             let extra = Array(cdb.dropFirst(16))
@@ -117,6 +121,13 @@ func additionalHeaderSegments(_ bytes: [UInt8]) throws(PDUError) -> [AdditionalH
 public struct SCSIResponse: ISCSIMessage {
     public static let opcode = Opcode.scsiResponse
 
+    /// §11.4.
+    enum Layout {
+        static let snackTag = HeaderField<UInt32>(20)
+        static let expDataSN = HeaderField<UInt32>(36)
+        static let bidirectionalResidualCount = HeaderField<UInt32>(40)
+    }
+
     /// §11.4.3: 0x00 command completed at target, 0x01 target failure.
     public var response: UInt8
     /// SCSI status (SAM): 0x00 GOOD, 0x02 CHECK CONDITION, 0x08 BUSY, ...
@@ -152,35 +163,35 @@ public struct SCSIResponse: ISCSIMessage {
     public init(_ pdu: PDU) throws(PDUError) {
         try Self.check(pdu)
         let header = pdu.header
-        let flags = header[byte: 1]
+        let flags = header[Field.flags]
         bidirectionalOverflow = flags & 0x10 != 0
         bidirectionalUnderflow = flags & 0x08 != 0
         overflow = flags & 0x04 != 0
         underflow = flags & 0x02 != 0
-        response = header[byte: 2]
-        status = header[byte: 3]
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        snackTag = header.uint32(at: 20)
-        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
-        expDataSN = header.uint32(at: 36)
-        bidirectionalResidualCount = header.uint32(at: 40)
-        residualCount = header.uint32(at: 44)
+        response = header[Field.response]
+        status = header[Field.status]
+        initiatorTaskTag = header[Field.initiatorTaskTag]
+        snackTag = header[Layout.snackTag]
+        (statSN, expCmdSN, maxCmdSN) = header.targetSequence
+        expDataSN = header[Layout.expDataSN]
+        bidirectionalResidualCount = header[Layout.bidirectionalResidualCount]
+        residualCount = header[Field.residualCount]
         data = pdu.data
     }
 
     public var pdu: PDU {
         var header = Self.header()
-        header[byte: 1] =
+        header[Field.flags] =
             0x80 | (bidirectionalOverflow ? 0x10 : 0) | (bidirectionalUnderflow ? 0x08 : 0) | (overflow ? 0x04 : 0)
             | (underflow ? 0x02 : 0)
-        header[byte: 2] = response
-        header[byte: 3] = status
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt32(snackTag, at: 20)
-        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
-        header.setUInt32(expDataSN, at: 36)
-        header.setUInt32(bidirectionalResidualCount, at: 40)
-        header.setUInt32(residualCount, at: 44)
+        header[Field.response] = response
+        header[Field.status] = status
+        header[Field.initiatorTaskTag] = initiatorTaskTag
+        header[Layout.snackTag] = snackTag
+        header.targetSequence = (statSN, expCmdSN, maxCmdSN)
+        header[Layout.expDataSN] = expDataSN
+        header[Layout.bidirectionalResidualCount] = bidirectionalResidualCount
+        header[Field.residualCount] = residualCount
         return PDU(header: header, data: data)
     }
 
@@ -221,25 +232,21 @@ public struct DataOut: ISCSIMessage {
     public init(_ pdu: PDU) throws(PDUError) {
         try Self.check(pdu)
         let header = pdu.header
-        final = header[byte: 1] & 0x80 != 0
-        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        targetTransferTag = header.uint32(at: Field.targetTransferTag)
-        expStatSN = SequenceNumber(header.uint32(at: Field.expStatSN))
-        dataSN = header.uint32(at: 36)
-        bufferOffset = header.uint32(at: 40)
+        final = header[Field.flags] & 0x80 != 0
+        (lun, initiatorTaskTag, targetTransferTag) = header.task
+        expStatSN = header[Field.expStatSN]
+        dataSN = header[Field.dataSN]
+        bufferOffset = header[Field.bufferOffset]
         data = pdu.data
     }
 
     public var pdu: PDU {
         var header = Self.header()
-        header[byte: 1] = final ? 0x80 : 0
-        header.setUInt64(lun.rawValue, at: Field.lun)
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt32(targetTransferTag, at: Field.targetTransferTag)
-        header.setUInt32(expStatSN.rawValue, at: Field.expStatSN)
-        header.setUInt32(dataSN, at: 36)
-        header.setUInt32(bufferOffset, at: 40)
+        header[Field.flags] = final ? 0x80 : 0
+        header.task = (lun, initiatorTaskTag, targetTransferTag)
+        header[Field.expStatSN] = expStatSN
+        header[Field.dataSN] = dataSN
+        header[Field.bufferOffset] = bufferOffset
         return PDU(header: header, data: data)
     }
 }
@@ -283,36 +290,32 @@ public struct DataIn: ISCSIMessage {
     public init(_ pdu: PDU) throws(PDUError) {
         try Self.check(pdu)
         let header = pdu.header
-        let flags = header[byte: 1]
+        let flags = header[Field.flags]
         final = flags & 0x80 != 0
         acknowledge = flags & 0x40 != 0
         overflow = flags & 0x04 != 0
         underflow = flags & 0x02 != 0
         hasStatus = flags & 0x01 != 0
-        status = header[byte: 3]
-        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        targetTransferTag = header.uint32(at: Field.targetTransferTag)
-        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
-        dataSN = header.uint32(at: 36)
-        bufferOffset = header.uint32(at: 40)
-        residualCount = header.uint32(at: 44)
+        status = header[Field.status]
+        (lun, initiatorTaskTag, targetTransferTag) = header.task
+        (statSN, expCmdSN, maxCmdSN) = header.targetSequence
+        dataSN = header[Field.dataSN]
+        bufferOffset = header[Field.bufferOffset]
+        residualCount = header[Field.residualCount]
         data = pdu.data
     }
 
     public var pdu: PDU {
         var header = Self.header()
-        header[byte: 1] =
+        header[Field.flags] =
             (final ? 0x80 : 0) | (acknowledge ? 0x40 : 0) | (overflow ? 0x04 : 0) | (underflow ? 0x02 : 0)
             | (hasStatus ? 0x01 : 0)
-        header[byte: 3] = status
-        header.setUInt64(lun.rawValue, at: Field.lun)
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt32(targetTransferTag, at: Field.targetTransferTag)
-        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
-        header.setUInt32(dataSN, at: 36)
-        header.setUInt32(bufferOffset, at: 40)
-        header.setUInt32(residualCount, at: 44)
+        header[Field.status] = status
+        header.task = (lun, initiatorTaskTag, targetTransferTag)
+        header.targetSequence = (statSN, expCmdSN, maxCmdSN)
+        header[Field.dataSN] = dataSN
+        header[Field.bufferOffset] = bufferOffset
+        header[Field.residualCount] = residualCount
         return PDU(header: header, data: data)
     }
 }
@@ -320,6 +323,12 @@ public struct DataIn: ISCSIMessage {
 /// Ready To Transfer: the target asks for a range of a write's data (§11.8).
 public struct ReadyToTransfer: ISCSIMessage {
     public static let opcode = Opcode.readyToTransfer
+
+    /// §11.8.
+    enum Layout {
+        static let r2tSN = HeaderField<UInt32>(36)
+        static let desiredDataTransferLength = HeaderField<UInt32>(44)
+    }
 
     public var lun: LogicalUnit
     public var initiatorTaskTag: UInt32
@@ -350,25 +359,21 @@ public struct ReadyToTransfer: ISCSIMessage {
     public init(_ pdu: PDU) throws(PDUError) {
         try Self.check(pdu)
         let header = pdu.header
-        lun = LogicalUnit(rawValue: header.uint64(at: Field.lun))
-        initiatorTaskTag = header.uint32(at: Field.initiatorTaskTag)
-        targetTransferTag = header.uint32(at: Field.targetTransferTag)
-        (statSN, expCmdSN, maxCmdSN) = targetSequence(header)
-        r2tSN = header.uint32(at: 36)
-        bufferOffset = header.uint32(at: 40)
-        desiredDataTransferLength = header.uint32(at: 44)
+        (lun, initiatorTaskTag, targetTransferTag) = header.task
+        (statSN, expCmdSN, maxCmdSN) = header.targetSequence
+        r2tSN = header[Layout.r2tSN]
+        bufferOffset = header[Field.bufferOffset]
+        desiredDataTransferLength = header[Layout.desiredDataTransferLength]
     }
 
     public var pdu: PDU {
         var header = Self.header()
-        header[byte: 1] = 0x80
-        header.setUInt64(lun.rawValue, at: Field.lun)
-        header.setUInt32(initiatorTaskTag, at: Field.initiatorTaskTag)
-        header.setUInt32(targetTransferTag, at: Field.targetTransferTag)
-        setTargetSequence(&header, statSN, expCmdSN, maxCmdSN)
-        header.setUInt32(r2tSN, at: 36)
-        header.setUInt32(bufferOffset, at: 40)
-        header.setUInt32(desiredDataTransferLength, at: 44)
+        header[Field.flags] = 0x80
+        header.task = (lun, initiatorTaskTag, targetTransferTag)
+        header.targetSequence = (statSN, expCmdSN, maxCmdSN)
+        header[Layout.r2tSN] = r2tSN
+        header[Field.bufferOffset] = bufferOffset
+        header[Layout.desiredDataTransferLength] = desiredDataTransferLength
         return PDU(header: header)
     }
 }

@@ -44,6 +44,14 @@ public struct ISCSIUEvent: Equatable, Sendable {
         reply = [UInt8](repeating: 0, count: 16)
     }
 
+    /// A connection request (`u.c_conn`, `u.b_conn`, `u.set_param`, …) addressed to
+    /// connection `connectionID` of session `sessionID`.
+    public init(kind: Kind, transportHandle: UInt64, sessionID: UInt32, connectionID: UInt32) {
+        self.init(kind: kind, transportHandle: transportHandle)
+        self[ConnectionRequest.sessionID] = sessionID
+        self[ConnectionRequest.connectionID] = connectionID
+    }
+
     public var kind: Kind? { Kind(rawValue: type) }
 
     /// Decodes the first 56 bytes of `bytes`; nil if there are fewer.
@@ -62,20 +70,106 @@ public struct ISCSIUEvent: Equatable, Sendable {
             + request + reply
     }
 
-    /// Sets a request-union field at `offset` bytes into the whole structure (16…39).
-    public mutating func setRequest<Value: FixedWidthInteger>(_ value: Value, at offset: Int) {
-        let start = offset - Self.requestOffset
-        request.replaceSubrange(start..<start + MemoryLayout<Value>.size, with: value.littleEndianBytes)
+    /// A field of the request union (offsets 16…39) or the reply union (40…55), named by
+    /// its offset into the whole structure and typed by its width.
+    public struct Field<Value: FixedWidthInteger>: Sendable {
+        public let offset: Int
+        public init(_ offset: Int) { self.offset = offset }
     }
 
-    /// Reads a reply-union field at `offset` bytes into the whole structure (40…55).
-    public func replyField<Value: FixedWidthInteger>(_: Value.Type = Value.self, at offset: Int) -> Value {
-        let start = offset - Self.replyOffset
-        return Value(littleEndianBytes: reply[start..<start + MemoryLayout<Value>.size])
+    /// The request or reply union member `field`, in host order.
+    public subscript<Value>(field: Field<Value>) -> Value {
+        get {
+            let (union, start) =
+                field.offset < Self.replyOffset ? (request, field.offset - Self.requestOffset) : (reply, field.offset - Self.replyOffset)
+            return Value(littleEndianBytes: union[start..<start + MemoryLayout<Value>.size])
+        }
+        set {
+            if field.offset < Self.replyOffset {
+                let start = field.offset - Self.requestOffset
+                request.replaceSubrange(start..<start + MemoryLayout<Value>.size, with: newValue.littleEndianBytes)
+            } else {
+                let start = field.offset - Self.replyOffset
+                reply.replaceSubrange(start..<start + MemoryLayout<Value>.size, with: newValue.littleEndianBytes)
+            }
+        }
     }
 
     /// `r.retcode`, the kernel's result for most requests (0 or a negative errno).
-    public var returnCode: Int32 { replyField(Int32.self, at: 40) }
+    public var returnCode: Int32 { self[Reply.returnCode] }
+}
+
+// The members of `iscsi_uevent`'s unions this agent uses, by their kernel names
+// (include/scsi/iscsi_if.h): `u` is the request union, `r` the reply union, which also
+// carries the events' payload.
+extension ISCSIUEvent {
+    /// `u.c_session`, CREATE_SESSION.
+    public enum CreateSessionRequest {
+        public static let initialCmdSN = Field<UInt32>(16)
+        public static let commandsMaximum = Field<UInt16>(20)
+        public static let queueDepth = Field<UInt16>(22)
+    }
+
+    /// `u.d_session`, DESTROY_SESSION.
+    public enum DestroySessionRequest {
+        public static let sessionID = Field<UInt32>(16)
+    }
+
+    /// The {sid, cid} that `u.c_conn`, `u.d_conn`, `u.b_conn`, `u.start_conn`,
+    /// `u.stop_conn`, `u.set_param` and `u.send_pdu` all begin with.
+    public enum ConnectionRequest {
+        public static let sessionID = Field<UInt32>(16)
+        public static let connectionID = Field<UInt32>(20)
+    }
+
+    /// `u.b_conn`, BIND_CONN, after its {sid, cid}.
+    public enum BindConnectionRequest {
+        public static let transportEndpoint = Field<UInt64>(24)
+        public static let isLeading = Field<UInt32>(32)
+    }
+
+    /// `u.stop_conn`, STOP_CONN, after its {sid, cid}.
+    public enum StopConnectionRequest {
+        public static let connectionHandle = Field<UInt64>(24)
+        public static let flag = Field<UInt32>(32)
+    }
+
+    /// `u.set_param`, SET_PARAM, after its {sid, cid}; the NUL-terminated value follows the structure.
+    public enum SetParameterRequest {
+        public static let parameter = Field<UInt32>(24)
+        public static let length = Field<UInt32>(28)
+    }
+
+    /// `u.send_pdu`, SEND_PDU, after its {sid, cid}; header and data follow the structure.
+    public enum SendPDURequest {
+        public static let headerSize = Field<UInt32>(24)
+        public static let dataSize = Field<UInt32>(28)
+    }
+
+    /// The reply union's members.
+    public enum Reply {
+        /// `r.retcode`.
+        public static let returnCode = Field<Int32>(40)
+        /// `r.c_session_ret` (CREATE_SESSION's answer and the SESSION_CREATED event) and
+        /// `r.c_conn_ret` (CREATE_CONN's answer, whose second field is the cid).
+        public static let sessionID = Field<UInt32>(40)
+        public static let hostNumber = Field<UInt32>(44)
+        public static let connectionID = Field<UInt32>(44)
+    }
+
+    /// `r.recv_req` (RECV_PDU) and `r.connerror` (CONN_ERROR) begin with {sid, cid}.
+    public enum ConnectionEvent {
+        public static let sessionID = Field<UInt32>(40)
+        public static let connectionID = Field<UInt32>(44)
+        /// `r.connerror.error`, an `enum iscsi_err`.
+        public static let error = Field<UInt32>(48)
+    }
+
+    /// `r.d_session` (SESSION_DESTROYED): {host_no, sid}, the session second.
+    public enum SessionDestroyedEvent {
+        public static let hostNumber = Field<UInt32>(40)
+        public static let sessionID = Field<UInt32>(44)
+    }
 }
 
 /// A netlink message header (`struct nlmsghdr`, 16 bytes) with its payload.

@@ -74,6 +74,16 @@ public struct KernelChannel: ~Copyable {
         return event
     }
 
+    /// A request of `kind` addressed to connection `connectionID` of session `sessionID`
+    /// (the {sid, cid} every connection request begins with), its other fields set by `configure`.
+    public func request(
+        _ kind: ISCSIUEvent.Kind, sessionID: UInt32, connectionID: UInt32, _ configure: (inout ISCSIUEvent) -> Void = { _ in }
+    ) -> ISCSIUEvent {
+        var event = ISCSIUEvent(kind: kind, transportHandle: transportHandle, sessionID: sessionID, connectionID: connectionID)
+        configure(&event)
+        return event
+    }
+
     /// Sends `event` (+ `payload`) and returns the kernel's reply; a negative `iferror`
     /// or `retcode` becomes a `KernelError` naming `step`.
     @discardableResult
@@ -137,8 +147,8 @@ public struct KernelChannel: ~Copyable {
     }
 
     static func event(_ event: ISCSIUEvent, payload: [UInt8]) -> KernelEvent {
-        let session = event.replyField(UInt32.self, at: 40)
-        let connection = event.replyField(UInt32.self, at: 44)
+        let session = event[ISCSIUEvent.ConnectionEvent.sessionID]
+        let connection = event[ISCSIUEvent.ConnectionEvent.connectionID]
         switch event.kind {
         case .receivePDU:
             // recv_req is followed by the 48-byte header and the data segment (iscsi_recv_pdu).
@@ -151,10 +161,9 @@ public struct KernelChannel: ~Copyable {
             pdu.header = header
             return .receivedPDU(session: session, connection: connection, pdu)
         case .connectionError:
-            return .connectionError(session: session, connection: connection, code: event.replyField(UInt32.self, at: 48))
+            return .connectionError(session: session, connection: connection, code: event[ISCSIUEvent.ConnectionEvent.error])
         case .sessionDestroyed:
-            // d_session is {host_no, sid}: the session id is the second field.
-            return .sessionDestroyed(session: connection)
+            return .sessionDestroyed(session: event[ISCSIUEvent.SessionDestroyedEvent.sessionID])
         default:
             return .other(type: event.type)
         }

@@ -90,21 +90,19 @@ public struct KernelSession: ~Copyable {
         // CREATE_SESSION and CREATE_CONN answer with ids in the reply union, not a retcode.
         let created = try channel.perform(
             channel.request(.createSession) {
-                $0.setRequest(plan.login.cmdSN.rawValue, at: 16)
-                $0.setRequest(commandsMaximum, at: 20)
-                $0.setRequest(queueDepth, at: 22)
+                $0[ISCSIUEvent.CreateSessionRequest.initialCmdSN] = plan.login.cmdSN.rawValue
+                $0[ISCSIUEvent.CreateSessionRequest.commandsMaximum] = commandsMaximum
+                $0[ISCSIUEvent.CreateSessionRequest.queueDepth] = queueDepth
             }, step: "CREATE_SESSION", deadline: deadline, checkReturnCode: false)
         var session = KernelSession(
-            sessionID: created.replyField(UInt32.self, at: 40), connectionID: UInt32(plan.login.cid),
-            hostNumber: created.replyField(UInt32.self, at: 44), channel: channel)
+            sessionID: created[ISCSIUEvent.Reply.sessionID], connectionID: UInt32(plan.login.cid),
+            hostNumber: created[ISCSIUEvent.Reply.hostNumber], channel: channel)
         do throws(KernelSessionError) {
             let (sessionID, cid) = (session.sessionID, session.connectionID)
             let connectionCreated = try session.channel.perform(
-                session.channel.request(.createConnection) {
-                    $0.setRequest(sessionID, at: 16)
-                    $0.setRequest(cid, at: 20)
-                }, step: "CREATE_CONN", deadline: deadline, checkReturnCode: false)
-            session.connectionID = connectionCreated.replyField(UInt32.self, at: 44)
+                session.channel.request(.createConnection, sessionID: sessionID, connectionID: cid), step: "CREATE_CONN",
+                deadline: deadline, checkReturnCode: false)
+            session.connectionID = connectionCreated[ISCSIUEvent.Reply.connectionID]
             try session.connectAndLogIn(plan, leading: true)
             return session
         } catch {
@@ -120,18 +118,14 @@ public struct KernelSession: ~Copyable {
         let deadline = MonotonicInstant.now().advanced(byMilliseconds: 2000)
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         _ = try? channel.call(
-            channel.request(.stopConnection) {
-                $0.setRequest(sessionID, at: 16)
-                $0.setRequest(connectionID, at: 20)
-                $0.setRequest(StopFlag.terminate.rawValue, at: 32)
+            channel.request(.stopConnection, sessionID: sessionID, connectionID: connectionID) {
+                $0[ISCSIUEvent.StopConnectionRequest.flag] = StopFlag.terminate.rawValue
             }, step: "STOP_CONN", deadline: deadline)
         _ = try? channel.call(
-            channel.request(.destroyConnection) {
-                $0.setRequest(sessionID, at: 16)
-                $0.setRequest(connectionID, at: 20)
-            }, step: "DESTROY_CONN", deadline: deadline)
+            channel.request(.destroyConnection, sessionID: sessionID, connectionID: connectionID), step: "DESTROY_CONN", deadline: deadline)
         _ = try? channel.call(
-            channel.request(.destroySession) { $0.setRequest(sessionID, at: 16) }, step: "DESTROY_SESSION", deadline: deadline)
+            channel.request(.destroySession) { $0[ISCSIUEvent.DestroySessionRequest.sessionID] = sessionID }, step: "DESTROY_SESSION",
+            deadline: deadline)
         connection.take()?.closeWithReset()
     }
 
@@ -145,10 +139,8 @@ public struct KernelSession: ~Copyable {
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         do throws(KernelCallError) {
             try channel.call(
-                channel.request(.stopConnection) {
-                    $0.setRequest(sessionID, at: 16)
-                    $0.setRequest(connectionID, at: 20)
-                    $0.setRequest(StopFlag.recover.rawValue, at: 32)
+                channel.request(.stopConnection, sessionID: sessionID, connectionID: connectionID) {
+                    $0[ISCSIUEvent.StopConnectionRequest.flag] = StopFlag.recover.rawValue
                 }, step: "STOP_CONN(recover)", deadline: .now().advanced(byMilliseconds: 5000))
         } catch .kernel(let error) where error.code == ENOTCONN {
             // The kernel's cleanup got there first.
@@ -218,10 +210,7 @@ public struct KernelSession: ~Copyable {
                 try setParameter(parameter, value, deadline: deadline)
             }
             try channel.perform(
-                channel.request(.startConnection) {
-                    $0.setRequest(sessionID, at: 16)
-                    $0.setRequest(connectionID, at: 20)
-                }, step: "START_CONN", deadline: deadline)
+                channel.request(.startConnection, sessionID: sessionID, connectionID: connectionID), step: "START_CONN", deadline: deadline)
             portal = portalText
             return
         }
@@ -238,11 +227,9 @@ public struct KernelSession: ~Copyable {
         connection = consume socket
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         try channel.perform(
-            channel.request(.bindConnection) {
-                $0.setRequest(sessionID, at: 16)
-                $0.setRequest(connectionID, at: 20)
-                $0.setRequest(UInt64(descriptor), at: 24)
-                $0.setRequest(UInt32(leading ? 1 : 0), at: 32)
+            channel.request(.bindConnection, sessionID: sessionID, connectionID: connectionID) {
+                $0[ISCSIUEvent.BindConnectionRequest.transportEndpoint] = UInt64(descriptor)
+                $0[ISCSIUEvent.BindConnectionRequest.isLeading] = leading ? 1 : 0
             }, step: "BIND_CONN", deadline: deadline)
         for (parameter, value) in Self.staticParameters(plan) {
             try setParameter(parameter, value, deadline: deadline)
@@ -275,11 +262,9 @@ public struct KernelSession: ~Copyable {
     {
         let payload = Array(value.utf8) + [0]
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
-        let request = channel.request(.setParameter) {
-            $0.setRequest(sessionID, at: 16)
-            $0.setRequest(connectionID, at: 20)
-            $0.setRequest(parameter.rawValue, at: 24)
-            $0.setRequest(UInt32(payload.count), at: 28)
+        let request = channel.request(.setParameter, sessionID: sessionID, connectionID: connectionID) {
+            $0[ISCSIUEvent.SetParameterRequest.parameter] = parameter.rawValue
+            $0[ISCSIUEvent.SetParameterRequest.length] = UInt32(payload.count)
         }
         do throws(KernelCallError) {
             try channel.call(request, payload: payload, step: "SET_PARAM \(parameter)", deadline: deadline)
@@ -296,11 +281,9 @@ public struct KernelSession: ~Copyable {
         let header = pdu.header.bytes + pdu.additionalHeader
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         try channel.perform(
-            channel.request(.sendPDU) {
-                $0.setRequest(sessionID, at: 16)
-                $0.setRequest(connectionID, at: 20)
-                $0.setRequest(UInt32(header.count), at: 24)
-                $0.setRequest(UInt32(pdu.data.count), at: 28)
+            channel.request(.sendPDU, sessionID: sessionID, connectionID: connectionID) {
+                $0[ISCSIUEvent.SendPDURequest.headerSize] = UInt32(header.count)
+                $0[ISCSIUEvent.SendPDURequest.dataSize] = UInt32(pdu.data.count)
             }, payload: header + pdu.data, step: step, deadline: deadline)
     }
 

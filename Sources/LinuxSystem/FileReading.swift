@@ -14,18 +14,18 @@ public func readFile(at path: String, limit: Int = 1 << 20) throws(SystemError) 
 /// Reads at most `count` bytes of the file at `path` from `offset` (a window of /dev/mem,
 /// or a file of unknown size). The corresponding C functions are `open` and `pread`.
 public func readFile(at path: String, offset: Int, count: Int) throws(SystemError) -> [UInt8] {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { throw SystemError("open \(path)") }
-    defer { close(descriptor) }
+    let descriptor = try FileDescriptor.open(path, O_RDONLY)
     var contents: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65_536)
     while contents.count < count {
         let wanted = min(chunk.count, count - contents.count)
-        let read = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, wanted, off_t(offset + contents.count)) }
-        if read < 0 {
-            if errno == EINTR { continue }
-            throw SystemError("read \(path)")
+        let position = off_t(offset + contents.count)
+        let outcome = chunk.withUnsafeMutableBytes { buffer in
+            Result { () throws(SystemError) -> Int in
+                try retryingOnInterrupt("read \(path)") { pread(descriptor.rawValue, buffer.baseAddress, wanted, position) }
+            }
         }
+        let read = try outcome.get()
         if read == 0 { break }
         contents += chunk[..<read]
     }
@@ -91,29 +91,31 @@ public func readText(_ path: String) -> String? {
 /// pieces, so a large binary never sits in memory whole. The corresponding C functions are
 /// `open`, `read` and `write`.
 public func copyFile(from source: String, to destination: String, mode: mode_t) throws(SystemError) {
-    let input = open(source, O_RDONLY | O_CLOEXEC)
-    guard input >= 0 else { throw SystemError("open \(source)") }
-    defer { close(input) }
-    let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-    guard output >= 0 else { throw SystemError("open \(destination)") }
-    defer { close(output) }
+    let input = try FileDescriptor.open(source, O_RDONLY)
+    let output = try FileDescriptor.open(destination, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
     var buffer = [UInt8](repeating: 0, count: 65_536)
     while true {
-        let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-        if count < 0 {
-            if errno == EINTR { continue }
-            throw SystemError("read \(source)")
+        let outcome = buffer.withUnsafeMutableBytes { chunk in
+            Result { () throws(SystemError) -> Int in try input.read(into: chunk, call: "read \(source)") }
         }
+        let count = try outcome.get()
         if count == 0 { break }
-        var offset = 0
-        while offset < count {
-            let written = buffer[offset..<count].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("write \(destination)")
-            }
-            offset += written
-        }
+        try output.writeAll(buffer[..<count], call: "write \(destination)")
     }
-    guard fchmod(output, mode) == 0 else { throw SystemError("chmod \(destination)") }
+    guard fchmod(output.rawValue, mode) == 0 else { throw SystemError("chmod \(destination)") }
+}
+
+/// Writes `bytes` to `path`, created with `mode` or truncated; the mode is set again, as
+/// the umask may have narrowed it. The corresponding C functions are `open`, `write` and
+/// `fchmod`.
+public func writeFile(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(SystemError) {
+    let descriptor = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+    try descriptor.writeAll(bytes, call: "write \(path)")
+    guard fchmod(descriptor.rawValue, mode) == 0 else { throw SystemError("chmod \(path)") }
+}
+
+/// Writes `text` to a file that exists: a /proc or /sys attribute, which refuse `O_CREAT`.
+public func writeAttribute(_ text: String, to path: String) throws(SystemError) {
+    let descriptor = try FileDescriptor.open(path, O_WRONLY)
+    try descriptor.writeAll(Array(text.utf8), call: "write \(path)")
 }

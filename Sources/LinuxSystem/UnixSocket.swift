@@ -57,14 +57,9 @@ import CShims
     /// Accepts on a listening socket known by its descriptor (a loop that polls several
     /// descriptors holds the owner elsewhere).
     public static func accept(listening descriptor: Int32) throws(SystemError) -> UnixSocket {
-        while true {
-            let client = Glibc.accept(descriptor, nil, nil)
-            if client >= 0 {
-                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-                return UnixSocket(descriptor: client)
-            }
-            if errno != EINTR { throw SystemError("accept @control") }
-        }
+        let client = try retryingOnInterrupt("accept @control") { Glibc.accept(descriptor, nil, nil) }
+        _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+        return UnixSocket(descriptor: client)
     }
 
     /// The user id of the process at the other end (SO_PEERCRED), for root-only requests.
@@ -77,12 +72,10 @@ import CShims
     public func send(_ bytes: [UInt8]) throws(SystemError) {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("send @control")
+            let start = offset
+            offset += try retryingOnInterrupt("send @control") {
+                bytes[start...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             }
-            offset += sent
         }
     }
 
@@ -94,14 +87,12 @@ import CShims
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while received.count < limit {
-            var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&request, 1, Int32(clamping: max(0, MonotonicInstant.now().milliseconds(until: deadline))))
-            if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { throw SystemError("receive @control", code: ETIMEDOUT) }
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, min($0.count, limit - received.count), 0) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("receive @control")
+            guard try waitForReadable([descriptor], deadline: deadline, call: "poll @control")[0] else {
+                throw SystemError("receive @control", code: ETIMEDOUT)
+            }
+            let wanted = limit - received.count
+            let count = try retryingOnInterrupt("receive @control") {
+                chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, min($0.count, wanted), 0) }
             }
             if count == 0 { break }
             received += chunk[..<count]

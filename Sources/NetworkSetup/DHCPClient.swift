@@ -88,7 +88,7 @@ public enum DHCPClient {
 /// IP packets to which the kernel adds the Ethernet header, and receives every IPv4 packet
 /// the interface sees, before the IP layer (which would drop them: we have no address yet).
 struct PacketSocket: ~Copyable {
-    private let descriptor: Int32
+    private let descriptor: FileDescriptor
     private let interfaceIndex: Int32
 
     /// ETH_P_IP of `<linux/if_ether.h>`, in network byte order as `socket` and `sockaddr_ll` take it.
@@ -96,62 +96,41 @@ struct PacketSocket: ~Copyable {
 
     /// The corresponding C functions are `socket(AF_PACKET, SOCK_DGRAM)` and `bind`.
     init(interfaceIndex: Int32) throws(SystemError) {
-        let descriptor = socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), Int32(Self.ipProtocol))
-        guard descriptor >= 0 else { throw SystemError("socket(AF_PACKET)") }
+        let descriptor = FileDescriptor(
+            adopting: try retryingOnInterrupt("socket(AF_PACKET)") {
+                socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), Int32(Self.ipProtocol))
+            })
         var address = Self.linkLayerAddress(interfaceIndex: interfaceIndex)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_ll>.size))
+                bind(descriptor.rawValue, $0, socklen_t(MemoryLayout<sockaddr_ll>.size))
             }
         }
-        guard bound == 0 else {
-            let error = SystemError("bind(AF_PACKET, interface \(interfaceIndex))")
-            close(descriptor)
-            throw error
-        }
+        guard bound == 0 else { throw SystemError("bind(AF_PACKET, interface \(interfaceIndex))") }
         self.descriptor = descriptor
         self.interfaceIndex = interfaceIndex
     }
-
-    deinit { close(descriptor) }
 
     /// Sends an IP packet to the Ethernet broadcast address. The corresponding C function is `sendto`.
     func sendBroadcast(_ packet: [UInt8]) throws(SystemError) {
         var address = Self.linkLayerAddress(interfaceIndex: interfaceIndex)
         address.sll_halen = 6
         withUnsafeMutableBytes(of: &address.sll_addr) { $0.copyBytes(from: [UInt8](repeating: 0xFF, count: 6)) }
-        while true {
-            let sent = packet.withUnsafeBytes { bytes in
+        _ = try retryingOnInterrupt("sendto(AF_PACKET)") {
+            packet.withUnsafeBytes { bytes in
                 withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(descriptor, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_ll>.size))
+                        sendto(descriptor.rawValue, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_ll>.size))
                     }
                 }
             }
-            if sent >= 0 { return }
-            if errno != EINTR { throw SystemError("sendto(AF_PACKET)") }
         }
     }
 
     /// Receives one IP packet, or nil when `deadline` passes first. The corresponding C
     /// functions are `poll` and `recv`.
     func receive(deadline: MonotonicInstant) throws(SystemError) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&request, 1, Int32(clamping: max(0, MonotonicInstant.now().milliseconds(until: deadline))))
-            if ready < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("poll(AF_PACKET)")
-            }
-            if ready == 0 { return nil }
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                throw SystemError("recv(AF_PACKET)")
-            }
-            return Array(buffer[..<count])
-        }
+        try descriptor.receiveDatagram(maximumSize: 65_536, deadline: deadline, name: "AF_PACKET")
     }
 
     private static func linkLayerAddress(interfaceIndex: Int32) -> sockaddr_ll {

@@ -42,3 +42,23 @@ import Testing
         #expect(RecoveryPolicy(portalCount: 1).step(afterFailedAttempt: 100_000, jitter: 0) != .giveUp)
     }
 }
+
+/// The boot's waits between login rounds: the schedule `iscsi.retries` walks before the boot
+/// gives up (0.5, 1, 2, 4 s, then 4 s), and none after the last round.
+@Suite struct BootLoginRetriesTests {
+    @Test func doublesFromHalfASecondUpToFourSeconds() {
+        let retries = BootLoginRetries(rounds: 7)
+        #expect((0..<7).map { retries.delay(afterFailedRound: $0) } == [500, 1000, 2000, 4000, 4000, 4000, nil])
+    }
+
+    @Test func noWaitAfterTheLastRound() {
+        #expect(BootLoginRetries(rounds: 1).delay(afterFailedRound: 0) == nil)
+        #expect(BootLoginRetries(rounds: 3).delay(afterFailedRound: 2) == nil)
+    }
+
+    @Test func atLeastOneRoundAndNoOverflowOnALongRun() {
+        #expect(BootLoginRetries(rounds: 0).rounds == 1)
+        #expect(BootLoginRetries(rounds: -5).rounds == 1)
+        #expect(BootLoginRetries(rounds: 1000).delay(afterFailedRound: 900) == 4000)
+    }
+}

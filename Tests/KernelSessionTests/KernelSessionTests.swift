@@ -11,9 +11,9 @@ import Testing
     /// CREATE_SESSION = 11; c_session {initial_cmdsn u32, cmds_max u16, queue_depth u16}.
     @Test func createSessionRequest() {
         var event = ISCSIUEvent(kind: .createSession, transportHandle: 0x1122_3344_5566_7788)
-        event.setRequest(UInt32(1), at: 16)
-        event.setRequest(UInt16(128), at: 20)
-        event.setRequest(UInt16(32), at: 22)
+        event[ISCSIUEvent.CreateSessionRequest.initialCmdSN] = 1
+        event[ISCSIUEvent.CreateSessionRequest.commandsMaximum] = 128
+        event[ISCSIUEvent.CreateSessionRequest.queueDepth] = 32
         let expected: [UInt8] =
             [11, 0, 0, 0, 0, 0, 0, 0, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]
             + [1, 0, 0, 0, 128, 0, 32, 0] + [UInt8](repeating: 0, count: 16)  // request union
@@ -25,10 +25,10 @@ import Testing
     /// BIND_CONN = 15; b_conn {sid, cid, transport_eph u64, is_leading u32}.
     @Test func bindConnectionRequest() {
         var event = ISCSIUEvent(kind: .bindConnection, transportHandle: 7)
-        event.setRequest(UInt32(3), at: 16)
-        event.setRequest(UInt32(0), at: 20)
-        event.setRequest(UInt64(9), at: 24)
-        event.setRequest(UInt32(1), at: 32)
+        event[ISCSIUEvent.ConnectionRequest.sessionID] = 3
+        event[ISCSIUEvent.ConnectionRequest.connectionID] = 0
+        event[ISCSIUEvent.BindConnectionRequest.transportEndpoint] = 9
+        event[ISCSIUEvent.BindConnectionRequest.isLeading] = 1
         let expected: [UInt8] =
             [15, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0]
             + [3, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
@@ -39,10 +39,10 @@ import Testing
     /// SET_PARAM = 16; set_param {sid, cid, param, len}: the value follows the structure.
     @Test func setParameterRequest() {
         var event = ISCSIUEvent(kind: .setParameter, transportHandle: 7)
-        event.setRequest(UInt32(3), at: 16)
-        event.setRequest(UInt32(1), at: 20)
-        event.setRequest(KernelParameter.initiatorName.rawValue, at: 24)
-        event.setRequest(UInt32(12), at: 28)
+        event[ISCSIUEvent.ConnectionRequest.sessionID] = 3
+        event[ISCSIUEvent.ConnectionRequest.connectionID] = 1
+        event[ISCSIUEvent.SetParameterRequest.parameter] = KernelParameter.initiatorName.rawValue
+        event[ISCSIUEvent.SetParameterRequest.length] = 12
         #expect(Array(event.bytes[0..<4]) == [16, 0, 0, 0])
         #expect(Array(event.bytes[16..<40]) == [3, 0, 0, 0, 1, 0, 0, 0, 34, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     }
@@ -50,12 +50,47 @@ import Testing
     /// STOP_CONN = 18; stop_conn {sid, cid, conn_handle u64, flag u32}; RECOVER = 3.
     @Test func stopConnectionRequest() {
         var event = ISCSIUEvent(kind: .stopConnection, transportHandle: 7)
-        event.setRequest(UInt32(3), at: 16)
-        event.setRequest(UInt32(1), at: 20)
-        event.setRequest(KernelSession.StopFlag.recover.rawValue, at: 32)
+        event[ISCSIUEvent.ConnectionRequest.sessionID] = 3
+        event[ISCSIUEvent.ConnectionRequest.connectionID] = 1
+        event[ISCSIUEvent.StopConnectionRequest.flag] = KernelSession.StopFlag.recover.rawValue
         #expect(Array(event.bytes[0..<4]) == [18, 0, 0, 0])
         #expect(Array(event.bytes[16..<40]) == [3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0])
         #expect(KernelSession.StopFlag.terminate.rawValue == 1 && KernelSession.StopFlag.suspend.rawValue == 2)
+    }
+
+    /// SEND_PDU = 19; send_pdu {sid, cid, hdr_size u32, data_size u32}: header and data follow.
+    @Test func sendPDURequest() {
+        var event = ISCSIUEvent(kind: .sendPDU, transportHandle: 7, sessionID: 3, connectionID: 1)
+        event[ISCSIUEvent.SendPDURequest.headerSize] = 48
+        event[ISCSIUEvent.SendPDURequest.dataSize] = 0x0102
+        #expect(Array(event.bytes[0..<16]) == [19, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0])
+        #expect(Array(event.bytes[16..<40]) == [3, 0, 0, 0, 1, 0, 0, 0, 48, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(Array(event.bytes[40...]) == [UInt8](repeating: 0, count: 16))
+    }
+
+    /// CREATE_CONN 13, DESTROY_CONN 14 and START_CONN 17 carry {sid, cid} only; DESTROY_SESSION
+    /// 12 carries d_session {sid}.
+    @Test func connectionAndSessionRequests() {
+        for kind in [ISCSIUEvent.Kind.createConnection, .destroyConnection, .startConnection] {
+            let event = ISCSIUEvent(kind: kind, transportHandle: 7, sessionID: 0x0A0B, connectionID: 2)
+            #expect(Array(event.bytes[0..<4]) == [UInt8(kind.rawValue), 0, 0, 0], "\(kind)")
+            #expect(Array(event.bytes[16..<40]) == [0x0B, 0x0A, 0, 0, 2, 0, 0, 0] + [UInt8](repeating: 0, count: 16), "\(kind)")
+        }
+        var destroy = ISCSIUEvent(kind: .destroySession, transportHandle: 7)
+        destroy[ISCSIUEvent.DestroySessionRequest.sessionID] = 5
+        #expect(Array(destroy.bytes[0..<4]) == [12, 0, 0, 0])
+        #expect(Array(destroy.bytes[16..<40]) == [5] + [UInt8](repeating: 0, count: 23))
+    }
+
+    /// A CREATE_CONN answer: c_conn_ret {sid, cid}; the cid is the kernel's.
+    @Test func decodesCreateConnectionReply() throws {
+        let bytes: [UInt8] =
+            [13, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 24)
+            + [5, 0, 0, 0, 9, 0, 0, 0] + [UInt8](repeating: 0, count: 8)
+        let event = try #require(ISCSIUEvent(bytes[...]))
+        #expect(event[ISCSIUEvent.Reply.sessionID] == 5)
+        #expect(event[ISCSIUEvent.Reply.connectionID] == 9)
+        #expect(event.returnCode == 5)
     }
 
     /// The `enum iscsi_uevent_e` numbers (UEVENT_BASE 10, KEVENT_BASE 100).
@@ -80,8 +115,8 @@ import Testing
         #expect(event.kind == .createSession)
         #expect(event.interfaceError == -1)
         #expect(event.transportHandle == 7)
-        #expect(event.replyField(UInt32.self, at: 40) == 5)
-        #expect(event.replyField(UInt32.self, at: 44) == 2)
+        #expect(event[ISCSIUEvent.Reply.sessionID] == 5)
+        #expect(event[ISCSIUEvent.Reply.hostNumber] == 2)
         #expect(event.bytes == bytes)
 
         var failed = event
