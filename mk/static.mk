@@ -31,12 +31,11 @@ EMBEDDED_EXCLUDED := FuzzTargets iscsi-root-fuzz iscsi-root CRuntimeCompat Embed
 # C sources of the binary: the project's shims and the Embedded libc stand-in.
 EMBEDDED_C_SOURCES := $(wildcard Sources/CShims/*.c) Sources/EmbeddedGlibc/embedded_runtime.c
 
-# Size flags, each measured on the stripped binary: -Osize; -function-sections, without
-# which every module's object carries its own weak copies of the generic stdlib code it
-# specialises and --gc-sections cannot drop the unused ones (7.5 MB instead of 2.6 MB);
-# gold's --icf=safe folds identical functions whose address is never taken. Tried and not
-# kept on the earlier runtime-linked build: --icf=all (folds functions whose addresses are
-# compared), lld, full LTO, the machine outliner.
+# Size flags: -Osize; -function-sections, without which every module's object carries its
+# own weak copies of the generic stdlib code it specialises in sections --gc-sections cannot
+# drop one by one; gold's --icf=safe folds identical functions whose address is never taken.
+# Tried and not kept on the earlier runtime-linked build: --icf=all (folds functions whose
+# addresses are compared), lld, full LTO, the machine outliner.
 EMBEDDED_SWIFT_FLAGS := -enable-experimental-feature Embedded -target x86_64-unknown-linux-gnu \
 	-wmo -Osize -Xfrontend -function-sections -parse-as-library -package-name iscsi_root -swift-version 6 \
 	-I $(EMBEDDED_BUILD)/modules -I $(EMBEDDED_BUILD)/cshims -I Sources/EmbeddedGlibc/include \
@@ -50,7 +49,7 @@ EMBEDDED_LINK_FLAGS := -static -fuse-ld=gold -Wl,--gc-sections -Wl,--icf=safe -W
 EMBEDDED_OBJECTS := $(EMBEDDED_MODULES:%=$(EMBEDDED_BUILD)/%.o) $(EMBEDDED_BUILD)/Glibc.o \
 	$(EMBEDDED_BUILD)/main.o $(EMBEDDED_C_SOURCES:Sources/%.c=$(EMBEDDED_BUILD)/c/%.o)
 
-.PHONY: static libkmod static-modules-check
+.PHONY: static libkmod static-modules-check static-deps
 
 static: static-modules-check $(STATIC_BINARY)
 	@if ! file -b $(STATIC_BINARY) | grep -Eq 'statically linked|static-pie linked'; then \
@@ -65,14 +64,19 @@ static-modules-check:
 		*) echo "static: Sources/$$module is neither in EMBEDDED_MODULES nor in EMBEDDED_EXCLUDED of mk/static.mk" >&2; exit 1;; esac; \
 	done
 
-$(STATIC_BINARY): $(EMBEDDED_OBJECTS) $(LIBKMOD_STATIC)
+# The headers of libkmod and libblkid (Agent imports them) and the link's tools; order-only,
+# so that it runs first without making anything out of date.
+static-deps:
 	scripts/install-deps.sh --set libkmod
+
+$(STATIC_BINARY): $(EMBEDDED_OBJECTS) $(LIBKMOD_STATIC)
 	@mkdir -p $(dir $@)
 	$(CLANG) -o $@.tmp $(EMBEDDED_OBJECTS) $(EMBEDDED_LINK_FLAGS)
 	mv $@.tmp $@
 
 # The Embedded stand-in for the Glibc module: every source keeps its `import Glibc`.
-$(EMBEDDED_BUILD)/Glibc.o: Sources/EmbeddedGlibc/Glibc.swift Sources/EmbeddedGlibc/include/CEmbeddedLibc.h mk/static.mk
+$(EMBEDDED_BUILD)/Glibc.o: Sources/EmbeddedGlibc/Glibc.swift Sources/EmbeddedGlibc/include/CEmbeddedLibc.h mk/static.mk \
+		| static-deps
 	@mkdir -p $(EMBEDDED_BUILD)/modules
 	$(SWIFTC) $(EMBEDDED_SWIFT_FLAGS) -module-name Glibc -emit-module-path $(EMBEDDED_BUILD)/modules/Glibc.swiftmodule -c $< -o $@
 	touch $@
