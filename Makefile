@@ -30,7 +30,8 @@ deps:
 	@scripts/install-deps.sh
 
 # lint first: it takes seconds and a formatting slip should not wait for the long suites.
-check: deps lint $(CHECK_SUITES) test
+# Then the shipped binary (Embedded Swift, mk/static.mk): code that mode rejects fails early.
+check: deps lint static $(CHECK_SUITES) test
 
 # Unit tests, the tgtd integration tests (InitiatorTests) and the fuzz corpus replay
 # (FuzzReplayTests) in one run.

@@ -72,13 +72,20 @@ public struct BootInputs {
             if (try? filePermissions(at: Self.efiPath)) != nil {
                 firmwareSearch.record(place, .skipped("a UEFI boot publishes the iBFT in ACPI only"))
             } else {
-                do {
+                // One `do` per error type (Embedded Swift has no `any Error`); a table that
+                // does not parse is recorded as unreadable, as a memory that cannot be read.
+                do throws(SystemError) {
                     let scan = IBFT.scanLowMemory(try Self.readLowMemory(), baseAddress: IBFT.lowMemoryRange.lowerBound)
                     if let table = scan.table {
                         firmwareSearch.record(place, .found("at 0x" + String(table.address, radix: 16)))
-                        return try IBFT(bytes: table.bytes)
+                        do throws(BootConfigError) {
+                            return try IBFT(bytes: table.bytes)
+                        } catch {
+                            firmwareSearch.record(place, .unreadable("\(error)"))
+                        }
+                    } else {
+                        firmwareSearch.record(place, .absent(note: scan.rejected.isEmpty ? nil : scan.rejected.joined(separator: "; ")))
                     }
-                    firmwareSearch.record(place, .absent(note: scan.rejected.isEmpty ? nil : scan.rejected.joined(separator: "; ")))
                 } catch {
                     firmwareSearch.record(place, .unreadable("\(error)"))
                 }

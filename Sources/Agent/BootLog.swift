@@ -48,7 +48,7 @@ public struct BootLog {
     /// Runs one boot step and logs `NAME: RESULT (N ms)` (or `NAME (N ms)` when the step
     /// has nothing to add) when it succeeds, or `NAME failed after N ms: ERROR` before
     /// rethrowing.
-    public mutating func step(_ name: String, _ body: () throws -> String?) throws {
+    public mutating func step<E: Error & CustomStringConvertible>(_ name: String, _ body: () throws(E) -> String?) throws(E) {
         let start = MonotonicInstant.now()
         do {
             let result = try body()

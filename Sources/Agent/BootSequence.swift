@@ -50,7 +50,7 @@ public enum BootSequence {
         let plan = try Self.step("plan", log: &log) { () throws(BootFailure) in
             let plan: BootPlan
             let inputs: BootInputs
-            do {
+            do throws(BootConfigError) {
                 inputs = try BootInputs.runningMachine(loadingModules: true)
                 plan = try inputs.resolve()
             } catch {
@@ -61,7 +61,7 @@ public enum BootSequence {
             let firmware = inputs.firmwareSearch.source.map { "; \($0)" } ?? ""
             return (
                 plan,
-                plan.targets.map { "\($0.name.value) at \($0.portals.map(\.value.description).joined(separator: ", "))" }.joined(
+                plan.targets.map { "\($0.name.value) at \($0.portals.map({ $0.value.description }).joined(separator: ", "))" }.joined(
                     separator: "; ") + firmware
             )
         }
@@ -79,7 +79,7 @@ public enum BootSequence {
     private static func bootPlanned(_ plan: BootPlan, mode: Mode, log: inout BootLog) throws(BootFailure) -> Never {
 
         try Self.step("modules", log: &log) { () throws(BootFailure) in
-            do {
+            do throws(KernelModuleError) {
                 let modules = try KernelModules()
                 var loaded: [String] = []
                 for name in ["iscsi_tcp", "sd_mod"] { loaded += try modules.load(name) }
@@ -170,7 +170,7 @@ public enum BootSequence {
         }
 
         try Self.step("mount", log: &log) { () throws(BootFailure) in
-            do {
+            do throws(SystemError) {
                 let type = try RootFilesystem.mount(device, at: Self.newRoot, plan: plan.root)
                 return ((), "\(device) on \(Self.newRoot) (\(type), \(plan.root.readOnly.value ? "ro" : "rw"))")
             } catch {
@@ -305,7 +305,7 @@ public enum BootSequence {
         let rounds = retries.rounds
         for round in 0..<rounds {
             for target in targets {
-                let plans = Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)
+                let plans = try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)
                 for sessionPlan in plans {
                     let session: KernelSession
                     do throws(KernelSessionError) {
@@ -338,18 +338,24 @@ public enum BootSequence {
                 : "the target, the portal address and CHAP settings")
     }
 
-    private static func sessionPlans(_ target: TargetPlan, plan: BootPlan, initiatorName: String) -> [KernelSessionPlan] {
+    private static func sessionPlans(_ target: TargetPlan, plan: BootPlan, initiatorName: String) throws(BootFailure)
+        -> [KernelSessionPlan]
+    {
         var login = LoginConfiguration(
             initiatorName: initiatorName, targetName: target.name.value,
             isid: isid(initiatorName: initiatorName, target: target.name.value),
             portalDescription: "")
         if var chap = target.credentials?.value {
-            // Only mutual CHAP needs a challenge of ours. getrandom(2) blocks until the
-            // kernel's pool is ready, about a second after /init under emulation without
-            // RDRAND: one-way CHAP must not wait for randomness it never sends.
+            // Only mutual CHAP needs a challenge of ours, and it must be unguessable: a
+            // blocking getrandom(2), which waits until the kernel's pool is ready (about a
+            // second after /init under emulation without RDRAND). One-way CHAP must not wait
+            // for randomness it never sends.
             if chap.mutual != nil {
-                var random = SystemRandomNumberGenerator()
-                chap.mutualChallenge = (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }
+                do {
+                    chap.mutualChallenge = try secureRandomBytes(16)
+                } catch {
+                    throw BootFailure(step: "login", reason: "no mutual CHAP challenge: \(error)", check: "the kernel's getrandom(2)")
+                }
             }
             login.authentication = .chap(chap)
         }
@@ -446,7 +452,7 @@ public enum BootSequence {
         // systemd-shutdown binds /dev, /proc, /sys and /run into the ramdisk before it
         // pivots; newer versions fail the switch (no /shutdown) when a mount point is missing.
         for directory in ["oldroot", "dev", "proc", "sys", "run"] { mkdir(Self.shutdownRamdisk + "/" + directory, 0o755) }
-        do {
+        do throws(SystemError) {
             try copyFile(from: binaryPath, to: Self.shutdownRamdisk + "/shutdown", mode: 0o755)
             try writeFile(Array("NAME=iscsi-root\nID=iscsi-root\n".utf8), to: Self.shutdownRamdisk + "/etc/initrd-release", mode: 0o644)
         } catch {

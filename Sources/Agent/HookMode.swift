@@ -2,6 +2,7 @@
     import Glibc
 #endif
 import BootConfig
+import ISCSI
 import LinuxSystem
 import Reports
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import BootConfig
 import LinuxSystem
 
 /// `iscsi-root` as `/init`, PID 1 of the standalone initramfs: the boot path of
@@ -22,7 +23,7 @@ public enum InitRole {
         // CLOCK_MONOTONIC counts from the kernel's start, close to (not exactly) dmesg's clock.
         log.line("started as PID 1, argv [\(arguments.joined(separator: " "))], uptime \(started.nanoseconds / 1_000_000) ms")
         do {
-            try log.step("mounts") {
+            try log.step("mounts") { () throws(SystemError) in
                 var mounted: [String] = []
                 for earlyMount in EarlyMount.initramfs where try earlyMount.mountIfAbsent() {
                     mounted.append(earlyMount.target)

@@ -4,6 +4,7 @@
 import ISCSI
 import KernelSession
 import LinuxSystem
+import Reports
 
 /// The resident part of iscsi-root: forked by `/init` (or `login`) before the hand-over, it
 /// owns the root session for the life of the machine. Events (KernelSession), decisions
@@ -185,7 +186,7 @@ public struct SessionSupervisor: ~Copyable {
     private func mountedDevice() -> String? {
         guard let disk, let mounts = readText("/proc/1/mounts") else { return nil }
         return mounts.split(separator: "\n").compactMap { $0.split(separator: " ").first }.map(String.init)
-            .first { $0 == "/dev/\(disk)" || ($0.hasPrefix("/dev/\(disk)") && $0.dropFirst(5 + disk.count).allSatisfy(\.isNumber)) }
+            .first { $0 == "/dev/\(disk)" || ($0.hasPrefix("/dev/\(disk)") && $0.dropFirst(5 + disk.count).allSatisfy({ $0.isNumber })) }
     }
 
     private var status: SupervisorStatus {

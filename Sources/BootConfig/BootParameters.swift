@@ -299,7 +299,7 @@ public struct BootParameters: Sendable, Equatable {
         guard let value = Choice(rawValue: text) else {
             throw BootConfigError(
                 parameter.name, token: text, problem: "is not a choice",
-                expected: Choice.allCases.map(\.rawValue).joined(separator: ", "))
+                expected: Choice.allCases.map({ $0.rawValue }).joined(separator: ", "))
         }
         return value
     }

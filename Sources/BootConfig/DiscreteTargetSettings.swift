@@ -17,24 +17,64 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
 
     public init() {}
 
-    /// The field a parameter or variable sets, by its suffix (`target_name`, `in_password`, ...).
-    static var fields: [String: WritableKeyPath<DiscreteTargetSettings, Sourced<String>?>] {
-        [
-            "initiator": \.initiator, "target_name": \.targetName, "target_ip": \.targetAddresses,
-            "target_port": \.targetPort, "target_group": \.targetGroup, "username": \.username,
-            "in_username": \.inUsername,
-        ]
+    /// The fields a parameter or variable sets, by its suffix (`target_name`, `in_password`, ...).
+    /// Enums with a subscript rather than a table of key paths: Embedded Swift has no key paths.
+    enum Field: String, CaseIterable {
+        case initiator, username
+        case targetName = "target_name", targetAddresses = "target_ip", targetPort = "target_port"
+        case targetGroup = "target_group", inUsername = "in_username"
     }
-    static var secretFields: [String: WritableKeyPath<DiscreteTargetSettings, Sourced<CHAPSecret>?>] {
-        ["password": \.password, "in_password": \.inPassword]
+    enum SecretField: String, CaseIterable {
+        case password
+        case inPassword = "in_password"
+    }
+
+    subscript(field: Field) -> Sourced<String>? {
+        get {
+            switch field {
+            case .initiator: initiator
+            case .targetName: targetName
+            case .targetAddresses: targetAddresses
+            case .targetPort: targetPort
+            case .targetGroup: targetGroup
+            case .username: username
+            case .inUsername: inUsername
+            }
+        }
+        set {
+            switch field {
+            case .initiator: initiator = newValue
+            case .targetName: targetName = newValue
+            case .targetAddresses: targetAddresses = newValue
+            case .targetPort: targetPort = newValue
+            case .targetGroup: targetGroup = newValue
+            case .username: username = newValue
+            case .inUsername: inUsername = newValue
+            }
+        }
+    }
+
+    subscript(field: SecretField) -> Sourced<CHAPSecret>? {
+        get {
+            switch field {
+            case .password: password
+            case .inPassword: inPassword
+            }
+        }
+        set {
+            switch field {
+            case .password: password = newValue
+            case .inPassword: inPassword = newValue
+            }
+        }
     }
 
     /// Sets the field named `suffix`; false if there is no such field.
     mutating func set(_ suffix: String, to value: String, source: ValueSource) -> Bool {
-        if let field = Self.fields[suffix] {
-            self[keyPath: field] = Sourced(value, from: source)
-        } else if let field = Self.secretFields[suffix] {
-            self[keyPath: field] = Sourced(CHAPSecret(value), from: source)
+        if let field = Field(rawValue: suffix) {
+            self[field] = Sourced(value, from: source)
+        } else if let field = SecretField(rawValue: suffix) {
+            self[field] = Sourced(CHAPSecret(value), from: source)
         } else {
             return false
         }
@@ -45,11 +85,11 @@ public struct DiscreteTargetSettings: Sendable, Equatable {
     /// (initramfs-tools: the command line overrides the file).
     func overridden(by overrides: DiscreteTargetSettings) -> DiscreteTargetSettings {
         var result = self
-        for field in Self.fields.values where overrides[keyPath: field] != nil {
-            result[keyPath: field] = overrides[keyPath: field]
+        for field in Field.allCases where overrides[field] != nil {
+            result[field] = overrides[field]
         }
-        for field in Self.secretFields.values where overrides[keyPath: field] != nil {
-            result[keyPath: field] = overrides[keyPath: field]
+        for field in SecretField.allCases where overrides[field] != nil {
+            result[field] = overrides[field]
         }
         return result
     }

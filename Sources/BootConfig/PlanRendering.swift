@@ -24,7 +24,7 @@ extension BootPlan {
                 line("  gateway", gateway.description, interface.source)
             }
             if !interface.dns.isEmpty {
-                line("  dns", interface.dns.map(\.description).joined(separator: ", "), interface.source)
+                line("  dns", interface.dns.map({ $0.description }).joined(separator: ", "), interface.source)
             }
             if let vlan = interface.vlan { line("  vlan", String(vlan), interface.source) }
             if let mtu = interface.mtu { line("  mtu", String(mtu), interface.source) }

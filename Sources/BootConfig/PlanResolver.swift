@@ -270,7 +270,7 @@ private struct PlanResolver {
                 warnings.append(
                     PlanWarning(
                         "\(target.lun.source)",
-                        "LUN \(target.lun.value.map { String(describing: $0) } ?? "") of \(target.name.value) differs from the LUN given first (\(merged[existing].lun.value.map { String(describing: $0) } ?? "first disk")); the first is used"
+                        "LUN \(target.lun.value.map { "\($0)" } ?? "") of \(target.name.value) differs from the LUN given first (\(merged[existing].lun.value.map { "\($0)" } ?? "first disk")); the first is used"
                     ))
             }
         }

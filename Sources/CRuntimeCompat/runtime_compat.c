@@ -3,14 +3,17 @@
 //   - aborts with "Unable to obtain Swift runtime path": it looks for its own location
 //     with dladdr() and /proc/self/exe, which a static binary without /proc cannot answer;
 //   - leaves CommandLine.arguments empty: it reads the arguments from /proc/self/cmdline.
-// Linked into the iscsi-root executable only (see Package.swift).
+// Linked into SwiftPM's iscsi-root executable only (see Package.swift). The shipped binary
+// is built in Embedded Swift by mk/static.mk, which has no such runtime and does not link
+// this; these paths matter to a normal-mode static build (-static-executable with
+// -DISCSI_ROOT_STATIC_EXECUTABLE), kept buildable for comparison.
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 // In a dynamically linked build these definitions would interpose on libswiftCore.so's
-// own, which work there; `make static` defines ISCSI_ROOT_STATIC_EXECUTABLE.
+// own, which work there.
 #ifdef ISCSI_ROOT_STATIC_EXECUTABLE
 
 // The runtime uses these paths only to find optional parts installed beside it (the

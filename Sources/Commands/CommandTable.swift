@@ -1,9 +1,29 @@
 import Reports
 
+/// A subcommand as the table holds it. A struct of closures rather than `any Command.Type`:
+/// Embedded Swift has no metatype existentials.
+public struct CommandEntry: Sendable {
+    public let name: String
+    public let summary: String
+    private let helpText: @Sendable () -> String
+    private let runCommand: @Sendable ([String]) -> ExitStatus
+
+    init<C: Command>(_ command: C.Type) {
+        name = C.name
+        summary = C.summary
+        helpText = { C.help }
+        runCommand = { C.run($0) }
+    }
+
+    public var help: String { helpText() }
+    public func run(_ arguments: [String]) -> ExitStatus { runCommand(arguments) }
+}
+
 /// Every subcommand, in the order `iscsi-root --help` lists them.
-public let commandTable: [any Command.Type] = [
-    PlanCommand.self, LoginCommand.self, DiscoverCommand.self, ProbeCommand.self, StatusCommand.self, LogoutCommand.self,
-    DVTCommand.self,
+public let commandTable: [CommandEntry] = [
+    CommandEntry(PlanCommand.self), CommandEntry(LoginCommand.self), CommandEntry(DiscoverCommand.self),
+    CommandEntry(ProbeCommand.self), CommandEntry(StatusCommand.self), CommandEntry(LogoutCommand.self),
+    CommandEntry(DVTCommand.self),
 ]
 
 public let version = "0.1.0"

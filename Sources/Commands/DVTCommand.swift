@@ -93,12 +93,17 @@ public enum DVTCommand: Command {
             return .usage
         }
         let configuration = request.login.configuration(targetName: request.target, portal: request.portal)
+        // Not `try a ?? b`: `??` rethrows `any Error`, which Embedded Swift does not have.
         let lun: LogicalUnit
-        do {
-            lun = try request.lun ?? firstDisk(request, configuration: configuration)
-        } catch {
-            printError("iscsi-root dvt: \(error)")
-            return .failure
+        if let requested = request.lun {
+            lun = requested
+        } else {
+            do {
+                lun = try firstDisk(request, configuration: configuration)
+            } catch {
+                printError("iscsi-root dvt: \(error)")
+                return .failure
+            }
         }
         let target = SweepTarget(
             portal: request.portal, login: configuration, lun: lun, timeoutMilliseconds: request.login.timeoutMilliseconds)
@@ -149,7 +154,7 @@ public enum DVTCommand: Command {
         for name in list.split(separator: ",") {
             guard let key = SweepKey.swept.first(where: { $0.rawValue.lowercased() == name.lowercased() }) else {
                 throw UsageError(
-                    "--keys: \"\(name)\" is not a swept key (expected \(SweepKey.swept.map(\.rawValue).joined(separator: ", ")))")
+                    "--keys: \"\(name)\" is not a swept key (expected \(SweepKey.swept.map({ $0.rawValue }).joined(separator: ", ")))")
             }
             keys.append(key)
         }
@@ -205,7 +210,7 @@ public enum DVTCommand: Command {
         progress.clear()
         print(
             request.json ? renderJSON(results, request: request, lun: target.lun) : renderText(results, request: request, lun: target.lun))
-        return results.allSatisfy(\.passed) ? .success : .failure
+        return results.allSatisfy({ $0.passed }) ? .success : .failure
     }
 
     /// Column titles for the keys, short enough for one table row per combination.
@@ -217,7 +222,7 @@ public enum DVTCommand: Command {
     ]
 
     static func renderText(_ results: [CombinationResult], request: Request, lun: LogicalUnit) -> String {
-        let keys = request.space.dimensions.map(\.key)
+        let keys = request.space.dimensions.map({ $0.key })
         var rows = [["#", "RESULT"] + keys.map { abbreviations[$0] ?? $0.rawValue } + ["T-MRDSL", "MiB/s"]]
         for result in results {
             let cells = result.keys.map { outcome -> String in
@@ -286,7 +291,7 @@ public enum DVTCommand: Command {
             ("lun", lun.number.map { .number($0) } ?? .string(lun.description)),
             ("mode", mode),
             ("coverage", .string(request.exhaustive ? "exhaustive" : "pairwise")),
-            ("passed", .bool(results.allSatisfy(\.passed))),
+            ("passed", .bool(results.allSatisfy({ $0.passed }))),
             ("verdict", .string(overallVerdict(results))),
             (
                 "combinations",
@@ -334,10 +339,16 @@ public enum DVTCommand: Command {
         let benchmark = Benchmark(
             mode: mode, lun: target.lun, transferBytes: request.transferBytes ?? (mode == .randomRead ? 4096 : 1_048_576),
             queueDepth: request.queueDepth, seconds: request.benchSeconds, lbas: lbas)
+        // One `do` per error type: Embedded Swift has no `any Error`.
         let result: Benchmark.Result
-        do {
+        do throws(InitiatorError) {
             var session = try Session.login(at: target.portal, configuration: target.login, timeoutMilliseconds: target.timeoutMilliseconds)
-            result = try benchmark.run(on: &session)
+            do throws(ValidationFailure) {
+                result = try benchmark.run(on: &session)
+            } catch {
+                printError("iscsi-root dvt --bench \(mode.rawValue): \(error)")
+                return .failure
+            }
             try session.logout()
         } catch {
             printError("iscsi-root dvt --bench \(mode.rawValue): \(error)")
@@ -386,7 +397,7 @@ private struct ProgressBar {
 
 /// "fail" if any combination failed, else "pass*" if any deviated, else "pass".
 func overallVerdict(_ results: [CombinationResult]) -> String {
-    if !results.allSatisfy(\.passed) { return "fail" }
+    if !results.allSatisfy({ $0.passed }) { return "fail" }
     return results.contains { !$0.deviations.isEmpty } ? "pass*" : "pass"
 }
 

@@ -60,8 +60,9 @@ struct LoginOptions {
                     file: arguments.value("--mutual-secret-file"), variable: Self.mutualSecretVariable, option: "--mutual-secret-file"))
         }
         let algorithms = try arguments.value("--chap-algorithm").map(Self.algorithms) ?? [.md5]
-        // 16 random bytes, as open-iscsi sends; the identifier is drawn by CHAPExchange.
-        let challenge = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        // 16 random bytes, as open-iscsi sends; the identifier is drawn by CHAPExchange. A
+        // blocking getrandom (LinuxSystem.secureRandomBytes), as for every secret.
+        let challenge = try Self.challenge()
         authentication = .chap(
             CHAPConfiguration(credentials: credentials, mutual: mutual, algorithms: algorithms, mutualChallenge: challenge))
     }
@@ -87,6 +88,11 @@ struct LoginOptions {
         }
         let host = hostName().lowercased().filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }
         return "iqn.2024-11.org.iscsi-root:" + (host.isEmpty ? "initiator" : host)
+    }
+
+    /// The challenge sent for mutual CHAP.
+    private static func challenge() throws(UsageError) -> [UInt8] {
+        do { return try secureRandomBytes(16) } catch { throw UsageError("no CHAP challenge: \(error)") }
     }
 
     private static func secret(file: String?, variable: String, option: String) throws(UsageError) -> CHAPSecret {

@@ -114,7 +114,7 @@ public enum ProbeCommand: Command {
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
 func table(_ rows: [[String]]) -> String {
-    guard let columns = rows.map(\.count).max() else { return "" }
+    guard let columns = rows.map({ $0.count }).max() else { return "" }
     let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
     return rows.map { row in
         row.enumerated().map { column, cell in column == row.count - 1 ? cell : cell.padded(to: widths[column] + 1) }.joined(separator: " ")

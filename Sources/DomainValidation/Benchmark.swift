@@ -42,9 +42,16 @@ public struct Benchmark: Sendable {
 
     /// Runs for `seconds`, keeping `queueDepth` commands in flight.
     public func run(on session: inout Session) throws(ValidationFailure) -> Result {
+        // Two `do`s: one per error type, as Embedded Swift has no `any Error`.
+        let data: [UInt8]
+        do {
+            data = try session.read(CDB.readCapacity16(), lun: lun, expectedLength: 32, name: "READ CAPACITY (16)")
+        } catch {
+            throw ValidationFailure(.capacity, "\(error)")
+        }
         let capacity: Capacity
         do {
-            capacity = try Capacity(session.read(CDB.readCapacity16(), lun: lun, expectedLength: 32, name: "READ CAPACITY (16)"))
+            capacity = try Capacity(data)
         } catch {
             throw ValidationFailure(.capacity, "\(error)")
         }

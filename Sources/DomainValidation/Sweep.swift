@@ -58,7 +58,7 @@ public struct Sweep: Sendable {
 
     public init(space: KeySpace, exhaustive: Bool, target: SweepTarget, mode: ValidationMode, seed: UInt64) {
         self.space = space
-        let sizes = space.dimensions.map(\.values.count)
+        let sizes = space.dimensions.map({ $0.values.count })
         combinations = exhaustive ? .exhaustive(domainSizes: sizes) : .pairwise(domainSizes: sizes)
         self.target = target
         self.mode = mode

@@ -216,9 +216,7 @@ public enum CHAPAlgorithm: UInt8, Sendable, Equatable, CaseIterable, CustomStrin
 }
 
 /// A CHAP secret. It never prints: its description, debug description and mirror say "(set)".
-public struct CHAPSecret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
-    CustomReflectable
-{
+public struct CHAPSecret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     let bytes: [UInt8]
 
     public init(_ bytes: [UInt8]) {
@@ -232,8 +230,14 @@ public struct CHAPSecret: Sendable, Equatable, CustomStringConvertible, CustomDe
 
     public var description: String { "(set)" }
     public var debugDescription: String { "(set)" }
-    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 }
+
+// Embedded Swift has no reflection at all, so there is no mirror to hide the bytes from.
+#if !hasFeature(Embedded)
+    extension CHAPSecret: CustomReflectable {
+        public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+    }
+#endif
 
 /// A CHAP user name and its secret: the one credentials type, which the boot configuration's
 /// grammars produce and the login uses.

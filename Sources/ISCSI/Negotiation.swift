@@ -34,7 +34,13 @@ public struct Negotiator: Sendable {
     ///   state machine's InitiatorName, SessionType, TargetName, InitiatorAlias).
     public init(offer parameters: InitiatorParameters, sessionType: SessionType, declarations: [TextPair] = []) {
         self.sessionType = sessionType
-        self.ownDeclarations = Dictionary(declarations.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        // The first declaration of a key wins. A loop: Embedded Swift rejects
+        // Dictionary(_:uniquingKeysWith:) (it casts dynamically).
+        var ownDeclarations: [String: String] = [:]
+        for pair in declarations where ownDeclarations[pair.key] == nil {
+            ownDeclarations[pair.key] = pair.value
+        }
+        self.ownDeclarations = ownDeclarations
         let preferences = parameters.preferences
         self.preferences = preferences
         self.offers = Negotiator.offeredKeys.compactMap { key in

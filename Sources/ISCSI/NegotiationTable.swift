@@ -38,10 +38,10 @@ public enum NegotiationTable {
             "CHAP_R", .declarative(.binary), stage: .security, scope: .connection, senders: .both),
         // §13.1–§13.4
         KeyDefinition(
-            "HeaderDigest", .list(Digest.allCases.map(\.rawValue)), default: "None", stage: .login,
+            "HeaderDigest", .list(Digest.allCases.map({ $0.rawValue })), default: "None", stage: .login,
             scope: .connection, senders: .both),
         KeyDefinition(
-            "DataDigest", .list(Digest.allCases.map(\.rawValue)), default: "None", stage: .login,
+            "DataDigest", .list(Digest.allCases.map({ $0.rawValue })), default: "None", stage: .login,
             scope: .connection, senders: .both),
         KeyDefinition(
             "MaxConnections", .numerical(1...65_535, .minimum), default: "1", leadingOnly: true,
@@ -92,7 +92,7 @@ public enum NegotiationTable {
         KeyDefinition(
             "ErrorRecoveryLevel", .numerical(0...2, .minimum), default: "0", leadingOnly: true),
         KeyDefinition(
-            "SessionType", .declarative(.oneOf(SessionType.allCases.map(\.rawValue))), default: "Normal",
+            "SessionType", .declarative(.oneOf(SessionType.allCases.map({ $0.rawValue }))), default: "Normal",
             leadingOnly: true, stage: .login, senders: .initiator),
         // §13.23–§13.24: added after RFC 3720, so an older peer may answer NotUnderstood.
         KeyDefinition(
@@ -119,8 +119,15 @@ public enum NegotiationTable {
     /// MaxRecvDataSegmentLength, MaxBurstLength, FirstBurstLength: 512 to 2^24-1 (RFC 7143 §13.12–§13.14).
     public static let dataLengthRange: ClosedRange<UInt64> = 512...16_777_215
 
-    private static let definitionsByName: [String: KeyDefinition] = Dictionary(
-        definitions.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    // The first definition of a name wins. A loop: Embedded Swift rejects
+    // Dictionary(_:uniquingKeysWith:) (it casts dynamically).
+    private static let definitionsByName: [String: KeyDefinition] = {
+        var byName: [String: KeyDefinition] = [:]
+        for definition in definitions where byName[definition.name] == nil {
+            byName[definition.name] = definition
+        }
+        return byName
+    }()
 }
 
 /// The constants a responder may answer instead of a value (RFC 7143 §6.2).

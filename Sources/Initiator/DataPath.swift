@@ -59,7 +59,7 @@ extension Session {
                 submitted += 1
             }
             // With nothing in flight only a NOP-In can open a closed window, so wait one timeout.
-            let deadline = tasks.values.map(\.deadline).min() ?? deadline()
+            let deadline = tasks.values.map({ $0.deadline }).min() ?? deadline()
             let message: TargetMessage?
             do {
                 message = try receiveOne(deadline: deadline)

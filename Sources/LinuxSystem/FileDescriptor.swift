@@ -2,10 +2,11 @@
     import Glibc
 #endif
 
+// @frozen: Embedded Swift allows `discard self` (in `take`) only in a frozen type.
 /// An open file descriptor that this value owns: it is closed when the value goes away, so
 /// no early exit can leak it. `take()` hands the raw number over where something else keeps
 /// it (the kernel, for a socket given to iscsi_tcp, or the process for its whole life).
-public struct FileDescriptor: ~Copyable {
+@frozen public struct FileDescriptor: ~Copyable {
     /// The raw descriptor, for calls this type does not wrap; it stays owned by this value.
     public let rawValue: Int32
 

@@ -6,11 +6,12 @@ import CShims
     import Glibc
 #endif
 
+// @frozen: Embedded Swift allows `discard self` (in `close`) only in a frozen type.
 /// One TCP connection, owning its socket: the socket is closed when the value goes away.
 ///
 /// The socket is non-blocking; every operation takes a deadline and waits with `poll`, so no
 /// call can hang longer than the caller allowed — a dead target must never freeze the boot.
-public struct TCPConnection: ~Copyable {
+@frozen public struct TCPConnection: ~Copyable {
     private let descriptor: Int32
 
     private init(descriptor: Int32) {

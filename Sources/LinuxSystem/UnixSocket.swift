@@ -4,9 +4,10 @@ import CShims
     import Glibc
 #endif
 
+// @frozen: Embedded Swift allows `discard self` only in a frozen type.
 /// A stream socket in the abstract Unix namespace (`@name`): no file on any filesystem, so
 /// it keeps working across switch_root, chroot and a read-only or vanished /run.
-public struct UnixSocket: ~Copyable {
+@frozen public struct UnixSocket: ~Copyable {
     private let descriptor: Int32
 
     private init(descriptor: Int32) { self.descriptor = descriptor }

@@ -212,7 +212,7 @@ public enum NetworkSetup {
         let all = try netlink.links()
         let candidates = all.filter { $0.flags & UInt32(IFF_LOOPBACK) == 0 && $0.macAddress != nil }
         guard !candidates.isEmpty else {
-            throw .noSuchInterface("with a MAC address", available: all.map(\.description))
+            throw .noSuchInterface("with a MAC address", available: all.map({ $0.description }))
         }
         return candidates
     }

@@ -117,7 +117,7 @@ public struct RouteNetlink: ~Copyable {
     public mutating func link(named name: String) throws(NetworkError) -> NetworkLink {
         let all = try links()
         guard let link = all.first(where: { $0.name == name }) else {
-            throw .noSuchInterface(name, available: all.map(\.description))
+            throw .noSuchInterface(name, available: all.map({ $0.description }))
         }
         return link
     }
@@ -127,7 +127,7 @@ public struct RouteNetlink: ~Copyable {
     public mutating func link(macAddress: MACAddress) throws(NetworkError) -> NetworkLink {
         let all = try links()
         guard let link = all.filter({ $0.macAddress == macAddress }).min(by: { $0.index < $1.index }) else {
-            throw .noSuchInterface(macAddress.description, available: all.map(\.description))
+            throw .noSuchInterface(macAddress.description, available: all.map({ $0.description }))
         }
         return link
     }
@@ -139,14 +139,14 @@ public struct RouteNetlink: ~Copyable {
         -> NetworkLink
     {
         let start = MonotonicInstant.now()
-        let indices = Set(candidates.map(\.index))
+        let indices = Set(candidates.map({ $0.index }))
         while true {
             let ready = try links().filter { indices.contains($0.index) && $0.hasCarrier }
             if let link = ready.min(by: { $0.index < $1.index }) { return link }
             let now = MonotonicInstant.now()
             guard now < deadline else {
                 throw .noCarrier(
-                    interface: candidates.map(\.name).joined(separator: ", "),
+                    interface: candidates.map({ $0.name }).joined(separator: ", "),
                     waitedMilliseconds: start.milliseconds(until: now))
             }
             let pause = min(Self.carrierPollMilliseconds, now.milliseconds(until: deadline))

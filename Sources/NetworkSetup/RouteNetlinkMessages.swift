@@ -1,6 +1,10 @@
 import NetworkAddresses
 import CShims
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The rtnetlink requests this module sends and the replies it reads, as pure byte values so
 /// that each one can be compared with what `ip` sends (`strace -e sendmsg ip addr add …`).
 ///

@@ -18,8 +18,8 @@ source "$VM_LIB/ipxe.sh"
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
-    static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap partition read-only
-    redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
+    static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap early-entropy partition
+    read-only redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
     ipv6-static ipv6-slaac vlan ibft-vlan fail-vlan-no-parent ibft-ipv6
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
@@ -278,6 +278,26 @@ scenario_mutual_chap() (
     vm_boot_from_iscsi mutual-chap \
         "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 iscsi.chap=$CHAP_USER iscsi.mutual=$MUTUAL_USER $ROOT_RW" \
         --initramfs secrets --chap --mutual-chap
+)
+
+# The kernel's random pool is not ready when /init starts: no RDRAND under TCG, no
+# virtio-rng, the CPU's and the boot loader's seeds distrusted. The agent's hash tables
+# (their seed) must not wait for it: the plan step, which uses them, is on the console before
+# the kernel's "crng init done". The mutual-CHAP challenge must wait (a blocking getrandom):
+# the login comes after it.
+scenario_early_entropy() (
+    log="$LOG_DIR/early-entropy.log"
+    figures="$(vm_boot_from_iscsi early-entropy \
+        "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 iscsi.chap=$CHAP_USER iscsi.mutual=$MUTUAL_USER $ROOT_RW random.trust_cpu=off random.trust_bootloader=off" \
+        --initramfs secrets --chap --mutual-chap)"
+    plan_at="$(vm_console_time "$log" 'iscsi-root: plan: ')" || vm_fail "no 'plan:' line"
+    ready_at="$(vm_console_time "$log" 'random: crng init done')" || vm_fail "the kernel never said 'random: crng init done'"
+    login_at="$(vm_console_time "$log" 'iscsi-root: login: ')" || vm_fail "no 'login:' line"
+    awk -v plan="$plan_at" -v ready="$ready_at" 'BEGIN { exit !(plan < ready) }' ||
+        vm_fail "the plan line (${plan_at} s) came after the pool was ready (${ready_at} s): something waited for entropy"
+    awk -v ready="$ready_at" -v login="$login_at" 'BEGIN { exit !(ready <= login) }' ||
+        vm_fail "logged in (${login_at} s) before the pool was ready (${ready_at} s): the CHAP challenge did not wait"
+    echo "$figures; plan at ${plan_at} s, pool ready at ${ready_at} s, login at ${login_at} s"
 )
 
 # The root is partition 1 (GPT) of the LUN, found by its PARTUUID.
