@@ -140,7 +140,7 @@ public enum NetworkSetup {
             // The kernel adds the address and the default route when the router's
             // advertisement arrives: both are there once an address is usable.
             let global = try netlink.waitForUsableAddress(
-                on: link, deadline: deadline, what: "from router advertisements", matching: \.isGlobal)
+                on: link, deadline: deadline, what: "from router advertisements", matching: { $0.isGlobal })
             steps.finish("slaac")
             addressing = .init(address: global.address)
             autoconfigured = true

@@ -98,14 +98,14 @@ public struct RouteNetlink: ~Copyable {
         let start = MonotonicInstant.now()
         while true {
             let found = try addresses(family: AF_INET6).filter { $0.interfaceIndex == link.index && matches($0) }
-            if let failed = found.first(where: \.dadFailed) {
+            if let failed = found.first(where: { $0.dadFailed }) {
                 throw .duplicateAddress(address: failed.address.description, interface: link.name)
             }
             if let usable = found.first(where: { !$0.isTentative }) { return usable }
             let now = MonotonicInstant.now()
             guard now < deadline else {
                 throw .addressNotUsable(
-                    what: what, interface: link.name, found: found.map(\.description),
+                    what: what, interface: link.name, found: found.map { $0.description },
                     waitedMilliseconds: start.milliseconds(until: now))
             }
             let pause = min(Self.carrierPollMilliseconds, now.milliseconds(until: deadline))
