@@ -23,12 +23,12 @@ readonly TARGET_IQN="iqn.2024-01.org.iscsi-root.demo:root"
 
 # The command lines the demo can show; the agent's own form by default.
 demo_append() {
-    local network="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
+    local static_ip="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
     case "$1" in
-    native) echo "$network iscsi=iscsi://10.0.2.2/$TARGET_IQN/1 root=LABEL=root rw" ;;
+    native) echo "$static_ip iscsi=iscsi://10.0.2.2/$TARGET_IQN/1 root=LABEL=root rw" ;;
     dhcp) echo "ip=dhcp iscsi=iscsi://10.0.2.2/$TARGET_IQN/1 root=LABEL=root rw" ;;
-    dracut) echo "$network netroot=iscsi:10.0.2.2::3260:1:$TARGET_IQN root=LABEL=root rw" ;;
-    initramfs-tools) echo "$network iscsi_target_name=$TARGET_IQN iscsi_target_ip=10.0.2.2 iscsi_target_port=3260 root=LABEL=root rw" ;;
+    dracut) echo "$static_ip netroot=iscsi:10.0.2.2::3260:1:$TARGET_IQN root=LABEL=root rw" ;;
+    initramfs-tools) echo "$static_ip iscsi_target_name=$TARGET_IQN iscsi_target_ip=10.0.2.2 iscsi_target_port=3260 root=LABEL=root rw" ;;
     *) vm_fail "unknown DEMO_FORM \"$1\" (native, dhcp, dracut, initramfs-tools)" ;;
     esac
 }
