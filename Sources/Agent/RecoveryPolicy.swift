@@ -64,22 +64,61 @@ public struct RecoveryPolicy: Sendable, Equatable {
 }
 
 /// How long the boot waits between its rounds of login attempts (every portal of every
-/// target once per round): half a second, doubling up to 4 s, as a target that is still
-/// starting needs a moment and a dead one should not hold the boot longer than the rounds
-/// the plan allows. No jitter: one machine's boot does not stampede a target.
+/// target once per round) and when it gives up: no clock and no randomness inside (the
+/// caller passes the elapsed time and a jitter draw).
+///
+/// Half a second, doubling up to 8 s, each wait drawn between half its nominal value and
+/// all of it: after a power outage a thousand servers wait for the same array, and waits in
+/// lockstep would bring their logins to it at the same instant. Jitter only downwards keeps
+/// the cap a cap (a spread around it would put half the machines on the cap itself). The cap
+/// keeps an attempt per progress line and at most 8 s between the array's return and the
+/// boot going on.
+///
+/// Two bounds, whichever ends first: `rounds` (`iscsi.retries=`, nil when not set) counts
+/// rounds, as open-iscsi's `initial_login_retry_max` does, and whoever sets it asks for a
+/// quick failure (a fallback, a test); `timeoutMilliseconds` (`iscsi.boot_timeout=`) is
+/// time, the bound a person reasons in when the SAN comes back after the servers. The last
+/// wait is cut to what is left, so one round starts at the deadline itself.
 public struct BootLoginRetries: Sendable, Equatable {
-    /// How many rounds the boot tries (`iscsi.retries`, at least 1).
-    public var rounds: Int
+    /// How many rounds the boot tries (`iscsi.retries`, at least 1), nil: until the deadline.
+    public var rounds: Int?
+    /// How long after the first attempt the boot still starts a round (`iscsi.boot_timeout`).
+    public var timeoutMilliseconds: Int
     public var firstDelayMilliseconds = 500
-    public var maximumDelayMilliseconds = 4000
+    public var maximumDelayMilliseconds = 8000
+    /// The share of a wait the jitter may take off.
+    public var jitterFraction = 0.5
+    /// The boot prints a progress line at most this often while no path answers.
+    public static let progressIntervalMilliseconds = 10_000
 
-    public init(rounds: Int) {
-        self.rounds = max(1, rounds)
+    public init(rounds: Int?, timeoutMilliseconds: Int) {
+        self.rounds = rounds.map { max(1, $0) }
+        self.timeoutMilliseconds = max(0, timeoutMilliseconds)
     }
 
-    /// The wait after round number `round` (0 = the first) failed, or nil after the last.
-    public func delay(afterFailedRound round: Int) -> Int? {
-        guard round + 1 < rounds else { return nil }
-        return min(maximumDelayMilliseconds, firstDelayMilliseconds << min(max(round, 0), 16))
+    /// The wait after round number `round` (0 = the first) failed, `elapsed` milliseconds
+    /// after the first round started, or nil: give up. `jitter` is a value in 0..<1 from the
+    /// caller's random source.
+    public func delay(afterFailedRound round: Int, elapsedMilliseconds elapsed: Int, jitter: Double) -> Int? {
+        if let rounds, round + 1 >= rounds { return nil }
+        let left = timeoutMilliseconds - elapsed
+        guard left > 0 else { return nil }
+        let base = min(maximumDelayMilliseconds, firstDelayMilliseconds << min(max(round, 0), 16))
+        let jittered = Int(Double(base) * (1 - jitterFraction * min(max(jitter, 0), 1)))
+        return min(left, max(0, jittered))
+    }
+
+    /// Whether a progress line is due, `elapsed` milliseconds into the login and `lastReport`
+    /// after the last one (or the start).
+    public static func progressDue(elapsedMilliseconds elapsed: Int, lastReportMilliseconds lastReport: Int) -> Bool {
+        elapsed - lastReport >= progressIntervalMilliseconds
+    }
+
+    /// The progress line: what was tried last, its error, how long so far and how long is left.
+    public func progressLine(round: Int, elapsedMilliseconds elapsed: Int, lastAttempt: String) -> String {
+        let left = max(0, timeoutMilliseconds - elapsed) / 1000
+        let rounds = self.rounds.map { " of \($0)" } ?? ""
+        return "login: no path answers after \(elapsed / 1000) s (round \(round + 1)\(rounds)); still trying for \(left) s "
+            + "(iscsi.boot_timeout=\(timeoutMilliseconds / 1000)); last: \(lastAttempt)"
     }
 }
