@@ -308,8 +308,11 @@ public enum BootSequence {
         let start = MonotonicInstant.now()
         var lastReport = 0
         var round = 0
+        // Rounds in a row in which a target answered "retry later" (0x0301, 0x0302).
+        var busyRounds = 0
         while true {
             attempts = []
+            var busy = false
             for target in targets {
                 let plans = try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)
                 for sessionPlan in plans {
@@ -325,6 +328,7 @@ public enum BootSequence {
                             unroutedPortals = true
                         }
                         attempts.append(attempt)
+                        if error.busyStatus != nil { busy = true }
                         if round == 0 { log.line("login attempt 1: \(attempt)") }
                         continue
                     }
@@ -345,7 +349,11 @@ public enum BootSequence {
                 lastReport = elapsed
             }
             // Back off between rounds: the target may still be coming up.
-            guard let delay = retries.delay(afterFailedRound: round, elapsedMilliseconds: elapsed, jitter: jitterDraw()) else {
+            busyRounds = busy ? busyRounds + 1 : 0
+            guard
+                let delay = retries.delay(
+                    afterFailedRound: round, elapsedMilliseconds: elapsed, jitter: jitterDraw(), busyAnswers: busyRounds)
+            else {
                 break
             }
             usleep(UInt32(delay) * 1000)

@@ -48,6 +48,35 @@ public struct RecoveryPolicy: Sendable, Equatable {
         .retry(portalIndex: 0, afterMilliseconds: max(0, time2WaitSeconds) * 1000)
     }
 
+    /// The first attempt after the target itself ended the connection (an Asynchronous
+    /// Message, RFC 7143 §11.9.1, or the Time2Wait of the Logout Response that answered
+    /// one): never sooner than it asked nor than the negotiated DefaultTime2Wait, plus a
+    /// random part of up to half of that (at least of a second), as the target asked every
+    /// initiator at once.
+    public func firstAttempt(targetAskedSeconds asked: Int, time2WaitSeconds negotiated: Int, jitter: Double) -> Step {
+        let floor = max(asked, negotiated, 0) * 1000
+        let extra = Int(Double(max(floor, 1000)) / 2 * min(max(jitter, 0), 1))
+        return .retry(portalIndex: 0, afterMilliseconds: floor + extra)
+    }
+
+    /// The least wait after the target answered a login with "retry later" (0x0301 service
+    /// unavailable, 0x0302 out of resources) `answers` times in a row (1 = the first): 2 s
+    /// doubling up to 30 s, plus a random part of up to half of that. A target that says it
+    /// is overloaded is up, so the connection-loss pace (a second at most) would keep it down
+    /// with a thousand initiators; the jitter only ever adds, so no wait is shorter than that.
+    public static func busyDelay(afterBusyAnswers answers: Int, jitter: Double) -> Int {
+        let base = min(30_000, 2000 << min(max(answers - 1, 0), 16))
+        return base + Int(Double(base) / 2 * min(max(jitter, 0), 1))
+    }
+
+    /// `step(afterFailedAttempt:jitter:)`, and when the failed attempt was the `busyAnswers`th
+    /// "retry later" in a row, waiting at least `busyDelay` before the next portal too.
+    public func step(afterFailedAttempt attempt: Int, jitter: Double, busyAnswers: Int) -> Step {
+        let step = step(afterFailedAttempt: attempt, jitter: jitter)
+        guard busyAnswers > 0, case .retry(let portal, let delay) = step else { return step }
+        return .retry(portalIndex: portal, afterMilliseconds: max(delay, Self.busyDelay(afterBusyAnswers: busyAnswers, jitter: jitter)))
+    }
+
     /// What to do after attempt number `attempt` (0 = the first) failed. `jitter` is a
     /// value in 0..<1 from the caller's random source.
     public func step(afterFailedAttempt attempt: Int, jitter: Double) -> Step {
@@ -99,13 +128,16 @@ public struct BootLoginRetries: Sendable, Equatable {
     /// The wait after round number `round` (0 = the first) failed, `elapsed` milliseconds
     /// after the first round started, or nil: give up. `jitter` is a value in 0..<1 from the
     /// caller's random source.
-    public func delay(afterFailedRound round: Int, elapsedMilliseconds elapsed: Int, jitter: Double) -> Int? {
+    /// `busyAnswers`: how many rounds in a row a target answered "retry later" (0x0301,
+    /// 0x0302); then the wait is at least `RecoveryPolicy.busyDelay`, cut only by the deadline.
+    public func delay(afterFailedRound round: Int, elapsedMilliseconds elapsed: Int, jitter: Double, busyAnswers: Int = 0) -> Int? {
         if let rounds, round + 1 >= rounds { return nil }
         let left = timeoutMilliseconds - elapsed
         guard left > 0 else { return nil }
         let base = min(maximumDelayMilliseconds, firstDelayMilliseconds << min(max(round, 0), 16))
-        let jittered = Int(Double(base) * (1 - jitterFraction * min(max(jitter, 0), 1)))
-        return min(left, max(0, jittered))
+        var wait = Int(Double(base) * (1 - jitterFraction * min(max(jitter, 0), 1)))
+        if busyAnswers > 0 { wait = max(wait, RecoveryPolicy.busyDelay(afterBusyAnswers: busyAnswers, jitter: jitter)) }
+        return min(left, max(0, wait))
     }
 
     /// Whether a progress line is due, `elapsed` milliseconds into the login and `lastReport`

@@ -43,6 +43,63 @@ import Testing
     }
 }
 
+/// A busy target (login status 0x0301/0x0302) and a target that ends the connection itself
+/// (AsyncEvent 1–3 with a Time2Wait): jittered waits, never shorter than what it asked.
+@Suite struct BusyTargetPolicyTests {
+    let policy = RecoveryPolicy(portalCount: 2)
+
+    @Test func busyAnswersWaitTwoSecondsDoublingToThirtyPlusUpToHalf() {
+        let least = (1...6).map { RecoveryPolicy.busyDelay(afterBusyAnswers: $0, jitter: 0) }
+        #expect(least == [2000, 4000, 8000, 16_000, 30_000, 30_000])
+        #expect(RecoveryPolicy.busyDelay(afterBusyAnswers: 1, jitter: 0.999_999) == 2999)
+        #expect(RecoveryPolicy.busyDelay(afterBusyAnswers: 100_000, jitter: 1) == 45_000)
+        #expect(RecoveryPolicy.busyDelay(afterBusyAnswers: 0, jitter: -1) == 2000)
+    }
+
+    @Test func aBusyAnswerSlowsEvenTheSwitchToTheNextPortal() {
+        // Without it the next portal follows at once, and the first again after 250 ms.
+        #expect(policy.step(afterFailedAttempt: 0, jitter: 0.5, busyAnswers: 0) == .retry(portalIndex: 1, afterMilliseconds: 0))
+        #expect(policy.step(afterFailedAttempt: 0, jitter: 0, busyAnswers: 1) == .retry(portalIndex: 1, afterMilliseconds: 2000))
+        #expect(policy.step(afterFailedAttempt: 1, jitter: 0.5, busyAnswers: 2) == .retry(portalIndex: 0, afterMilliseconds: 5000))
+        for draw in stride(from: 0.0, to: 1.0, by: 0.05) {
+            guard case .retry(_, let wait) = policy.step(afterFailedAttempt: 7, jitter: draw, busyAnswers: 3) else {
+                Issue.record("gave up")
+                continue
+            }
+            #expect((8000...12_000).contains(wait), "draw \(draw): \(wait) ms")
+        }
+        #expect(RecoveryPolicy(portalCount: 1, maximumAttempts: 2).step(afterFailedAttempt: 1, jitter: 0, busyAnswers: 4) == .giveUp)
+    }
+
+    @Test func theTargetsTime2WaitIsAFloorTheJitterOnlyAddsTo() {
+        #expect(
+            policy.firstAttempt(targetAskedSeconds: 3, time2WaitSeconds: 2, jitter: 0) == .retry(portalIndex: 0, afterMilliseconds: 3000))
+        #expect(
+            policy.firstAttempt(targetAskedSeconds: 3, time2WaitSeconds: 2, jitter: 0.5) == .retry(portalIndex: 0, afterMilliseconds: 3750))
+        // The negotiated DefaultTime2Wait when the target asked for less, and some spread even at 0.
+        #expect(
+            policy.firstAttempt(targetAskedSeconds: 0, time2WaitSeconds: 2, jitter: 0) == .retry(portalIndex: 0, afterMilliseconds: 2000))
+        #expect(
+            policy.firstAttempt(targetAskedSeconds: 0, time2WaitSeconds: 0, jitter: 0.5) == .retry(portalIndex: 0, afterMilliseconds: 250))
+        for draw in stride(from: 0.0, to: 1.0, by: 0.05) {
+            guard case .retry(0, let wait) = policy.firstAttempt(targetAskedSeconds: 3, time2WaitSeconds: 2, jitter: draw) else {
+                Issue.record("not a retry at the first portal")
+                continue
+            }
+            #expect((3000..<4500).contains(wait), "draw \(draw): \(wait) ms")
+        }
+    }
+
+    @Test func theBootWaitsForABusyTargetTooButNotPastItsDeadline() {
+        let boot = BootLoginRetries(rounds: nil, timeoutMilliseconds: 600_000)
+        #expect(boot.delay(afterFailedRound: 0, elapsedMilliseconds: 0, jitter: 0, busyAnswers: 1) == 2000)
+        #expect(boot.delay(afterFailedRound: 6, elapsedMilliseconds: 0, jitter: 0, busyAnswers: 3) == 8000)
+        #expect(boot.delay(afterFailedRound: 6, elapsedMilliseconds: 0, jitter: 0, busyAnswers: 5) == 30_000)
+        #expect(boot.delay(afterFailedRound: 6, elapsedMilliseconds: 590_000, jitter: 0, busyAnswers: 5) == 10_000)
+        #expect(boot.delay(afterFailedRound: 0, elapsedMilliseconds: 0, jitter: 0, busyAnswers: 0) == 500)
+    }
+}
+
 /// The boot's waits between login rounds and when it gives up: 0.5 s doubling to an 8 s cap,
 /// jitter from the caller's draw taking off up to half a wait, `iscsi.retries=` rounds or `iscsi.boot_timeout=`
 /// time, whichever ends first.
