@@ -111,6 +111,8 @@ public struct SessionSupervisor: ~Copyable {
         var timedOutAttempts = 0
         // "Retry later" answers in a row (0x0301, 0x0302): each stretches the next wait.
         var busyAnswers = 0
+        // A long outage: the first attempts in full, then a summary a minute.
+        var lines = RecoveryLogLimiter()
         // The policy's waits space the attempts' starts: an attempt that ran into its timeout
         // has waited already, and the next one follows at once if the wait is used up.
         var spentOnLastAttempt = 0
@@ -124,6 +126,7 @@ public struct SessionSupervisor: ~Copyable {
             do {
                 try session.connectAndLogIn(plan, leading: true)
                 let elapsed = recoveryStart.milliseconds(until: .now())
+                if let summary = lines.finished(atMilliseconds: elapsed) { log.line("session \(session.sessionID): \(summary)") }
                 recoveries += 1
                 lastRecovery = .init(cause: cause, attempts: attempt + 1, milliseconds: elapsed)
                 state = .loggedIn
@@ -134,12 +137,18 @@ public struct SessionSupervisor: ~Copyable {
             } catch {
                 if error.isTimeout { timedOutAttempts += 1 }
                 busyAnswers = error.busyStatus == nil ? 0 : busyAnswers + 1
-                log.line("session \(session.sessionID): attempt \(attempt + 1) at \(plans[portal].portal.description) failed: \(error)")
+                let line = "attempt \(attempt + 1) at \(plans[portal].portal.description) failed: \(error)"
+                if let shown = lines.failed(line, error: "\(error)", atMilliseconds: recoveryStart.milliseconds(until: .now())) {
+                    log.line("session \(session.sessionID): \(shown)")
+                }
                 try? session.stopForRecovery()
             }
             spentOnLastAttempt = attemptStart.milliseconds(until: .now())
             step = policy.step(afterFailedAttempt: attempt, jitter: Double.random(in: 0..<1, using: &random), busyAnswers: busyAnswers)
             attempt += 1
+        }
+        if let summary = lines.finished(atMilliseconds: recoveryStart.milliseconds(until: .now())) {
+            log.line("session \(session.sessionID): \(summary)")
         }
         log.line("session \(session.sessionID): giving up after \(attempt) attempts; I/O fails once the replacement timeout ends")
     }
