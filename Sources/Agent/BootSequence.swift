@@ -287,8 +287,9 @@ public enum BootSequence {
 
     /// Every portal of every target in order, round after round until one session is up or
     /// `BootLoginRetries` ends the step (`iscsi.retries=` rounds or `iscsi.boot_timeout=`,
-    /// whichever first); the first target that logs in holds the root. The first round's
-    /// failures are logged one by one, later ones in a progress line every ~10 s.
+    /// whichever first; a round in which every path refused our CHAP ends it at once); the
+    /// first target that logs in holds the root. The first round's failures are logged one
+    /// by one, later ones in a progress line every ~10 s.
     private static func logIn(
         _ targets: [TargetPlan], plan: BootPlan, initiatorName: String, interface: ConfiguredInterface, log: inout BootLog
     ) throws(BootFailure) -> LoggedInRoot {
@@ -313,6 +314,8 @@ public enum BootSequence {
         while true {
             attempts = []
             var busy = false
+            // Every path refused our CHAP: a wrong secret, which waiting does not mend.
+            var onlyAuthenticationFailures = true
             for target in targets {
                 let plans = try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)
                 for sessionPlan in plans {
@@ -329,6 +332,7 @@ public enum BootSequence {
                         }
                         attempts.append(attempt)
                         if error.busyStatus != nil { busy = true }
+                        if !error.isAuthenticationFailure { onlyAuthenticationFailures = false }
                         if round == 0 { log.line("login attempt 1: \(attempt)") }
                         continue
                     }
@@ -350,7 +354,7 @@ public enum BootSequence {
             }
             // Back off between rounds: the target may still be coming up.
             busyRounds = busy ? busyRounds + 1 : 0
-            guard
+            guard !onlyAuthenticationFailures || attempts.isEmpty,
                 let delay = retries.delay(
                     afterFailedRound: round, elapsedMilliseconds: elapsed, jitter: jitterDraw(), busyAnswers: busyRounds)
             else {

@@ -61,6 +61,15 @@ extension LoginStatus {
 }
 
 extension LoginError {
+    /// The target refused our CHAP response, or its own failed our check: a wrong secret or
+    /// user name, which no amount of waiting mends (open-iscsi ends its first login on it too).
+    public var isAuthenticationFailure: Bool {
+        switch self {
+        case .authenticationFailed, .authentication: true
+        default: false
+        }
+    }
+
     /// The status of a target that answered "retry later" (`LoginStatus.asksToRetryLater`).
     public var busyStatus: LoginStatus? {
         if case .targetBusy(let status, _) = self, status.asksToRetryLater { return status }

@@ -32,6 +32,12 @@ public enum KernelSessionError: LoginFailureCarrying, CustomStringConvertible {
         return nil
     }
 
+    /// A CHAP failure (`LoginError.isAuthenticationFailure`).
+    public var isAuthenticationFailure: Bool {
+        if case .login(.failed(let error, _)) = self { return error.isAuthenticationFailure }
+        return false
+    }
+
     /// A deadline passed (the connect or an answer): the target may be slow rather than gone.
     public var isTimeout: Bool {
         switch self {

@@ -52,3 +52,28 @@ import Testing
         #expect(try message(event: 255, parameter2: 3, parameter3: 3).targetRequest == nil)
     }
 }
+
+/// Which login failures the boot stops waiting on: CHAP refused either way.
+@Suite struct AuthenticationFailureTests {
+    @Test func chapFailuresAreTheOnlyOnes() {
+        #expect(LoginError.authenticationFailed(user: "u", target: "t").isAuthenticationFailure)
+        #expect(LoginError.authenticationFailed(user: nil, target: "t").isAuthenticationFailure)
+        #expect(LoginError.authentication(.reflectedChallenge).isAuthenticationFailure)
+        #expect(!LoginError.authorizationFailed(initiator: "i", target: "t").isAuthenticationFailure)
+        #expect(!LoginError.targetNotFound(target: "t", portal: "p").isAuthenticationFailure)
+        #expect(!LoginError.targetBusy(LoginStatus(statusClass: 3, detail: 1), target: "t").isAuthenticationFailure)
+    }
+
+    /// A Login Response with status 0x0201 after our CHAP response becomes that error.
+    @Test func aRefusedCHAPResponseIsOne() throws {
+        var machine = LoginStateMachine(configuration: LoginStateMachineTests.configuration())
+        let first = machine.start()
+        do {
+            _ = try machine.receive(
+                LoginStateMachineTests.response(to: first, keys: [], transit: false, status: LoginStatus(statusClass: 2, detail: 1)))
+            Issue.record("a refused login was accepted")
+        } catch {
+            #expect(error.isAuthenticationFailure, "\(error)")
+        }
+    }
+}
