@@ -75,13 +75,13 @@ enum SessionSetting {
     func apply(
         _ text: String, to settings: inout SessionSettings, parameter: String, source: ValueSource
     ) throws(BootConfigError) {
-        func seconds(_ range: ClosedRange<Int>) throws(BootConfigError) -> Sourced<Int> {
+        func seconds(_ range: ClosedRange<Int>, unit: String = "") throws(BootConfigError) -> Sourced<Int> {
             guard text.isDecimalNumber, text.utf8.count <= 10, let value = Int(text),
                 range.contains(value)
             else {
                 throw BootConfigError(
                     parameter, token: text, problem: "is not a number in range",
-                    expected: "\(range.lowerBound)-\(range.upperBound)")
+                    expected: "\(range.lowerBound)-\(range.upperBound)\(unit)")
             }
             return Sourced(value, from: source)
         }
@@ -93,7 +93,7 @@ enum SessionSetting {
         case .loginRetries:
             let rounds = try seconds(0...1000)
             settings.loginRetries = Sourced(rounds.value, from: rounds.source)
-        case .bootTimeout: settings.bootTimeout = try seconds(1...86400)
+        case .bootTimeout: settings.bootTimeout = try seconds(1...86400, unit: " seconds, such as 600")
         case .negotiated(let key, let allowed):
             if let allowed {
                 guard allowed.contains(text) else {

@@ -222,7 +222,7 @@ func plan(
             _ = try plan("iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t iscsi.boot_timeout=" + value)
             Issue.record("accepted \(value)")
         } catch {
-            #expect("\(error)" == "iscsi.boot_timeout=: \"\(value)\" is not a number in range (expected 1-86400)")
+            #expect("\(error)" == "iscsi.boot_timeout=: \"\(value)\" is not a number in range (expected 1-86400 seconds, such as 600)")
         }
     }
 
