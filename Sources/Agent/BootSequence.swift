@@ -285,12 +285,15 @@ public enum BootSequence {
         }
     }
 
-    /// Every portal of every target in order, `loginRetries` rounds, until one session is
-    /// up; the first target that logs in holds the root.
+    /// Every portal of every target in order, round after round until one session is up or
+    /// `BootLoginRetries` ends the step (`iscsi.retries=` rounds or `iscsi.boot_timeout=`,
+    /// whichever first; a round in which every path refused our CHAP ends it at once); the
+    /// first target that logs in holds the root. The first round's failures are logged one
+    /// by one, later ones in a progress line every ~10 s.
     private static func logIn(
         _ targets: [TargetPlan], plan: BootPlan, initiatorName: String, interface: ConfiguredInterface, log: inout BootLog
     ) throws(BootFailure) -> LoggedInRoot {
-        // What was tried, for the failure summary at the console.
+        // What the last round tried, for the progress lines and the failure summary.
         var attempts: [String] = []
         var unroutedPortals = false
         guard !targets.isEmpty else {
@@ -301,9 +304,18 @@ public enum BootSequence {
         do { handle = try KernelChannel.tcpTransportHandle() } catch {
             throw BootFailure(step: "login", reason: "\(error)", check: "that iscsi_tcp is in the initramfs")
         }
-        let retries = BootLoginRetries(rounds: plan.session.loginRetries.value)
-        let rounds = retries.rounds
-        for round in 0..<rounds {
+        let retries = BootLoginRetries(
+            rounds: plan.session.loginRetries.value, timeoutMilliseconds: plan.session.bootTimeout.value * 1000)
+        let start = MonotonicInstant.now()
+        var lastReport = 0
+        var round = 0
+        // Rounds in a row in which a target answered "retry later" (0x0301, 0x0302).
+        var busyRounds = 0
+        while true {
+            attempts = []
+            var busy = false
+            // Every path refused our CHAP: a wrong secret, which waiting does not mend.
+            var onlyAuthenticationFailures = true
             for target in targets {
                 let plans = try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)
                 for sessionPlan in plans {
@@ -319,23 +331,58 @@ public enum BootSequence {
                             unroutedPortals = true
                         }
                         attempts.append(attempt)
-                        log.line("login attempt \(round + 1)/\(rounds): \(attempt)")
+                        if error.busyStatus != nil { busy = true }
+                        if !error.isAuthenticationFailure { onlyAuthenticationFailures = false }
+                        if round == 0 { log.line("login attempt 1: \(attempt)") }
                         continue
                     }
                     try? session.scanHost()
+                    if round > 0 {
+                        log.line(
+                            "login: \(target.name.value) answered in round \(round + 1), \(start.milliseconds(until: .now()) / 1000) s after the first"
+                        )
+                    }
                     // The portal that worked leads the recovery order.
                     let ordered = [sessionPlan] + plans.filter { $0.portal.description != sessionPlan.portal.description }
                     return LoggedInRoot(session: session, plans: ordered, target: target)
                 }
             }
+            let elapsed = start.milliseconds(until: .now())
+            if round > 0, BootLoginRetries.progressDue(elapsedMilliseconds: elapsed, lastReportMilliseconds: lastReport) {
+                log.line(retries.progressLine(round: round, elapsedMilliseconds: elapsed, lastAttempt: attempts.last ?? "-"))
+                lastReport = elapsed
+            }
             // Back off between rounds: the target may still be coming up.
-            if let delay = retries.delay(afterFailedRound: round) { usleep(UInt32(delay) * 1000) }
+            busyRounds = busy ? busyRounds + 1 : 0
+            guard !onlyAuthenticationFailures || attempts.isEmpty,
+                let delay = retries.delay(
+                    afterFailedRound: round, elapsedMilliseconds: elapsed, jitter: jitterDraw(), busyAnswers: busyRounds)
+            else {
+                break
+            }
+            usleep(UInt32(delay) * 1000)
+            round += 1
         }
+        let seconds = start.milliseconds(until: .now()) / 1000
         throw BootFailure(
-            step: "login", reason: "every portal failed:\n  " + attempts.joined(separator: "\n  "),
+            step: "login",
+            reason: "every portal failed for \(seconds) s (\(round + 1) round(s); iscsi.boot_timeout=\(plan.session.bootTimeout.value)"
+                + (plan.session.loginRetries.value.map { ", iscsi.retries=\($0)" } ?? "") + "); the last round:\n  "
+                + attempts.joined(separator: "\n  "),
             check: unroutedPortals
                 ? "the portal address, and the gateway in ip= (or the DHCP server's router) that leads to it"
                 : "the target, the portal address and CHAP settings")
+    }
+
+    /// A value in 0..<1 for the login backoff's jitter. getrandom(2) without blocking: early
+    /// in the boot the kernel's pool may not be ready, and a jitter draw must not wait for it
+    /// (only secrets do, `secureRandomBytes`); then the clock's nanoseconds serve.
+    private static func jitterDraw() -> Double {
+        var bits: UInt64 = 0
+        if getrandom(&bits, MemoryLayout<UInt64>.size, UInt32(GRND_NONBLOCK)) != MemoryLayout<UInt64>.size {
+            bits = UInt64(bitPattern: MonotonicInstant.now().nanoseconds) &* 0x9E37_79B9_7F4A_7C15
+        }
+        return Double(bits >> 11) / Double(UInt64(1) << 53)
     }
 
     private static func sessionPlans(_ target: TargetPlan, plan: BootPlan, initiatorName: String) throws(BootFailure)

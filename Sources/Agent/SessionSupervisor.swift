@@ -64,6 +64,24 @@ public struct SessionSupervisor: ~Copyable {
         switch event {
         case .connectionError(let sessionID, _, let code) where sessionID == session.sessionID:
             recover(cause: "connection error \(code): \(connectionErrorName(code))", control: control)
+        case .receivedPDU(let sessionID, _, let pdu) where sessionID == session.sessionID && pdu.opcode == .asyncMessage:
+            guard let message = try? AsyncMessage(pdu), let request = message.targetRequest else { return }
+            switch request {
+            case .logout(let within, let time2Wait):
+                // RFC 7143 §11.9.1: log out within Parameter3 seconds; the Logout Response's
+                // Time2Wait is how long the target wants before the next login.
+                log.line(
+                    "session \(session.sessionID): the target asks for a logout within \(within) s (AsyncEvent 1); logging the connection out"
+                )
+                let answered = try? session.logOutConnection(timeoutMilliseconds: min(max(within, 1), 5) * 1000)
+                let asked = max(time2Wait, Int(answered?.time2Wait ?? 0))
+                recover(cause: "the target asked for a logout (Time2Wait \(asked) s)", control: control, targetAskedSeconds: asked)
+            case .dropConnection(let time2Wait):
+                recover(
+                    cause: "the target is dropping the connection (AsyncEvent \(message.asyncEvent), Time2Wait \(time2Wait) s)",
+                    control: control,
+                    targetAskedSeconds: time2Wait)
+            }
         default:
             break
         }
@@ -72,15 +90,29 @@ public struct SessionSupervisor: ~Copyable {
     /// Re-logs in on the same session (same ISID, TSIH 0: the target reinstates it) until
     /// it works, walking the portals with the policy's backoff. I/O waits in the kernel
     /// meanwhile (replacement timeout).
-    private mutating func recover(cause: String, control: Int32?) {
+    /// `targetAskedSeconds`: the target ended the connection itself and asked for this
+    /// Time2Wait; the first attempt waits at least that long (`RecoveryPolicy`).
+    private mutating func recover(cause: String, control: Int32?, targetAskedSeconds: Int? = nil) {
         let recoveryStart = MonotonicInstant.now()
         state = .recovering
-        log.line("session \(session.sessionID): \(cause); recovering")
         try? session.stopForRecovery()
-        var step = policy.firstAttempt(time2WaitSeconds: session.outcome?.parameters.defaultTime2Wait ?? 2)
+        var random = SystemRandomNumberGenerator()
+        let negotiated = session.outcome?.parameters.defaultTime2Wait ?? 2
+        var step =
+            targetAskedSeconds.map {
+                policy.firstAttempt(targetAskedSeconds: $0, time2WaitSeconds: negotiated, jitter: Double.random(in: 0..<1, using: &random))
+            } ?? policy.firstAttempt(time2WaitSeconds: negotiated)
+        if case .retry(_, let wait) = step, targetAskedSeconds != nil {
+            log.line("session \(session.sessionID): \(cause); recovering in \(wait) ms")
+        } else {
+            log.line("session \(session.sessionID): \(cause); recovering")
+        }
         var attempt = 0
         var timedOutAttempts = 0
-        var random = SystemRandomNumberGenerator()
+        // "Retry later" answers in a row (0x0301, 0x0302): each stretches the next wait.
+        var busyAnswers = 0
+        // A long outage: the first attempts in full, then a summary a minute.
+        var lines = RecoveryLogLimiter()
         // The policy's waits space the attempts' starts: an attempt that ran into its timeout
         // has waited already, and the next one follows at once if the wait is used up.
         var spentOnLastAttempt = 0
@@ -94,6 +126,7 @@ public struct SessionSupervisor: ~Copyable {
             do {
                 try session.connectAndLogIn(plan, leading: true)
                 let elapsed = recoveryStart.milliseconds(until: .now())
+                if let summary = lines.finished(atMilliseconds: elapsed) { log.line("session \(session.sessionID): \(summary)") }
                 recoveries += 1
                 lastRecovery = .init(cause: cause, attempts: attempt + 1, milliseconds: elapsed)
                 state = .loggedIn
@@ -103,12 +136,19 @@ public struct SessionSupervisor: ~Copyable {
                 return
             } catch {
                 if error.isTimeout { timedOutAttempts += 1 }
-                log.line("session \(session.sessionID): attempt \(attempt + 1) at \(plans[portal].portal.description) failed: \(error)")
+                busyAnswers = error.busyStatus == nil ? 0 : busyAnswers + 1
+                let line = "attempt \(attempt + 1) at \(plans[portal].portal.description) failed: \(error)"
+                if let shown = lines.failed(line, error: "\(error)", atMilliseconds: recoveryStart.milliseconds(until: .now())) {
+                    log.line("session \(session.sessionID): \(shown)")
+                }
                 try? session.stopForRecovery()
             }
             spentOnLastAttempt = attemptStart.milliseconds(until: .now())
-            step = policy.step(afterFailedAttempt: attempt, jitter: Double.random(in: 0..<1, using: &random))
+            step = policy.step(afterFailedAttempt: attempt, jitter: Double.random(in: 0..<1, using: &random), busyAnswers: busyAnswers)
             attempt += 1
+        }
+        if let summary = lines.finished(atMilliseconds: recoveryStart.milliseconds(until: .now())) {
+            log.line("session \(session.sessionID): \(summary)")
         }
         log.line("session \(session.sessionID): giving up after \(attempt) attempts; I/O fails once the replacement timeout ends")
     }

@@ -54,7 +54,7 @@ public struct BootParameters: Sendable, Equatable {
     /// The agent's own settings, for `--help` and for suggesting the closest one.
     public static let nativeKeys = [
         "initiator", "chap", "mutual", "replacement_timeout", "noop", "login_timeout", "retries",
-        "on_failure", "log",
+        "boot_timeout", "on_failure", "log",
     ]
     static let dracutISCSIKeys = [
         "initiator", "target.name", "target.ip", "target.port", "target.group", "username", "password",
@@ -235,6 +235,8 @@ public struct BootParameters: Sendable, Equatable {
             try SessionSetting.loginTimeout.apply(value, to: &session, parameter: name, source: source)
         case "retries":
             try SessionSetting.loginRetries.apply(value, to: &session, parameter: name, source: source)
+        case "boot_timeout":
+            try SessionSetting.bootTimeout.apply(value, to: &session, parameter: name, source: source)
         case "noop":
             let parts = value.split(separator: ",", omittingEmptySubsequences: false)
             guard parts.count == 2 else {

@@ -56,9 +56,11 @@ extension BootPlan {
         line(
             "noop", "every \(session.noopInterval.value) s, timeout \(session.noopTimeout.value) s",
             session.noopInterval.source)
+        line("login", "timeout \(session.loginTimeout.value) s per attempt", session.loginTimeout.source)
         line(
-            "login", "timeout \(session.loginTimeout.value) s, \(session.loginRetries.value) retries",
-            session.loginTimeout.source)
+            "rounds", session.loginRetries.value.map { "\($0) retries" } ?? "until the boot timeout",
+            session.loginRetries.source)
+        line("boot timeout", "\(session.bootTimeout.value) s of login attempts", session.bootTimeout.source)
         for (key, value) in session.negotiationOverrides.sorted(by: { $0.key < $1.key }) {
             line(key, value.value, value.source)
         }
@@ -152,7 +154,11 @@ extension BootPlan {
                 ),
                 (
                     "loginRetries",
-                    sourced(.number(self.session.loginRetries.value), self.session.loginRetries.source)
+                    sourced(self.session.loginRetries.value.map { .number($0) } ?? .null, self.session.loginRetries.source)
+                ),
+                (
+                    "bootTimeout",
+                    sourced(.number(self.session.bootTimeout.value), self.session.bootTimeout.source)
                 ),
             ]
                 + self.session.negotiationOverrides.sorted { $0.key < $1.key }.map {
@@ -228,7 +234,8 @@ extension BootPlan {
         words.append("iscsi.replacement_timeout=\(session.replacementTimeout.value)")
         words.append("iscsi.noop=\(session.noopInterval.value),\(session.noopTimeout.value)")
         words.append("iscsi.login_timeout=\(session.loginTimeout.value)")
-        words.append("iscsi.retries=\(session.loginRetries.value)")
+        if let rounds = session.loginRetries.value { words.append("iscsi.retries=\(rounds)") }
+        words.append("iscsi.boot_timeout=\(session.bootTimeout.value)")
         words += session.negotiationOverrides.sorted { $0.key < $1.key }.map {
             "rd.iscsi.param=\($0.key)=\($0.value.value)"
         }

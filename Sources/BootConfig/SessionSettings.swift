@@ -17,8 +17,16 @@ public struct SessionSettings: Sendable, Equatable {
     public var noopTimeout = Sourced(4, from: .defaultValue)
     /// Seconds one login attempt may take (`node.conn[0].timeo.login_timeout`, iscsid.conf 15).
     public var loginTimeout = Sourced(15, from: .defaultValue)
-    /// Login attempts before the boot fails (`node.session.initial_login_retry_max`, iscsid.conf 8).
-    public var loginRetries = Sourced(8, from: .defaultValue)
+    /// Login rounds before the boot fails (`node.session.initial_login_retry_max`), nil when
+    /// nobody set it: then only `bootTimeout` ends the boot's login. open-iscsi's own default
+    /// (8 rounds, about 25 s against a refused connect) is what made servers that booted
+    /// faster than their SAN reboot in a loop after a power outage; whoever sets a number
+    /// asks for a quick failure and gets it.
+    public var loginRetries = Sourced<Int?>(nil, from: .defaultValue)
+    /// Seconds the boot keeps trying to log in while no path answers (`iscsi.boot_timeout=`):
+    /// ten minutes, about a storage array's cold start. Whichever ends first of this and
+    /// `loginRetries` ends the login step.
+    public var bootTimeout = Sourced(600, from: .defaultValue)
     /// RFC 7143 keys the user asked to offer differently (HeaderDigest, DataDigest, ...), by key.
     public var negotiationOverrides: [String: Sourced<String>] = [:]
 
@@ -38,7 +46,7 @@ public enum LogLevel: String, Sendable, Equatable, CaseIterable {
 /// One setting that may come from several parameters: which field it sets and how its
 /// value is checked. Shared by `iscsi.*` and `rd.iscsi.param=` so both grammars check alike.
 enum SessionSetting {
-    case replacementTimeout, noopInterval, noopTimeout, loginTimeout, loginRetries
+    case replacementTimeout, noopInterval, noopTimeout, loginTimeout, loginRetries, bootTimeout
     case negotiated(key: String, allowed: [String]?)
 
     /// open-iscsi node keys (`iscsiadm -m node` names, last component) users put in `rd.iscsi.param=`.
@@ -67,13 +75,13 @@ enum SessionSetting {
     func apply(
         _ text: String, to settings: inout SessionSettings, parameter: String, source: ValueSource
     ) throws(BootConfigError) {
-        func seconds(_ range: ClosedRange<Int>) throws(BootConfigError) -> Sourced<Int> {
+        func seconds(_ range: ClosedRange<Int>, unit: String = "") throws(BootConfigError) -> Sourced<Int> {
             guard text.isDecimalNumber, text.utf8.count <= 10, let value = Int(text),
                 range.contains(value)
             else {
                 throw BootConfigError(
                     parameter, token: text, problem: "is not a number in range",
-                    expected: "\(range.lowerBound)-\(range.upperBound)")
+                    expected: "\(range.lowerBound)-\(range.upperBound)\(unit)")
             }
             return Sourced(value, from: source)
         }
@@ -82,7 +90,10 @@ enum SessionSetting {
         case .noopInterval: settings.noopInterval = try seconds(0...3600)
         case .noopTimeout: settings.noopTimeout = try seconds(0...3600)
         case .loginTimeout: settings.loginTimeout = try seconds(1...3600)
-        case .loginRetries: settings.loginRetries = try seconds(0...1000)
+        case .loginRetries:
+            let rounds = try seconds(0...1000)
+            settings.loginRetries = Sourced(rounds.value, from: rounds.source)
+        case .bootTimeout: settings.bootTimeout = try seconds(1...86400, unit: " seconds, such as 600")
         case .negotiated(let key, let allowed):
             if let allowed {
                 guard allowed.contains(text) else {

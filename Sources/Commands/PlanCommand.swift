@@ -30,7 +30,9 @@ public enum PlanCommand: Command {
           iscsi.initiator=<iSCSI name>     iscsi.chap=<user>   iscsi.mutual=<target's user>
               (secrets from \(SecretsFile.path): one "<user> <secret>" per line, mode 0600)
           iscsi.replacement_timeout=<s>    iscsi.noop=<interval>,<timeout>   iscsi.login_timeout=<s>
-          iscsi.retries=<n>   iscsi.on_failure=reboot|poweroff|halt   iscsi.log=quiet|info|debug
+          iscsi.boot_timeout=<s> (keep trying the login this long, default 600)   iscsi.retries=<n>
+              (at most n rounds; whichever ends first)   iscsi.on_failure=reboot|poweroff|halt
+          iscsi.log=quiet|info|debug
           (iscsi_root. is an alias of the iscsi. prefix)
         Also understood: ip=, ifname=, BOOTIF=, bootdev=, nameserver=, rd.route=, vlan=, rd.neednet,
         root=, netroot=, iscsiroot=, rd.iscsi.*, iscsi_firmware, iscsi_initiator=, iscsi_auto,

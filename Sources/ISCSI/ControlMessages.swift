@@ -376,6 +376,28 @@ public struct AsyncMessage: ISCSIMessage {
     }
 }
 
+extension AsyncMessage {
+    /// What the target asks of this connection (RFC 7143 §11.9.1), for the events that end it.
+    public enum TargetRequest: Equatable, Sendable {
+        /// AsyncEvent 1: log out within `withinSeconds` (Parameter3); the Logout Response
+        /// brings the Time2Wait. `time2WaitSeconds` is Parameter2, which the RFC leaves
+        /// reserved here: a target that fills it in gets its wish all the same.
+        case logout(withinSeconds: Int, time2WaitSeconds: Int)
+        /// AsyncEvent 2 (this connection) or 3 (all of the session's): the target drops it;
+        /// reconnect no sooner than `time2WaitSeconds` (Parameter2).
+        case dropConnection(time2WaitSeconds: Int)
+    }
+
+    /// nil for the events that leave the connection up (a SCSI event, renegotiation, vendor).
+    public var targetRequest: TargetRequest? {
+        switch asyncEvent {
+        case 1: .logout(withinSeconds: Int(parameter3), time2WaitSeconds: Int(parameter2))
+        case 2, 3: .dropConnection(time2WaitSeconds: Int(parameter2))
+        default: nil
+        }
+    }
+}
+
 public struct Reject: ISCSIMessage {
     public static let opcode = Opcode.reject
 

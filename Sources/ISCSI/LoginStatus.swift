@@ -52,3 +52,27 @@ public struct LoginStatus: Hashable, Sendable, CustomStringConvertible {
         0x0302: "out of resources",
     ]
 }
+
+extension LoginStatus {
+    /// 0x0301 service unavailable and 0x0302 out of resources: the target is up but
+    /// overloaded, and the initiator may try again later (RFC 7143 §11.13.5). Its other
+    /// errors do not get better by waiting.
+    public var asksToRetryLater: Bool { statusClass == 3 && (detail == 1 || detail == 2) }
+}
+
+extension LoginError {
+    /// The target refused our CHAP response, or its own failed our check: a wrong secret or
+    /// user name, which no amount of waiting mends (open-iscsi ends its first login on it too).
+    public var isAuthenticationFailure: Bool {
+        switch self {
+        case .authenticationFailed, .authentication: true
+        default: false
+        }
+    }
+
+    /// The status of a target that answered "retry later" (`LoginStatus.asksToRetryLater`).
+    public var busyStatus: LoginStatus? {
+        if case .targetBusy(let status, _) = self, status.asksToRetryLater { return status }
+        return nil
+    }
+}

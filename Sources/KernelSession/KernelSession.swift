@@ -26,6 +26,18 @@ public enum KernelSessionError: LoginFailureCarrying, CustomStringConvertible {
         }
     }
 
+    /// The status of a target that answered the login with "retry later" (0x0301, 0x0302).
+    public var busyStatus: LoginStatus? {
+        if case .login(.failed(let error, _)) = self { return error.busyStatus }
+        return nil
+    }
+
+    /// A CHAP failure (`LoginError.isAuthenticationFailure`).
+    public var isAuthenticationFailure: Bool {
+        if case .login(.failed(let error, _)) = self { return error.isAuthenticationFailure }
+        return false
+    }
+
     /// A deadline passed (the connect or an answer): the target may be slow rather than gone.
     public var isTimeout: Bool {
         switch self {
@@ -162,6 +174,24 @@ public struct KernelSession: ~Copyable {
         try sendPDU(request.pdu, step: "SEND_PDU (logout)", deadline: deadline)
         // Bounded by the deadline: nextPDU throws once it has passed.
         while try nextPDU(step: "logout", portal: nil, deadline: deadline).opcode != .logoutResponse {}
+    }
+
+    /// Answers a target's request to log out (AsyncEvent 1) while the session stays: a
+    /// Logout Request that closes this connection, then the Logout Response, whose
+    /// Time2Wait says how long the target wants before the next login. The caller then
+    /// recovers the connection (`stopForRecovery`, `connectAndLogIn`) as after any loss.
+    /// nil: the answer did not decode (the recovery that follows waits DefaultTime2Wait).
+    public mutating func logOutConnection(timeoutMilliseconds: Int) throws(KernelSessionError) -> LogoutResponse? {
+        let deadline = MonotonicInstant.now().advanced(byMilliseconds: timeoutMilliseconds)
+        let request = LogoutRequest(
+            reason: .closeConnection, initiatorTaskTag: 0, cid: UInt16(truncatingIfNeeded: connectionID), cmdSN: SequenceNumber(0),
+            expStatSN: SequenceNumber(0))
+        try sendPDU(request.pdu, step: "SEND_PDU (logout of the connection)", deadline: deadline)
+        while true {
+            let pdu = try nextPDU(step: "logout of the connection", portal: nil, deadline: deadline)
+            guard pdu.opcode == .logoutResponse else { continue }
+            return try? LogoutResponse(pdu)
+        }
     }
 
     /// STOP_CONN flags (`STOP_CONN_TERM`, `STOP_CONN_SUSPEND`, `STOP_CONN_RECOVER`).

@@ -198,6 +198,34 @@ func plan(
         #expect(result.warnings.contains { $0.message.contains("node.startup") })
     }
 
+    /// `iscsi.boot_timeout=`: seconds the boot keeps trying to log in; `iscsi.retries=` unset
+    /// leaves only that bound, set it bounds the rounds as well.
+    @Test func bootTimeoutAndRetries() throws {
+        let defaults = try plan("iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t")
+        #expect(defaults.session.bootTimeout == Sourced(600, from: .defaultValue))
+        #expect(defaults.session.loginRetries == Sourced(nil, from: .defaultValue))
+        #expect(defaults.text.contains("boot timeout    600 s of login attempts"))
+        #expect(defaults.text.contains("until the boot timeout"))
+        #expect(defaults.commandLine.contains("iscsi.boot_timeout=600") && !defaults.commandLine.contains("iscsi.retries="))
+        let set = try plan(
+            "iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t iscsi.boot_timeout=90 rd.iscsi.param=node.session.initial_login_retry_max=4")
+        #expect(set.session.bootTimeout == Sourced(90, from: .commandLine("iscsi.boot_timeout=")))
+        #expect(set.session.loginRetries.value == 4)
+        #expect(set.commandLine.contains("iscsi.boot_timeout=90") && set.commandLine.contains("iscsi.retries=4"))
+        #expect(set.json.contains("\"bootTimeout\""))
+        #expect(try plan("iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t iscsi_root.boot_timeout=86400").session.bootTimeout.value == 86400)
+    }
+
+    @Test(arguments: ["", "0", "-5", "10m", "86401", "99999999999"])
+    func badBootTimeout(value: String) {
+        do {
+            _ = try plan("iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t iscsi.boot_timeout=" + value)
+            Issue.record("accepted \(value)")
+        } catch {
+            #expect("\(error)" == "iscsi.boot_timeout=: \"\(value)\" is not a number in range (expected 1-86400 seconds, such as 600)")
+        }
+    }
+
     @Test(arguments: [
         ("iscsi.retires=3", "did you mean iscsi.retries=?"),
         ("iscsi_root.on_fail=halt", "did you mean iscsi.on_failure=?"),

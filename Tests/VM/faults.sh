@@ -9,7 +9,9 @@
 # redirects logins (login-redirector.py) to tgtd on 10.0.2.2:3261, at boot and in recovery;
 # FAULT-ipv6: the guest boots over IPv6 only (static fd00:10:2::15, tgtd on [::1] as
 # [fd00:10:2::2]); FAULT-vlan: over VLAN 100 (vlan=eth0.100:eth0, tgtd on 192.168.100.1).
-# Both check that the recovery logged in at that portal again.
+# Both check that the recovery logged in at that portal again. busy-target: the portal is
+# lib/busy-target.py in front of tgtd, which answers the boot's first two logins with 0x0301
+# and 0x0302 and, as the fault, asks for a logout with Time2Wait 3.
 # Prints one line per scenario with the recovery figures and "N passed, N failed".
 set -euo pipefail
 VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
@@ -20,7 +22,7 @@ source "$VM_LIB/harness.sh"
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-240}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 # FAULT_NAMES stays what scripts/bench-recovery.sh measures; the redirected run is ours.
-readonly SCENARIOS=("${FAULT_NAMES[@]}" connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan)
+readonly SCENARIOS=("${FAULT_NAMES[@]}" connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan busy-target)
 readonly WRITER_BLOCKS=48
 readonly GUEST_APPEND="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 readonly GUEST_APPEND_IPV6="ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
@@ -46,6 +48,9 @@ run_fault() (
         network=(--vlan-switch)
         ;;
     *-redirected) vm_target_behind_redirector $((BOOT_TIMEOUT + 30)) "$redirector_log" ;;
+    busy-target)
+        vm_target_in_front busy-target "$LOG_DIR/fault-$name.proxy.log" busy-target.py 3260 3261 3 10 $((BOOT_TIMEOUT + 30))
+        ;;
     esac
     VM_TARGET_LOG="$LOG_DIR/fault-$name.tgtd.log" vm_target_start "$image"
     rm -f "$log" "$monitor"
@@ -91,10 +96,47 @@ run_fault() (
             vm_fail "the redirector sent $redirects redirect(s), expected $((1 + attempts)) (see $redirector_log)"
         recovered+=" ($redirects redirects: the boot's and one per attempt)"
     fi
+    if [[ "$name" == busy-target ]]; then
+        local busy
+        busy="$(check_busy_target "$log" "$LOG_DIR/fault-$name.proxy.log")" || exit 1
+        recovered+="; $busy"
+    fi
     local resumed
     resumed="$(fault_first_write_after "$log" "$((fault_end - qemu_start))")"
     echo "$recovered; fault lasted $((fault_end - fault_start)) ms; first write $resumed ms after the fault ended; $WRITER_BLOCKS blocks intact, image clean"
 )
+
+# The seconds of busy-target.py's first line matching PATTERN.
+proxy_time() { grep -E -m 1 "^busy-target: [0-9.]+ .*$2" "$1" | awk '{ print $2 }'; }
+
+# At least SECONDS from the proxy's line A to its line B (the agent waited what it was told).
+proxy_gap_at_least() {
+    local proxy_log="$1" from="$2" to="$3" seconds="$4" a b
+    a="$(proxy_time "$proxy_log" "$from")"
+    [[ -n "$a" ]] || vm_fail "busy-target.py never logged '$from' (see $proxy_log)"
+    b="$(proxy_time "$proxy_log" "$to")"
+    [[ -n "$b" ]] || vm_fail "busy-target.py never logged '$to' (see $proxy_log)"
+    awk -v a="$a" -v b="$b" -v s="$seconds" 'BEGIN { exit !(b - a >= s) }' ||
+        vm_fail "only $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b - a }') s from '$from' to '$to', expected at least $seconds s"
+    awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# The boot retried the busy answers no sooner than 2 and 4 s (RecoveryPolicy.busyDelay), the
+# supervisor answered the logout request and logged in again no sooner than Time2Wait 3 s.
+# (Command substitutions do not inherit set -e: each one says `|| exit 1`.)
+check_busy_target() {
+    local log="$1" proxy_log="$2" first second logout wait
+    grep -q 'iscsi-root: login attempt 1: .*service unavailable (0x301)' "$log" ||
+        vm_fail "the console does not show the first login's 0x0301"
+    first="$(proxy_gap_at_least "$proxy_log" 'connection 1: login answered 0x0301' 'connection 2: accepted' 2)" || exit 1
+    second="$(proxy_gap_at_least "$proxy_log" 'connection 2: login answered 0x0302' 'connection 3: accepted' 4)" || exit 1
+    grep -q 'the target asks for a logout within 10 s (AsyncEvent 1)' "$log" || vm_fail "the agent did not notice the logout request"
+    wait="$(grep -E -m 1 -o 'asked for a logout \(Time2Wait 3 s\); recovering in [0-9]+ ms' "$log" | grep -E -o '[0-9]+ ms')" ||
+        vm_fail "no 'asked for a logout (Time2Wait 3 s); recovering in N ms' line"
+    ((${wait% ms} >= 3000)) || vm_fail "the agent planned to log in again after $wait, before Time2Wait 3 s"
+    logout="$(proxy_gap_at_least "$proxy_log" 'Logout Request .* answered, Time2Wait 3' 'connection 4: accepted' 3)" || exit 1
+    echo "busy logins retried after $first s and $second s; logout answered, next login $logout s later (planned $wait)"
+}
 
 main() {
     vm_suite_prepare

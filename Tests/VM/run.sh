@@ -20,7 +20,7 @@ readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
     static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap early-entropy partition
     read-only redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
-    ipv6-static ipv6-slaac vlan ibft-vlan fail-vlan-no-parent ibft-ipv6
+    ipv6-static ipv6-slaac vlan ibft-vlan fail-vlan-no-parent ibft-ipv6 san-late
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly IQN="$VM_TARGET_IQN_DEFAULT"
@@ -89,6 +89,8 @@ vm_scenario_initramfs() {
 #                            attempt may fail (none from a tentative address)
 #   --vlan                   the guest's NIC reaches the namespace only through VLAN 100
 #                            (target.sh's vlan-switch.py), tgtd on 192.168.100.1
+#   --target-late SECONDS    tgtd starts only SECONDS after QEMU (the SAN back after the
+#                            servers); QEMU's bound grows by as much
 #   --expect REGEX           one more console line that must be there (repeatable)
 #   --expect-failure REGEX   the boot must fail: the agent prints REGEX, then the
 #                            machine reboots by itself within FAILURE_BOUND_SECONDS
@@ -99,7 +101,7 @@ vm_boot_from_iscsi() {
     local name="$1" append="$2"
     shift 2
     local kind=default target_iqn="$IQN" chap=0 mutual=0 chap_secret="$CHAP_SECRET" partuuid="" ibft=0
-    local read_only=0 redirector=0 failure="" expects=() ipxe_initiator="" ipv6=0 vlan=0
+    local read_only=0 redirector=0 failure="" expects=() ipxe_initiator="" ipv6=0 vlan=0 target_late=0
     while (($# > 0)); do
         case "$1" in
         --initramfs) kind="$2"; shift 2 ;;
@@ -114,6 +116,7 @@ vm_boot_from_iscsi() {
         --redirector) redirector=1; shift ;;
         --ipv6) ipv6=1; shift ;;
         --vlan) vlan=1; shift ;;
+        --target-late) target_late="$2"; shift 2 ;;
         --expect) expects+=("$2"); shift 2 ;;
         --expect-failure) failure="$2"; shift 2 ;;
         *) vm_fail "vm_boot_from_iscsi: unknown option $1" ;;
@@ -148,9 +151,12 @@ vm_boot_from_iscsi() {
     fi
     local redirector_log="$LOG_DIR/$name.redirector.log"
     ((redirector == 0)) || vm_target_behind_redirector $((BOOT_TIMEOUT + 30)) "$redirector_log"
-    VM_TARGET_LOG="$LOG_DIR/$name.tgtd.log" vm_target_start "$image" "$target_iqn"
-    ((chap == 0)) || vm_target_add_chap "$CHAP_USER" "$chap_secret"
-    ((mutual == 0)) || vm_target_add_mutual_chap "$MUTUAL_USER" "$MUTUAL_SECRET"
+    start_target() {
+        VM_TARGET_LOG="$LOG_DIR/$name.tgtd.log" vm_target_start "$image" "$target_iqn"
+        ((chap == 0)) || vm_target_add_chap "$CHAP_USER" "$chap_secret"
+        ((mutual == 0)) || vm_target_add_mutual_chap "$MUTUAL_USER" "$MUTUAL_SECRET"
+    }
+    ((target_late > 0)) || start_target
     local status=0 command_line="console=ttyS0,115200 panic=-1 $append"
     if [[ -n "$ipxe_initiator" ]]; then
         local tftp_dir="$LOG_DIR/$name.tftp"
@@ -160,9 +166,21 @@ vm_boot_from_iscsi() {
     else
         qemu_extra+=(--kernel "$KERNEL_IMAGE" --initrd "$initrd" --append "$command_line")
     fi
-    vm_qemu_boot --log "$log" "${qemu_extra[@]}" --timeout "$BOOT_TIMEOUT" || status=$?
+    local timeout=$((BOOT_TIMEOUT + target_late))
+    if ((target_late > 0)); then
+        local qemu_start
+        qemu_start="$(vm_now_ms)"
+        vm_qemu_boot --log "$log" "${qemu_extra[@]}" --timeout "$timeout" &
+        local qemu=$!
+        sleep "$target_late"
+        echo "$(($(vm_now_ms) - qemu_start))" >"$LOG_DIR/$name.target-started-ms"
+        start_target
+        wait "$qemu" || status=$?
+    else
+        vm_qemu_boot --log "$log" "${qemu_extra[@]}" --timeout "$timeout" || status=$?
+    fi
     vm_netns_cleanup
-    ((status != 124)) || vm_fail "QEMU still running after ${BOOT_TIMEOUT} s"
+    ((status != 124)) || vm_fail "QEMU still running after ${timeout} s"
     ((status == 0)) || vm_fail "QEMU exited with status $status"
     vm_check_boot_started "$log"
     local expected
@@ -396,6 +414,32 @@ scenario_ibft_ipv6() (
     vm_boot_from_iscsi ibft-ipv6 "rd.iscsi.firmware=1 $ROOT_RW" --ibft --ipv6 \
         --expect 'iscsi-root: network: eth0 fd00:10:2::15/64 via fd00:10:2::2; DAD [0-9]+ ms' \
         --expect "iscsi-root: login: ${IQN//./\\.} at \\[fd00:10:2::2\\]:3260 as iqn\\.2024-01\\.org\\.iscsi-root\\.test:ibft-initiator,"
+)
+
+# After a power outage the servers boot before their SAN: tgtd starts 90 s after QEMU. The
+# agent keeps trying (iscsi.boot_timeout=, default 600 s), prints a progress line every
+# ~10 s, and boots once the target answers, in the same QEMU run: QEMU has -no-reboot, so a
+# reboot in between would have ended it before the root's init.
+scenario_san_late() (
+    local late=90 log="$LOG_DIR/san-late.log"
+    figures="$(vm_boot_from_iscsi san-late "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 $ROOT_RW" --target-late "$late" \
+        --expect 'iscsi-root: login attempt 1: .*10\.0\.2\.2:3260' \
+        --expect 'iscsi-root: login: no path answers after [0-9]+ s \(round [0-9]+\); still trying for [0-9]+ s \(iscsi\.boot_timeout=600\); last: .*10\.0\.2\.2:3260' \
+        --expect "iscsi-root: login: ${IQN//./\\.} answered in round [0-9]+, [0-9]+ s after the first")"
+    local boots progress target_at login_at
+    boots="$(grep -c 'Linux version ' "$log" || true)"
+    ((boots == 1)) || vm_fail "the kernel started $boots times: the machine rebooted while waiting for the target"
+    ! grep -q 'iscsi-root: no rescue shell' "$log" || vm_fail "the agent gave up: $(grep -m 1 'login failed' "$log" || true)"
+    # The target was down for at least 80 s of the guest's login: a line every ~10 s (at
+    # most one round, 8 s, late) makes at least 4 however the jitter fell.
+    progress="$(grep -c 'iscsi-root: login: no path answers after' "$log" || true)"
+    ((progress >= 4)) || vm_fail "$progress progress line(s) while the target was down, expected at least 4"
+    ((progress <= late / 10 + 1)) || vm_fail "$progress progress lines in ${late} s: more than one per ~10 s"
+    target_at="$(cat "$LOG_DIR/san-late.target-started-ms")"
+    login_at="$(vm_console_time "$log" 'iscsi-root: login: .* as ')" || vm_fail "no login line"
+    awk -v login="$login_at" -v target="$target_at" 'BEGIN { exit !(login * 1000 >= target) }' ||
+        vm_fail "logged in at ${login_at} s, before the target started (${target_at} ms)"
+    echo "$figures; target up at ${target_at} ms, logged in at ${login_at} s; $progress progress lines"
 )
 
 main() {

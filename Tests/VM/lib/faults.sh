@@ -3,7 +3,8 @@
 #
 #   fault_NAME LOGPREFIX IMAGE MONITOR [IQN]   injects one fault and returns when it is over:
 #       connection_deleted, connection_killed, target_restarted (8 s), target_restarted_late
-#       (40 s), target_frozen (15 s), link_dropped (8 s); IQN: the restarted target's name
+#       (40 s), target_frozen (15 s), link_dropped (8 s), busy_target (busy-target.py's
+#       logout request); IQN: the restarted target's name
 #   fault_wait_for_console LOG PATTERN SECONDS
 #   fault_first_write_after LOG MS     ms from MS (since QEMU's start) to the next completed write
 #   fault_verify_blocks IMAGE BLOCKS   every block 1..BLOCKS of /data/blocks holds its own lines
@@ -89,6 +90,23 @@ fault_link_dropped() {
     fault_qemu_monitor "$3" "set_link n0 off"
     sleep 8
     fault_qemu_monitor "$3" "set_link n0 on"
+}
+
+# busy-target.py (in front of tgtd since the boot) asks the guest to log out: SIGUSR1 makes
+# it send AsyncEvent 1 and answer the Logout with Time2Wait 3. Over once the agent says the
+# session is operational again (or after 60 s: the checks then say what is missing).
+fault_busy_target() {
+    local logprefix="$1" pid="" candidate waited=0
+    for candidate in $(ip netns pids "$VM_NETNS"); do
+        grep -q busy-target.py "/proc/$candidate/cmdline" 2>/dev/null && pid="$candidate"
+    done
+    [[ -n "$pid" ]] || vm_fail "busy-target.py is not running"
+    kill -USR1 "$pid"
+    until grep -q 'operational again' "$logprefix.log" 2>/dev/null; do
+        ((waited < 600)) || return 0
+        sleep 0.1
+        waited=$((waited + 1))
+    done
 }
 
 # The console's stamps count from QEMU's start (vm_qemu_boot): the first write that
