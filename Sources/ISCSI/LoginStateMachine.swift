@@ -18,6 +18,12 @@ public struct LoginConfiguration: Sendable {
     public var cmdSN = SequenceNumber(1)
     public var expStatSN = SequenceNumber(0)
     public var authentication: Authentication = .none
+    /// Without CHAP, whether a normal session's login still passes through the security stage
+    /// (AuthMethod=None) or starts in the operational stage, one round trip sooner (RFC 7143
+    /// §6.3: the stage is optional). Some targets (tgt) look for a session with the same ISID,
+    /// to reinstate it (§6.3.5), only in the security stage: skipping it leaves the session of
+    /// an unclean reboot or a silent link loss on the target beside the new one.
+    public var securityStage: SecurityStage = .always
     public var parameters = InitiatorParameters()
     /// Where we connect, for messages ("target … not found at 10.0.2.2:3260").
     public var portalDescription: String
@@ -25,6 +31,13 @@ public struct LoginConfiguration: Sendable {
     public enum Authentication: Sendable {
         case none
         case chap(CHAPConfiguration)
+    }
+
+    public enum SecurityStage: Sendable {
+        /// Every normal session's login declares its AuthMethod in the security stage.
+        case always
+        /// Only a login that authenticates passes through the security stage.
+        case whenAuthenticating
     }
 
     public init(initiatorName: String, targetName: String?, isid: [UInt8], portalDescription: String) {
@@ -130,12 +143,14 @@ public enum LoginError: Error, Equatable, CustomStringConvertible {
 /// `receive(_:)` for every response until it answers `.loggedIn` or throws.
 ///
 /// Stages: security (AuthMethod, CHAP) → operational (the negotiation table's keys) →
-/// full feature phase; without CHAP the login starts in the operational stage, as
-/// open-iscsi's does (RFC 7143 §6.3: the security stage is optional), which saves a round
-/// trip. Both the kernel passthrough and the userspace initiator use it.
+/// full feature phase; without CHAP a discovery session, or a login configured with
+/// `SecurityStage.whenAuthenticating`, starts in the operational stage (RFC 7143 §6.3: the
+/// security stage is optional). Both the kernel passthrough and the userspace initiator use it.
 public struct LoginStateMachine: Sendable {
     private enum State: Sendable {
         case idle
+        /// Sent AuthMethod=None with the transit to operational; waiting for the target's answer.
+        case noneOffered
         /// Sent AuthMethod=CHAP; waiting for the target's choice.
         case chapOffered(CHAPConfiguration)
         /// Sent CHAP_A; waiting for CHAP_A/CHAP_I/CHAP_C.
@@ -187,6 +202,10 @@ public struct LoginStateMachine: Sendable {
         if let target = configuration.targetName { keys.append(TextPair("TargetName", target)) }
         declarations = keys
         switch configuration.authentication {
+        case .none where configuration.sessionType == .normal && configuration.securityStage == .always:
+            keys.append(TextPair("AuthMethod", "None"))
+            state = .noneOffered
+            return request(keys, transit: true, stage: .securityNegotiation, next: .operationalNegotiation)
         case .none:
             // A target that insists on CHAP answers with an authentication failure we can explain.
             let negotiator = Negotiator(
@@ -249,6 +268,19 @@ public struct LoginStateMachine: Sendable {
         let transit = try transits(response)
 
         switch state {
+        case .noneOffered:
+            // RFC 7143 §6.2.1: the answer to our list of one is None; a target that answers
+            // anything else (CHAP, Reject) will not let this initiator in without authenticating.
+            if let chosen = pairs.first(where: { $0.key == "AuthMethod" })?.value, chosen != "None" {
+                throw .protocolViolation(
+                    "the target answered AuthMethod=\(String(chosen.prefix(32))) to our offer of None: it requires authentication; configure CHAP credentials for \(targetLabel)"
+                )
+            }
+            guard transit else {
+                state = .securityComplete
+                return .send(request([], transit: true, stage: .securityNegotiation, next: .operationalNegotiation))
+            }
+            return startOperational()
         case .chapOffered(let chap):
             return try afterAuthMethod(response, pairs, chap: chap)
         case .chapAlgorithmSent(var exchange):

@@ -7,12 +7,80 @@ import Testing
     static let isid: [UInt8] = [0x80, 1, 2, 3, 4, 5]
     static let target = "iqn.2024-01.example:root1"
 
-    static func configuration(_ authentication: LoginConfiguration.Authentication = .none) -> LoginConfiguration {
+    /// Most tests drive the stages after the first request; they start without the security
+    /// stage unless they ask for it (`securityStage`).
+    static func configuration(
+        _ authentication: LoginConfiguration.Authentication = .none, securityStage: LoginConfiguration.SecurityStage = .whenAuthenticating
+    ) -> LoginConfiguration {
         var configuration = LoginConfiguration(
             initiatorName: "iqn.2024-01.example:client", targetName: target, isid: isid, portalDescription: "10.0.2.2:3260")
         configuration.initiatorTaskTag = 0x77
         configuration.authentication = authentication
+        configuration.securityStage = securityStage
         return configuration
+    }
+
+    /// By default a normal session declares AuthMethod=None in the security stage and asks to
+    /// move on at once: a target that reinstates sessions only there (tgt) replaces a stale one
+    /// with the same ISID (RFC 7143 §6.3.5).
+    @Test func loginDeclaresNoAuthenticationInTheSecurityStageByDefault() throws {
+        var configuration = LoginConfiguration(
+            initiatorName: "iqn.2024-01.example:client", targetName: Self.target, isid: Self.isid, portalDescription: "10.0.2.2:3260")
+        configuration.initiatorTaskTag = 0x77
+        var machine = LoginStateMachine(configuration: configuration)
+        let first = machine.start()
+        #expect(first.currentStage == .securityNegotiation && first.nextStage == .operationalNegotiation && first.transit)
+        let keys = try Self.keys(first)
+        #expect(keys["AuthMethod"] == "None")
+        #expect(keys["TargetName"] == Self.target)
+        #expect(keys["MaxRecvDataSegmentLength"] == nil)
+
+        let answer = Self.response(to: first, keys: [TextPair("AuthMethod", "None"), TextPair("TargetPortalGroupTag", "1")], transit: true)
+        guard case .send(let operational) = try machine.receive(answer) else { Issue.record("expected the operational stage"); return }
+        #expect(operational.currentStage == .operationalNegotiation && operational.nextStage == .fullFeaturePhase && operational.transit)
+        #expect(try Self.keys(operational)["MaxRecvDataSegmentLength"] != nil)
+        let final = Self.response(to: operational, keys: try Self.operationalAnswers(to: operational), transit: true, tsih: 7)
+        guard case .loggedIn(let outcome) = try machine.receive(final) else { Issue.record("expected login"); return }
+        #expect(outcome.tsih == 7)
+        #expect(outcome.parameters.targetPortalGroupTag == 1)
+    }
+
+    /// RFC 7143 §6.3: the target may stay in the security stage (T=0); we ask again, with
+    /// nothing more to say, until it moves on.
+    @Test func targetMayStayInTheSecurityStageAfterNone() throws {
+        var machine = LoginStateMachine(configuration: Self.configuration(securityStage: .always))
+        let first = machine.start()
+        guard case .send(let again) = try machine.receive(Self.response(to: first, keys: [TextPair("AuthMethod", "None")], transit: false))
+        else { Issue.record("expected another request"); return }
+        #expect(again.currentStage == .securityNegotiation && again.transit && again.data.isEmpty)
+        guard case .send(let operational) = try machine.receive(Self.response(to: again, keys: [], transit: true)) else {
+            Issue.record("expected the operational stage")
+            return
+        }
+        #expect(operational.currentStage == .operationalNegotiation)
+    }
+
+    @Test(arguments: ["CHAP", "Reject"])
+    func targetThatWantsAuthenticationAfterNoneIsExplained(answer: String) throws {
+        var machine = LoginStateMachine(configuration: Self.configuration(securityStage: .always))
+        let first = machine.start()
+        do {
+            _ = try machine.receive(Self.response(to: first, keys: [TextPair("AuthMethod", answer)], transit: false))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("answered AuthMethod=\(answer) to our offer of None"), "\(error)")
+            #expect(error.description.contains("configure CHAP credentials"), "\(error)")
+        }
+    }
+
+    /// A discovery session has nothing to reinstate: it starts in the operational stage.
+    @Test func discoverySessionSkipsTheSecurityStage() throws {
+        var configuration = Self.configuration(securityStage: .always)
+        configuration.targetName = nil
+        var machine = LoginStateMachine(configuration: configuration)
+        let first = machine.start()
+        #expect(first.currentStage == .operationalNegotiation)
+        #expect(try Self.keys(first)["AuthMethod"] == nil)
     }
 
     /// A response to `request` in the same stage, with `keys`, moving on when `transit`.
@@ -44,7 +112,8 @@ import Testing
         }
     }
 
-    /// Without CHAP the login starts in the operational stage: one round trip (RFC 7143 §6.3).
+    /// Without CHAP and `.whenAuthenticating` the login starts in the operational stage: one
+    /// round trip (RFC 7143 §6.3).
     @Test func loginWithoutAuthentication() throws {
         var machine = LoginStateMachine(configuration: Self.configuration())
         let first = machine.start()

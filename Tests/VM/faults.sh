@@ -11,7 +11,8 @@
 # [fd00:10:2::2]); FAULT-vlan: over VLAN 100 (vlan=eth0.100:eth0, tgtd on 192.168.100.1).
 # Both check that the recovery logged in at that portal again. busy-target: the portal is
 # lib/busy-target.py in front of tgtd, which answers the boot's first two logins with 0x0301
-# and 0x0302 and, as the fault, asks for a logout with Time2Wait 3.
+# and 0x0302 and, as the fault, asks for a logout with Time2Wait 3. stale-session: no fault
+# under the writer; QEMU quits after 8 blocks (no logout) and the machine boots again at once.
 # Prints one line per scenario with the recovery figures and "N passed, N failed".
 set -euo pipefail
 VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
@@ -22,7 +23,7 @@ source "$VM_LIB/harness.sh"
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-240}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 # FAULT_NAMES stays what scripts/bench-recovery.sh measures; the redirected run is ours.
-readonly SCENARIOS=("${FAULT_NAMES[@]}" connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan busy-target)
+readonly SCENARIOS=("${FAULT_NAMES[@]}" connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan busy-target stale-session)
 readonly WRITER_BLOCKS=48
 readonly GUEST_APPEND="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 readonly GUEST_APPEND_IPV6="ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
@@ -30,6 +31,7 @@ readonly GUEST_APPEND_VLAN="vlan=eth0.100:eth0 ip=192.168.100.15:::255.255.255.0
 
 # Boots the writer guest, injects FAULT once 8 blocks are written, and checks the outcome.
 run_fault() (
+    [[ "$1" != stale-session ]] || { run_stale_session; exit; }
     local name="$1" fault="${1%-redirected}" append="$GUEST_APPEND" network=() portal=""
     case "$name" in
     *-ipv6) fault="${name%-ipv6}" append="$GUEST_APPEND_IPV6" network=(--ipv6) portal='\[fd00:10:2::2\]:3260' ;;
@@ -104,6 +106,53 @@ run_fault() (
     local resumed
     resumed="$(fault_first_write_after "$log" "$((fault_end - qemu_start))")"
     echo "$recovered; fault lasted $((fault_end - fault_start)) ms; first write $resumed ms after the fault ended; $WRITER_BLOCKS blocks intact, image clean"
+)
+
+# An unclean reboot leaves the target holding the old session (the guest sits behind the VLAN
+# switch, so tgtd's TCP connection outlives QEMU: nothing tells it). The machine boots again at
+# once; its ISID is the same (stable per initiator and target), so the target reinstates the
+# stale session (RFC 7143 §6.3.5) and the first login succeeds.
+run_stale_session() (
+    local name=stale-session append="vlan=eth0.100:eth0 ip=192.168.100.15:::255.255.255.0::eth0.100:none"
+    append+=" iscsi=iscsi://192.168.100.1/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
+    local initrd="$LOG_DIR/fault.initrd.img" image="$LOG_DIR/fault-$name.root.img" monitor="$LOG_DIR/fault-$name.monitor"
+    local first="$LOG_DIR/fault-$name.first.log" log="$LOG_DIR/fault-$name.log"
+    [[ -f "$initrd" ]] || vm_initramfs_build "$initrd" >/dev/null
+    fault_writer_image "$image"
+    vm_netns_create
+    vm_netns_vlan_switch $((2 * BOOT_TIMEOUT + 30)) "$LOG_DIR/fault-$name.vlan-switch.log"
+    VM_TARGET_LOG="$LOG_DIR/fault-$name.tgtd.log" vm_target_start "$image"
+    rm -f "$first" "$log" "$monitor"
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$first" --monitor "$monitor" \
+        --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $append" --vlan-switch &
+    local qemu=$!
+    fault_wait_for_console "$first" 'VM-MARKER: wrote seq=8 ' 120
+    fault_qemu_monitor "$monitor" quit
+    wait "$qemu" || true
+    local connections
+    vm_tgtadm --mode conn --op show --tid 1 >"$LOG_DIR/fault-$name.sessions-before" 2>&1 || true
+    connections="$(grep -c '^Session:' "$LOG_DIR/fault-$name.sessions-before" || true)"
+    ((connections == 1)) || vm_fail "tgtd holds $connections connection(s) after QEMU quit, expected the stale one"
+    local status=0
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" \
+        --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $append" --vlan-switch || status=$?
+    # The second boot powers off without a logout too: one session is left, the new one; the
+    # stale one is gone (tgt replaces a session of the same ISID only when the login passes
+    # through the security stage, which ours does).
+    vm_tgtadm --mode conn --op show --tid 1 >"$LOG_DIR/fault-$name.sessions-after" 2>&1 || true
+    vm_netns_cleanup
+    ((status == 0)) || vm_fail "the second boot: QEMU exited with status $status"
+    local stale left
+    stale="$(grep -m 1 '^Session:' "$LOG_DIR/fault-$name.sessions-before")"
+    left="$(grep '^Session:' "$LOG_DIR/fault-$name.sessions-after" | paste -s -d ' ')"
+    [[ "$left" == Session:* && "$left" != *" Session:"* ]] ||
+        vm_fail "tgtd holds '$left' after the second boot, expected one session"
+    [[ "$left" != "$stale" ]] || vm_fail "tgtd still holds the stale $stale: the new login did not replace it"
+    ! grep -q 'iscsi-root: login attempt' "$log" ||
+        vm_fail "the second boot's first login failed: $(grep -a -m 1 'iscsi-root: login attempt' "$log")"
+    grep -q 'iscsi-root: login: ' "$log" || vm_fail "the second boot shows no login line"
+    fault_check_writer "$log" "$image" "$WRITER_BLOCKS"
+    echo "the target held the stale $stale; the next boot logged in at the first attempt and replaced it ($left; $(grep -a -m 1 -o 'iscsi-root: login: .*' "$log" | tr -d '\r')); $WRITER_BLOCKS blocks intact, image clean"
 )
 
 # The seconds of busy-target.py's first line matching PATTERN.

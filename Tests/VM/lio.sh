@@ -21,7 +21,7 @@ source "$VM_LIB/lio.sh"
 
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
-readonly SCENARIOS=(lio-plain lio-chap lio-mutual-chap lio-digests lio-connection-cut lio-probe lio-dvt)
+readonly SCENARIOS=(lio-plain lio-chap lio-mutual-chap lio-digests lio-connection-cut lio-stale-session lio-probe lio-dvt)
 readonly IQN="iqn.2024-01.org.iscsi-root.test:lio"
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly CHAP_USER="lio-initiator" CHAP_SECRET="lio-initiator-secret"
@@ -46,7 +46,7 @@ scenario_disk() {
 build_image() {
     local serial="$1" image="$LOG_DIR/$1.root.img"
     case "$serial" in
-    lio-digests | lio-connection-cut) fault_writer_image "$image" ;;
+    lio-digests | lio-connection-cut | lio-stale-session) fault_writer_image "$image" ;;
     *) vm_rootfs_build "$image" ;;
     esac
     echo "$serial=$image"
@@ -203,6 +203,41 @@ scenario_lio_connection_cut() (
     grep -q 'VM-STATUS: recoveries [1-9]' "$log" || vm_fail "iscsi-root status does not count the recovery"
     check_writer "$log" "$image" "$CUT_BLOCKS"
     echo "$recovered; cut at ${cut_at} s; $CUT_BLOCKS blocks intact, image clean"
+)
+
+# An unclean reboot against LIO: the first client's vCPUs stop after block 8 (QMP stop:
+# nothing tells LIO, whose session stays), and the same machine (same MAC, so the same
+# initiator name and ISID) boots again. LIO must replace the stale session: one session
+# while the second client writes, and its first login succeeds.
+scenario_lio_stale_session() (
+    export_lun lio-stale-session
+    local first="$LOG_DIR/lio-stale-session.first.log" log="$LOG_DIR/lio-stale-session.log"
+    local image="$LOG_DIR/lio-stale-session.root.img" monitor="$LOG_DIR/lio-stale-session.monitor" initrd
+    local append="$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN root=LABEL=root rw writer.blocks=$CUT_BLOCKS"
+    initrd="$(client_initramfs default)"
+    rm -f "$first" "$log" "$monitor"
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$first" --monitor "$monitor" \
+        --timeout $((BOOT_TIMEOUT * 3)) --append "console=ttyS0,115200 panic=-1 $append$AGENT_APPEND" &
+    local stopped=$!
+    fault_wait_for_console "$first" 'VM-MARKER: wrote seq=8 ' 120
+    fault_qemu_monitor "$monitor" stop
+    local sessions
+    sessions="$(lio_ctl lio_sessions "$IQN")" || vm_fail "cannot list LIO's sessions"
+    (($(grep -c . <<<"$sessions") == 1)) || vm_fail "LIO lists '$sessions' with the first client stopped, expected its session"
+    client_boot lio-stale-session default "$append" $((BOOT_TIMEOUT * 2)) &
+    local client=$!
+    fault_wait_for_console "$log" 'VM-MARKER: wrote seq=8 ' 120
+    sessions="$(lio_ctl lio_sessions "$IQN")" || vm_fail "cannot list LIO's sessions"
+    (($(grep -c . <<<"$sessions") == 1)) ||
+        vm_fail "LIO lists $(grep -c . <<<"$sessions") sessions while the second client writes: the stale one was not replaced"
+    wait "$client" || vm_fail "the second boot failed (console: $log)"
+    fault_qemu_monitor "$monitor" quit
+    wait "$stopped" || true
+    ! grep -q 'iscsi-root: login attempt' "$log" ||
+        vm_fail "the second boot's first login failed: $(grep -a -m 1 'iscsi-root: login attempt' "$log")"
+    check_login "$log"
+    check_writer "$log" "$image" "$CUT_BLOCKS"
+    echo "LIO replaced the stopped client's session at the first login; $CUT_BLOCKS blocks intact, image clean"
 )
 
 # From the namespace: the probe lists the disk LUN, LIO's, with the image's size.
