@@ -27,7 +27,8 @@ import socket
 import struct
 import time
 
-BHS = 48
+from iscsi_wire import BHS, read_pdu
+
 OPCODE_LOGIN_REQUEST = 0x03
 OPCODE_LOGOUT_REQUEST = 0x06
 OPCODE_LOGIN_RESPONSE = 0x23
@@ -42,26 +43,6 @@ START = time.monotonic()
 
 def log(message):
     print(f"busy-target: {time.monotonic() - START:.3f} {message}", flush=True)
-
-
-def read_exactly(sock, count):
-    data = bytearray()
-    while len(data) < count:
-        chunk = sock.recv(count - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return bytes(data)
-
-
-def read_pdu(sock):
-    """One PDU without digests, as bytes (header, AHS, padded data), or None at EOF."""
-    header = read_exactly(sock, BHS)
-    if header is None:
-        return None
-    length = header[4] * 4 + int.from_bytes(header[5:8], "big")
-    rest = read_exactly(sock, length + (-length % 4))
-    return None if rest is None else header + rest
 
 
 def busy_response(request, status_class, detail):

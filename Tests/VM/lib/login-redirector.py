@@ -19,7 +19,8 @@ import socket
 import struct
 import time
 
-BHS = 48
+from iscsi_wire import BHS, read_pdu, split_pdu
+
 OPCODE_LOGIN_REQUEST = 0x03
 OPCODE_LOGIN_RESPONSE = 0x23
 STATUS_CLASS_REDIRECTION = 0x01
@@ -35,28 +36,16 @@ def log(message):
     print(f"login-redirector: {message}", flush=True)
 
 
-def read_exactly(sock, count):
-    data = bytearray()
-    while len(data) < count:
-        chunk = sock.recv(count - len(data))
-        if not chunk:
-            raise EOFError(f"connection closed after {len(data)} of {count} bytes")
-        data += chunk
-    return bytes(data)
-
-
 def read_login_request(sock):
     """The BHS and the text of one Login Request (no digests exist before login ends)."""
-    header = read_exactly(sock, BHS)
+    pdu = read_pdu(sock, max_data=MAX_DATA)
+    if pdu is None:
+        raise EOFError("connection closed before a whole Login Request")
+    header, _, text = split_pdu(pdu)
     opcode = header[0] & 0x3F
     if opcode != OPCODE_LOGIN_REQUEST:
         raise ValueError(f"first PDU has opcode 0x{opcode:02x}, not a Login Request")
-    ahs_length = header[4] * 4
-    data_length = int.from_bytes(header[5:8], "big")
-    if data_length > MAX_DATA:
-        raise ValueError(f"DataSegmentLength {data_length} is too big for a Login Request")
-    rest = read_exactly(sock, ahs_length + data_length + (-data_length % 4))
-    return header, rest[ahs_length : ahs_length + data_length]
+    return header, text
 
 
 def redirect_response(request, to, detail):

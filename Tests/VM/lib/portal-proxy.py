@@ -22,7 +22,8 @@ import sys
 import threading
 import time
 
-BHS = 48
+from iscsi_wire import BHS, read_pdu, split_pdu
+
 OPCODE_LOGIN_REQUEST = 0x03
 OPCODE_LOGIN_RESPONSE = 0x23
 OPCODE_TEXT_RESPONSE = 0x24
@@ -30,29 +31,6 @@ OPCODE_TEXT_RESPONSE = 0x24
 
 def log(message):
     print(f"portal-proxy: {message}", file=sys.stderr, flush=True)
-
-
-def read_exactly(sock, count):
-    data = b""
-    while len(data) < count:
-        chunk = sock.recv(count - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
-def read_pdu(sock):
-    """One PDU without digests: (BHS, AHS, data without padding), or None at EOF."""
-    header = read_exactly(sock, BHS)
-    if header is None:
-        return None
-    ahs_length = header[4] * 4
-    data_length = int.from_bytes(header[5:8], "big")
-    rest = read_exactly(sock, ahs_length + data_length + (-data_length % 4))
-    if rest is None:
-        return None
-    return header, rest[:ahs_length], rest[ahs_length : ahs_length + data_length]
 
 
 def encode_pdu(header, ahs, data):
@@ -92,7 +70,7 @@ def target_to_guest(upstream, guest, advertised, discovery):
             pdu = read_pdu(upstream)
             if pdu is None:
                 break
-            header, ahs, data = pdu
+            header, ahs, data = split_pdu(pdu)
             opcode = header[0] & 0x3F
             if opcode == OPCODE_LOGIN_RESPONSE and digests_negotiated(data):
                 guest.sendall(encode_pdu(header, ahs, data))
@@ -117,7 +95,7 @@ def guest_to_target(guest, upstream, discovery):
     try:
         pdu = read_pdu(guest)
         if pdu is not None:
-            header, ahs, data = pdu
+            header, ahs, data = split_pdu(pdu)
             discovery.is_discovery = (header[0] & 0x3F) == OPCODE_LOGIN_REQUEST and b"SessionType=Discovery" in data
             discovery.set()
             upstream.sendall(encode_pdu(header, ahs, data))
