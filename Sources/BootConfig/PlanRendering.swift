@@ -46,7 +46,7 @@ extension BootPlan {
                 "  session",
                 index == 0
                     ? "holds the root: the boot waits for it"
-                    : "logged in alongside; the boot does not wait for it (it joins when the target answers)",
+                    : "logged in alongside, joins when its target answers; the boot does not wait for it (hook mode: a fallback)",
                 nil)
             for portal in target.portals { line("  portal", portal.value.description, portal.source) }
             line(

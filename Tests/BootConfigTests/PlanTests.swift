@@ -58,7 +58,10 @@ func plan(
         )
         #expect(result.sessions == [SessionPlan(target: 0, holdsRoot: true), SessionPlan(target: 1, holdsRoot: false)])
         #expect(result.text.contains("  session       holds the root: the boot waits for it"))
-        #expect(result.text.contains("  session       logged in alongside; the boot does not wait for it"))
+        #expect(
+            result.text.contains(
+                "  session       logged in alongside, joins when its target answers; the boot does not wait for it (hook mode: a fallback)")
+        )
         let json = result.json.filter { $0 != " " && $0 != "\n" }
         #expect(
             json.contains(
