@@ -81,8 +81,10 @@ func plan(
     }
 
     /// Debian's open-iscsi local-top script runs iscsistart once per address of a
-    /// space-separated ISCSI_TARGET_IP, same name, port and group: the addresses are the
-    /// paths of one target, one session, in the order written.
+    /// space-separated ISCSI_TARGET_IP (same name, port and group): a session per address.
+    /// Here the addresses are the paths of one target's session, in the order written (the
+    /// login and every recovery walk them); a session per path needs an ISID per path and
+    /// comes with the multipath map.
     @Test func initramfsToolsSpaceSeparatedAddressesArePathsOfOneTarget() throws {
         let result = try plan(
             "ip=dhcp",
