@@ -127,14 +127,32 @@ public enum BootSequence {
         }
         let initiatorName = Self.initiatorName(plan, interface: interface)
 
+        // Several sessions (standalone initramfs): every target after the root's gets a process
+        // of its own, started before the root's login so that all logins run together; the
+        // boot waits only for the root's. Hook mode logs in to the root's target alone.
+        var rootTargets = targets
+        var peers: [SessionSupervisor.Peer] = []
+        if case .initramfs = mode, targets.count > 1 {
+            rootTargets = [targets[0]]
+            for (index, target) in targets.enumerated().dropFirst() {
+                let plans = try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)
+                if let pid = SessionProcess.start(index: index, target: target, plans: plans, initiatorName: initiatorName, log: &log) {
+                    peers.append(.init(socketName: ControlRequest.sessionSocketName(index: index), pid: pid, target: target.name.value))
+                }
+            }
+            log.line(
+                "sessions: \(targets.count) planned; the boot waits for \(targets[0].name.value); logging in alongside: "
+                    + peers.map { "\($0.target) (pid \($0.pid))" }.joined(separator: ", "))
+        }
+
         let loginStart = MonotonicInstant.now()
-        let root = try logIn(targets, plan: plan, initiatorName: initiatorName, interface: interface, log: &log)
+        let root = try logIn(rootTargets, plan: plan, initiatorName: initiatorName, interface: interface, log: &log)
         log.line(
             "login: \(root.target.name.value) at \(Self.portalText(root.session.portal, asked: root.plans[0].portal.description)) "
                 + "as \(initiatorName), session \(root.session.sessionID) "
                 + "(\(loginStart.milliseconds(until: .now())) ms)")
         recordSession(interface: interface.name, target: root.target.name.value, log: &log)
-        try finish(root, plan: plan, mode: mode, log: &log)
+        try finish(root, plan: plan, mode: mode, peers: peers, log: &log)
     }
 
     /// The root's session once the boot logged in, with the portal plans in the order
@@ -148,8 +166,9 @@ public enum BootSequence {
 
     /// Root device, then mount, supervisor, switch_root (init mode) or supervisor and the
     /// device on standard output (hook mode): everything after the login.
-    private static func finish(_ root: consuming LoggedInRoot, plan: BootPlan, mode: Mode, log: inout BootLog) throws(BootFailure) -> Never
-    {
+    private static func finish(
+        _ root: consuming LoggedInRoot, plan: BootPlan, mode: Mode, peers: [SessionSupervisor.Peer], log: inout BootLog
+    ) throws(BootFailure) -> Never {
         let session = root.session
         let plans = root.plans
         let target = root.target
@@ -179,7 +198,7 @@ public enum BootSequence {
         }
 
         let supervisorStart = MonotonicInstant.now()
-        let pid = try startSupervisor(session: session, plans: plans, disk: disk.name, hookMode: false, log: log)
+        let pid = try startSupervisor(session: session, plans: plans, disk: disk.name, hookMode: false, peers: peers, log: log)
         log.line("supervisor: pid \(pid) (\(supervisorStart.milliseconds(until: .now())) ms)")
 
         log.line("switching to \(plan.root.initPath?.value ?? "/sbin/init")")
@@ -517,7 +536,8 @@ public enum BootSequence {
     /// also leaves the hook's session and its standard streams (a `$(iscsi-root login)` in the
     /// hook waits for the end of standard output), so that the framework can go on.
     private static func startSupervisor(
-        session: consuming KernelSession, plans: [KernelSessionPlan], disk: String, hookMode: Bool, log: BootLog
+        session: consuming KernelSession, plans: [KernelSessionPlan], disk: String, hookMode: Bool,
+        peers: [SessionSupervisor.Peer] = [], log: BootLog
     ) throws(BootFailure) -> pid_t {
         let ready = try supervisorStep { () throws(SystemError) in try ReadinessPipe() }
         switch try supervisorStep(forkProcess) {
@@ -533,7 +553,7 @@ public enum BootSequence {
             // this process yields to it.
             nice(10)
             prepareShutdownRamdisk(binaryPath: "/proc/self/exe", log: &log)
-            SessionSupervisor(session: session, plans: plans, disk: disk, log: log).run()
+            SessionSupervisor(session: session, plans: plans, disk: disk, log: log, peers: peers).run()
         case .parent(let child):
             // Bounded: a supervisor that never answers must not stop the boot.
             _ = ready.wait(deadline: .now().advanced(byMilliseconds: 5000))

@@ -15,9 +15,15 @@ public enum ControlRequest: String, Sendable, CaseIterable {
     /// Answers that start with this word are refusals or failures (exit status 1).
     public static let refusalPrefix = "refused:"
 
-    /// Sends this request to the running supervisor and returns its answer.
-    public func send(timeoutMilliseconds: Int = 30_000) throws(SystemError) -> String {
-        let socket = try UnixSocket.connect(abstractName: Self.socketName)
+    /// The socket of the session process for the boot's session `index` (1 and up: the
+    /// sessions beyond the root's). Only the supervisor on `socketName` talks to it; people
+    /// and scripts use `socketName`, which answers for every session.
+    public static func sessionSocketName(index: Int) -> String { "iscsi-root/session/\(index)" }
+
+    /// Sends this request to the running supervisor (or to the session process on
+    /// `socketName`) and returns its answer.
+    public func send(timeoutMilliseconds: Int = 30_000, to socketName: String = Self.socketName) throws(SystemError) -> String {
+        let socket = try UnixSocket.connect(abstractName: socketName)
         try socket.send(Array((rawValue + "\n").utf8))
         socket.finishSending()
         let answer = try socket.receiveAll(limit: 1 << 20, deadline: .now().advanced(byMilliseconds: timeoutMilliseconds))

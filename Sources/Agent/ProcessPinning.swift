@@ -12,7 +12,8 @@ import LinuxSystem
 public enum ProcessPinning {
     /// Applies every protection and returns what could not be applied (for the log); none
     /// of them is fatal on its own.
-    public static func pin() -> [String] {
+    /// `omitName`: the file under /run/sendsigs.omit.d, one per pinned process.
+    public static func pin(omitName: String = "iscsi-root") -> [String] {
         var problems: [String] = []
         // systemd's killing spree skips processes whose argv[0] starts with '@'; only the
         // first byte changes, /proc/self/comm stays "iscsi-root".
@@ -29,7 +30,7 @@ public enum ProcessPinning {
         if iscsi_root_set_io_flusher() != 0 { problems.append("\(SystemError("prctl(PR_SET_IO_FLUSHER)"))") }
         // sysvinit's sendsigs and killall5 skip the pids listed here.
         mkdir("/run/sendsigs.omit.d", 0o755)
-        if !writeText(String(getpid()), to: "/run/sendsigs.omit.d/iscsi-root") {
+        if !writeText(String(getpid()), to: "/run/sendsigs.omit.d/\(omitName)") {
             problems.append("/run/sendsigs.omit.d: \(SystemError("write"))")
         }
         // Only the control socket stops the supervisor; a broken client must not kill it either.

@@ -21,13 +21,37 @@ public struct SessionSupervisor: ~Copyable {
     private var recoveries = 0
     private var lastRecovery: SupervisorStatus.Recovery?
     private var log: BootLog
+    /// Where this process answers: the control socket (the root's supervisor), or a session
+    /// socket (`ControlRequest.sessionSocketName`) for a session process of its own.
+    private let socketName: String
+    /// The boot's other sessions, each in a process of its own: the control socket answers
+    /// for them too (status) and has them log out first (logout).
+    private let peers: [Peer]
 
-    public init(session: consuming KernelSession, plans: [KernelSessionPlan], disk: String?, log: BootLog) {
+    /// Another session of the boot, served by its own process on `socketName`.
+    public struct Peer: Sendable {
+        public var socketName: String
+        public var pid: pid_t
+        public var target: String
+
+        public init(socketName: String, pid: pid_t, target: String) {
+            self.socketName = socketName
+            self.pid = pid
+            self.target = target
+        }
+    }
+
+    public init(
+        session: consuming KernelSession, plans: [KernelSessionPlan], disk: String?, log: BootLog,
+        socketName: String = ControlRequest.socketName, peers: [Peer] = []
+    ) {
         self.session = session
         self.plans = plans
         self.policy = RecoveryPolicy(portalCount: plans.count)
         self.disk = disk
         self.log = log
+        self.socketName = socketName
+        self.peers = peers
     }
 
     /// Serves events and control requests until told to log out; never returns.
@@ -35,7 +59,7 @@ public struct SessionSupervisor: ~Copyable {
         let control: Int32?
         do {
             // Open for the rest of the process's life.
-            control = try UnixSocket.listen(abstractName: ControlRequest.socketName).releaseDescriptor()
+            control = try UnixSocket.listen(abstractName: socketName).releaseDescriptor()
         } catch {
             log.line("supervisor: no control socket (\(error)); recovery still runs")
             control = nil
@@ -179,26 +203,66 @@ public struct SessionSupervisor: ~Copyable {
         }
         switch request {
         case .status:
-            try? client.send(Array((status.text + "\n").utf8))
+            let answers = askPeers(.status, timeoutMilliseconds: Self.peerStatusTimeoutMilliseconds)
+            let text = SupervisorStatus.combinedText(
+                own: status.text, others: zip(peers, answers).map { ($0.target, $1) },
+                waitedSeconds: Self.peerStatusTimeoutMilliseconds / 1000)
+            try? client.send(Array((text + "\n").utf8))
         case .statusJSON:
-            try? client.send(Array((status.json.rendered() + "\n").utf8))
+            let answers = askPeers(.statusJSON, timeoutMilliseconds: Self.peerStatusTimeoutMilliseconds)
+            let json = SupervisorStatus.combinedJSON(own: status.json, others: zip(peers, answers).map { ($0.target, $1) })
+            try? client.send(Array((json.rendered() + "\n").utf8))
         case .logout, .forcedLogout:
             if request == .logout, let mounted = mountedDevice() {
                 try? client.send(Array("\(ControlRequest.refusalPrefix) \(mounted) is mounted; unmount it first or use --force\n".utf8))
                 return
             }
+            // The other sessions first: each removes its disks and logs out in its own process.
+            var others: [String] = []
+            for (peer, answer) in zip(peers, askPeers(request, timeoutMilliseconds: Self.peerLogoutTimeoutMilliseconds)) {
+                guard let answer else {
+                    // Stuck in a login attempt to a target that is gone: the session (if the
+                    // kernel still has one) ends with the machine; the reboot must not wait.
+                    kill(peer.pid, SIGKILL)
+                    others.append(
+                        "\(peer.target): no answer within \(Self.peerLogoutTimeoutMilliseconds / 1000) s; its process was stopped")
+                    continue
+                }
+                if answer.hasPrefix(ControlRequest.refusalPrefix) {
+                    try? client.send(Array(answer.utf8))
+                    return
+                }
+                others.append(String(answer.split(separator: "\n").first ?? ""))
+            }
             if state == .loggedIn, let disk { removeDisk(disk) }
-            let outcome: String
+            var outcome: String
             do {
                 try session.logOut(timeoutMilliseconds: 5000)
-                outcome = "logged out of \(plans[portalIndex].login.targetName ?? "the target")\n"
+                outcome = "logged out of \(plans[portalIndex].login.targetName ?? "the target")"
             } catch {
-                outcome = "logged out (the target did not confirm: \(error))\n"
+                outcome = "logged out (the target did not confirm: \(error))"
             }
             state = .loggedOut
-            try? client.send(Array(outcome.utf8))
-            log.line("session \(session.sessionID): \(outcome.dropLast())")
+            log.line("session \(session.sessionID): \(outcome)")
+            for other in others { outcome += "\n" + other }
+            try? client.send(Array((outcome + "\n").utf8))
             exit(0)
+        }
+    }
+
+    /// How long `status` waits for each other session's process: one busy in a login
+    /// attempt (up to the login timeout) answers only after it, and `status` must not hang.
+    static let peerStatusTimeoutMilliseconds = 2000
+    /// How long a logout waits for each other session's process: its disk removal
+    /// (`diskRemovalTimeoutSeconds`) and logout (5 s) fit; one stuck longer is stopped.
+    static let peerLogoutTimeoutMilliseconds = 20_000
+
+    /// Each peer's answer to `request`, nil for one that did not answer in time. One after
+    /// the other: each peer's wait is bounded, and a machine has few sessions.
+    private func askPeers(_ request: ControlRequest, timeoutMilliseconds: Int) -> [String?] {
+        peers.map { peer in
+            let answer = try? request.send(timeoutMilliseconds: timeoutMilliseconds, to: peer.socketName)
+            return answer.flatMap { $0.isEmpty ? nil : $0 }
         }
     }
 

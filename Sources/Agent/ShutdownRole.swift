@@ -14,6 +14,12 @@ public enum ShutdownRole {
     /// Unmount tries before the last resort (a read-only remount), 100 ms apart.
     static let unmountAttempts = 50
 
+    /// The supervisor's answer to the forced logout comes within 20 s per other session
+    /// (`SessionSupervisor.peerLogoutTimeoutMilliseconds`: a session whose target is gone is
+    /// stopped after it) plus 15 s for the root's (disk removal 10 s, logout 5 s): 120 s
+    /// covers five sessions; a machine with more reboots without waiting for the rest.
+    static let logoutTimeoutMilliseconds = 120_000
+
     public static func isRequested(arguments: [String]) -> Bool {
         arguments.first.map { $0 == "/shutdown" || $0.hasSuffix("/shutdown") } ?? false
     }
@@ -31,8 +37,9 @@ public enum ShutdownRole {
         let unmounted = unmountTree(under: oldRoot, log: &log)
         log.line("shutdown: \(unmounted ? "root unmounted" : "root still mounted (read-only)"); logging out")
         do {
-            let answer = try ControlRequest.forcedLogout.send(timeoutMilliseconds: 10_000)
-            log.line("shutdown: \(answer.split(separator: "\n").first ?? "")")
+            // One line per session: the root's first, then the other sessions'.
+            let answer = try ControlRequest.forcedLogout.send(timeoutMilliseconds: Self.logoutTimeoutMilliseconds)
+            for line in answer.split(separator: "\n") { log.line("shutdown: \(line)") }
         } catch {
             log.line("shutdown: no supervisor answered (\(error)); the target will drop the session on its own")
         }

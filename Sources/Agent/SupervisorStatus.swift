@@ -82,6 +82,38 @@ public struct SupervisorStatus: Sendable {
     }
 }
 
+extension SupervisorStatus {
+    /// `status` with several sessions: the root's as before, then each other session's
+    /// answer (`others`: its target and its process's answer, nil when it gave none within
+    /// `waitedSeconds`), separated by an empty line.
+    static func combinedText(own: String, others: [(target: String, answer: String?)], waitedSeconds: Int) -> String {
+        var text = own
+        for other in others {
+            let answer = other.answer.map { $0.hasSuffix("\n") ? String($0.dropLast()) : $0 }
+            text +=
+                "\n\n"
+                + (answer
+                    ?? "session to \(other.target): no answer within \(waitedSeconds) s (busy in a login attempt; ask again)")
+        }
+        return text
+    }
+
+    /// `status --json` with several sessions: the root's object as before (its `target` and
+    /// `host` are what hook mode reads), plus `sessions`, every session's object, the root's
+    /// first; one whose process did not answer is `{"state": "not answering", "target": …}`.
+    static func combinedJSON(own: JSON, others: [(target: String, answer: String?)]) -> JSON {
+        guard !others.isEmpty, case .object(var members) = own else { return own }
+        var sessions = [own]
+        for other in others {
+            var read: JSON?
+            if let answer = other.answer { read = try? JSON.read(answer) }
+            sessions.append(read ?? .object([("state", .string("not answering")), ("target", .string(other.target))]))
+        }
+        members.append(("sessions", .array(sessions)))
+        return .object(members)
+    }
+}
+
 extension NegotiatedParameters {
     /// The "negotiated" object of `status --json` and `probe --json`: every operational key
     /// and MaxXmitDataSegmentLength, booleans as JSON booleans.

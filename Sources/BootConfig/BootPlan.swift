@@ -11,7 +11,8 @@ public struct BootPlan: Sendable, Equatable {
     public var vlans: [Sourced<VLANDevice>]
     /// Whether to bring the network up even without a target yet (`rd.neednet=1`).
     public var needsNetwork: Sourced<Bool>
-    /// The targets to log in to, in order; the root is on the first that has it.
+    /// The targets to log in to, in order: every one is logged in (`sessions`); the root is
+    /// on the first.
     public var targets: [TargetPlan]
     /// Set when the root path is to come from DHCP option 17 (`netroot=dhcp`): the agent
     /// parses it with `RootPath.parse` once DHCP has answered.
@@ -54,6 +55,31 @@ public struct InterfacePlan: Sendable, Equatable {
         self.mac = mac
         self.method = method
         self.dns = []
+    }
+}
+
+/// One session the boot opens: one per target, reached through the target's portals (its
+/// paths, tried in order; the first that answers carries the session, recovery walks them).
+/// The boot waits only for the session that holds the root; the others log in alongside, in
+/// processes of their own, and keep trying in the background until their target answers.
+public struct SessionPlan: Sendable, Equatable {
+    /// Index into `BootPlan.targets`.
+    public var target: Int
+    /// Whether the boot waits for this session: the one that can hold the root.
+    public var holdsRoot: Bool
+
+    public init(target: Int, holdsRoot: Bool) {
+        self.target = target
+        self.holdsRoot = holdsRoot
+    }
+}
+
+extension BootPlan {
+    /// The sessions the boot opens, in command-line order (the preference): every target the
+    /// configuration names is logged in, as dracut logs in to every `netroot=` and every iBFT
+    /// target flagged valid. The first holds the root; the boot goes on as soon as it is up.
+    public var sessions: [SessionPlan] {
+        targets.indices.map { SessionPlan(target: $0, holdsRoot: $0 == 0) }
     }
 }
 

@@ -42,6 +42,12 @@ extension BootPlan {
         }
         for (index, target) in targets.enumerated() {
             line("target \(index)", target.name.value, target.name.source)
+            line(
+                "  session",
+                index == 0
+                    ? "holds the root: the boot waits for it"
+                    : "logged in alongside, joins when its target answers; the boot does not wait for it (hook mode: a fallback)",
+                nil)
             for portal in target.portals { line("  portal", portal.value.description, portal.source) }
             line(
                 "  LUN", target.lun.value.map { $0.description } ?? "the first LUN that is a disk",
@@ -185,6 +191,20 @@ extension BootPlan {
                 .array(vlans.map { sourced(.string("\($0.value.name):\($0.value.parent)"), $0.source) })
             ),
             ("targets", .array(targets)),
+            (
+                "sessions",
+                .array(
+                    sessions.map {
+                        .object([
+                            ("target", .string(self.targets[$0.target].name.value)),
+                            (
+                                "portals",
+                                .array(self.targets[$0.target].portals.map { .string($0.value.description) })
+                            ),
+                            ("holdsRoot", .bool($0.holdsRoot)),
+                        ])
+                    })
+            ),
             ("targetFromDHCP", targetFromDHCP.map { .string($0.description) } ?? .null),
             ("initiatorName", sourced(.string(initiatorName.value.description), initiatorName.source)),
             ("root", root), ("session", session),

@@ -13,7 +13,9 @@ extension BootPlan {
                         otherwise the explicit targets, in this order: iscsi=, netroot=/root=iscsi:/
                         iscsiroot=, rd.iscsi.target.*, iscsi_target_* (over ISCSI_TARGET_*);
                         a name given twice is one target with both portals (paths, tried in order);
-                        none: netroot=dhcp (DHCP option 17); none: the iBFT's boot-selected target
+                        none: netroot=dhcp (DHCP option 17); none: the iBFT's valid targets
+        sessions        one per target, every target logged in; the boot waits for the first
+                        (the root's), the others come up alongside and join when they answer
         LUN             the target's own (iscsi=/root path/iBFT); iscsi= without one: the first disk LUN
         CHAP            the target's own (iscsi=user%pw@, root path user:pw@, iBFT) > iscsi.chap=/
                         iscsi.mutual= (secrets file) > rd.iscsi.username/password > iscsi_username
@@ -214,12 +216,17 @@ private struct PlanResolver {
         return secret
     }
 
-    /// The iBFT's targets to use: valid and boot-selected (all valid ones with `rd.iscsi.mp=1`).
+    /// The iBFT's targets to use: every one flagged valid, as dracut's `iscsistart -b` logs in
+    /// to each; the boot-selected ones first, since the first target holds the root. Without
+    /// a boot-selected one none (the firmware booted from no target), unless `rd.iscsi.mp=1`.
     private mutating func firmwareTargets() -> [TargetPlan] {
         guard let firmware else { return [] }
         var result: [TargetPlan] = []
-        for target in firmware.targets
-        where target.flags.isValid && (target.flags.isBootSelected || parameters.firmwareMultipath) {
+        let valid = firmware.targets.filter { $0.flags.isValid }
+        let selected = valid.filter { $0.flags.isBootSelected }
+        // A table that booted from none of its targets names no root (unless rd.iscsi.mp=1).
+        let used = selected.isEmpty && !parameters.firmwareMultipath ? [] : selected + valid.filter { !$0.flags.isBootSelected }
+        for target in used {
             let field = "target\(target.index)"
             guard let name = target.name, let address = target.address,
                 ISCSIName.ruleBroken(by: name) == nil

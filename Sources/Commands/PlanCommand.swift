@@ -26,7 +26,9 @@ public enum PlanCommand: Command {
           iscsi=iscsi://[user@]host[:port]/<target name>[/<LUN>]   (IPv6 host in [brackets];
               port 3260; no LUN: the first LUN that is a disk); or an RFC 4173 root path
               [iscsi:][user:password@]<server>:[6]:[port]:[LUN]:<target name>. Repeat iscsi= for
-              more targets or more portals of one target (tried in order on recovery).
+              more targets or more portals of one target (tried in order on recovery). Every
+              target is a session: the first holds the root and is the one the boot waits for,
+              the others log in alongside (the plan's "session" lines; --json: "sessions").
           iscsi.initiator=<iSCSI name>     iscsi.chap=<user>   iscsi.mutual=<target's user>
               (secrets from \(SecretsFile.path): one "<user> <secret>" per line, mode 0600)
           iscsi.replacement_timeout=<s>    iscsi.noop=<interval>,<timeout>   iscsi.login_timeout=<s>

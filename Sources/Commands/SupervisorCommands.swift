@@ -3,14 +3,17 @@ import Agent
 /// `iscsi-root status`: what the resident supervisor knows about the root session.
 public enum StatusCommand: Command {
     public static let name = "status"
-    public static let summary = "show the root session, its health and its recoveries (asks the supervisor)"
+    public static let summary = "show every session, its health and its recoveries (asks the supervisor)"
     public static let help = """
         usage: iscsi-root status [--json]
 
         Asks the supervisor that owns the root session (over the abstract socket
         @\(ControlRequest.socketName); root only) for the session's state, target, portal,
         negotiated parameters, uptime, the kernel's recovery and NOP-Out settings, and how many
-        recoveries it made (the last one's cause, attempts and duration).
+        recoveries it made (the last one's cause, attempts and duration). With several
+        targets, every session follows the root's, each in a block of its own; a session
+        still coming up shows its attempts and last error. --json: the root's session at the
+        top level and every session in "sessions".
 
         exit status: 0 done, 1 no supervisor answered, 2 bad usage
         """
@@ -36,8 +39,9 @@ public enum LogoutCommand: Command {
     public static let help = """
         usage: iscsi-root logout [--force]
 
-        Tells the supervisor to log the session out and tear it down, then to exit. While a
-        filesystem of the session's disk is mounted this is refused: logging out under a
+        Tells the supervisor to log every session out (the other targets' first) and tear
+        them down, then to exit. While a filesystem of a session's disk is mounted this is
+        refused: logging out under a
         mounted root loses every write not yet on the target. --force logs out anyway (the
         shutdown ramdisk uses it once the root is unmounted).
 

@@ -50,6 +50,67 @@ func plan(
             ])
     }
 
+    /// dracut's TEST-71 form: every netroot= is a session; the first holds the root, the
+    /// second logs in alongside. `plan` says so in text and JSON.
+    @Test func everyNetrootIsASessionAndTheFirstHoldsTheRoot() throws {
+        let result = try plan(
+            "root=LABEL=sysroot ip=dhcp netroot=iscsi:192.168.51.1::::iqn.2009-06.dracut:target1 netroot=iscsi:192.168.50.1::::iqn.2009-06.dracut:target2"
+        )
+        #expect(result.sessions == [SessionPlan(target: 0, holdsRoot: true), SessionPlan(target: 1, holdsRoot: false)])
+        #expect(result.text.contains("  session       holds the root: the boot waits for it"))
+        #expect(
+            result.text.contains(
+                "  session       logged in alongside, joins when its target answers; the boot does not wait for it (hook mode: a fallback)")
+        )
+        let json = result.json.filter { $0 != " " && $0 != "\n" }
+        #expect(
+            json.contains(
+                #""sessions":[{"target":"iqn.2009-06.dracut:target1","portals":["192.168.51.1:3260"],"holdsRoot":true},{"target":"iqn.2009-06.dracut:target2","portals":["192.168.50.1:3260"],"holdsRoot":false}]"#
+            ))
+    }
+
+    /// One target named once: one session, which holds the root (the boot as before).
+    @Test func oneTargetIsOneSession() throws {
+        let result = try plan("ip=dhcp iscsi=iscsi://10.0.2.2/iqn.2024-01.example:root1/1")
+        #expect(result.sessions == [SessionPlan(target: 0, holdsRoot: true)])
+    }
+
+    /// netroot=dhcp: the target is known only once DHCP answered; no session is planned yet.
+    @Test func dhcpRootPathPlansNoSessionYet() throws {
+        #expect(try plan("netroot=dhcp ip=dhcp").sessions.isEmpty)
+    }
+
+    /// Debian's open-iscsi local-top script runs iscsistart once per address of a
+    /// space-separated ISCSI_TARGET_IP (same name, port and group): a session per address.
+    /// Here the addresses are the paths of one target's session, in the order written (the
+    /// login and every recovery walk them); a session per path needs an ISID per path and
+    /// comes with the multipath map.
+    @Test func initramfsToolsSpaceSeparatedAddressesArePathsOfOneTarget() throws {
+        let result = try plan(
+            "ip=dhcp",
+            config: "ISCSI_TARGET_NAME=iqn.2024-01.example:root\nISCSI_TARGET_IP=\"10.0.0.1 10.0.0.2\"\nISCSI_TARGET_PORT=3261\n")
+        #expect(result.targets.count == 1)
+        #expect(result.targets[0].portals.map(\.value.description) == ["10.0.0.1:3261", "10.0.0.2:3261"])
+        #expect(result.sessions == [SessionPlan(target: 0, holdsRoot: true)])
+    }
+
+    /// Every iBFT target flagged valid is logged in, as iscsistart -b does; the boot-selected
+    /// one comes first (it holds the root) even when the table lists it second.
+    @Test func everyValidFirmwareTargetIsASessionBootSelectedFirst() throws {
+        var table = try IBFTTests.dracutTable()
+        var other = table.targets[0]
+        other.index = 1
+        other.flags = IBFT.Flags(raw: 1)
+        other.name = "iqn.2009-06.dracut:data"
+        var invalid = other
+        invalid.flags = IBFT.Flags(raw: 0)
+        invalid.name = "iqn.2009-06.dracut:invalid"
+        table.targets = [other, table.targets[0], invalid]
+        let result = try plan("rd.iscsi.firmware=1", firmware: table)
+        #expect(result.targets.map(\.name.value) == ["iqn.2009-06.dracut:target0", "iqn.2009-06.dracut:data"])
+        #expect(result.sessions.map(\.holdsRoot) == [true, false])
+    }
+
     @Test func dracutTestSuiteDHCPRootPath() throws {
         let result = try plan("root=/dev/root netroot=dhcp ip=lan0:dhcp")
         #expect(result.targets.isEmpty)

@@ -20,7 +20,7 @@ readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
     static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap early-entropy partition
     read-only redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
-    ipv6-static ipv6-slaac vlan ibft-vlan fail-vlan-no-parent ibft-ipv6 san-late
+    ipv6-static ipv6-slaac vlan ibft-vlan fail-vlan-no-parent ibft-ipv6 san-late two-targets two-targets-late
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly IQN="$VM_TARGET_IQN_DEFAULT"
@@ -440,6 +440,127 @@ scenario_san_late() (
     awk -v login="$login_at" -v target="$target_at" 'BEGIN { exit !(login * 1000 >= target) }' ||
         vm_fail "logged in at ${login_at} s, before the target started (${target_at} ms)"
     echo "$figures; target up at ${target_at} ms, logged in at ${login_at} s; $progress progress lines"
+)
+
+# Two targets in one tgtd: A (tid 1) serves the root, B (tid 2) a data LUN the root's init
+# (lib/two-targets-init) mounts and writes to. Both are on the command line as iscsi=.
+readonly IQN_DATA="iqn.2024-01.org.iscsi-root.test:data"
+readonly TWO_TARGETS_APPEND="$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 iscsi=iscsi://10.0.2.2/$IQN_DATA/1 $ROOT_RW"
+
+# two_targets_images NAME: the root (with the agent for its status, and the two-target init)
+# and an empty data filesystem (label "data").
+two_targets_images() {
+    local name="$1"
+    vm_rootfs_build "$LOG_DIR/$name.root.img" --init "$VM_LIB/two-targets-init" --size 96M \
+        --add "$VM_AGENT_BINARY:sbin/iscsi-root"
+    rm -f "$LOG_DIR/$name.data.img"
+    mkfs.ext4 -q -F -L data "$LOG_DIR/$name.data.img" 64M >/dev/null
+}
+
+# Deletes the connection of target TID on the target's side (faults.sh's connection-deleted).
+two_targets_delete_connection() {
+    local tid="$1" listing session connection attempt
+    for attempt in 1 2 3 4 5; do
+        listing="$(vm_tgtadm --mode conn --op show --tid "$tid" || true)"
+        session="$(sed -n 's/^Session: *\([0-9]*\).*/\1/p' <<<"$listing" | head -n 1)"
+        connection="$(sed -n 's/^ *Connection: *\([0-9]*\).*/\1/p' <<<"$listing" | head -n 1)"
+        [[ -z "$session" || -z "$connection" ]] || break
+        sleep 0.5
+    done
+    [[ -n "$session" && -n "$connection" ]] || vm_fail "tgtadm shows no connection of tid $tid after $attempt tries: $listing"
+    vm_tgtadm --mode conn --op delete --tid "$tid" --sid "$session" --cid "$connection"
+}
+
+# What both two-target scenarios check once QEMU is gone: the writes to both disks went
+# through without an I/O error, both sessions were logged out at shutdown after the root
+# was unmounted, and both images are clean.
+two_targets_check() {
+    local name="$1" blocks="$2" log="$LOG_DIR/$1.log"
+    vm_check_boot_started "$log"
+    vm_check_boot_steps "$log"
+    ! grep -q 'VM-MARKER: second-session-missing' "$log" || vm_fail "the second session never came up: $(grep -m 3 'VM-STATUS' "$log" | tr '\n' ' ')"
+    ! grep -q 'VM-MARKER: data-mount-failed' "$log" || vm_fail "$(grep -m 1 'data-mount-failed' "$log")"
+    fault_check_writer "$log" "$LOG_DIR/$name.root.img" "$blocks"
+    fault_verify_blocks "$LOG_DIR/$name.data.img" "$blocks"
+    vm_rootfs_check "$LOG_DIR/$name.data.img" || vm_fail "e2fsck -fn finds the data image unclean"
+    local sessions
+    sessions="$(grep -c 'VM-STATUS: session [0-9]* (host[0-9]*): logged in' "$log" || true)"
+    ((sessions >= 2)) || vm_fail "iscsi-root status in the guest showed $sessions logged-in session(s), expected 2"
+    vm_console_time "$log" 'iscsi-root: shutdown: root unmounted; logging out' >/dev/null || vm_fail "the root was not unmounted before the logout"
+    vm_console_time "$log" "iscsi-root: shutdown: logged out of ${IQN//./\\.}" >/dev/null || vm_fail "no shutdown line for the root session's logout"
+    vm_console_time "$log" "iscsi-root: shutdown: logged out of ${IQN_DATA//./\\.}" >/dev/null || vm_fail "no shutdown line for the data session's logout"
+    vm_console_time "$log" 'reboot: Power down' >/dev/null || vm_fail "the kernel did not say 'reboot: Power down'"
+}
+
+# Both targets up: both sessions log in (the root's waited for, the data one alongside),
+# the host deletes B's connection and then A's while the guest writes to both; both
+# sessions recover, no write fails, both disks hold every block, both log out at shutdown.
+scenario_two_targets() (
+    local name=two-targets blocks=24 log="$LOG_DIR/two-targets.log" initrd
+    initrd="$(vm_scenario_initramfs default)"
+    two_targets_images "$name"
+    vm_netns_create
+    VM_TARGET_LOG="$LOG_DIR/$name.tgtd.log" vm_target_start "$LOG_DIR/$name.root.img" "$IQN"
+    vm_target_add 2 "$IQN_DATA" "$LOG_DIR/$name.data.img"
+    rm -f "$log"
+    # The writes and two recoveries add about a minute to the boot under emulation.
+    local timeout=$((BOOT_TIMEOUT + 60))
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --timeout "$timeout" \
+        --append "console=ttyS0,115200 panic=-1 $TWO_TARGETS_APPEND twotargets.blocks=$blocks" &
+    local qemu=$! status=0
+    fault_wait_for_console "$log" 'VM-MARKER: wrote seq=6 ' 100
+    two_targets_delete_connection 2
+    fault_wait_for_console "$log" 'VM-MARKER: wrote seq=12 ' 60
+    two_targets_delete_connection 1
+    wait "$qemu" || status=$?
+    vm_netns_cleanup
+    ((status != 124)) || vm_fail "QEMU still running after ${timeout} s"
+    ((status == 0)) || vm_fail "QEMU exited with status $status"
+    two_targets_check "$name" "$blocks"
+    vm_console_time "$log" "iscsi-root: sessions: 2 planned; the boot waits for ${IQN//./\\.}; logging in alongside: ${IQN_DATA//./\\.} \(pid [0-9]+\)" \
+        >/dev/null || vm_fail "no 'sessions: 2 planned' line"
+    local joined recoveries
+    joined="$(vm_console_time "$log" "iscsi-root: sessions: ${IQN_DATA//./\\.} at 10\.0\.2\.2:3260 logged in as ")" ||
+        vm_fail "no line for the data session's login"
+    recoveries="$(grep -c 'operational again' "$log" || true)"
+    ((recoveries >= 2)) || vm_fail "$recoveries recovery line(s), expected one per session: $(grep -m 2 'operational again' "$log" || true)"
+    grep -q 'VM-STATUS: recoveries 1' "$log" || vm_fail "iscsi-root status does not count the recoveries"
+    echo "data session up at ${joined} s; $(grep -o 'operational again .* in [0-9]* ms' "$log" | sed 's/ at .* after / after /' | tr '\n' ';') $blocks blocks on each disk; both logged out; images clean"
+)
+
+# Target B is not there at boot (tgtd answers "not found" for it): the boot goes on with
+# the root on A and does not wait for B; the host adds B 20 s after the root's init started,
+# and the session joins by itself (the guest waits up to 90 s for it), then as above.
+scenario_two_targets_late() (
+    local name=two-targets-late blocks=8 late=20 log="$LOG_DIR/two-targets-late.log" initrd
+    initrd="$(vm_scenario_initramfs default)"
+    two_targets_images "$name"
+    vm_netns_create
+    VM_TARGET_LOG="$LOG_DIR/$name.tgtd.log" vm_target_start "$LOG_DIR/$name.root.img" "$IQN"
+    rm -f "$log"
+    local qemu_start
+    qemu_start="$(vm_now_ms)"
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --timeout "$((BOOT_TIMEOUT + late + 60))" \
+        --append "console=ttyS0,115200 panic=-1 $TWO_TARGETS_APPEND twotargets.blocks=$blocks twotargets.wait=90" &
+    local qemu=$! status=0
+    fault_wait_for_console "$log" 'VM-MARKER: root-init-started' 100
+    sleep "$late"
+    local added_ms=$(($(vm_now_ms) - qemu_start))
+    vm_target_add 2 "$IQN_DATA" "$LOG_DIR/$name.data.img"
+    wait "$qemu" || status=$?
+    vm_netns_cleanup
+    ((status != 124)) || vm_fail "QEMU still running after $((BOOT_TIMEOUT + late + 60)) s"
+    ((status == 0)) || vm_fail "QEMU exited with status $status"
+    two_targets_check "$name" "$blocks"
+    grep -q "VM-STATUS-AT-START: session to ${IQN_DATA//./\\.}: coming up (not logged in yet)" "$log" ||
+        vm_fail "status at the root's start does not show the data session coming up: $(grep -m 12 'VM-STATUS-AT-START' "$log" | tr '\n' ' ')"
+    local init_at joined
+    init_at="$(vm_console_time "$log" 'VM-MARKER: root-init-started')"
+    joined="$(vm_console_time "$log" "iscsi-root: sessions: ${IQN_DATA//./\\.} at 10\.0\.2\.2:3260 logged in as ")" ||
+        vm_fail "the data session never joined"
+    awk -v joined="$joined" -v added="$added_ms" 'BEGIN { exit !(joined * 1000 >= added) }' ||
+        vm_fail "the data session logged in at ${joined} s, before its target was added (${added_ms} ms)"
+    echo "root's init at ${init_at} s without B; B added at $((added_ms / 1000)) s, joined at ${joined} s; $blocks blocks on each disk; both logged out; images clean"
 )
 
 main() {
