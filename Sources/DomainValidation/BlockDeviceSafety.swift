@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import ISCSI
 import LinuxSystem
 
 /// Whether a disk may be tested: never one that holds the running root, is mounted, is

@@ -44,12 +44,13 @@ extension KeySpace {
 /// The negotiated keys of a kernel session as sysfs shows them
 /// (`/sys/class/iscsi_session/sessionN`, `/sys/class/iscsi_connection/connectionN:0`).
 public enum SysfsKeys {
-    /// Attribute names of iscsi_session and iscsi_connection and the key each holds.
+    /// Attribute names of iscsi_session and iscsi_connection and the key each holds. Not
+    /// def_time2wait and def_time2retain: the agent's sessions never give them to the
+    /// kernel, which then shows 0 whatever was negotiated.
     public static let sessionAttributes: [(String, SweepKey)] = [
         ("initial_r2t", .initialR2T), ("immediate_data", .immediateData), ("first_burst_len", .firstBurstLength),
         ("max_burst_len", .maxBurstLength), ("max_outstanding_r2t", .maxOutstandingR2T), ("data_pdu_in_order", .dataPDUInOrder),
-        ("data_seq_in_order", .dataSequenceInOrder), ("erl", .errorRecoveryLevel), ("def_time2wait", .defaultTime2Wait),
-        ("def_time2retain", .defaultTime2Retain),
+        ("data_seq_in_order", .dataSequenceInOrder), ("erl", .errorRecoveryLevel),
     ]
     public static let connectionAttributes: [(String, SweepKey)] = [
         ("header_digest", .headerDigest), ("data_digest", .dataDigest), ("max_recv_dlength", .maxRecvDataSegmentLength),
@@ -77,7 +78,12 @@ public enum SysfsKeys {
             }
         }
         if key == .headerDigest || key == .dataDigest {
-            return raw.uppercased() == "CRC32C" ? "CRC32C" : raw.uppercased() == "NONE" ? "None" : raw
+            // The kernel shows whether the digest is on: 1 or 0.
+            switch raw.uppercased() {
+            case "1", "CRC32C": return "CRC32C"
+            case "0", "NONE": return "None"
+            default: return raw
+            }
         }
         return raw
     }

@@ -1,3 +1,5 @@
+import ISCSI
+
 /// `--script 'CMD ARGS… {device}'`: the user's test operation, run without a shell (the
 /// user writes `sh -c '…'` to have one). Words are split as a shell would split plain
 /// words: on blanks, with '…' and "…" quoting and \ escaping one character.

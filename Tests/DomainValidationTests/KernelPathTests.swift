@@ -140,7 +140,7 @@ import Testing
                 "initial_r2t": "1", "immediate_data": "0", "first_burst_len": "65536", "max_burst_len": "262144",
                 "max_outstanding_r2t": "1", "erl": "0", "data_pdu_in_order": "1", "data_seq_in_order": "1",
             ],
-            connection: ["header_digest": "CRC32C", "data_digest": "None", "max_recv_dlength": "262144"])
+            connection: ["header_digest": "1", "data_digest": "0", "max_recv_dlength": "262144"])
         let text = keys.map { "\($0.0.rawValue)=\($0.1)" }
         #expect(
             text == [
