@@ -50,7 +50,17 @@ public struct BlockDeviceCheck {
             throw ValidationFailure(.capacity, "\(device): the block size or size ioctl failed: \(String(cString: strerror(errno)))")
         }
         let blockLength = Int(blockSize)
-        let capacity = try readCapacity(descriptor)
+        let capacity: Capacity
+        if let answered = try readCapacity(descriptor) {
+            capacity = answered
+        } else {
+            // Not a SCSI disk (a loop device, say): the size is all there is to go by.
+            guard sizeBytes >= UInt64(blockLength) else { throw ValidationFailure(.capacity, "\(device) is empty (\(sizeBytes) bytes)") }
+            // Standard output is the parent's pipe; written at once, as the child ends with _exit.
+            let note = Array("\(device) does not take SCSI commands (SG_IO): its size is not compared with READ CAPACITY\n".utf8)
+            _ = note.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+            capacity = Capacity(lastLogicalBlock: sizeBytes / UInt64(blockLength) - 1, blockLength: UInt32(blockLength))
+        }
         guard Int(capacity.blockLength) == blockLength, capacity.blockCount &* UInt64(blockLength) == sizeBytes else {
             throw ValidationFailure(
                 .capacity,
@@ -158,7 +168,8 @@ public struct BlockDeviceCheck {
     }
 
     /// READ CAPACITY (16) through SG_IO (`struct sg_io_hdr`, x86-64 layout: 88 bytes).
-    private func readCapacity(_ descriptor: Int32) throws(ValidationFailure) -> Capacity {
+    /// nil when the device takes no SCSI commands.
+    private func readCapacity(_ descriptor: Int32) throws(ValidationFailure) -> Capacity? {
         var cdb = CDB.readCapacity16()
         var data = [UInt8](repeating: 0, count: 32)
         var sense = [UInt8](repeating: 0, count: 32)
@@ -182,6 +193,7 @@ public struct BlockDeviceCheck {
             }
         }
         guard result == 0 else {
+            if errno == EINVAL || errno == ENOTTY { return nil }
             throw ValidationFailure(.capacity, "READ CAPACITY (16) through SG_IO on \(device): \(String(cString: strerror(errno)))")
         }
         let status = header[64]

@@ -30,9 +30,14 @@ public struct ChildOperation {
 
     static let outputLimit = 65_536
 
-    /// Forks; the child runs `body` with its standard output and error on a pipe to us and
-    /// must not return (it execs or calls `_exit`).
-    public static func run(deadline: MonotonicInstant, _ body: () -> Never) throws(SystemError) -> Outcome {
+    /// What the child does.
+    public enum Work {
+        case program(PreparedProgram)
+        case check(BlockDeviceCheck)
+    }
+
+    /// Forks; the child does `work` with its standard output and error on a pipe to us.
+    public static func run(deadline: MonotonicInstant, _ work: Work) throws(SystemError) -> Outcome {
         var ends: [Int32] = [-1, -1]
         _ = try retryingOnInterrupt("pipe") { pipe(&ends) }
         let started = MonotonicInstant.now()
@@ -43,11 +48,16 @@ public struct ChildOperation {
             throw error
         }
         guard case .parent(let pid) = forked else {
+            // A group of its own: a timeout ends the script's children too.
+            setpgid(0, 0)
             close(ends[0])
             dup2(ends[1], 1)
             dup2(ends[1], 2)
             close(ends[1])
-            body()
+            switch work {
+            case .program(let program): program.execute()
+            case .check(let check): OperationRunner.runInChild(check)
+            }
         }
         close(ends[1])
         defer { close(ends[0]) }
@@ -79,23 +89,44 @@ public struct ChildOperation {
             }
             if output.count > outputLimit { output.removeFirst(output.count - outputLimit) }
         } else {
+            kill(-pid, SIGKILL)
             kill(pid, SIGKILL)
         }
         return Outcome(pid: pid, status: status, output: output, milliseconds: started.milliseconds(until: .now()))
     }
 
-    /// In the child: runs `words` (PATH searched) with `environment` added; exit code 127
+}
+
+/// A program and its environment additions as C strings, made before the fork: the child of
+/// a fork should only make system calls, then exec.
+public struct PreparedProgram {
+    private let arguments: [UnsafeMutablePointer<CChar>?]
+    private let environment: [UnsafeMutablePointer<CChar>?]
+    private let failure: [UInt8]
+
+    public init(words: [String], environment: [String]) {
+        arguments = words.map { strdup($0) } + [nil]
+        self.environment = environment.map { strdup($0) }
+        failure = Array("--script: cannot run \(words.first ?? "")".utf8)
+    }
+
+    /// In the parent, after the child has exec'd or exited.
+    public func release() {
+        for pointer in arguments { free(pointer) }
+        for pointer in environment { free(pointer) }
+    }
+
+    /// In the child: the program (PATH searched) with the environment added; exit code 127
     /// with a message when it cannot be run, as a shell does.
-    public static func execute(_ words: [String], environment: [String]) -> Never {
-        for assignment in environment {
-            let parts = assignment.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2 else { continue }
-            setenv(String(parts[0]), String(parts[1]), 1)
-        }
-        var pointers = words.map { strdup($0) } + [nil]
-        execvp(words[0], &pointers)
-        let message = Array("--script: cannot run \(words[0]): \(String(cString: strerror(errno)))\n".utf8)
-        _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    func execute() -> Never {
+        // putenv keeps the pointer: this process execs or exits right after.
+        for case let pointer? in environment { putenv(pointer) }
+        var argv = arguments
+        if let program = argv[0] { execvp(program, &argv) }
+        let reason = errno
+        _ = failure.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        let detail = Array(": \(String(cString: strerror(reason)))\n".utf8)
+        _ = detail.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
         _exit(127)
     }
 }

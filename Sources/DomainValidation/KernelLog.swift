@@ -17,8 +17,9 @@ public struct KernelLogRecord: Sendable, Equatable {
         priority = Int(level & 7)
         self.sequence = sequence
         self.microseconds = microseconds
-        var text = Array(line[(semicolon + 1)...])
-        if text.last == UInt8(ascii: "\n") { text.removeLast() }
+        // The message ends at the first newline; the lines after it (" SUBSYSTEM=scsi", …)
+        // are the record's dictionary.
+        let text = line[(semicolon + 1)...].prefix { $0 != UInt8(ascii: "\n") }
         message = String(decoding: text, as: UTF8.self)
     }
 

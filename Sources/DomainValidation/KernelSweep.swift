@@ -220,13 +220,15 @@ public struct OperationRunner {
         do {
             switch operation {
             case .script(let script):
-                let words = script.arguments(device: device)
-                let environment = TestScript.environment(negotiated: keys, device: device, combination: combination)
-                outcome = try ChildOperation.run(deadline: deadline) { ChildOperation.execute(words, environment: environment) }
+                let program = PreparedProgram(
+                    words: script.arguments(device: device),
+                    environment: TestScript.environment(negotiated: keys, device: device, combination: combination))
+                defer { program.release() }
+                outcome = try ChildOperation.run(deadline: deadline, .program(program))
             case .builtIn:
                 let check = BlockDeviceCheck(
                     device: device, mode: mode, maxBurstLength: maxBurstLength, firstBurstLength: firstBurstLength, seed: seed)
-                outcome = try ChildOperation.run(deadline: deadline) { Self.runInChild(check) }
+                outcome = try ChildOperation.run(deadline: deadline, .check(check))
             }
         } catch {
             return Ran(failure: ValidationFailure(.io, "starting the test operation: \(error)"))
@@ -271,7 +273,7 @@ public struct OperationRunner {
     }
 
     /// In the child: the built-in check, its result as one line for the parent.
-    private static func runInChild(_ check: BlockDeviceCheck) -> Never {
+    static func runInChild(_ check: BlockDeviceCheck) -> Never {
         let line: String
         do {
             let statistics = try check.run()

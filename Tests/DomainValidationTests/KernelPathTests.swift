@@ -110,6 +110,9 @@ import Testing
         #expect(record.sequence == 1234)
         #expect(record.message == "connection2:0: detected conn error (1020)")
         #expect(record.shown == "[5.678901] connection2:0: detected conn error (1020)")
+        let withDictionary = KernelLogRecord(
+            Array("6,9,10,-;sd 2:0:0:1: [sdb] Attached SCSI disk\n SUBSYSTEM=scsi\n DEVICE=+scsi:2:0:0:1\n".utf8))
+        #expect(withDictionary?.message == "sd 2:0:0:1: [sdb] Attached SCSI disk")
         #expect(KernelLogRecord(Array(" SUBSYSTEM=scsi".utf8)) == nil)
         #expect(KernelLogRecord(Array("x,1,2;text".utf8)) == nil)
     }

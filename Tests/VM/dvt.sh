@@ -3,7 +3,8 @@
 # runs `iscsi-root dvt --kernel` pairwise against a second target of the host's tgtd
 # (digests allowed), with a shell checker as --script, with a checker that refuses
 # DataDigest=CRC32C and with the built-in check; then --block-device on its root's disk
-# (refused) and on LUN 2 of its root's session. Judged on what each run left in the guest's
+# (refused) and on LUN 2 of its root's session; last a sweep against a second tgtd that the
+# host freezes mid-combination (SIGSTOP). Judged on what each run left in the guest's
 # /var/log/dvt (Tests/VM/guest/dvt-init).
 #
 # usage: Tests/VM/dvt.sh [SCENARIO...]      (default: every scenario; needs root)
@@ -23,6 +24,10 @@ readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(kernel-sweep)
 readonly IQN="$VM_TARGET_IQN_DEFAULT"
 readonly DVT_IQN="iqn.2024-01.org.iscsi-root.test:dvt"
+readonly STALL_IQN="iqn.2024-01.org.iscsi-root.test:stall" STALL_PORT=3262
+# How long the second tgtd stays frozen: longer than the stall run's --timeout (8 s), so the
+# combination must fail by its own bound; short enough for the next login (8 s per step).
+readonly FREEZE_SECONDS=12
 
 scenario_kernel_sweep() (
     local name=dvt-kernel-sweep
@@ -35,12 +40,23 @@ scenario_kernel_sweep() (
     VM_TARGET_LOG="$LOG_DIR/$name.tgtd.log" vm_target_start "$image" "$IQN"
     vm_dvt_add_lun 1 2 "$LOG_DIR/$name.lun2.img"
     vm_target_add 2 "$DVT_IQN" "$LOG_DIR/$name.dvt.img"
+    vm_dvt_allow_digests 2
+    vm_dvt_scratch "$LOG_DIR/$name.stall.img" 32M
+    vm_dvt_second_tgtd "$LOG_DIR/$name.stall.img" "$STALL_IQN" "$STALL_PORT" "$LOG_DIR/$name.tgtd-stall.log"
     local status=0 started
     started="$(vm_now_ms)"
+    rm -f "$log"
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --timeout "$BOOT_TIMEOUT" \
-        --append "console=ttyS0,115200 panic=-1 ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$IQN/1 root=LABEL=root rw dvt.portal=10.0.2.2 dvt.target=$DVT_IQN" ||
-        status=$?
+        --append "console=ttyS0,115200 panic=-1 ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$IQN/1 root=LABEL=root rw dvt.portal=10.0.2.2 dvt.target=$DVT_IQN dvt.stall_portal=10.0.2.2:$STALL_PORT dvt.stall_target=$STALL_IQN" &
+    local qemu=$!
+    # The target stops answering while the stall run's first combination waits to read.
+    fault_wait_for_console "$log" 'VM-MARKER: dvt-stall-point' "$BOOT_TIMEOUT"
+    kill -STOP "$VM_DVT_TGTD_PID"
+    sleep "$FREEZE_SECONDS"
+    kill -CONT "$VM_DVT_TGTD_PID"
+    wait "$qemu" || status=$?
     local seconds=$((($(vm_now_ms) - started) / 1000))
+    vm_dvt_second_tgtd_stop
     vm_netns_cleanup
     ((status != 124)) || vm_fail "QEMU still running after ${BOOT_TIMEOUT} s"
     ((status == 0)) || vm_fail "QEMU exited with status $status"
@@ -103,8 +119,20 @@ print(f"--block-device {report[\"device\"]} (LUN 2, session {report[\"session\"]
 ')"
     [[ "$(vm_dvt_result "$image" second-lun-script)" == 0 ]] ||
         vm_fail "second-lun-script: exit $(vm_dvt_result "$image" second-lun-script): $(vm_rootfs_read "$image" /var/log/dvt/second-lun-script.out)"
+
+    # The frozen target: the first combination fails by --timeout and is torn down, the
+    # second logs in once the target answers again and passes; exit 1.
+    [[ "$(vm_dvt_result "$image" stall)" == 1 ]] || vm_fail "stall: exit $(vm_dvt_result "$image" stall), expected 1"
+    local stall_figures
+    stall_figures="$(vm_dvt_check_json "$image" stall '
+first, second = report["combinations"]
+assert not first["passed"] and "did not finish within 8000 ms" in first["failure"]["message"], first["failure"]
+assert 8000 <= first["operationMilliseconds"] < 9000, first["operationMilliseconds"]
+assert second["passed"], second["failure"]
+print(f"frozen target: combination 1 failed after {first[\"operationMilliseconds\"]} ms (--timeout 8000), combination 2 passed")
+')"
     vm_rootfs_check "$image" || vm_fail "e2fsck -fn finds the root image unclean"
-    echo "$script_figures; $failing_figures; $builtin_figures; root disk refused; $second_figures; guest ${seconds} s"
+    echo "$script_figures; $failing_figures; $builtin_figures; root disk refused; $second_figures; $stall_figures; guest ${seconds} s"
 )
 
 main() {
