@@ -75,8 +75,9 @@ for key in ("HeaderDigest", "DataDigest"):
     assert {r["keys"][key]["negotiated"] for r in rows} == {"None", "CRC32C"}, key
 assert all(r["device"].startswith("/dev/sd") and r["output"] and r["output"][-1].startswith("dvt-check: read 4 MiB") for r in rows)
 assert all(any("session" in line or "sd " in line for line in r["kernelLog"]) for r in rows), "a combination without kernel log lines"
-print(f"{len(rows)} combinations passed with the script ({max(r[\"operationMilliseconds\"] for r in rows)} ms at most)")
-')"
+slowest = max(r["operationMilliseconds"] for r in rows)
+print(f"{len(rows)} combinations passed with the script (at most {slowest} ms each)")
+')" || exit 1
 
     # The same script refusing DataDigest=CRC32C: exactly those combinations fail, exit 1.
     [[ "$(vm_dvt_result "$image" failing)" == 1 ]] || vm_fail "failing: exit $(vm_dvt_result "$image" failing), expected 1"
@@ -89,7 +90,7 @@ failed = [r for r in rows if not r["passed"]]
 assert failed and len(failed) < len(rows), "expected some combinations to fail and others to pass"
 assert all(r["failure"]["message"] == "the script exited with status 1" and "refusing DataDigest=CRC32C" in r["output"][-1] for r in failed)
 print(f"{len(failed)} of {len(rows)} failed, each with DataDigest=CRC32C")
-')"
+')" || exit 1
 
     # The built-in check: ErrorRecoveryLevel 1 and 2 left out with a line; reads compared.
     [[ "$(vm_dvt_result "$image" check)" == 0 ]] || vm_fail "check: exit $(vm_dvt_result "$image" check), expected 0"
@@ -100,7 +101,7 @@ assert any(line.startswith("ErrorRecoveryLevel=1,2 left out") for line in report
 assert all(r["passed"] and r["bytesRead"] > 0 and r["keys"]["ErrorRecoveryLevel"]["negotiated"] == "0" for r in rows)
 rate = min(r["kibibytesPerSecond"] for r in rows) / 1024
 print(f"{len(rows)} combinations passed the built-in check (slowest {rate:.1f} MiB/s)")
-')"
+')" || exit 1
     local text
     text="$(vm_rootfs_read "$image" /var/log/dvt/check-text.out)"
     grep -q 'through the kernel (iscsi_tcp), built-in check' <<<"$text" || vm_fail "check-text: no kernel-path header in: $text"
@@ -115,8 +116,9 @@ print(f"{len(rows)} combinations passed the built-in check (slowest {rate:.1f} M
     second_figures="$(vm_dvt_check_json "$image" second-lun '
 assert report["passed"] and report["lun"] == 2 and report["bytesWritten"] > 0, report
 assert report["negotiated"].get("HeaderDigest") in ("None", "CRC32C") and "MaxBurstLength" in report["negotiated"], report["negotiated"]
-print(f"--block-device {report[\"device\"]} (LUN 2, session {report[\"session\"]}) wrote and read back {report[\"bytesWritten\"]} bytes")
-')"
+device, session, written = report["device"], report["session"], report["bytesWritten"]
+print(f"--block-device {device} (LUN 2, session {session}) wrote and read back {written} bytes")
+')" || exit 1
     [[ "$(vm_dvt_result "$image" second-lun-script)" == 0 ]] ||
         vm_fail "second-lun-script: exit $(vm_dvt_result "$image" second-lun-script): $(vm_rootfs_read "$image" /var/log/dvt/second-lun-script.out)"
 
@@ -129,8 +131,9 @@ first, second = report["combinations"]
 assert not first["passed"] and "did not finish within 8000 ms" in first["failure"]["message"], first["failure"]
 assert 8000 <= first["operationMilliseconds"] < 9000, first["operationMilliseconds"]
 assert second["passed"], second["failure"]
-print(f"frozen target: combination 1 failed after {first[\"operationMilliseconds\"]} ms (--timeout 8000), combination 2 passed")
-')"
+took = first["operationMilliseconds"]
+print(f"frozen target: combination 1 failed after {took} ms (--timeout 8000), combination 2 passed")
+')" || exit 1
     vm_rootfs_check "$image" || vm_fail "e2fsck -fn finds the root image unclean"
     echo "$script_figures; $failing_figures; $builtin_figures; root disk refused; $second_figures; $stall_figures; guest ${seconds} s"
 )
