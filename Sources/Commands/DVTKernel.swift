@@ -110,7 +110,7 @@ extension DVTCommand {
             )
             return .failure
         }
-        if let problem = BlockDeviceSafety.problem(name) {
+        if let problem = BlockDeviceSafety.problem(name, writing: request.mode != .readOnly) {
             printError("iscsi-root dvt: refusing --block-device \(request.device): \(problem); choose a disk nothing uses")
             return .failure
         }

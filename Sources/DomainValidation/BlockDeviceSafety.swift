@@ -7,8 +7,28 @@ import LinuxSystem
 /// Whether a disk may be tested: never one that holds the running root, is mounted, is
 /// swap, or is held by another device (device mapper, md).
 public enum BlockDeviceSafety {
-    /// Why disk `name` (`sdb`) must not be tested, or nil.
-    public static func problem(_ name: String) -> String? {
+    /// Why disk `name` (`sdb`) must not be tested, or nil. When `writing`, also a second
+    /// session to a LUN that is in use (the root's, through another login), which shows the
+    /// same LUN as another disk: the logical unit's identifier (`device/wwid`, from VPD page
+    /// 83h) finds it. Reading it is harmless, and some targets (tgt) repeat identifiers
+    /// across instances, so reads are not refused for that.
+    public static func problem(_ name: String, writing: Bool) -> String? {
+        if let problem = inUse(name) { return problem }
+        guard writing, let identity = identity(name) else { return nil }
+        for other in directoryEntries("/sys/block").sorted() where other != name && Self.identity(other) == identity {
+            if let problem = inUse(other) { return "it is the same logical unit as /dev/\(other) (\(identity)), and \(problem)" }
+        }
+        return nil
+    }
+
+    /// The logical unit's identifier as the kernel read it; nil for devices without one.
+    static func identity(_ name: String) -> String? {
+        guard let text = readText("/sys/block/\(name)/device/wwid"), !text.isEmpty else { return nil }
+        return text
+    }
+
+    /// Why disk `name` itself is in use, or nil.
+    static func inUse(_ name: String) -> String? {
         let partitions = directoryEntries("/sys/block/\(name)").filter { $0.hasPrefix(name) }.sorted()
         let members = [name] + partitions
         var numbers: [String: String] = [:]

@@ -130,7 +130,7 @@ public struct KernelSweep {
         mentions?.disk = disk.name
         let device = "/dev/\(disk.name)"
         result.device = device
-        if let problem = BlockDeviceSafety.problem(disk.name) {
+        if let problem = BlockDeviceSafety.problem(disk.name, writing: mode != .readOnly) {
             result.failure = ValidationFailure(.io, "refusing \(device): \(problem)")
             logOut(&session, result: &result)
             return

@@ -47,10 +47,10 @@ scenario_kernel_sweep() (
     started="$(vm_now_ms)"
     rm -f "$log"
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --timeout "$BOOT_TIMEOUT" \
-        --append "console=ttyS0,115200 panic=-1 ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$IQN/1 root=LABEL=root rw dvt.portal=10.0.2.2 dvt.target=$DVT_IQN dvt.stall_portal=10.0.2.2:$STALL_PORT dvt.stall_target=$STALL_IQN" &
+        --append "console=ttyS0,115200 panic=-1 ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$IQN/1 root=LABEL=root rw dvt.portal=10.0.2.2 dvt.target=$DVT_IQN dvt.root_target=$IQN dvt.stall_portal=10.0.2.2:$STALL_PORT dvt.stall_target=$STALL_IQN" &
     local qemu=$!
     # The target stops answering while the stall run's first combination waits to read.
-    fault_wait_for_console "$log" 'VM-MARKER: dvt-stall-point' "$BOOT_TIMEOUT"
+    vm_dvt_wait_for_console "$log" 'VM-MARKER: dvt-stall-point' "$qemu" "$BOOT_TIMEOUT"
     kill -STOP "$VM_DVT_TGTD_PID"
     sleep "$FREEZE_SECONDS"
     kill -CONT "$VM_DVT_TGTD_PID"
@@ -111,6 +111,14 @@ print(f"{len(rows)} combinations passed the built-in check (slowest {rate:.1f} M
     [[ "$(vm_dvt_result "$image" root-refused)" == 1 ]] || vm_fail "root-refused: exit $(vm_dvt_result "$image" root-refused), expected 1"
     vm_rootfs_read "$image" /var/log/dvt/root-refused.err | grep -q 'refusing --block-device /dev/sd[a-z]*: /dev/sd[a-z]* holds the running root filesystem' ||
         vm_fail "root-refused: $(vm_rootfs_read "$image" /var/log/dvt/root-refused.err)"
+    # --kernel --write on the root's own LUN through a second session: refused, nothing written.
+    [[ "$(vm_dvt_result "$image" root-lun-refused)" == 1 ]] ||
+        vm_fail "root-lun-refused: exit $(vm_dvt_result "$image" root-lun-refused), expected 1"
+    vm_dvt_check_json "$image" root-lun-refused '
+rows = report["combinations"]
+assert rows and all(not r["passed"] and "is the same logical unit as /dev/sd" in r["failure"]["message"] for r in rows), [r["failure"] for r in rows]
+assert all(r["bytesWritten"] == 0 for r in rows)
+' >/dev/null || exit 1
     [[ "$(vm_dvt_result "$image" second-lun)" == 0 ]] || vm_fail "second-lun: exit $(vm_dvt_result "$image" second-lun), expected 0"
     local second_figures
     second_figures="$(vm_dvt_check_json "$image" second-lun '
@@ -135,7 +143,7 @@ took = first["operationMilliseconds"]
 print(f"frozen target: combination 1 failed after {took} ms (--timeout 8000), combination 2 passed")
 ')" || exit 1
     vm_rootfs_check "$image" || vm_fail "e2fsck -fn finds the root image unclean"
-    echo "$script_figures; $failing_figures; $builtin_figures; root disk refused; $second_figures; $stall_figures; guest ${seconds} s"
+    echo "$script_figures; $failing_figures; $builtin_figures; the root's disk refused, also through a second session; $second_figures; $stall_figures; guest ${seconds} s"
 )
 
 main() {

@@ -9,8 +9,10 @@
 #                                 default is None alone, whatever the initiator offers)
 #   vm_dvt_second_tgtd IMAGE IQN PORT LOG   a tgtd of its own on the namespace's
 #                                 127.0.0.1:PORT (the guest's 10.0.2.2:PORT) serving IMAGE as
-#                                 LUN 1 of IQN, so that it can be frozen alone; its pid in
-#                                 VM_DVT_TGTD_PID
+#                                 LUN 1 of IQN (tid 3), so that it can be frozen alone; its pid
+#                                 in VM_DVT_TGTD_PID
+#   vm_dvt_wait_for_console LOG PATTERN PID SECONDS   until PATTERN is on the console; fails
+#                                 when process PID (QEMU) ends first or after SECONDS
 #   vm_dvt_second_tgtd_stop       stops it (also when frozen) and removes its control socket
 #   vm_dvt_result IMAGE NAME      prints "STATUS" of run NAME; NAME.out/.err via vm_rootfs_read
 #   vm_dvt_check_json IMAGE NAME CHECK   runs the python CHECK (reads `report`, the run's JSON)
@@ -56,25 +58,38 @@ vm_dvt_second_tgtd() {
     fi
     ip netns exec "$VM_NETNS" tgtd -f -C "$VM_DVT_CONTROL_PORT" --iscsi "portal=127.0.0.1:$port" >"$log" 2>&1 &
     VM_DVT_TGTD_PID=$!
-    # Stopped by vm_dvt_second_tgtd_stop or with the namespace: no job notice for that.
+    # Stopped by vm_dvt_second_tgtd_stop, also when the scenario fails: no job notice for that.
     disown "$VM_DVT_TGTD_PID"
+    trap 'vm_dvt_second_tgtd_stop; vm_netns_cleanup' EXIT
     for attempt in $(seq 1 50); do
         tgtadm -C "$VM_DVT_CONTROL_PORT" --lld iscsi --mode system --op show >/dev/null 2>&1 && break
         ((attempt < 50)) || vm_fail "the second tgtd did not answer on control port $VM_DVT_CONTROL_PORT within 5 s"
         sleep 0.1
     done
-    tgtadm -C "$VM_DVT_CONTROL_PORT" --lld iscsi --mode target --op new --tid 1 --targetname "$iqn"
-    tgtadm -C "$VM_DVT_CONTROL_PORT" --lld iscsi --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$image"
-    tgtadm -C "$VM_DVT_CONTROL_PORT" --lld iscsi --mode target --op bind --tid 1 --initiator-address ALL
+    # tid 3: tgt derives a LUN's identifier (VPD 83h) from tid and LUN, and the first tgtd
+    # serves tids 1 and 2; the same identifier would make two disks one logical unit.
+    tgtadm -C "$VM_DVT_CONTROL_PORT" --lld iscsi --mode target --op new --tid 3 --targetname "$iqn"
+    tgtadm -C "$VM_DVT_CONTROL_PORT" --lld iscsi --mode logicalunit --op new --tid 3 --lun 1 --backing-store "$image"
+    tgtadm -C "$VM_DVT_CONTROL_PORT" --lld iscsi --mode target --op bind --tid 3 --initiator-address ALL
 }
 
 vm_dvt_second_tgtd_stop() {
     [[ -n "$VM_DVT_TGTD_PID" ]] || return 0
     kill -CONT "$VM_DVT_TGTD_PID" 2>/dev/null || true
-    tgtadm -C "$VM_DVT_CONTROL_PORT" --lld iscsi --mode target --op delete --force --tid 1 >/dev/null 2>&1 || true
+    tgtadm -C "$VM_DVT_CONTROL_PORT" --lld iscsi --mode target --op delete --force --tid 3 >/dev/null 2>&1 || true
     tgtadm -C "$VM_DVT_CONTROL_PORT" --lld iscsi --mode system --op delete >/dev/null 2>&1 || true
     rm -f "/var/run/tgtd/socket.$VM_DVT_CONTROL_PORT" "/var/run/tgtd/socket.$VM_DVT_CONTROL_PORT.lock"
     VM_DVT_TGTD_PID=""
+}
+
+vm_dvt_wait_for_console() {
+    local log="$1" pattern="$2" pid="$3" seconds="$4" waited=0
+    until grep -q -E "$pattern" "$log" 2>/dev/null; do
+        kill -0 "$pid" 2>/dev/null || vm_fail "the guest ended before '$pattern' (see $log)"
+        ((waited < seconds * 10)) || vm_fail "no '$pattern' on the console within $seconds s"
+        sleep 0.1
+        waited=$((waited + 1))
+    done
 }
 
 vm_dvt_result() {
