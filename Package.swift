@@ -21,9 +21,10 @@ let package = Package(
         .target(name: "Initiator", dependencies: ["ISCSI", "LinuxSystem"]),
         .target(name: "KernelSession", dependencies: ["ISCSI", "LinuxSystem"]),
         .target(name: "NetworkSetup", dependencies: ["LinuxSystem", "CShims", "NetworkAddresses"]),
-        .target(name: "DomainValidation", dependencies: ["ISCSI", "Initiator"]),
+        .target(name: "DomainValidation", dependencies: ["ISCSI", "Initiator", "KernelSession", "LinuxSystem"]),
         .target(
-            name: "Commands", dependencies: ["ISCSI", "BootConfig", "Initiator", "LinuxSystem", "Agent", "Reports", "DomainValidation"]),
+            name: "Commands",
+            dependencies: ["ISCSI", "BootConfig", "Initiator", "KernelSession", "LinuxSystem", "Agent", "Reports", "DomainValidation"]),
         .systemLibrary(name: "CLibkmod", pkgConfig: "libkmod", providers: [.apt(["libkmod-dev"])]),
         .systemLibrary(name: "CLibblkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         .target(

@@ -14,14 +14,28 @@ public enum DVTCommand: Command {
     public static let summary = "sweep a target's negotiable keys with real I/O (domain validation)"
     public static let help = """
         usage: iscsi-root dvt PORTAL TARGET-IQN [--lun N] [--keys K,K...] [--values KEY=V,V...]...
-                              [--exhaustive] [--write --lba-range START-END] [OPTIONS] [--json]
+                              [--exhaustive] [--iterations N [--seed S]] [--write --lba-range START-END]
+                              [OPTIONS] [--json]
+               iscsi-root dvt --kernel PORTAL TARGET-IQN [--script 'CMD ARGS... {device}'] [the sweep's options]
+               iscsi-root dvt --block-device /dev/sdX [--script 'CMD ARGS... {device}']
+                              [--write --lba-range START-END] [--timeout MS] [--json]
                iscsi-root dvt PORTAL TARGET-IQN --bench MODE [--bench-seconds S] [--transfer-size BYTES]
                               [--queue-depth N] [--write --lba-range START-END] [OPTIONS] [--json]
 
         Logs in to TARGET-IQN at PORTAL once per combination of negotiable keys, checks what the
         target negotiated against RFC 7143's result functions, runs a test operation on the LUN
-        over the userspace data path and logs out. Default: a pairwise covering array (every pair
-        of values of every two keys appears at least once); --exhaustive runs the full product.
+        and logs out. Default: a pairwise covering array (every pair of values of every two keys
+        appears at least once); --exhaustive runs the full product; --iterations N runs the first
+        N combinations of either, or with --seed S, N distinct combinations drawn from the full
+        product by a generator seeded with S (the same S draws the same ones).
+
+        Without --kernel the login and the I/O go over our own userspace data path. With --kernel
+        each combination logs in through the kernel's iscsi_tcp (NETLINK_ISCSI, as the boot does),
+        waits for the LUN's block device (--lun N, else the first disk), runs the test operation on
+        it, deletes the disk, logs out and ends the session. Values iscsi_tcp cannot run with
+        (ErrorRecoveryLevel above 0, MaxOutstandingR2T above 1) are left out with a line saying so.
+        --block-device /dev/sdX runs the test operation once on a disk that is already logged in,
+        reporting its session's negotiated keys as sysfs shows them.
 
         Keys swept (all by default), each with its RFC minimum, default, maximum and a few values
         in between: HeaderDigest DataDigest MaxRecvDataSegmentLength MaxBurstLength
@@ -29,18 +43,35 @@ public enum DVTCommand: Command {
         DataSequenceInOrder ErrorRecoveryLevel DefaultTime2Wait DefaultTime2Retain.
         MaxRecvDataSegmentLength is ours; the target's own declaration is reported (T-MRDSL).
 
-        The test operation reads only, unless --write is given: reads of 1 block up to several
-        MaxBurstLength at misaligned offsets, each read twice in one queue and compared, and the
-        bounds READ CAPACITY reports (the last block reads; the next must be refused, as SBC-3
-        asks with ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)). With
+        The userspace test operation reads only, unless --write is given: reads of 1 block up to
+        several MaxBurstLength at misaligned offsets, each read twice in one queue and compared,
+        and the bounds READ CAPACITY reports (the last block reads; the next must be refused, as
+        SBC-3 asks with ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)). With
         --write it writes patterned blocks inside --lba-range (required), several commands in
         flight, reads them back and compares. THE BLOCKS IN THE RANGE ARE OVERWRITTEN.
+
+        On a block device (--kernel, --block-device) the test operation is --script: CMD runs
+        without a shell (write sh -c '...' for one) with the device in place of {device}, or as
+        its last argument, and the negotiated keys in its environment (DVT_HEADERDIGEST=None,
+        DVT_MAXBURSTLENGTH=262144, ..., DVT_DEVICE, DVT_COMBINATION); exit status 0 passes, and
+        its last lines go into the report. Without --script, a built-in check: the device's size
+        against READ CAPACITY (16), O_DIRECT reads of the same sizes and offsets read twice and
+        compared, the last block and the end of the device; with --write, patterned writes inside
+        --lba-range read back. A disk that holds the running root, is mounted, swap, or held by
+        device mapper or md is refused. --timeout MS bounds each login step, the wait for the
+        disk and the test operation: a combination that hangs fails, its session is torn down
+        and the sweep goes on.
 
         options:
           --lun N                   the LUN to exercise (default: the first disk REPORT LUNS lists)
           --keys LIST               only these keys (comma-separated names as above)
           --values KEY=V,V...       try these values for KEY instead of the standard ones (repeatable)
           --exhaustive              every combination instead of a pairwise covering array
+          --iterations N            run N combinations (the first N, or a sample with --seed)
+          --seed S                  with --iterations: N combinations drawn from the full product
+          --kernel                  log in through the kernel's iscsi_tcp and test the block device
+          --script 'CMD ARGS...'    the test operation on the block device (--kernel, --block-device)
+          --block-device /dev/sdX   test this logged-in disk once
           --write                   write and verify (needs --lba-range)
           --lba-range START-END     the scratch blocks --write may overwrite (inclusive)
           --bench MODE              measure the data path instead of sweeping: seq-read, seq-write
@@ -51,9 +82,6 @@ public enum DVTCommand: Command {
         \(LoginOptions.help)
           --json                    print JSON instead of a table
 
-        Not yet: --block-device /dev/sdX (the same checks through the kernel's iscsi_tcp) is
-        planned and not implemented.
-
         Verdicts: pass; pass* (the data was right, but the target deviated from a standard, e.g.
         other sense data for a READ past the last block; each deviation is listed with its
         combinations, showing what the target answered and what the standard expects); FAIL
@@ -63,9 +91,10 @@ public enum DVTCommand: Command {
         target could not be reached, 2 bad usage (including --write without --lba-range)
         """
 
-    static let flags: Set<String> = ["--json", "--exhaustive", "--write"]
+    static let flags: Set<String> = ["--json", "--exhaustive", "--write", "--kernel"]
     static let options: Set<String> = [
         "--lun", "--keys", "--values", "--lba-range", "--bench", "--bench-seconds", "--transfer-size", "--queue-depth",
+        "--iterations", "--seed", "--script", "--block-device",
     ]
 
     /// Everything the command line asked for.
@@ -76,6 +105,12 @@ public enum DVTCommand: Command {
         var login: LoginOptions
         var space: KeySpace
         var exhaustive: Bool
+        /// `--iterations N`: the first N combinations, or with `--seed` N drawn from the full product.
+        var iterations: Int?
+        var sampleSeed: UInt64?
+        /// `--kernel`: log in through iscsi_tcp and test the block device.
+        var kernel: Bool
+        var operation: TestOperation
         var mode: ValidationMode
         var bench: Benchmark.Mode?
         var benchSeconds: Int
@@ -87,11 +122,13 @@ public enum DVTCommand: Command {
     public static func run(_ arguments: [String]) -> ExitStatus {
         let request: Request
         do {
+            if let blockDevice = try blockDeviceRequest(arguments) { return runOnBlockDevice(blockDevice) }
             request = try parse(arguments)
         } catch {
             printError("iscsi-root dvt: \(error) (see iscsi-root dvt --help)")
             return .usage
         }
+        if request.kernel { return kernelSweep(request) }
         let configuration = request.login.configuration(targetName: request.target, portal: request.portal)
         // Not `try a ?? b`: `??` rethrows `any Error`, which Embedded Swift does not have.
         let lun: LogicalUnit
@@ -139,14 +176,42 @@ public enum DVTCommand: Command {
         if bench == .sequentialWrite, mode == .readOnly {
             throw UsageError("--bench seq-write writes: it needs --write and --lba-range START-END")
         }
+        let kernel = parsed.flag("--kernel")
+        if kernel, bench != nil { throw UsageError("--bench measures the userspace data path; it does not combine with --kernel") }
+        let operation = try parsed.value("--script").map { (text) throws(UsageError) -> TestOperation in
+            do throws(TestScriptError) { return .script(try TestScript(text)) } catch { throw UsageError(error.description) }
+        }
+        if operation != nil, !kernel {
+            throw UsageError("--script runs on a block device: it needs --kernel (or --block-device /dev/sdX)")
+        }
+        let iterations = try parsed.integer("--iterations", in: 1...1_000_000)
+        let sampleSeed = try parsed.value("--seed").map { (text) throws(UsageError) -> UInt64 in
+            guard let seed = UInt64(text) else { throw UsageError("--seed \"\(text)\" is not a number in 0-\(UInt64.max)") }
+            return seed
+        }
+        if sampleSeed != nil, iterations == nil {
+            throw UsageError("--seed draws a sample of --iterations N combinations: give --iterations too")
+        }
         return Request(
             portal: try Portal.argument(positionals[0]), target: positionals[1],
             lun: try parsed.integer("--lun", in: 0...16383).map { LogicalUnit($0) }, login: try LoginOptions(parsed), space: space,
-            exhaustive: parsed.flag("--exhaustive"), mode: mode, bench: bench,
+            exhaustive: parsed.flag("--exhaustive"), iterations: iterations, sampleSeed: sampleSeed, kernel: kernel,
+            operation: operation ?? .builtIn, mode: mode, bench: bench,
             benchSeconds: try parsed.integer("--bench-seconds", in: 1...3600) ?? 10,
             transferBytes: try parsed.integer("--transfer-size", in: 512...16_777_216),
             queueDepth: try parsed.integer("--queue-depth", in: 1...1024) ?? 16,
             json: parsed.flag("--json"))
+    }
+
+    /// The rows a sweep runs: pairwise or exhaustive, cut to `--iterations N`; with
+    /// `--seed S`, N distinct combinations drawn from the full product instead.
+    static func combinations(_ request: Request, space: KeySpace) -> CoveringArray {
+        let sizes = space.dimensions.map({ $0.values.count })
+        if let count = request.iterations, let seed = request.sampleSeed {
+            return .sample(domainSizes: sizes, count: count, seed: seed)
+        }
+        let all: CoveringArray = request.exhaustive ? .exhaustive(domainSizes: sizes) : .pairwise(domainSizes: sizes)
+        return request.iterations.map { all.prefix($0) } ?? all
     }
 
     private static func sweepKeys(_ list: String) throws(UsageError) -> [SweepKey] {
@@ -173,7 +238,7 @@ public enum DVTCommand: Command {
         return (key, values)
     }
 
-    private static func lbaRange(_ text: String) throws(UsageError) -> ClosedRange<UInt64> {
+    static func lbaRange(_ text: String) throws(UsageError) -> ClosedRange<UInt64> {
         let bounds = text.split(separator: "-", omittingEmptySubsequences: false)
         guard bounds.count == 2, let start = UInt64(bounds[0]), let end = UInt64(bounds[1]), start <= end else {
             throw UsageError("--lba-range \"\(text)\" is not START-END (two block numbers, START <= END)")
@@ -198,7 +263,7 @@ public enum DVTCommand: Command {
 
     private static func sweep(_ request: Request, target: SweepTarget) -> ExitStatus {
         let sweep = Sweep(
-            space: request.space, exhaustive: request.exhaustive, target: target, mode: request.mode,
+            space: request.space, combinations: combinations(request, space: request.space), target: target, mode: request.mode,
             seed: UInt64(bitPattern: MonotonicInstant.now().nanoseconds))
         let progress = ProgressBar(total: sweep.count, enabled: isatty(1) == 1)
         var results: [CombinationResult] = []
@@ -222,8 +287,21 @@ public enum DVTCommand: Command {
     ]
 
     static func renderText(_ results: [CombinationResult], request: Request, lun: LogicalUnit) -> String {
+        renderText(results, request: request, lunText: "LUN \(lun)")
+    }
+
+    /// "pairwise", "exhaustive", "the first 5 of pairwise", "5 sampled from the full product (seed 7)".
+    static func coverage(_ request: Request) -> String {
+        let kind = request.exhaustive ? "exhaustive" : "pairwise"
+        guard let count = request.iterations else { return kind }
+        if let seed = request.sampleSeed { return "\(count) sampled from the full product, seed \(seed)" }
+        return "the first \(count) of \(kind)"
+    }
+
+    static func renderText(_ results: [CombinationResult], request: Request, lunText: String, leftOut: [String] = []) -> String {
         let keys = request.space.dimensions.map({ $0.key })
-        var rows = [["#", "RESULT"] + keys.map { abbreviations[$0] ?? $0.rawValue } + ["T-MRDSL", "MiB/s"]]
+        let kernelColumns = request.kernel ? ["DEVICE", "ms"] : []
+        var rows = [["#", "RESULT"] + keys.map { abbreviations[$0] ?? $0.rawValue } + ["T-MRDSL", "MiB/s"] + kernelColumns]
         for result in results {
             let cells = result.keys.map { outcome -> String in
                 let negotiated = outcome.negotiated.map(compact) ?? "?"
@@ -231,9 +309,11 @@ public enum DVTCommand: Command {
                 return outcome.violation == nil ? shown : shown + "!"
             }
             let throughput = result.statistics.nanoseconds > 0 ? decimal(result.statistics.mebibytesPerSecond) : "-"
+            let kernelCells =
+                request.kernel ? [result.device ?? "-", result.operationMilliseconds.map { String($0) } ?? "-"] : []
             rows.append(
                 [String(result.index + 1), result.passed ? result.verdict : "FAIL"] + cells
-                    + [result.targetMaxRecvDataSegmentLength.map { compact(String($0)) } ?? "-", throughput])
+                    + [result.targetMaxRecvDataSegmentLength.map { compact(String($0)) } ?? "-", throughput] + kernelCells)
         }
         let failed = results.filter { !$0.passed }
         let mode: String
@@ -242,9 +322,16 @@ public enum DVTCommand: Command {
         case .write(let lbas): mode = "write, LBAs \(lbas.lowerBound)-\(lbas.upperBound)"
         }
         let withDeviations = results.filter { $0.passed && !$0.deviations.isEmpty }.count
-        var text = "domain validation of \(request.target) at \(request.portal), LUN \(lun) (\(mode)): "
+        let path: String
+        switch request.operation {
+        case _ where !request.kernel: path = ""
+        case .builtIn: path = " through the kernel (iscsi_tcp), built-in check"
+        case .script(let script): path = " through the kernel (iscsi_tcp), script \(script.words.joined(separator: " "))"
+        }
+        var text = leftOut.map { "left out: \($0)\n" }.joined()
+        text += "domain validation of \(request.target) at \(request.portal), \(lunText)\(path) (\(mode)): "
         text +=
-            "\(results.count) combinations (\(request.exhaustive ? "exhaustive" : "pairwise")), \(results.count - failed.count) passed"
+            "\(results.count) combinations (\(coverage(request))), \(results.count - failed.count) passed"
             + (withDeviations > 0 ? " (\(withDeviations) with deviations, pass*)" : "") + ", \(failed.count) failed\n"
         text += table(rows)
         text += "\nvalues: negotiated, or offered>negotiated when the target chose another; ! breaks the RFC 7143 result function; "
@@ -274,11 +361,17 @@ public enum DVTCommand: Command {
                     }
                 }
             text += (violations + (result.failure.map { [$0.description] } ?? [])).joined(separator: "; ")
+            for line in result.output { text += "\n    output: \(line)" }
+            for line in result.kernelLog { text += "\n    kernel: \(line)" }
         }
         return text
     }
 
     static func renderJSON(_ results: [CombinationResult], request: Request, lun: LogicalUnit) -> String {
+        renderJSON(results, request: request, lunValue: lun.number.map { .number($0) } ?? .string(lun.description))
+    }
+
+    static func renderJSON(_ results: [CombinationResult], request: Request, lunValue: JSON, leftOut: [String] = []) -> String {
         let mode: JSON
         switch request.mode {
         case .readOnly: mode = .string("read-only")
@@ -288,9 +381,11 @@ public enum DVTCommand: Command {
         return JSON.object([
             ("target", .string(request.target)),
             ("portal", .string(request.portal.description)),
-            ("lun", lun.number.map { .number($0) } ?? .string(lun.description)),
+            ("lun", lunValue),
+            ("leftOut", .array(leftOut.map { .string($0) })),
             ("mode", mode),
-            ("coverage", .string(request.exhaustive ? "exhaustive" : "pairwise")),
+            ("coverage", .string(coverage(request))),
+            ("path", .string(request.kernel ? "kernel" : "userspace")),
             ("passed", .bool(results.allSatisfy({ $0.passed }))),
             ("verdict", .string(overallVerdict(results))),
             (
@@ -325,6 +420,11 @@ public enum DVTCommand: Command {
                             ("bytesRead", .number(result.statistics.bytesRead)),
                             ("bytesWritten", .number(result.statistics.bytesWritten)),
                             ("ioMicroseconds", .number(Int(result.statistics.nanoseconds / 1000))),
+                            ("kibibytesPerSecond", .number(Int(result.statistics.mebibytesPerSecond * 1024))),
+                            ("device", result.device.map { .string($0) } ?? .null),
+                            ("operationMilliseconds", result.operationMilliseconds.map { .number($0) } ?? .null),
+                            ("output", .array(result.output.map { .string($0) })),
+                            ("kernelLog", .array(result.kernelLog.map { .string($0) })),
                         ])
                     })
             ),

@@ -53,6 +53,32 @@ public struct CoveringArray: Sendable, Equatable {
         return CoveringArray(domainSizes: domainSizes, rows: rows)
     }
 
+    /// The first `count` rows of this array (all of them when it has fewer): the
+    /// `--iterations N` of a pairwise or exhaustive sweep. The first rows of the greedy
+    /// pairwise array cover the most pairs, so a short prefix still covers many.
+    public func prefix(_ count: Int) -> CoveringArray {
+        let kept = Swift.max(0, Swift.min(count, self.count))
+        return CoveringArray(domainSizes: domainSizes, rows: (0..<kept).map { row(at: $0) })
+    }
+
+    /// `count` distinct rows of the full product drawn with a generator seeded by `seed`
+    /// (`--iterations N --seed S`): the same seed gives the same rows; the whole product,
+    /// in order, when it has no more than `count` rows.
+    public static func sample(domainSizes: [Int], count: Int, seed: UInt64) -> CoveringArray {
+        let product = exhaustive(domainSizes: domainSizes)
+        guard count < product.count else { return product.prefix(product.count) }
+        var generator = SplitMix64(seed: seed)
+        var chosen: [Int] = []
+        var seen: Set<Int> = []
+        // Ends: count < product.count, so a new index turns up; duplicates grow rarer as
+        // count is at most the product's size.
+        while chosen.count < Swift.max(0, count) {
+            let index = Int(generator.next() % UInt64(product.count))
+            if seen.insert(index).inserted { chosen.append(index) }
+        }
+        return CoveringArray(domainSizes: domainSizes, rows: chosen.map { product.row(at: $0) })
+    }
+
     public var count: Int {
         if let rows { return rows.count }
         return domainSizes.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
@@ -116,5 +142,21 @@ struct PairSet {
             }
         }
         return nil
+    }
+}
+
+/// SplitMix64 (Steele, Lea and Flood): a small generator whose sequence depends on its seed
+/// alone, so a seeded sample is the same on every machine and release.
+struct SplitMix64 {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var mixed = state
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        return mixed ^ (mixed >> 31)
     }
 }

@@ -39,6 +39,12 @@ public struct CombinationResult: Sendable, Equatable {
     /// Rules the target bent without harming the data; they do not fail the combination.
     public var deviations: [ProtocolDeviation] = []
     public var statistics = IOStatistics()
+    /// The kernel path: the block device the operation ran on, how long it took, what a
+    /// script printed last, and the kernel's log lines about the session.
+    public var device: String?
+    public var operationMilliseconds: Int?
+    public var output: [String] = []
+    public var kernelLog: [String] = []
 
     public var passed: Bool { failure == nil && keys.allSatisfy { $0.violation == nil } }
 
@@ -57,9 +63,15 @@ public struct Sweep: Sendable {
     public let seed: UInt64
 
     public init(space: KeySpace, exhaustive: Bool, target: SweepTarget, mode: ValidationMode, seed: UInt64) {
-        self.space = space
         let sizes = space.dimensions.map({ $0.values.count })
-        combinations = exhaustive ? .exhaustive(domainSizes: sizes) : .pairwise(domainSizes: sizes)
+        self.init(
+            space: space, combinations: exhaustive ? .exhaustive(domainSizes: sizes) : .pairwise(domainSizes: sizes), target: target,
+            mode: mode, seed: seed)
+    }
+
+    public init(space: KeySpace, combinations: CoveringArray, target: SweepTarget, mode: ValidationMode, seed: UInt64) {
+        self.space = space
+        self.combinations = combinations
         self.target = target
         self.mode = mode
         self.seed = seed
@@ -86,7 +98,7 @@ public struct Sweep: Sendable {
         let negotiated = session.parameters
         result.targetMaxRecvDataSegmentLength = negotiated.maxXmitDataSegmentLength
         for position in result.keys.indices {
-            check(&result.keys[position], negotiated: negotiated)
+            Self.check(&result.keys[position], negotiated: negotiated)
         }
         let exercise = IOExercise(
             lun: target.lun, mode: mode, maxBurstLength: negotiated.maxBurstLength, firstBurstLength: negotiated.firstBurstLength,
@@ -108,6 +120,11 @@ public struct Sweep: Sendable {
     /// A failed login; a negotiation failure is pinned on its key.
     private func loginFailure(_ error: InitiatorError, keys: inout [CombinationResult.KeyOutcome]) -> ValidationFailure {
         guard case .login(.failed(.negotiation(let negotiation), _)) = error else { return ValidationFailure(.login, "\(error)") }
+        return Self.negotiationFailure(negotiation, keys: &keys)
+    }
+
+    /// A login refused over a key's value, pinned on that key.
+    static func negotiationFailure(_ negotiation: NegotiationError, keys: inout [CombinationResult.KeyOutcome]) -> ValidationFailure {
         if let position = keys.firstIndex(where: { $0.key.rawValue == negotiation.key }) {
             keys[position].negotiated = negotiation.value
             keys[position].violation = negotiation.violation.description
@@ -118,7 +135,7 @@ public struct Sweep: Sendable {
     /// Records the value in effect and checks it against the key's result function
     /// (`NegotiationTable.check`) independently of the login's own negotiator. A key the
     /// login did not offer (FirstBurstLength when irrelevant, §13.14) has nothing to check.
-    private func check(_ outcome: inout CombinationResult.KeyOutcome, negotiated: NegotiatedParameters) {
+    static func check(_ outcome: inout CombinationResult.KeyOutcome, negotiated: NegotiatedParameters) {
         let value = outcome.key.negotiated(in: negotiated)
         outcome.negotiated = value
         // Irrelevant once InitialR2T=Yes and ImmediateData=No are in effect, whoever chose them.

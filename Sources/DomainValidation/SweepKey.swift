@@ -80,7 +80,7 @@ public struct KeySpace: Sendable {
         public var values: [String]
     }
 
-    public private(set) var dimensions: [Dimension]
+    public internal(set) var dimensions: [Dimension]
 
     /// `keys` with their standard values, `overrides` replacing the values of some keys.
     public init(keys: [SweepKey] = SweepKey.swept, overrides: [SweepKey: [String]] = [:]) throws(KeySpaceError) {

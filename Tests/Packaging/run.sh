@@ -54,9 +54,10 @@ shellcheck_hooks() {
     shellcheck -s bash Hooks/dracut/90iscsi-root/module-setup.sh Tests/Packaging/run.sh
     shellcheck -x scripts/install-deps.sh scripts/debian-mirror.sh scripts/build-libkmod.sh Tests/VM/lib/deps.sh
     shellcheck -x Tests/VM/distro.sh
-    (cd Tests/VM && shellcheck -x run.sh faults.sh lio.sh demo.sh shutdown.sh)
+    (cd Tests/VM && shellcheck -x run.sh faults.sh lio.sh demo.sh shutdown.sh dvt.sh)
     shellcheck -s sh Tests/VM/guest/demo-init Tests/VM/guest/writer Tests/VM/guest/writer-init \
-        Tests/VM/guest/lio-target-init Tests/VM/guest/shutdown-cycle Tests/VM/guest/distro-marker
+        Tests/VM/guest/lio-target-init Tests/VM/guest/shutdown-cycle Tests/VM/guest/distro-marker \
+        Tests/VM/guest/dvt-init Tests/VM/guest/dvt-check
 }
 check shellcheck shellcheck_hooks
 
