@@ -22,7 +22,7 @@ readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
     static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap early-entropy partition
     read-only redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
-    ipv6-static ipv6-slaac vlan ibft-vlan fail-vlan-no-parent ibft-ipv6 san-late
+    ipv6-static ipv6-slaac ipv6-dhcp6 vlan ibft-vlan fail-vlan-no-parent ibft-ipv6 san-late
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly IQN="$VM_TARGET_IQN_DEFAULT"
