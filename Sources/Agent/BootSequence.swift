@@ -246,9 +246,10 @@ public enum BootSequence {
                 .init(
                     address: InterfaceAddress(address, prefixLength: interface.prefixLength ?? address.maximumPrefixLength),
                     gateway: interface.gateway, dnsServers: interface.dns, mtu: interface.mtu.map(UInt32.init)))
-        case .auto6, .either6:
-            // either6's DHCPv6 fallback is not implemented; the plan warns.
+        case .auto6:
             method = .ipv6Autoconfiguration
+        case .either6:
+            method = .ipv6AutoconfigurationOrDHCPv6
         case .dhcp6:
             method = .dhcpv6
         default:

@@ -366,9 +366,6 @@ private struct PlanResolver {
     private mutating func noteUnimplementedMethod(_ interface: InterfacePlan) {
         let instead: String
         switch interface.method {
-        case .either6:
-            instead =
-                "the DHCPv6 fallback when no router advertises is not implemented yet: the boot takes router advertisements only (as ip=auto6)"
         case .link6: instead = "link-local-only configuration is not implemented yet: the boot asks DHCPv4 on this interface"
         default: return
         }

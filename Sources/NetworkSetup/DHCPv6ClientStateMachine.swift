@@ -85,8 +85,8 @@ public struct DHCPv6ClientStateMachine: Sendable {
                 state = .requesting(requesting, advertised: advertised)
                 return [.send(request(advertised, requesting, now: now)), .wait(milliseconds: requesting.timeoutMilliseconds)]
             case .reply:
-                // §18.2.1: a Reply to a Solicit counts only with Rapid Commit, which we asked for.
-                guard message.options.first(DHCPv6OptionCode.rapidCommit) != nil else { return [] }
+                // §18.2.1: a Reply to a Solicit counts only with Rapid Commit, when we asked for it.
+                guard configuration.rapidCommit, message.options.first(DHCPv6OptionCode.rapidCommit) != nil else { return [] }
                 return bind(message, now: now)
             default:
                 return []
@@ -194,7 +194,9 @@ public struct DHCPv6ClientStateMachine: Sendable {
         var options = commonOptions(exchange, now: now)
         options.append(
             DHCPv6OptionCode.identityAssociationNonTemporary, DHCPv6IdentityAssociation(identifier: identityAssociationID).data)
-        options.append(DHCPv6OptionCode.rapidCommit, [])
+        // §18.2.1: with Rapid Commit a server may answer the Solicit with the Reply, half the
+        // exchange (dnsmasq does); one that does not sends an Advertise as usual.
+        if configuration.rapidCommit { options.append(DHCPv6OptionCode.rapidCommit, []) }
         return DHCPv6Message(type: .solicit, transactionID: exchange.transactionID, options: options)
     }
 
@@ -238,11 +240,13 @@ public struct DHCPv6ClientConfiguration: Equatable, Sendable {
     public var requestAttempts: Int
     /// How often to start over with Solicit (after a refusal or an unanswered Request).
     public var restarts: Int
+    /// Ask for the two-message exchange (Rapid Commit, option 14).
+    public var rapidCommit: Bool
 
     public init(
         hardwareAddress: MACAddress, solicitTimeoutMilliseconds: Int = 1_000, maximumSolicitTimeoutMilliseconds: Int = 32_000,
         solicitAttempts: Int = 8, requestTimeoutMilliseconds: Int = 1_000, maximumRequestTimeoutMilliseconds: Int = 30_000,
-        requestAttempts: Int = 10, restarts: Int = 3
+        requestAttempts: Int = 10, restarts: Int = 3, rapidCommit: Bool = true
     ) {
         self.hardwareAddress = hardwareAddress
         self.solicitTimeoutMilliseconds = solicitTimeoutMilliseconds
@@ -252,6 +256,7 @@ public struct DHCPv6ClientConfiguration: Equatable, Sendable {
         self.maximumRequestTimeoutMilliseconds = maximumRequestTimeoutMilliseconds
         self.requestAttempts = requestAttempts
         self.restarts = restarts
+        self.rapidCommit = rapidCommit
     }
 }
 

@@ -26,6 +26,8 @@ public struct InterfaceConfiguration: Equatable, Sendable {
         case dhcp
         /// DHCPv6 (`ip=dhcp6`): an address from the server's IA_NA, from the link-local address.
         case dhcpv6
+        /// `ip=either6`: router advertisements, or DHCPv6 when none gives an address in time.
+        case ipv6AutoconfigurationOrDHCPv6
         /// IPv6 stateless autoconfiguration (`ip=auto6`): the kernel takes the address and
         /// the default route from router advertisements; we wait for a global address.
         case ipv6Autoconfiguration
@@ -166,27 +168,28 @@ public enum NetworkSetup {
             lease = acquired
             addressing = staticAddressing(from: acquired)
         case .dhcpv6:
-            guard let macAddress = link.macAddress else {
-                throw .invalidConfiguration("\(link.name) has no MAC address, which the DHCPv6 client's DUID needs")
-            }
-            // RFC 8415 §13.1: the client sends from its link-local address, usable once its DAD is over.
-            let linkLocal = try netlink.waitForUsableAddress(
-                on: link, deadline: deadline, what: "link-local (fe80::/10)", matching: { linkLocalAddress($0.address.address) != nil })
-            steps.finish("link-local")
-            guard let source = linkLocalAddress(linkLocal.address.address) else {
-                throw .invalidConfiguration("\(link.name) has no IPv6 link-local address to send DHCPv6 from")
-            }
-            let acquired = try DHCPv6Client.acquireLease(
-                on: link, from: source, configuration: DHCPv6ClientConfiguration(hardwareAddress: macAddress), deadline: deadline)
-            steps.finish("dhcp6")
+            let acquired = try acquireDHCPv6Lease(on: link, &netlink, steps: &steps, deadline: deadline)
             dhcpv6Lease = acquired
             if target == nil, let server = acquired.rootPathServer { target = .v6(server) }
-            // DHCPv6 leases an address, not a prefix (RFC 8415 §21.6 has no prefix length): it
-            // goes in as a /128, as systemd-networkd and dhcpcd add it. The on-link prefix and
-            // the default route come from router advertisements, which the kernel still takes;
-            // without one, the target gets a host route on the link below.
-            addressing = .init(
-                address: InterfaceAddress(.v6(acquired.address), prefixLength: 128), dnsServers: acquired.dnsServers.map { .v6($0) })
+            addressing = dhcpv6Addressing(acquired)
+        case .ipv6AutoconfigurationOrDHCPv6:
+            // Router advertisements first; when none gives an address within the wait (no
+            // router, or one that says "managed" without an autonomous prefix), DHCPv6.
+            let advertisementDeadline = min(deadline, MonotonicInstant.now().advanced(byMilliseconds: routerAdvertisementWaitMilliseconds))
+            do {
+                let global = try netlink.waitForUsableAddress(
+                    on: link, deadline: advertisementDeadline, what: "from router advertisements", matching: { $0.isGlobal })
+                steps.finish("slaac")
+                addressing = .init(address: global.address)
+                autoconfigured = true
+            } catch {
+                guard case .addressNotUsable = error else { throw error }
+                steps.finish("no router advertisement")
+                let acquired = try acquireDHCPv6Lease(on: link, &netlink, steps: &steps, deadline: deadline)
+                dhcpv6Lease = acquired
+                if target == nil, let server = acquired.rootPathServer { target = .v6(server) }
+                addressing = dhcpv6Addressing(acquired)
+            }
         }
         if let mtu = addressing.mtu, mtu != link.mtu {
             try netlink.perform(.setMTU(index: link.index, mtu: mtu), step: "set the MTU of \(link.name) to \(mtu)")
@@ -277,6 +280,38 @@ public enum NetworkSetup {
         }
     }
 
+    /// How long `either6` waits for a router advertisement's address before it asks DHCPv6:
+    /// the kernel solicits a router once its link-local address is usable (about 1 s) and
+    /// again every 4 s (RFC 4861 §10), so this covers three solicitations.
+    static let routerAdvertisementWaitMilliseconds = 10_000
+
+    /// RFC 8415 §13.1: the client sends from its link-local address, usable once its DAD is over.
+    static func acquireDHCPv6Lease(
+        on link: NetworkLink, _ netlink: inout RouteNetlink, steps: inout StepTimer, deadline: MonotonicInstant
+    ) throws(NetworkError) -> DHCPv6Lease {
+        guard let macAddress = link.macAddress else {
+            throw .invalidConfiguration("\(link.name) has no MAC address, which the DHCPv6 client's DUID needs")
+        }
+        let linkLocal = try netlink.waitForUsableAddress(
+            on: link, deadline: deadline, what: "link-local (fe80::/10)", matching: { linkLocalAddress($0.address.address) != nil })
+        steps.finish("link-local")
+        guard let source = linkLocalAddress(linkLocal.address.address) else {
+            throw .invalidConfiguration("\(link.name) has no IPv6 link-local address to send DHCPv6 from")
+        }
+        let acquired = try DHCPv6Client.acquireLease(
+            on: link, from: source, configuration: DHCPv6ClientConfiguration(hardwareAddress: macAddress), deadline: deadline)
+        steps.finish("dhcp6")
+        return acquired
+    }
+
+    /// DHCPv6 leases an address, not a prefix (RFC 8415 §21.6 has no prefix length): it goes
+    /// in as a /128, as systemd-networkd and dhcpcd add it. The on-link prefix and the default
+    /// route come from router advertisements, which the kernel still takes; without one, the
+    /// target gets a host route on the link.
+    static func dhcpv6Addressing(_ lease: DHCPv6Lease) -> InterfaceConfiguration.StaticAddressing {
+        .init(address: InterfaceAddress(.v6(lease.address), prefixLength: 128), dnsServers: lease.dnsServers.map { .v6($0) })
+    }
+
     /// The address when it is IPv6 link-local (fe80::/10), the source DHCPv6 needs.
     static func linkLocalAddress(_ address: IPAddress) -> IPv6Address? {
         guard case .v6(let v6) = address, v6.bytes[0] == 0xFE, v6.bytes[1] & 0xC0 == 0x80 else { return nil }
@@ -319,7 +354,7 @@ public enum NetworkSetup {
 }
 
 /// Records how long each step took since the previous one.
-private struct StepTimer {
+struct StepTimer {
     private var last = MonotonicInstant.now()
     private(set) var durations: [StepDuration] = []
 

@@ -233,7 +233,6 @@ func plan(
         ("netroot=iscsi:ibft", "rd.iscsi.firmware=1"),
         ("ip=10.0.0.2::192.168.0.1:24::eth0:none", "outside the subnet"),
         ("iscsiroot=iscsi:10.0.0.3::::iqn.2024-01.a:u", "deprecated"),
-        ("ip=either6", "the boot takes router advertisements only (as ip=auto6)"),
         ("ip=link6", "link-local-only configuration is not implemented yet"),
     ])
     func warnings(extra: String, fragment: String) throws {
@@ -249,6 +248,7 @@ func plan(
         ("ip=eth0:dhcp6 netroot=dhcp6", .dhcp6),
         ("netroot=dhcp6", .dhcp6),
         ("root=dhcp6", .dhcp6),
+        ("ip=either6 netroot=dhcp6", .either6),
         ("netroot=dhcp", .dhcp),
     ])
     func dhcp6(commandLine: String, method: AddressMethod) throws {

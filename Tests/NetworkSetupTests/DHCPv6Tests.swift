@@ -196,6 +196,15 @@ import Testing
         #expect(lease.address == IPv6Address("fd00:10:2::100")!)
     }
 
+    @Test func withoutRapidCommitTheSolicitDoesNotAskAndAReplyIsIgnored() throws {
+        let configuration = DHCPv6ClientConfiguration(hardwareAddress: Self.mac, rapidCommit: false)
+        var client = DHCPv6ClientStateMachine(configuration: configuration, seed: 3)
+        let solicit = try #require(Self.sent(client.start(now: Self.start)))
+        #expect(solicit.options.first(DHCPv6OptionCode.rapidCommit) == nil)
+        let rapid = try Self.decode(Self.serverMessage(7, xid: solicit.transactionID, Self.fullOptions() + [[0x00, 0x0E, 0x00, 0x00]]))
+        #expect(client.receive(rapid, now: Self.at(200)).isEmpty)
+    }
+
     @Test func anAdvertiseWithoutAddressesIsIgnored() throws {
         var client = DHCPv6ClientStateMachine(configuration: DHCPv6ClientConfiguration(hardwareAddress: Self.mac), seed: 3)
         let solicit = try #require(Self.sent(client.start(now: Self.start)))
