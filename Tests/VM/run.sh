@@ -22,7 +22,7 @@ readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
     static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap early-entropy partition
     read-only redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
-    ipv6-static ipv6-slaac ipv6-dhcp6 vlan ibft-vlan fail-vlan-no-parent ibft-ipv6 san-late
+    ipv6-static ipv6-slaac ipv6-dhcp6 ipv6-either6 vlan ibft-vlan fail-vlan-no-parent ibft-ipv6 san-late
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly IQN="$VM_TARGET_IQN_DEFAULT"
@@ -398,6 +398,14 @@ scenario_ipv6_slaac() (
 # is a /128 and the target, on the link, gets a host route. The network line shows the lease.
 scenario_ipv6_dhcp6() (
     vm_boot_from_iscsi ipv6-dhcp6 "ip=dhcp6 netroot=dhcp6 $ROOT_RW" --dhcp6 "iscsi:[fd00:10:2::2]::::$IQN" \
+        --expect 'iscsi-root: network: eth0 fd00:10:2::1[0-9a-f]{2}/128; DAD [0-9]+ ms; DHCPv6 lease fd00:10:2::1[0-9a-f]{2} from fe80::[0-9a-f:]+ \(valid 3600 s\), root path iscsi:\[fd00:10:2::2\]::::' \
+        --expect "iscsi-root: login: ${IQN//./\\.} at \\[fd00:10:2::2\\]:3260 as "
+)
+
+# ip=either6 on the same network: no router advertises, so after the wait for one the
+# boot asks DHCPv6 and goes on as ipv6-dhcp6 does.
+scenario_ipv6_either6() (
+    vm_boot_from_iscsi ipv6-either6 "ip=either6 netroot=dhcp6 $ROOT_RW" --dhcp6 "iscsi:[fd00:10:2::2]::::$IQN" \
         --expect 'iscsi-root: network: eth0 fd00:10:2::1[0-9a-f]{2}/128; DAD [0-9]+ ms; DHCPv6 lease fd00:10:2::1[0-9a-f]{2} from fe80::[0-9a-f:]+ \(valid 3600 s\), root path iscsi:\[fd00:10:2::2\]::::' \
         --expect "iscsi-root: login: ${IQN//./\\.} at \\[fd00:10:2::2\\]:3260 as "
 )
