@@ -101,4 +101,20 @@ struct DHCPv6NamespaceTests {
         #expect(text.contains("DHCPREQUEST"), "\(text)")
         #expect(!text.contains("rapid-commit"), "\(text)")
     }
+
+    /// No server: the client gives up at the caller's deadline and says how far it got.
+    @Test(.timeLimit(.minutes(1))) func dhcpv6WithoutAServerGivesUpByTheDeadline() throws {
+        let namespace = try NamespaceTests.namespaceWithVeth("dhcp6-none", near: "vnone0", far: "vnone1")
+        let outcome = try namespace.runInside(within: 20) {
+            Result { () throws(NetworkError) in
+                try NetworkSetup.configure(
+                    .init(interface: .name("vnone0"), method: .dhcpv6), targetAddress: nil, timeoutMilliseconds: 6_000)
+            }
+        }
+        guard case .failure(.dhcpv6Failed("vnone0", .deadlinePassed(_, let progress))) = outcome else {
+            Issue.record("expected DHCPv6 to give up, got \(outcome)")
+            return
+        }
+        #expect(progress.hasSuffix("Solicit(s) sent, no Advertise yet"), "\(progress)")
+    }
 }
