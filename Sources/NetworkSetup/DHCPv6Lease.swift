@@ -38,7 +38,15 @@ public struct DHCPv6Lease: Equatable, Sendable {
     /// `fd00:10:2::100 from fe80::1 (valid 3600 s), root path iscsi:[fd00:10:2::2]::::iqn…`
     public var summary: String {
         "\(address)" + (serverAddress.map { " from \($0)" } ?? "") + " (valid \(validSeconds) s)"
-            + (rootPath.map { ", root path \($0)" } ?? bootFileURL.map { ", boot file \($0) (not an iscsi: root)" } ?? "")
+            + (rootPath.map { ", root path \(Self.redactingCredentials($0))" }
+                ?? bootFileURL.map { ", boot file \(Self.redactingCredentials($0)) (not an iscsi: root)" } ?? "")
+    }
+
+    /// A root path's `user:password@` shown as `(credentials)@`: the summary goes to the
+    /// console, and a CHAP secret must not.
+    static func redactingCredentials(_ text: String) -> String {
+        guard let at = text.lastIndex(of: "@") else { return text }
+        return (text.hasPrefix("iscsi:") ? "iscsi:" : "") + "(credentials)" + text[at...]
     }
 
     /// Reads the message's IA_NA `identifier`; nil when it has no usable address (none, all with

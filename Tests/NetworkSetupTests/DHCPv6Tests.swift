@@ -142,6 +142,17 @@ import Testing
         let message = try Self.decode(Self.serverMessage(7, xid: 1, [Self.clientID, Self.serverID, Self.identityAssociation, option]))
         let lease = try #require(DHCPv6Lease(message, identityAssociation: 0x0012_3456))
         #expect(lease.rootPathServer == server.flatMap { IPv6Address($0) })
+        // The console's summary never shows a CHAP secret.
+        #expect(!lease.summary.contains("secret"), "\(lease.summary)")
+    }
+
+    @Test func theSummaryHidesCredentials() throws {
+        let url = "iscsi:user:s3cr@t@[fd00::9]::::iqn.2025-01.test:root"
+        let option: [UInt8] = [0x00, 0x3B, 0x00, UInt8(url.utf8.count)] + Array(url.utf8)
+        let message = try Self.decode(Self.serverMessage(7, xid: 1, [Self.clientID, Self.serverID, Self.identityAssociation, option]))
+        let lease = try #require(DHCPv6Lease(message, identityAssociation: 0x0012_3456))
+        #expect(lease.summary == "fd00:10:2::100 (valid 7200 s), root path iscsi:(credentials)@[fd00::9]::::iqn.2025-01.test:root")
+        #expect(lease.rootPath == url)
     }
 
     // MARK: The client
