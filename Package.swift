@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "CRuntimeCompat"),
         .executableTarget(name: "iscsi-root", dependencies: ["Commands", "Agent", "CRuntimeCompat"]),
         // Fuzzing: entry points per decoder, and the libFuzzer driver / corpus replayer.
-        .target(name: "FuzzTargets", dependencies: ["ISCSI", "BootConfig", "LinuxSystem", "Reports"]),
+        .target(name: "FuzzTargets", dependencies: ["ISCSI", "BootConfig", "LinuxSystem", "Reports", "NetworkSetup"]),
         .executableTarget(name: "iscsi-root-fuzz", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ISCSITests", dependencies: ["ISCSI"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Reports"]),

@@ -109,6 +109,7 @@ public enum BootSequence {
                 configured,
                 "\(configured.name) \(configured.address)" + (configured.gateway.map { " via \($0)" } ?? "")
                     + (waited.map { "; \($0.step == "dad" ? "DAD" : "SLAAC") \($0.milliseconds) ms" } ?? "")
+                    + (configured.dhcpv6Lease.map { "; DHCPv6 lease \($0.summary)" } ?? "")
             )
         }
 
@@ -116,9 +117,12 @@ public enum BootSequence {
         if targets.isEmpty, plan.targetFromDHCP != nil {
             var frameworkRootPath: String?
             if case .hook(let options) = mode { frameworkRootPath = options.rootPath }
-            guard let rootPath = frameworkRootPath ?? interface.lease?.rootPath else {
+            guard let rootPath = frameworkRootPath ?? interface.rootPath else {
                 throw BootFailure(
-                    step: "plan", reason: "netroot=dhcp, but the DHCP server sent no root path (option 17)",
+                    step: "plan",
+                    reason: interface.dhcpv6Lease == nil
+                        ? "netroot=dhcp, but the DHCP server sent no root path (option 17)"
+                        : "netroot=dhcp6, but the DHCPv6 server sent no iscsi: boot-file URL (option 59)",
                     check: "the DHCP server's root-path option")
             }
             do { targets = [try TargetPlan(dhcpRootPath: rootPath)] } catch {
@@ -261,9 +265,12 @@ public enum BootSequence {
                 .init(
                     address: InterfaceAddress(address, prefixLength: interface.prefixLength ?? address.maximumPrefixLength),
                     gateway: interface.gateway, dnsServers: interface.dns, mtu: interface.mtu.map(UInt32.init)))
-        case .auto6, .either6:
-            // either6's DHCPv6 fallback is not implemented; the plan warns.
+        case .auto6:
             method = .ipv6Autoconfiguration
+        case .either6:
+            method = .ipv6AutoconfigurationOrDHCPv6
+        case .dhcp6:
+            method = .dhcpv6
         default:
             method = .dhcp
         }

@@ -19,6 +19,9 @@ public struct BootParameters: Sendable, Equatable {
     public var rootPathTargets: [Sourced<TargetSpec>] = []
     /// `netroot=dhcp` / `root=dhcp`: the root path comes from DHCP option 17.
     public var rootPathFromDHCP: ValueSource?
+    /// `netroot=dhcp6` / `root=dhcp6`: the root path comes from the DHCPv6 boot-file URL
+    /// (option 59), and without `ip=` the interface asks DHCPv6, as in dracut.
+    public var rootPathFromDHCPv6 = false
     /// `rd.iscsi.firmware`, `iscsi_firmware`, `iscsi_auto`, `netroot=iscsi`: use the iBFT's targets.
     public var firmwareTargets: ValueSource?
     /// `rd.iscsi.ibft`, `ip=ibft`: configure the iBFT's NICs.
@@ -129,6 +132,7 @@ public struct BootParameters: Sendable, Equatable {
             root = Sourced(.targetLUN, from: source)
         } else if value == "dhcp" || value == "dhcp6" {
             rootPathFromDHCP = source
+            rootPathFromDHCPv6 = value == "dhcp6"
         } else {
             root = Sourced(try RootDevice.parse(value), from: source)
         }
@@ -136,7 +140,9 @@ public struct BootParameters: Sendable, Equatable {
 
     private mutating func takeNetroot(_ value: String, source: ValueSource) throws(BootConfigError) {
         switch value {
-        case "dhcp", "dhcp6": rootPathFromDHCP = source
+        case "dhcp", "dhcp6":
+            rootPathFromDHCP = source
+            rootPathFromDHCPv6 = value == "dhcp6"
         case "iscsi": firmwareTargets = source
         case "iscsi:ibft":
             warnings.append(

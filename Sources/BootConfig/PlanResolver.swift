@@ -306,7 +306,8 @@ private struct PlanResolver {
             interfaces = [
                 InterfacePlan(
                     source: .defaultValue, device: parameters.bootDevice?.value,
-                    mac: parameters.bootInterfaceMAC, method: .dhcp)
+                    // dracut: netroot=dhcp6 (or root=dhcp6) without ip= asks DHCPv6.
+                    mac: parameters.bootInterfaceMAC, method: parameters.rootPathFromDHCPv6 ? .dhcp6 : .dhcp)
             ]
         }
         for index in interfaces.indices {
@@ -372,15 +373,15 @@ private struct PlanResolver {
     private mutating func noteUnimplementedMethod(_ interface: InterfacePlan) {
         let instead: String
         switch interface.method {
-        case .dhcp6: instead = "DHCPv6 is not implemented yet: the boot asks DHCPv4 on this interface"
-        case .either6: instead = "DHCPv6 is not implemented yet: the boot takes router advertisements only (as ip=auto6)"
         case .link6: instead = "link-local-only configuration is not implemented yet: the boot asks DHCPv4 on this interface"
         default: return
         }
         warnings.append(
             PlanWarning(
                 "\(interface.source)",
-                instead + "; for IPv6 use ip=auto6 (router advertisements) or a static ip=[address]::[gateway]:prefix::device:none"))
+                instead
+                    + "; for IPv6 use ip=auto6 (router advertisements), ip=dhcp6 or a static ip=[address]::[gateway]:prefix::device:none"
+            ))
     }
 
     private mutating func checkGateway(_ interface: InterfacePlan) {

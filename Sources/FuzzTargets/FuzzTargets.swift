@@ -24,6 +24,7 @@ public let allFuzzTargets: [FuzzTarget] = [
     FuzzTarget("initramfs-config", fuzzInitramfsConfig),
     FuzzTarget("ibft", fuzzIBFT),
     FuzzTarget("json", fuzzJSON),
+    FuzzTarget("dhcpv6-message", fuzzDHCPv6Message),
 ]
 
 public func fuzzTarget(named name: String) -> FuzzTarget? {

@@ -24,6 +24,8 @@ public enum NetworkError: Error, Equatable, CustomStringConvertible {
     case invalidConfiguration(String)
     /// DHCP on `interface` did not produce a lease.
     case dhcpFailed(interface: String, DHCPFailure)
+    /// DHCPv6 on `interface` did not produce a lease.
+    case dhcpv6Failed(interface: String, DHCPv6Failure)
     /// Duplicate address detection found another node using `address`.
     case duplicateAddress(address: String, interface: String)
     /// No IPv6 address `what` (a static one, or one from router advertisements) became
@@ -48,6 +50,8 @@ public enum NetworkError: Error, Equatable, CustomStringConvertible {
             detail
         case .dhcpFailed(let interface, let failure):
             "DHCP on \(interface): \(failure)"
+        case .dhcpv6Failed(let interface, let failure):
+            "DHCPv6 on \(interface): \(failure)"
         case .duplicateAddress(let address, let interface):
             "duplicate address detection on \(interface): another node already uses \(address); "
                 + "check ip= for an address that is unique on the link"

@@ -24,6 +24,10 @@ public struct InterfaceConfiguration: Equatable, Sendable {
     public enum Method: Equatable, Sendable {
         case manual(StaticAddressing)
         case dhcp
+        /// DHCPv6 (`ip=dhcp6`): an address from the server's IA_NA, from the link-local address.
+        case dhcpv6
+        /// `ip=either6`: router advertisements, or DHCPv6 when none gives an address in time.
+        case ipv6AutoconfigurationOrDHCPv6
         /// IPv6 stateless autoconfiguration (`ip=auto6`): the kernel takes the address and
         /// the default route from router advertisements; we wait for a global address.
         case ipv6Autoconfiguration
@@ -77,10 +81,16 @@ public struct ConfiguredInterface: Equatable, Sendable {
     public var routes: [Route]
     /// The DHCP lease, with the root path (option 17), when the address came from DHCP.
     public var lease: DHCPLease?
+    /// The DHCPv6 lease, with the boot-file URL (option 59), when the address came from DHCPv6.
+    public var dhcpv6Lease: DHCPv6Lease? = nil
     /// How long each step took, in order: "loopback", "find interface", "link up",
-    /// "carrier", "vlan" (with a VLAN), "dhcp" (with DHCP), "address", "dad" (IPv6: until
+    /// "carrier", "vlan" (with a VLAN), "dhcp" (with DHCP), "link-local" and "dhcp6" (with DHCPv6), "address", "dad" (IPv6: until
     /// duplicate address detection is over), "routes".
     public var stepDurations: [StepDuration]
+
+    /// The root path the DHCP server gave: option 17 of a DHCPv4 lease, or a DHCPv6 boot-file
+    /// URL that names an `iscsi:` root.
+    public var rootPath: String? { lease?.rootPath ?? dhcpv6Lease?.rootPath }
 }
 
 /// One step of the setup and its duration.
@@ -99,7 +109,7 @@ public enum NetworkSetup {
         _ configuration: InterfaceConfiguration, targetAddress: String?, timeoutMilliseconds: Int
     ) throws(NetworkError) -> ConfiguredInterface {
         let deadline = MonotonicInstant.now().advanced(byMilliseconds: timeoutMilliseconds)
-        let target = try targetAddress.map { (text) throws(NetworkError) -> IPAddress in
+        var target = try targetAddress.map { (text) throws(NetworkError) -> IPAddress in
             guard let address = IPAddress(text) else {
                 throw .invalidConfiguration("target address \(text) is not a numeric IPv4 or IPv6 address")
             }
@@ -134,6 +144,7 @@ public enum NetworkSetup {
 
         let addressing: InterfaceConfiguration.StaticAddressing
         var lease: DHCPLease?
+        var dhcpv6Lease: DHCPv6Lease?
         var autoconfigured = false
         switch configuration.method {
         case .ipv6Autoconfiguration:
@@ -156,6 +167,29 @@ public enum NetworkSetup {
             steps.finish("dhcp")
             lease = acquired
             addressing = staticAddressing(from: acquired)
+        case .dhcpv6:
+            let acquired = try acquireDHCPv6Lease(on: link, &netlink, steps: &steps, deadline: deadline)
+            dhcpv6Lease = acquired
+            if target == nil, let server = acquired.rootPathServer { target = .v6(server) }
+            addressing = dhcpv6Addressing(acquired)
+        case .ipv6AutoconfigurationOrDHCPv6:
+            // Router advertisements first; when none gives an address within the wait (no
+            // router, or one that says "managed" without an autonomous prefix), DHCPv6.
+            let advertisementDeadline = min(deadline, MonotonicInstant.now().advanced(byMilliseconds: routerAdvertisementWaitMilliseconds))
+            do {
+                let global = try netlink.waitForUsableAddress(
+                    on: link, deadline: advertisementDeadline, what: "from router advertisements", matching: { $0.isGlobal })
+                steps.finish("slaac")
+                addressing = .init(address: global.address)
+                autoconfigured = true
+            } catch {
+                guard case .addressNotUsable = error else { throw error }
+                steps.finish("no router advertisement")
+                let acquired = try acquireDHCPv6Lease(on: link, &netlink, steps: &steps, deadline: deadline)
+                dhcpv6Lease = acquired
+                if target == nil, let server = acquired.rootPathServer { target = .v6(server) }
+                addressing = dhcpv6Addressing(acquired)
+            }
         }
         if let mtu = addressing.mtu, mtu != link.mtu {
             try netlink.perform(.setMTU(index: link.index, mtu: mtu), step: "set the MTU of \(link.name) to \(mtu)")
@@ -194,7 +228,7 @@ public enum NetworkSetup {
         return ConfiguredInterface(
             name: link.name, index: link.index, macAddress: link.macAddress, address: addressing.address,
             gateway: addressing.gateway, dnsServers: addressing.dnsServers, mtu: link.mtu, routes: routes,
-            lease: lease, stepDurations: steps.durations)
+            lease: lease, dhcpv6Lease: dhcpv6Lease, stepDurations: steps.durations)
     }
 
     /// `lo` up with 127.0.0.1/8: in an initramfs nothing else does it, and the kernel adds
@@ -246,6 +280,44 @@ public enum NetworkSetup {
         }
     }
 
+    /// How long `either6` waits for a router advertisement's address before it asks DHCPv6:
+    /// the kernel solicits a router once its link-local address is usable (about 1 s) and
+    /// again every 4 s (RFC 4861 §10), so this covers three solicitations.
+    static let routerAdvertisementWaitMilliseconds = 10_000
+
+    /// RFC 8415 §13.1: the client sends from its link-local address, usable once its DAD is over.
+    static func acquireDHCPv6Lease(
+        on link: NetworkLink, _ netlink: inout RouteNetlink, steps: inout StepTimer, deadline: MonotonicInstant
+    ) throws(NetworkError) -> DHCPv6Lease {
+        guard let macAddress = link.macAddress else {
+            throw .invalidConfiguration("\(link.name) has no MAC address, which the DHCPv6 client's DUID needs")
+        }
+        let linkLocal = try netlink.waitForUsableAddress(
+            on: link, deadline: deadline, what: "link-local (fe80::/10)", matching: { linkLocalAddress($0.address.address) != nil })
+        steps.finish("link-local")
+        guard let source = linkLocalAddress(linkLocal.address.address) else {
+            throw .invalidConfiguration("\(link.name) has no IPv6 link-local address to send DHCPv6 from")
+        }
+        let acquired = try DHCPv6Client.acquireLease(
+            on: link, from: source, configuration: DHCPv6ClientConfiguration(hardwareAddress: macAddress), deadline: deadline)
+        steps.finish("dhcp6")
+        return acquired
+    }
+
+    /// DHCPv6 leases an address, not a prefix (RFC 8415 §21.6 has no prefix length): it goes
+    /// in as a /128, as systemd-networkd and dhcpcd add it. The on-link prefix and the default
+    /// route come from router advertisements, which the kernel still takes; without one, the
+    /// target gets a host route on the link.
+    static func dhcpv6Addressing(_ lease: DHCPv6Lease) -> InterfaceConfiguration.StaticAddressing {
+        .init(address: InterfaceAddress(.v6(lease.address), prefixLength: 128), dnsServers: lease.dnsServers.map { .v6($0) })
+    }
+
+    /// The address when it is IPv6 link-local (fe80::/10), the source DHCPv6 needs.
+    static func linkLocalAddress(_ address: IPAddress) -> IPv6Address? {
+        guard case .v6(let v6) = address, v6.bytes[0] == 0xFE, v6.bytes[1] & 0xC0 == 0x80 else { return nil }
+        return v6
+    }
+
     static func staticAddressing(from lease: DHCPLease) -> InterfaceConfiguration.StaticAddressing {
         InterfaceConfiguration.StaticAddressing(
             address: InterfaceAddress(.v4(lease.address), prefixLength: lease.prefixLength),
@@ -282,7 +354,7 @@ public enum NetworkSetup {
 }
 
 /// Records how long each step took since the previous one.
-private struct StepTimer {
+struct StepTimer {
     private var last = MonotonicInstant.now()
     private(set) var durations: [StepDuration] = []
 

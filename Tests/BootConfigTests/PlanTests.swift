@@ -294,14 +294,29 @@ func plan(
         ("netroot=iscsi:ibft", "rd.iscsi.firmware=1"),
         ("ip=10.0.0.2::192.168.0.1:24::eth0:none", "outside the subnet"),
         ("iscsiroot=iscsi:10.0.0.3::::iqn.2024-01.a:u", "deprecated"),
-        ("ip=dhcp6", "DHCPv6 is not implemented yet: the boot asks DHCPv4"),
-        ("ip=either6", "the boot takes router advertisements only (as ip=auto6)"),
         ("ip=link6", "link-local-only configuration is not implemented yet"),
     ])
     func warnings(extra: String, fragment: String) throws {
         let result = try plan(
             "iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t " + extra, firmware: try IBFTTests.dracutTable())
         #expect(result.warnings.contains { $0.description.contains(fragment) }, "\(result.warnings)")
+    }
+
+    /// DHCPv6 is spoken now: the plan names the method and warns about nothing; netroot=dhcp6
+    /// without ip= asks DHCPv6 as dracut does, netroot=dhcp still DHCPv4.
+    @Test(arguments: [
+        ("ip=dhcp6 netroot=dhcp6", AddressMethod.dhcp6),
+        ("ip=eth0:dhcp6 netroot=dhcp6", .dhcp6),
+        ("netroot=dhcp6", .dhcp6),
+        ("root=dhcp6", .dhcp6),
+        ("ip=either6 netroot=dhcp6", .either6),
+        ("netroot=dhcp", .dhcp),
+    ])
+    func dhcp6(commandLine: String, method: AddressMethod) throws {
+        let result = try plan(commandLine + " root=LABEL=root")
+        #expect(result.interfaces.map { $0.method } == [method])
+        #expect(result.targetFromDHCP != nil)
+        #expect(result.warnings.isEmpty, "\(result.warnings)")
     }
 
     @Test(arguments: [

@@ -14,13 +14,16 @@ readonly VM_LIB
 source "$VM_LIB/harness.sh"
 # shellcheck source=lib/ipxe.sh
 source "$VM_LIB/ipxe.sh"
+# shellcheck source=lib/dhcp6.sh
+source "$VM_LIB/dhcp6.sh"
 
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
     static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap early-entropy partition
     read-only redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
-    ipv6-static ipv6-slaac vlan ibft-vlan fail-vlan-no-parent ibft-ipv6 san-late two-targets two-targets-late
+    ipv6-static ipv6-slaac ipv6-dhcp6 ipv6-either6 vlan ibft-vlan fail-vlan-no-parent ibft-ipv6 san-late two-targets
+    two-targets-late
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly IQN="$VM_TARGET_IQN_DEFAULT"
@@ -89,6 +92,9 @@ vm_scenario_initramfs() {
 #                            attempt may fail (none from a tentative address)
 #   --vlan                   the guest's NIC reaches the namespace only through VLAN 100
 #                            (target.sh's vlan-switch.py), tgtd on 192.168.100.1
+#   --dhcp6 ROOT_PATH        the guest's NIC on a tap where dnsmasq serves DHCPv6 only (no
+#                            router advertisement) with boot-file URL ROOT_PATH, tgtd on
+#                            [fd00:10:2::2]:3260 (lib/dhcp6.sh): no login attempt may fail
 #   --target-late SECONDS    tgtd starts only SECONDS after QEMU (the SAN back after the
 #                            servers); QEMU's bound grows by as much
 #   --expect REGEX           one more console line that must be there (repeatable)
@@ -101,7 +107,7 @@ vm_boot_from_iscsi() {
     local name="$1" append="$2"
     shift 2
     local kind=default target_iqn="$IQN" chap=0 mutual=0 chap_secret="$CHAP_SECRET" partuuid="" ibft=0
-    local read_only=0 redirector=0 failure="" expects=() ipxe_initiator="" ipv6=0 vlan=0 target_late=0
+    local read_only=0 redirector=0 failure="" expects=() ipxe_initiator="" ipv6=0 vlan=0 target_late=0 dhcp6=""
     while (($# > 0)); do
         case "$1" in
         --initramfs) kind="$2"; shift 2 ;;
@@ -116,6 +122,7 @@ vm_boot_from_iscsi() {
         --redirector) redirector=1; shift ;;
         --ipv6) ipv6=1; shift ;;
         --vlan) vlan=1; shift ;;
+        --dhcp6) dhcp6="$2"; shift 2 ;;
         --target-late) target_late="$2"; shift 2 ;;
         --expect) expects+=("$2"); shift 2 ;;
         --expect-failure) failure="$2"; shift 2 ;;
@@ -148,6 +155,10 @@ vm_boot_from_iscsi() {
     if ((vlan)); then
         vm_netns_vlan_switch $((BOOT_TIMEOUT + 30)) "$LOG_DIR/$name.vlan-switch.log"
         qemu_extra+=(--vlan-switch)
+    fi
+    if [[ -n "$dhcp6" ]]; then
+        vm_netns_dhcp6 $((BOOT_TIMEOUT + 30)) "$LOG_DIR/$name.dnsmasq.log" "$dhcp6"
+        qemu_extra+=(--tap "$VM_DHCP6_TAP")
     fi
     local redirector_log="$LOG_DIR/$name.redirector.log"
     ((redirector == 0)) || vm_target_behind_redirector $((BOOT_TIMEOUT + 30)) "$redirector_log"
@@ -193,7 +204,7 @@ vm_boot_from_iscsi() {
     fi
 
     local redirected=""
-    if ((ipv6 || vlan)); then
+    if ((ipv6 || vlan)) || [[ -n "$dhcp6" ]]; then
         ! grep -q 'iscsi-root: login attempt' "$log" ||
             vm_fail "a login attempt failed: $(grep -m 1 'iscsi-root: login attempt' "$log")"
         redirected="; $(grep -m 1 -o 'network: .*' "$log")"
@@ -380,6 +391,23 @@ scenario_ipv6_static() (
 scenario_ipv6_slaac() (
     vm_boot_from_iscsi ipv6-slaac "ip=eth0:auto6 iscsi=iscsi://[fd00:10:2::2]/$IQN/1 $ROOT_RW" --ipv6 \
         --expect 'iscsi-root: network: eth0 fd00:10:2:0:5054:ff:fe12:3456/64; SLAAC [0-9]+ ms' \
+        --expect "iscsi-root: login: ${IQN//./\\.} at \\[fd00:10:2::2\\]:3260 as "
+)
+
+# DHCPv6 (dracut's ip=dhcp6 netroot=dhcp6): dnsmasq on a tap leases an address, and its
+# boot-file URL (RFC 5970 option 59) is the root path. No router advertisement: the address
+# is a /128 and the target, on the link, gets a host route. The network line shows the lease.
+scenario_ipv6_dhcp6() (
+    vm_boot_from_iscsi ipv6-dhcp6 "ip=dhcp6 netroot=dhcp6 $ROOT_RW" --dhcp6 "iscsi:[fd00:10:2::2]::::$IQN" \
+        --expect 'iscsi-root: network: eth0 fd00:10:2::1[0-9a-f]{2}/128; DAD [0-9]+ ms; DHCPv6 lease fd00:10:2::1[0-9a-f]{2} from fe80::[0-9a-f:]+ \(valid 3600 s\), root path iscsi:\[fd00:10:2::2\]::::' \
+        --expect "iscsi-root: login: ${IQN//./\\.} at \\[fd00:10:2::2\\]:3260 as "
+)
+
+# ip=either6 on the same network: no router advertises, so after the wait for one the
+# boot asks DHCPv6 and goes on as ipv6-dhcp6 does.
+scenario_ipv6_either6() (
+    vm_boot_from_iscsi ipv6-either6 "ip=either6 netroot=dhcp6 $ROOT_RW" --dhcp6 "iscsi:[fd00:10:2::2]::::$IQN" \
+        --expect 'iscsi-root: network: eth0 fd00:10:2::1[0-9a-f]{2}/128; DAD [0-9]+ ms; DHCPv6 lease fd00:10:2::1[0-9a-f]{2} from fe80::[0-9a-f:]+ \(valid 3600 s\), root path iscsi:\[fd00:10:2::2\]::::' \
         --expect "iscsi-root: login: ${IQN//./\\.} at \\[fd00:10:2::2\\]:3260 as "
 )
 

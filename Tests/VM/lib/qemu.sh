@@ -3,7 +3,7 @@
 #
 #   vm_qemu_boot --kernel FILE --initrd FILE --append TEXT --log FILE --timeout SECONDS
 #                [--monitor SOCKET] [--acpitable FILE] [--hostfwd RULE] [--extra ARG]... [--show]
-#                [--ipv6 | --vlan-switch]
+#                [--ipv6 | --vlan-switch | --tap IFNAME]
 #   vm_qemu_boot --network-boot DIR --log FILE --timeout SECONDS [...]
 #
 # --network-boot: no -kernel; SeaBIOS boots the NIC's iPXE ROM (Debian's ipxe-qemu), which
@@ -15,6 +15,7 @@
 # --ipv6: the user network also serves IPv6 (prefix fd00:10:2::/64, router advertisements
 # included), its host fd00:10:2::2 being the namespace's ::1. --vlan-switch: the NIC's frames
 # go as UDP datagrams over the namespace's loopback to target.sh's vlan-switch.py instead.
+# --tap: the NIC is the namespace's tap IFNAME (made beforehand, e.g. by dhcp6.sh), no user network.
 # Returns QEMU's exit status (0 after the guest powered off; 124 when the host's timeout
 # stopped it). --show copies the console to standard output as it arrives.
 # Software emulation only (no usable KVM here), one vCPU: the machines have 2 cores.
@@ -29,7 +30,7 @@ readonly VM_IPXE_ROM="/usr/lib/ipxe/qemu/pxe-virtio.rom"
 
 vm_qemu_boot() {
     local kernel="" initrd="" append="" log="" timeout_seconds="" monitor="" acpitable="" show=0 network_boot=""
-    local hostfwd="" extra=() user_options="" vlan_switch=0
+    local hostfwd="" extra=() user_options="" vlan_switch=0 tap=""
     while (($# > 0)); do
         case "$1" in
         --network-boot) network_boot="$2"; shift 2 ;;
@@ -44,6 +45,7 @@ vm_qemu_boot() {
         --extra) extra+=("$2"); shift 2 ;;
         --ipv6) user_options=",ipv6=on,ipv6-net=fd00:10:2::/64,ipv6-host=fd00:10:2::2"; shift ;;
         --vlan-switch) vlan_switch=1; shift ;;
+        --tap) tap="$2"; shift 2 ;;
         --show) show=1; shift ;;
         *) vm_fail "vm_qemu_boot: unknown option $1" ;;
         esac
@@ -72,6 +74,7 @@ vm_qemu_boot() {
         local netdev="user,id=n0$user_options${hostfwd:+,hostfwd=$hostfwd}"
         ((vlan_switch == 0)) ||
             netdev="socket,id=n0,udp=127.0.0.1:$VM_VLAN_SWITCH_PORT,localaddr=127.0.0.1:$VM_VLAN_QEMU_PORT"
+        [[ -z "$tap" ]] || netdev="tap,id=n0,ifname=$tap,script=no,downscript=no"
         qemu+=(
             -netdev "$netdev"
             -device "virtio-net-pci,netdev=n0,mac=$VM_GUEST_MAC,addr=03.0,romfile="
