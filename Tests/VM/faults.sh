@@ -207,7 +207,7 @@ run_shutdown_fault() (
         fi
         ;;
     *)
-        outcome="$(grep -a -o 'gave up on .*\|not answered within .*\|without a logout.*' "$log" | tr -d '\r' | paste -s -d '|')"
+        outcome="$(grep -a -E 'shutdown: .*(gave up|not answered|without a logout)' "$log" | sed 's/.*shutdown: //' | tr -d '\r' | paste -s -d '|')"
         [[ -n "$outcome" ]] || vm_fail "the console does not say what was given up: $(grep -a 'shutdown: ' "$log" | tail -n 3 | tr -d '\r')"
         ;;
     esac
