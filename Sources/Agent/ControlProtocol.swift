@@ -23,12 +23,13 @@ public enum ControlRequest: String, Sendable, CaseIterable {
     /// The forced logout of a shutdown, with the time it may take in all: the supervisor
     /// splits it between the sessions (`SessionSupervisor`), each session between its disk's
     /// flush and its logout. `logout --force` alone (a person's) gets
-    /// `defaultLogoutBudgetMilliseconds`.
+    /// `defaultLogoutBudgetMilliseconds`: 25 s, so that the answer comes before `send`'s
+    /// default 30 s wait, with which `iscsi-root logout` asks.
     public static func forcedLogoutLine(withinMilliseconds budget: Int) -> String {
         "\(ControlRequest.forcedLogout.rawValue) --within \(max(0, budget))"
     }
 
-    public static let defaultLogoutBudgetMilliseconds = 30_000
+    public static let defaultLogoutBudgetMilliseconds = 25_000
 
     /// A request line: the request and, for a forced logout, its budget in milliseconds
     /// (`forcedLogoutLine`); nil for anything else.
