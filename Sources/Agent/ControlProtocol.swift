@@ -20,11 +20,41 @@ public enum ControlRequest: String, Sendable, CaseIterable {
     /// and scripts use `socketName`, which answers for every session.
     public static func sessionSocketName(index: Int) -> String { "iscsi-root/session/\(index)" }
 
+    /// The forced logout of a shutdown, with the time it may take in all: the supervisor
+    /// splits it between the sessions (`SessionSupervisor`), each session between its disk's
+    /// flush and its logout. `logout --force` alone (a person's) gets
+    /// `defaultLogoutBudgetMilliseconds`: 25 s, so that the answer comes before `send`'s
+    /// default 30 s wait, with which `iscsi-root logout` asks.
+    public static func forcedLogoutLine(withinMilliseconds budget: Int) -> String {
+        "\(ControlRequest.forcedLogout.rawValue) --within \(max(0, budget))"
+    }
+
+    public static let defaultLogoutBudgetMilliseconds = 25_000
+
+    /// A request line: the request and, for a forced logout, its budget in milliseconds
+    /// (`forcedLogoutLine`); nil for anything else.
+    public static func parse(_ line: String) -> (request: ControlRequest, budgetMilliseconds: Int?)? {
+        if let request = ControlRequest(rawValue: line) { return (request, nil) }
+        let prefix = ControlRequest.forcedLogout.rawValue + " --within "
+        guard line.hasPrefix(prefix) else { return nil }
+        let digits = line.dropFirst(prefix.count)
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let budget = Int(String(digits))
+        else { return nil }
+        return (.forcedLogout, budget)
+    }
+
     /// Sends this request to the running supervisor (or to the session process on
     /// `socketName`) and returns its answer.
     public func send(timeoutMilliseconds: Int = 30_000, to socketName: String = Self.socketName) throws(SystemError) -> String {
+        try Self.send(line: rawValue, timeoutMilliseconds: timeoutMilliseconds, to: socketName)
+    }
+
+    /// Sends one request line (`rawValue` or `forcedLogoutLine`) and returns the answer.
+    public static func send(line: String, timeoutMilliseconds: Int, to socketName: String = Self.socketName) throws(SystemError)
+        -> String
+    {
         let socket = try UnixSocket.connect(abstractName: socketName)
-        try socket.send(Array((rawValue + "\n").utf8))
+        try socket.send(Array((line + "\n").utf8))
         socket.finishSending()
         let answer = try socket.receiveAll(limit: 1 << 20, deadline: .now().advanced(byMilliseconds: timeoutMilliseconds))
         return String(decoding: answer, as: UTF8.self)

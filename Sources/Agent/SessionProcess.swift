@@ -138,7 +138,7 @@ enum SessionProcess {
             let text = (try? client.receiveAll(limit: 256, deadline: .now().advanced(byMilliseconds: 1000))) ?? []
             let line = String(decoding: text, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
             pending.seconds = start.milliseconds(until: .now()) / 1000
-            switch ControlRequest(rawValue: line) {
+            switch ControlRequest.parse(line)?.request {
             case .status: try? client.send(Array((pending.text + "\n").utf8))
             case .statusJSON: try? client.send(Array((pending.json.rendered() + "\n").utf8))
             case .logout, .forcedLogout:

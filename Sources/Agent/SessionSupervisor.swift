@@ -197,7 +197,7 @@ public struct SessionSupervisor: ~Copyable {
         }
         let text = (try? client.receiveAll(limit: 256, deadline: .now().advanced(byMilliseconds: 1000))) ?? []
         let line = String(decoding: text, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-        guard let request = ControlRequest(rawValue: line) else {
+        guard let (request, budget) = ControlRequest.parse(line) else {
             try? client.send(Array("\(ControlRequest.refusalPrefix) unknown request \"\(line.prefix(64))\"\n".utf8))
             return
         }
@@ -217,15 +217,22 @@ public struct SessionSupervisor: ~Copyable {
                 try? client.send(Array("\(ControlRequest.refusalPrefix) \(mounted) is mounted; unmount it first or use --force\n".utf8))
                 return
             }
-            // The other sessions first: each removes its disks and logs out in its own process.
+            let deadline = MonotonicInstant.now().advanced(byMilliseconds: budget ?? ControlRequest.defaultLogoutBudgetMilliseconds)
+            // The other sessions first: each removes its disks and logs out in its own process,
+            // within its share of what is left.
             var others: [String] = []
-            for (peer, answer) in zip(peers, askPeers(request, timeoutMilliseconds: Self.peerLogoutTimeoutMilliseconds)) {
+            for (number, peer) in peers.enumerated() {
+                let share = ShutdownBudget.peerShare(remainingMilliseconds: deadline.millisecondsSinceNow, peersLeft: peers.count - number)
+                let line = request == .forcedLogout ? ControlRequest.forcedLogoutLine(withinMilliseconds: share) : request.rawValue
+                // The peer's own bound plus a moment for its answer to travel.
+                let answer = (try? ControlRequest.send(line: line, timeoutMilliseconds: share + 300, to: peer.socketName)).flatMap {
+                    $0.isEmpty ? nil : $0
+                }
                 guard let answer else {
-                    // Stuck in a login attempt to a target that is gone: the session (if the
-                    // kernel still has one) ends with the machine; the reboot must not wait.
+                    // Stuck in a login attempt or a flush: the reboot must not wait. Its
+                    // kernel session, if any, is ended by the shutdown role before reboot(2).
                     kill(peer.pid, SIGKILL)
-                    others.append(
-                        "\(peer.target): no answer within \(Self.peerLogoutTimeoutMilliseconds / 1000) s; its process was stopped")
+                    others.append("logout of \(peer.target) not answered within \(ShutdownBudget.seconds(share)); its process was stopped")
                     continue
                 }
                 if answer.hasPrefix(ControlRequest.refusalPrefix) {
@@ -234,14 +241,7 @@ public struct SessionSupervisor: ~Copyable {
                 }
                 others.append(String(answer.split(separator: "\n").first ?? ""))
             }
-            if state == .loggedIn, let disk { removeDisk(disk) }
-            var outcome: String
-            do {
-                try session.logOut(timeoutMilliseconds: 5000)
-                outcome = "logged out of \(plans[portalIndex].login.targetName ?? "the target")"
-            } catch {
-                outcome = "logged out (the target did not confirm: \(error))"
-            }
+            var outcome = finalLogout(until: deadline)
             state = .loggedOut
             log.line("session \(session.sessionID): \(outcome)")
             for other in others { outcome += "\n" + other }
@@ -250,13 +250,88 @@ public struct SessionSupervisor: ~Copyable {
         }
     }
 
+    /// The last steps of this session, all before `deadline`: a broken connection repaired
+    /// if the target answers in time (the first half of what is left), the disk removed so
+    /// that the kernel flushes the target's write cache (two thirds of the rest), then the
+    /// Logout. Returns the line that says what happened or what was given up on.
+    private mutating func finalLogout(until deadline: MonotonicInstant) -> String {
+        let target = plans[portalIndex].login.targetName ?? "the target"
+        noticeConnectionErrors()
+        var given: [String] = []
+        if state == .recovering {
+            let recoveryDeadline = MonotonicInstant.now().advanced(byMilliseconds: deadline.millisecondsSinceNow / 2)
+            if let failure = recoverForLogout(until: recoveryDeadline) { given.append(failure) }
+        }
+        if state == .loggedIn, let disk {
+            let flushDeadline = MonotonicInstant.now().advanced(byMilliseconds: deadline.millisecondsSinceNow * 2 / 3)
+            let started = MonotonicInstant.now()
+            if !removeDisk(disk, until: flushDeadline) {
+                given.append(
+                    "gave up on flushing /dev/\(disk) of \(target) after \(ShutdownBudget.seconds(started.milliseconds(until: .now())))")
+            }
+        }
+        let logoutStart = MonotonicInstant.now()
+        let outcome: String
+        if state != .loggedIn {
+            session.tearDown()
+            outcome = "ended the session with \(target) without a logout (the connection is down)"
+        } else {
+            do {
+                try session.logOut(timeoutMilliseconds: max(500, deadline.millisecondsSinceNow))
+                outcome = "logged out of \(target)"
+            } catch {
+                outcome =
+                    "logout of \(target) not answered within \(ShutdownBudget.seconds(logoutStart.milliseconds(until: .now()))) (\(error)); the session was ended"
+            }
+        }
+        return ([outcome] + given).joined(separator: "; ")
+    }
+
+    /// Connection errors the kernel reported while nobody read the channel (the logout
+    /// request came first): the session is then recovering, not logged in.
+    private mutating func noticeConnectionErrors() {
+        while let event = try? session.channel.nextEvent(deadline: .now()) {
+            if case .connectionError(let sessionID, _, _) = event, sessionID == session.sessionID, state == .loggedIn {
+                try? session.stopForRecovery()
+                state = .recovering
+            }
+        }
+    }
+
+    /// Logs in again on the same session until `deadline`, each attempt bounded by what is
+    /// left (the plan's login timeout at most), walking the portals; nil once logged in, else
+    /// what was given up on.
+    private mutating func recoverForLogout(until deadline: MonotonicInstant) -> String? {
+        let started = MonotonicInstant.now()
+        let target = plans[portalIndex].login.targetName ?? "the target"
+        var attempts = 0
+        var lastError = ""
+        while deadline.millisecondsSinceNow > 200 {
+            var plan = plans[portalIndex]
+            plan.timeoutMilliseconds = min(plan.timeoutMilliseconds, deadline.millisecondsSinceNow)
+            attempts += 1
+            do {
+                try session.connectAndLogIn(plan, leading: true)
+                state = .loggedIn
+                log.line(
+                    "session \(session.sessionID): operational again at \(session.portal) for the logout after \(attempts) attempt(s) in \(started.milliseconds(until: .now())) ms"
+                )
+                return nil
+            } catch {
+                lastError = "\(error)"
+                try? session.stopForRecovery()
+            }
+            portalIndex = (portalIndex + 1) % plans.count
+            usleep(UInt32(clamping: min(500, max(0, deadline.millisecondsSinceNow)) * 1000))
+        }
+        return
+            "gave up on recovering the connection to \(target) after \(attempts) attempt(s) in \(ShutdownBudget.seconds(started.milliseconds(until: .now())))"
+            + (lastError.isEmpty ? "" : " (last: \(lastError))")
+    }
+
     /// How long `status` waits for each other session's process: one busy in a login
     /// attempt (up to the login timeout) answers only after it, and `status` must not hang.
     static let peerStatusTimeoutMilliseconds = 2000
-    /// How long a logout waits for each other session's process: its disk removal
-    /// (`diskRemovalTimeoutSeconds`) and logout (5 s) fit; one stuck longer is stopped.
-    static let peerLogoutTimeoutMilliseconds = 20_000
-
     /// Each peer's answer to `request`, nil for one that did not answer in time. One after
     /// the other: each peer's wait is bounded, and a machine has few sessions.
     private func askPeers(_ request: ControlRequest, timeoutMilliseconds: Int) -> [String?] {
@@ -270,20 +345,25 @@ public struct SessionSupervisor: ~Copyable {
     /// kernel then flushes the target's write cache (SYNCHRONIZE CACHE) while the session
     /// still works. A child process does it, because a target that dies right now would
     /// block the write until the replacement timeout and the supervisor must stay free; the
-    /// logout goes ahead after `diskRemovalTimeoutSeconds` either way.
-    private func removeDisk(_ disk: String) {
+    /// logout goes ahead at `deadline` either way. A connection that breaks meanwhile is
+    /// repaired within the same deadline, so that the flush can finish. Whether it did.
+    private mutating func removeDisk(_ disk: String, until deadline: MonotonicInstant) -> Bool {
         switch try? forkProcess() {
         case .child:
             _ = ProcessPinning.writeExisting("1", to: "/sys/block/\(disk)/device/delete")
             _exit(0)
         case .parent(let child):
-            _ = waitForExit(child, deadline: .now().advanced(byMilliseconds: Self.diskRemovalTimeoutSeconds * 1000))
+            while true {
+                let slice = MonotonicInstant.now().advanced(byMilliseconds: min(200, max(0, deadline.millisecondsSinceNow)))
+                if waitForExit(child, deadline: slice) != nil { return true }
+                if deadline.hasPassed { return false }
+                noticeConnectionErrors()
+                if state == .recovering, recoverForLogout(until: deadline) != nil { return false }
+            }
         case nil:
-            return
+            return false
         }
     }
-
-    static let diskRemovalTimeoutSeconds = 10
 
     /// The session's disk or one of its partitions if mounted in the machine's mount
     /// namespace: PID 1's, since the supervisor has a private one without the root.

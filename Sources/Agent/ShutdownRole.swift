@@ -2,6 +2,7 @@
     import Glibc
 #endif
 import BootConfig
+import KernelSession
 import LinuxSystem
 
 /// The end of the machine's run, as `/run/initramfs/shutdown` (systemd-shutdown pivots into
@@ -14,17 +15,18 @@ public enum ShutdownRole {
     /// Unmount tries before the last resort (a read-only remount), 100 ms apart.
     static let unmountAttempts = 50
 
-    /// The supervisor's answer to the forced logout comes within 20 s per other session
-    /// (`SessionSupervisor.peerLogoutTimeoutMilliseconds`: a session whose target is gone is
-    /// stopped after it) plus 15 s for the root's (disk removal 10 s, logout 5 s): 120 s
-    /// covers five sessions; a machine with more reboots without waiting for the rest.
-    static let logoutTimeoutMilliseconds = 120_000
-
     public static func isRequested(arguments: [String]) -> Bool {
         arguments.first.map { $0 == "/shutdown" || $0.hasSuffix("/shutdown") } ?? false
     }
 
+    /// Everything here is bounded by `iscsi.shutdown_timeout=` from the moment this role
+    /// starts (`ShutdownBudget`): the unmount (with its sync) gets half, the supervisor's
+    /// forced logout of every session what is left but a reserve, in which this role ends
+    /// any session still in the kernel itself. The bound is read from /proc/cmdline here
+    /// rather than asked of the supervisor: the clock starts in this process, and a
+    /// supervisor that is stuck or gone must not be able to stretch it.
     public static func run(verb: String?) -> Never {
+        let start = MonotonicInstant.now()
         var log = BootLog()
         let action: FailureAction
         switch verb {
@@ -34,17 +36,92 @@ public enum ShutdownRole {
         default: action = .reboot
         }
         mountProcIfMissing(log: &log)
-        let unmounted = unmountTree(under: oldRoot, log: &log)
-        log.line("shutdown: \(unmounted ? "root unmounted" : "root still mounted (read-only)"); logging out")
+        let bound = shutdownBoundSeconds(log: &log)
+        let budget = ShutdownBudget(boundSeconds: bound)
+        let unmountDeadline = start.advanced(byMilliseconds: budget.unmountMilliseconds)
+        let logoutDeadline = start.advanced(byMilliseconds: budget.logoutEndMilliseconds)
+        log.line("shutdown: within \(bound) s (iscsi.shutdown_timeout=): unmounting \(oldRoot)")
+        let unmounted = unmountTreeBounded(under: oldRoot, until: unmountDeadline, log: &log)
+        log.line("shutdown: \(unmounted ? "root unmounted" : "root still mounted"); logging out")
+        let within = logoutDeadline.millisecondsSinceNow
         do {
             // One line per session: the root's first, then the other sessions'.
-            let answer = try ControlRequest.forcedLogout.send(timeoutMilliseconds: Self.logoutTimeoutMilliseconds)
+            let answer = try ControlRequest.send(
+                line: ControlRequest.forcedLogoutLine(withinMilliseconds: within),
+                timeoutMilliseconds: within + ShutdownBudget.answerMarginMilliseconds)
+            if answer.isEmpty { log.line("shutdown: logout not answered within \(ShutdownBudget.seconds(within))") }
             for line in answer.split(separator: "\n") { log.line("shutdown: \(line)") }
         } catch {
             log.line("shutdown: no supervisor answered (\(error)); the target will drop the session on its own")
         }
-        log.line("shutdown: \(action.rawValue)")
+        endRemainingSessions(log: &log)
+        log.line("shutdown: \(action.rawValue) after \(start.milliseconds(until: .now())) ms")
         MachineStop.perform(action, log: &log)
+    }
+
+    /// `iscsi.shutdown_timeout=` from /proc/cmdline; the default when absent, unreadable or
+    /// bad (said on the console: the machine must still stop).
+    static func shutdownBoundSeconds(log: inout BootLog) -> Int {
+        let commandLine = KernelCommandLine(bytes: (try? readFile(at: "/proc/cmdline")) ?? [])
+        do {
+            return try SessionSettings.shutdownTimeout(in: commandLine).value
+        } catch {
+            let fallback = SessionSettings().shutdownTimeout.value
+            log.line("shutdown: \(error); using \(fallback) s")
+            return fallback
+        }
+    }
+
+    /// `unmountTree` in a child process: its sync or unmount may wait for a target that is
+    /// gone (the kernel queues the I/O for the replacement timeout), and this role must go
+    /// on to the logout at `deadline`, which ends that wait. Whether `root` was unmounted.
+    static func unmountTreeBounded(under root: String, until deadline: MonotonicInstant, log: inout BootLog) -> Bool {
+        let started = MonotonicInstant.now()
+        switch try? forkProcess() {
+        case .child:
+            var childLog = log
+            _exit(unmountTree(under: root, log: &childLog) ? 0 : 1)
+        case .parent(let child):
+            guard let status = waitForExit(child, deadline: deadline) else {
+                log.line(
+                    "shutdown: gave up on unmounting \(root) after \(ShutdownBudget.seconds(started.milliseconds(until: .now()))) (its data is still being written to the disk)"
+                )
+                return false
+            }
+            return status == 0
+        case nil:
+            return unmountTree(under: root, log: &log)
+        }
+    }
+
+    /// Sessions the kernel still has after the logout (a supervisor that did not answer in
+    /// time, a session process that was stopped): ended here, so that reboot(2) does not
+    /// wait on their disks (its flush would sit in the kernel's queue for the replacement
+    /// timeout).
+    static func endRemainingSessions(log: inout BootLog) {
+        let sessions = directoryEntries("/sys/class/iscsi_session").compactMap { name in
+            name.hasPrefix("session") ? UInt32(String(name.dropFirst("session".count))) : nil
+        }
+        guard !sessions.isEmpty else { return }
+        guard let handle = try? KernelChannel.tcpTransportHandle(), var channel = try? KernelChannel(transportHandle: handle) else {
+            log.line(
+                "shutdown: session(s) \(sessions.map { String($0) }.joined(separator: ", ")) still in the kernel; no netlink channel to end them"
+            )
+            return
+        }
+        for sessionID in sessions {
+            let target =
+                readText("/sys/class/iscsi_session/session\(sessionID)/targetname")?.split(separator: "\n").first.map(String.init) ?? "?"
+            // connection<session>:<cid>
+            let connectionID =
+                directoryEntries("/sys/class/iscsi_connection").compactMap { name -> UInt32? in
+                    guard name.hasPrefix("connection\(sessionID):") else { return nil }
+                    return UInt32(String(name.dropFirst("connection\(sessionID):".count)))
+                }.first ?? 0
+            let ended = KernelSession.end(
+                sessionID: sessionID, connectionID: connectionID, channel: &channel, deadline: .now().advanced(byMilliseconds: 1000))
+            log.line("shutdown: session \(sessionID) with \(target) was not logged out; \(ended ? "ended it" : "could not end it")")
+        }
     }
 
     /// The mount table is read from /proc: systemd-shutdown binds /proc into the ramdisk
@@ -140,5 +217,40 @@ public enum ShutdownRole {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// How `iscsi.shutdown_timeout=` is split (`ShutdownRole`, `SessionSupervisor`). Pure, so
+/// that the split is tested with numbers.
+public struct ShutdownBudget: Sendable, Equatable {
+    public var boundSeconds: Int
+
+    public init(boundSeconds: Int) { self.boundSeconds = boundSeconds }
+
+    /// Kept back at the end: the shutdown role's own ending of sessions nobody logged out
+    /// (1 s per kernel call at most) and reboot(2)'s final sync.
+    public static let reserveMilliseconds = 2000
+    /// How much longer the shutdown role waits for the answer than the supervisor's bound.
+    public static let answerMarginMilliseconds = 300
+
+    /// The unmount, its sync included: half of the bound. Its writes are what a connection
+    /// cut at this moment waits on, so it gets room for one recovery (Time2Wait and a login).
+    public var unmountMilliseconds: Int { boundSeconds * 1000 / 2 }
+
+    /// When the supervisor's forced logout must be over, counted from the role's start.
+    public var logoutEndMilliseconds: Int {
+        max(unmountMilliseconds, boundSeconds * 1000 - Self.reserveMilliseconds - Self.answerMarginMilliseconds)
+    }
+
+    /// The share of the next other session when `peersLeft` of them and the root's own are
+    /// still to log out: an equal part of what is left.
+    public static func peerShare(remainingMilliseconds: Int, peersLeft: Int) -> Int {
+        max(0, remainingMilliseconds) / (max(0, peersLeft) + 1)
+    }
+
+    /// "N s" with one decimal, for the console.
+    public static func seconds(_ milliseconds: Int) -> String {
+        let tenths = (max(0, milliseconds) + 50) / 100
+        return "\(tenths / 10).\(tenths % 10) s"
     }
 }

@@ -57,7 +57,7 @@ public struct BootParameters: Sendable, Equatable {
     /// The agent's own settings, for `--help` and for suggesting the closest one.
     public static let nativeKeys = [
         "initiator", "chap", "mutual", "replacement_timeout", "noop", "login_timeout", "retries",
-        "boot_timeout", "on_failure", "log",
+        "boot_timeout", "shutdown_timeout", "on_failure", "log",
     ]
     static let dracutISCSIKeys = [
         "initiator", "target.name", "target.ip", "target.port", "target.group", "username", "password",
@@ -243,6 +243,8 @@ public struct BootParameters: Sendable, Equatable {
             try SessionSetting.loginRetries.apply(value, to: &session, parameter: name, source: source)
         case "boot_timeout":
             try SessionSetting.bootTimeout.apply(value, to: &session, parameter: name, source: source)
+        case "shutdown_timeout":
+            try SessionSetting.shutdownTimeout.apply(value, to: &session, parameter: name, source: source)
         case "noop":
             let parts = value.split(separator: ",", omittingEmptySubsequences: false)
             guard parts.count == 2 else {

@@ -67,6 +67,8 @@ extension BootPlan {
             "rounds", session.loginRetries.value.map { "\($0) retries" } ?? "until the boot timeout",
             session.loginRetries.source)
         line("boot timeout", "\(session.bootTimeout.value) s of login attempts", session.bootTimeout.source)
+        line(
+            "shutdown", "within \(session.shutdownTimeout.value) s (unmount, flush, logout)", session.shutdownTimeout.source)
         for (key, value) in session.negotiationOverrides.sorted(by: { $0.key < $1.key }) {
             line(key, value.value, value.source)
         }
@@ -166,6 +168,10 @@ extension BootPlan {
                     "bootTimeout",
                     sourced(.number(self.session.bootTimeout.value), self.session.bootTimeout.source)
                 ),
+                (
+                    "shutdownTimeout",
+                    sourced(.number(self.session.shutdownTimeout.value), self.session.shutdownTimeout.source)
+                ),
             ]
                 + self.session.negotiationOverrides.sorted { $0.key < $1.key }.map {
                     ($0.key, sourced(.string($0.value.value), $0.value.source))
@@ -256,6 +262,7 @@ extension BootPlan {
         words.append("iscsi.login_timeout=\(session.loginTimeout.value)")
         if let rounds = session.loginRetries.value { words.append("iscsi.retries=\(rounds)") }
         words.append("iscsi.boot_timeout=\(session.bootTimeout.value)")
+        words.append("iscsi.shutdown_timeout=\(session.shutdownTimeout.value)")
         words += session.negotiationOverrides.sorted { $0.key < $1.key }.map {
             "rd.iscsi.param=\($0.key)=\($0.value.value)"
         }

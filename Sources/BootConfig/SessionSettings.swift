@@ -27,6 +27,11 @@ public struct SessionSettings: Sendable, Equatable {
     /// ten minutes, about a storage array's cold start. Whichever ends first of this and
     /// `loginRetries` ends the login step.
     public var bootTimeout = Sourced(600, from: .defaultValue)
+    /// Seconds the final stage of a shutdown may take (`iscsi.shutdown_timeout=`): the
+    /// unmount of the old root, the disks' cache flush and every session's logout. Past it
+    /// the machine stops anyway and the console says what was given up on. 30: a healthy
+    /// shutdown takes about a second; the rest is room for one connection recovery.
+    public var shutdownTimeout = Sourced(30, from: .defaultValue)
     /// RFC 7143 keys the user asked to offer differently (HeaderDigest, DataDigest, ...), by key.
     public var negotiationOverrides: [String: Sourced<String>] = [:]
 
@@ -46,7 +51,7 @@ public enum LogLevel: String, Sendable, Equatable, CaseIterable {
 /// One setting that may come from several parameters: which field it sets and how its
 /// value is checked. Shared by `iscsi.*` and `rd.iscsi.param=` so both grammars check alike.
 enum SessionSetting {
-    case replacementTimeout, noopInterval, noopTimeout, loginTimeout, loginRetries, bootTimeout
+    case replacementTimeout, noopInterval, noopTimeout, loginTimeout, loginRetries, bootTimeout, shutdownTimeout
     case negotiated(key: String, allowed: [String]?)
 
     /// open-iscsi node keys (`iscsiadm -m node` names, last component) users put in `rd.iscsi.param=`.
@@ -94,6 +99,8 @@ enum SessionSetting {
             let rounds = try seconds(0...1000)
             settings.loginRetries = Sourced(rounds.value, from: rounds.source)
         case .bootTimeout: settings.bootTimeout = try seconds(1...86400, unit: " seconds, such as 600")
+        // Below 5 s not even a healthy logout with a flush fits; above an hour nobody waits.
+        case .shutdownTimeout: settings.shutdownTimeout = try seconds(5...3600, unit: " seconds, such as 30")
         case .negotiated(let key, let allowed):
             if let allowed {
                 guard allowed.contains(text) else {
@@ -110,5 +117,22 @@ enum SessionSetting {
             }
             settings.negotiationOverrides[key] = Sourced(text, from: source)
         }
+    }
+}
+
+extension SessionSettings {
+    /// `iscsi.shutdown_timeout=` (or `iscsi_root.`) alone, for the shutdown role: it runs in
+    /// the final ramdisk long after the boot's plan, and reads the machine's command line
+    /// again rather than trusting a copy. The last one given wins, as in the full grammar.
+    public static func shutdownTimeout(in commandLine: KernelCommandLine) throws(BootConfigError) -> Sourced<Int> {
+        var settings = SessionSettings()
+        for parameter in commandLine.parameters {
+            guard let value = parameter.value,
+                BootParameters.nativePrefixes.contains(where: { parameter.key == $0 + "shutdown_timeout" })
+            else { continue }
+            try SessionSetting.shutdownTimeout.apply(
+                value, to: &settings, parameter: parameter.name, source: .commandLine(parameter.name))
+        }
+        return settings.shutdownTimeout
     }
 }

@@ -141,6 +141,29 @@ public struct KernelSession: ~Copyable {
         connection.take()?.closeWithReset()
     }
 
+    /// Ends a session whatever process built it (the shutdown role's last resort for one
+    /// whose supervisor did not log it out in time): STOP_CONN(terminate) fails the I/O the
+    /// kernel queued for a recovery, then the connection and the session are destroyed.
+    /// Best effort, each call bounded by `deadline`; whether the session is gone.
+    public static func end(
+        sessionID: UInt32, connectionID: UInt32, channel: inout KernelChannel, deadline: MonotonicInstant
+    ) -> Bool {
+        _ = try? channel.call(
+            channel.request(.stopConnection, sessionID: sessionID, connectionID: connectionID) {
+                $0[ISCSIUEvent.StopConnectionRequest.flag] = StopFlag.terminate.rawValue
+            }, step: "STOP_CONN", deadline: deadline)
+        _ = try? channel.call(
+            channel.request(.destroyConnection, sessionID: sessionID, connectionID: connectionID), step: "DESTROY_CONN", deadline: deadline)
+        do {
+            try channel.call(
+                channel.request(.destroySession) { $0[ISCSIUEvent.DestroySessionRequest.sessionID] = sessionID }, step: "DESTROY_SESSION",
+                deadline: deadline)
+            return true
+        } catch {
+            return false
+        }
+    }
+
     /// Stops a failed connection so it can be re-logged in: STOP_CONN(RECOVER) makes the
     /// kernel queue I/O and start the replacement timer. Since Linux 5.14 the kernel may
     /// already be cleaning the connection up itself and answer ENOTCONN (open-iscsi #387):

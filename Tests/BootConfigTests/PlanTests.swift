@@ -277,6 +277,42 @@ func plan(
         #expect(try plan("iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t iscsi_root.boot_timeout=86400").session.bootTimeout.value == 86400)
     }
 
+    /// `iscsi.shutdown_timeout=`: the bound of the final stage, in the plan and its command
+    /// line, and read alone from a command line by the shutdown role.
+    @Test func shutdownTimeout() throws {
+        let defaults = try plan("iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t")
+        #expect(defaults.session.shutdownTimeout == Sourced(30, from: .defaultValue))
+        #expect(defaults.text.contains("within 30 s (unmount, flush, logout)"))
+        #expect(defaults.commandLine.contains("iscsi.shutdown_timeout=30"))
+        let set = try plan("iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t iscsi.shutdown_timeout=10")
+        #expect(set.session.shutdownTimeout == Sourced(10, from: .commandLine("iscsi.shutdown_timeout=")))
+        #expect(set.commandLine.contains("iscsi.shutdown_timeout=10"))
+        #expect(set.json.contains("\"shutdownTimeout\""))
+        #expect(
+            try SessionSettings.shutdownTimeout(in: KernelCommandLine(parsing: "quiet root=/dev/sda")) == Sourced(30, from: .defaultValue))
+        #expect(
+            try SessionSettings.shutdownTimeout(
+                in: KernelCommandLine(parsing: "iscsi.shutdown_timeout=12 iscsi_root.shutdown_timeout=3600"))
+                == Sourced(3600, from: .commandLine("iscsi_root.shutdown_timeout=")))
+    }
+
+    @Test(arguments: ["", "4", "-5", "10s", "3601", "99999999999"])
+    func badShutdownTimeout(value: String) {
+        let expected = "iscsi.shutdown_timeout=: \"\(value)\" is not a number in range (expected 5-3600 seconds, such as 30)"
+        do {
+            _ = try plan("iscsi=iscsi://10.0.0.1/iqn.2024-01.a:t iscsi.shutdown_timeout=" + value)
+            Issue.record("accepted \(value)")
+        } catch {
+            #expect("\(error)" == expected)
+        }
+        do {
+            _ = try SessionSettings.shutdownTimeout(in: KernelCommandLine(parsing: "iscsi.shutdown_timeout=" + value))
+            Issue.record("accepted \(value)")
+        } catch {
+            #expect("\(error)" == expected)
+        }
+    }
+
     @Test(arguments: ["", "0", "-5", "10m", "86401", "99999999999"])
     func badBootTimeout(value: String) {
         do {

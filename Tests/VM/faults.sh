@@ -23,7 +23,8 @@ source "$VM_LIB/harness.sh"
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-240}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 # FAULT_NAMES stays what scripts/bench-recovery.sh measures; the redirected run is ours.
-readonly SCENARIOS=("${FAULT_NAMES[@]}" connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan busy-target stale-session)
+readonly SCENARIOS=("${FAULT_NAMES[@]}" connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan busy-target stale-session
+    "${SHUTDOWN_FAULT_NAMES[@]}")
 readonly WRITER_BLOCKS=48
 readonly GUEST_APPEND="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 readonly GUEST_APPEND_IPV6="ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
@@ -32,6 +33,7 @@ readonly GUEST_APPEND_VLAN="vlan=eth0.100:eth0 ip=192.168.100.15:::255.255.255.0
 # Boots the writer guest, injects FAULT once 8 blocks are written, and checks the outcome.
 run_fault() (
     [[ "$1" != stale-session ]] || { run_stale_session; exit; }
+    [[ "$1" != shutdown-* ]] || { run_shutdown_fault "$1"; exit; }
     local name="$1" fault="${1%-redirected}" append="$GUEST_APPEND" network=() portal=""
     case "$name" in
     *-ipv6) fault="${name%-ipv6}" append="$GUEST_APPEND_IPV6" network=(--ipv6) portal='\[fd00:10:2::2\]:3260' ;;
@@ -154,6 +156,72 @@ run_stale_session() (
     fault_check_writer "$log" "$image" "$WRITER_BLOCKS"
     echo "the target held the stale $stale; the next boot logged in at the first attempt and replaced it ($left; $(grep -a -m 1 -o 'iscsi-root: login: .*' "$log" | tr -d '\r')); $WRITER_BLOCKS blocks intact, image clean"
 )
+
+# The shutdown under faults: the writer root syncs its blocks, then shuts down through the
+# final ramdisk (guest/writer-shutdown-init) with iscsi.shutdown_timeout=SHUTDOWN_BOUND; the
+# fault, injected when the console shows the shutdown role's first line, meets the unmount
+# (16 MiB not synced yet) and the logout (lib/faults.sh, shutdown_fault_*). QEMU must exit
+# within the bound plus SHUTDOWN_MARGIN s of the host seeing the shutdown role start (TCG,
+# the host's 0.1 s polling and QEMU's own exit), the image hold every synced block and pass
+# e2fsck -fn, and the console show the recovery and the logout, or name what was given up.
+readonly SHUTDOWN_BOUND=10 SHUTDOWN_MARGIN=8
+run_shutdown_fault() (
+    local name="$1" append="$GUEST_APPEND iscsi.shutdown_timeout=$SHUTDOWN_BOUND"
+    local log="$LOG_DIR/fault-$name.log" initrd="$LOG_DIR/fault.initrd.img" image="$LOG_DIR/fault-$name.root.img"
+    local monitor="$LOG_DIR/fault-$name.monitor"
+    append="${append/writer.blocks=$WRITER_BLOCKS/writer.blocks=$SHUTDOWN_BLOCKS}"
+    [[ -f "$initrd" ]] || vm_initramfs_build "$initrd" >/dev/null
+    fault_writer_image "$image" "$VM_REPO_ROOT/Tests/VM/guest/writer-shutdown-init"
+    vm_netns_create
+    VM_TARGET_LOG="$LOG_DIR/fault-$name.tgtd.log" vm_target_start "$image"
+    rm -f "$log" "$monitor"
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --monitor "$monitor" \
+        --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $append" &
+    local qemu=$!
+    fault_wait_for_console "$log" 'shutdown: within [0-9]+ s' 180
+    local seen fault="${name#shutdown-}"
+    seen="$(vm_now_ms)"
+    "shutdown_fault_${fault//-/_}" "$monitor" &
+    local injector=$!
+    local status=0
+    wait "$qemu" || status=$?
+    local off=$(($(vm_now_ms) - seen))
+    wait "$injector" || true
+    fault_thaw_target
+    vm_netns_cleanup
+    ((status != 124)) || vm_fail "QEMU still running after ${BOOT_TIMEOUT} s"
+    ((status == 0)) || vm_fail "QEMU exited with status $status"
+    grep -q 'reboot: Power down' "$log" || vm_fail "the guest did not power off"
+    ((off <= (SHUTDOWN_BOUND + SHUTDOWN_MARGIN) * 1000)) ||
+        vm_fail "the machine was off $off ms after the shutdown role started, more than ${SHUTDOWN_BOUND} s + ${SHUTDOWN_MARGIN} s"
+    fault_check_writer "$log" "$image" "$SHUTDOWN_BLOCKS"
+    local outcome
+    case "$name" in
+    shutdown-connection-deleted | shutdown-target-frozen)
+        grep -q 'shutdown: logged out of ' "$log" || vm_fail "no final logout on the console: $(grep -a 'shutdown: ' "$log" | tail -n 3 | tr -d '\r')"
+        ! grep -q 'gave up' "$log" || vm_fail "gave up although the target was back in time: $(grep -a -m 1 'gave up' "$log" | tr -d '\r')"
+        outcome="logged out"
+        if [[ "$name" == shutdown-connection-deleted ]]; then
+            outcome="$(grep -a -m 1 -o 'operational again .* ms' "$log" | tr -d '\r')" || vm_fail "the console shows no recovery during the shutdown"
+            outcome+="; logged out"
+        fi
+        ;;
+    *)
+        outcome="$(grep -a -E 'shutdown: .*(gave up|not answered|without a logout)' "$log" | sed 's/.*shutdown: //' | tr -d '\r' | paste -s -d '|')"
+        [[ -n "$outcome" ]] || vm_fail "the console does not say what was given up: $(grep -a 'shutdown: ' "$log" | tail -n 3 | tr -d '\r')"
+        ;;
+    esac
+    local guest
+    guest="$(shutdown_guest_ms "$log")"
+    echo "off ${off} ms after the shutdown role started (guest: ${guest} ms; bound ${SHUTDOWN_BOUND} s); $outcome; $SHUTDOWN_BLOCKS blocks intact, image clean"
+)
+readonly SHUTDOWN_BLOCKS=8
+
+# Milliseconds between the console's "shutdown: within" line and the kernel's power-down line.
+shutdown_guest_ms() {
+    awk '/shutdown: within/ && !a { split($1, t, "."); a = t[1] * 1000 + t[2] }
+        /reboot: Power down/ && a { split($1, t, "."); print t[1] * 1000 + t[2] - a; exit }' "$1"
+}
 
 # The seconds of busy-target.py's first line matching PATTERN.
 proxy_time() { grep -E -m 1 "^busy-target: [0-9.]+ .*$2" "$1" | awk '{ print $2 }'; }

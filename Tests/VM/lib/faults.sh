@@ -19,6 +19,37 @@
 # shellcheck disable=SC2034 # used by the scripts that source this one
 readonly FAULT_NAMES=(connection-deleted connection-killed target-restarted target-restarted-late target-frozen link-dropped)
 
+# The faults of the shutdown scenarios (faults.sh shutdown-*), injected once the console shows
+# the shutdown role starting (its unmount): shutdown_fault_NAME MONITOR.
+# shellcheck disable=SC2034 # used by the scripts that source this one
+readonly SHUTDOWN_FAULT_NAMES=(shutdown-connection-deleted shutdown-target-frozen shutdown-target-killed shutdown-link-down)
+
+# The connection cut as the unmount starts: the target is there, so it is recovered in time.
+shutdown_fault_connection_deleted() { fault_connection_deleted; }
+
+# Frozen 3 s, within the unmount's half of the bound: the unmount waits, then the flush
+# and the logout go through.
+shutdown_fault_target_frozen() {
+    local pid
+    pid="$(fault_tgtd_pid)"
+    kill -STOP "$pid"
+    sleep 3
+    kill -CONT "$pid"
+}
+
+# Killed for good: nothing answers again, the guest must give up within the bound.
+shutdown_fault_target_killed() { kill -KILL "$(fault_tgtd_pid)"; }
+
+# The guest's link down for good (QEMU monitor).
+shutdown_fault_link_down() { fault_qemu_monitor "$1" "set_link n0 off"; }
+
+# A frozen tgtd would hold the cleanup's tgtadm calls: let it run again (no-op otherwise).
+fault_thaw_target() {
+    local pid
+    pid="$(fault_tgtd_pid || true)"
+    [[ -z "$pid" ]] || kill -CONT "$pid" 2>/dev/null || true
+}
+
 fault_wait_for_console() {
     local log="$1" pattern="$2" seconds="$3" waited=0
     until grep -q -E "$pattern" "$log" 2>/dev/null; do
