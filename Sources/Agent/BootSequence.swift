@@ -346,10 +346,16 @@ public enum BootSequence {
                 let plans = try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)
                 for sessionPlan in plans {
                     let session: KernelSession
+                    // Even rounds pass through the security stage, where tgt replaces the stale
+                    // session of an unclean reboot; odd rounds skip it, so that a target that
+                    // closes the connection on AuthMethod=None (LIO enforcing CHAP) answers
+                    // "authentication failed" there and the wait ends (`LoginConfiguration.securityStage`).
+                    var attemptPlan = sessionPlan
+                    attemptPlan.login.securityStage = round % 2 == 0 ? .always : .whenAuthenticating
                     do throws(KernelSessionError) {
                         let channel: KernelChannel
                         do { channel = try KernelChannel(transportHandle: handle) } catch { throw .kernel(.system(error)) }
-                        session = try KernelSession.establish(sessionPlan, channel: channel)
+                        session = try KernelSession.establish(attemptPlan, channel: channel)
                     } catch {
                         var attempt = "\(target.name.value) at \(sessionPlan.portal.description): \(error)"
                         if let note = missingRouteNote(to: sessionPlan.portal.host, from: interface) {
@@ -418,6 +424,8 @@ public enum BootSequence {
             initiatorName: initiatorName, targetName: target.name.value,
             isid: isid(initiatorName: initiatorName, target: target.name.value),
             portalDescription: "")
+        // Recovery and the sessions after the first replace what the target may still hold.
+        login.securityStage = .always
         if var chap = target.credentials?.value {
             // Only mutual CHAP needs a challenge of ours, and it must be unguessable: a
             // blocking getrandom(2), which waits until the kernel's pool is ready (about a

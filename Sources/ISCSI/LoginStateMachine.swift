@@ -22,8 +22,11 @@ public struct LoginConfiguration: Sendable {
     /// (AuthMethod=None) or starts in the operational stage, one round trip sooner (RFC 7143
     /// §6.3: the stage is optional). Some targets (tgt) look for a session with the same ISID,
     /// to reinstate it (§6.3.5), only in the security stage: skipping it leaves the session of
-    /// an unclean reboot or a silent link loss on the target beside the new one.
-    public var securityStage: SecurityStage = .always
+    /// an unclean reboot or a silent link loss on the target beside the new one. But a target
+    /// that enforces CHAP may answer AuthMethod=None by closing the connection (LIO), where the
+    /// operational stage gets a clear "authentication failed" (0x0201): tools that report what
+    /// a target said keep the default; the boot's kernel sessions choose per attempt.
+    public var securityStage: SecurityStage = .whenAuthenticating
     public var parameters = InitiatorParameters()
     /// Where we connect, for messages ("target … not found at 10.0.2.2:3260").
     public var portalDescription: String

@@ -7,8 +7,7 @@ import Testing
     static let isid: [UInt8] = [0x80, 1, 2, 3, 4, 5]
     static let target = "iqn.2024-01.example:root1"
 
-    /// Most tests drive the stages after the first request; they start without the security
-    /// stage unless they ask for it (`securityStage`).
+    /// The default (`.whenAuthenticating`) unless a test asks for the security stage.
     static func configuration(
         _ authentication: LoginConfiguration.Authentication = .none, securityStage: LoginConfiguration.SecurityStage = .whenAuthenticating
     ) -> LoginConfiguration {
@@ -20,13 +19,11 @@ import Testing
         return configuration
     }
 
-    /// By default a normal session declares AuthMethod=None in the security stage and asks to
-    /// move on at once: a target that reinstates sessions only there (tgt) replaces a stale one
-    /// with the same ISID (RFC 7143 §6.3.5).
-    @Test func loginDeclaresNoAuthenticationInTheSecurityStageByDefault() throws {
-        var configuration = LoginConfiguration(
-            initiatorName: "iqn.2024-01.example:client", targetName: Self.target, isid: Self.isid, portalDescription: "10.0.2.2:3260")
-        configuration.initiatorTaskTag = 0x77
+    /// With `.always` a normal session declares AuthMethod=None in the security stage and asks
+    /// to move on at once: a target that reinstates sessions only there (tgt) replaces a stale
+    /// one with the same ISID (RFC 7143 §6.3.5).
+    @Test func loginDeclaresNoAuthenticationInTheSecurityStage() throws {
+        let configuration = Self.configuration(securityStage: .always)
         var machine = LoginStateMachine(configuration: configuration)
         let first = machine.start()
         #expect(first.currentStage == .securityNegotiation && first.nextStage == .operationalNegotiation && first.transit)
@@ -112,10 +109,12 @@ import Testing
         }
     }
 
-    /// Without CHAP and `.whenAuthenticating` the login starts in the operational stage: one
-    /// round trip (RFC 7143 §6.3).
+    /// Without CHAP, by default, the login starts in the operational stage: one round trip
+    /// (RFC 7143 §6.3), and a target enforcing CHAP answers "authentication failed".
     @Test func loginWithoutAuthentication() throws {
-        var machine = LoginStateMachine(configuration: Self.configuration())
+        var machine = LoginStateMachine(
+            configuration: LoginConfiguration(
+                initiatorName: "iqn.2024-01.example:client", targetName: Self.target, isid: Self.isid, portalDescription: "10.0.2.2:3260"))
         let first = machine.start()
         #expect(first.currentStage == .operationalNegotiation && first.nextStage == .fullFeaturePhase && first.transit)
         let keys = try Self.keys(first)
