@@ -99,12 +99,15 @@ report = json.loads(sys.stdin.read())
 $check
 " <<<"$json" || vm_fail "$run: $(vm_rootfs_read "$image" "/var/log/bench/$run.err" | tail -n 3 | tr '\n' ' ')"
 }
-ours() { figure "ours-$1" 'print(f"{report[\"kibibytesPerSecond\"] / 1024:.1f}")'; }
-theirs() { figure "fio-$1" "print(f\"{report['jobs'][0]['$1']['bw_bytes'] / 1048576:.1f}\")"; }
+ours() { figure "ours-$1" 'print("%.1f" % (report["kibibytesPerSecond"] / 1024))'; }
+theirs() { figure "fio-$1" "print('%.1f' % (report['jobs'][0]['$1']['bw_bytes'] / 1048576))"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
-our_read="$(ours seq-read)" their_read="$(theirs read)"
-our_write="$(ours seq-write)" their_write="$(theirs write)"
+# One assignment each: a failing substitution then stops the script (set -e).
+our_read="$(ours seq-read)"
+their_read="$(theirs read)"
+our_write="$(ours seq-write)"
+their_write="$(theirs write)"
 echo "DVT kernel path vs fio (psync, O_DIRECT), same guest (TCG), LUN 2 on tgtd: ${SCRATCH_MIB} MiB file, $TRANSFER_BYTES-byte transfers, queue depth 1, ${SECONDS_PER_RUN} s each"
 printf '%-34s %14s %14s %8s\n' "measure" "iscsi-root" "fio" "ratio"
 printf '%-34s %14s %14s %8s\n' "sequential read (MiB/s)" "$our_read" "$their_read" "$(ratio "$our_read" "$their_read")"
