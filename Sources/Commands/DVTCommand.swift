@@ -19,6 +19,8 @@ public enum DVTCommand: Command {
                iscsi-root dvt --kernel PORTAL TARGET-IQN [--script 'CMD ARGS... {device}'] [the sweep's options]
                iscsi-root dvt --block-device /dev/sdX [--script 'CMD ARGS... {device}']
                               [--write --lba-range START-END] [--timeout MS] [--json]
+               iscsi-root dvt --block-device /dev/sdX --bench seq-read|seq-write [--bench-seconds S]
+                              [--transfer-size BYTES] [--write --lba-range START-END] [--json]
                iscsi-root dvt PORTAL TARGET-IQN --bench MODE [--bench-seconds S] [--transfer-size BYTES]
                               [--queue-depth N] [--write --lba-range START-END] [OPTIONS] [--json]
 
@@ -78,7 +80,8 @@ public enum DVTCommand: Command {
                                     (needs --write and --lba-range) or rand-read
           --bench-seconds S         how long to measure (default 10)
           --transfer-size BYTES     bytes per command (default 1048576; rand-read 4096)
-          --queue-depth N           commands in flight (default 16)
+          --queue-depth N           commands in flight (default 16; --block-device: 1, one
+                                    O_DIRECT pread/pwrite at a time)
         \(LoginOptions.help)
           --json                    print JSON instead of a table
 
@@ -517,7 +520,7 @@ private func compact(_ text: String) -> String {
 }
 
 /// One decimal place, without Foundation's formatting.
-private func decimal(_ value: Double) -> String {
+func decimal(_ value: Double) -> String {
     let tenths = Int((value * 10).rounded())
     return "\(tenths / 10).\(tenths % 10)"
 }

@@ -64,11 +64,15 @@ extension DVTCommand {
         var mode: ValidationMode
         var timeoutMilliseconds: Int
         var json: Bool
+        /// `--bench seq-read|seq-write`: a throughput figure instead of the check.
+        var bench: Benchmark.Mode?
+        var benchSeconds: Int
+        var transferBytes: Int
     }
 
     /// The options that make no sense for one run on a disk that is already logged in.
     static let sweepOnlyOptions = [
-        "--kernel", "--keys", "--values", "--exhaustive", "--iterations", "--seed", "--bench", "--lun", "--initiator", "--chap-user",
+        "--kernel", "--keys", "--values", "--exhaustive", "--iterations", "--seed", "--lun", "--initiator", "--chap-user",
         "--mutual-user", "--header-digest", "--data-digest",
     ]
 
@@ -90,10 +94,25 @@ extension DVTCommand {
         let operation = try parsed.value("--script").map { (text) throws(UsageError) -> TestOperation in
             do throws(TestScriptError) { return .script(try TestScript(text)) } catch { throw UsageError(error.description) }
         }
+        let bench = try parsed.value("--bench").map { (text) throws(UsageError) -> Benchmark.Mode in
+            guard let mode = Benchmark.Mode(rawValue: text), mode != .randomRead else {
+                throw UsageError("--bench \"\(text)\" is not a mode for --block-device (expected seq-read or seq-write)")
+            }
+            return mode
+        }
+        if bench == .sequentialWrite, mode == .readOnly {
+            throw UsageError("--bench seq-write writes: it needs --write and --lba-range START-END")
+        }
+        if bench != nil, operation != nil { throw UsageError("--bench measures; it does not run --script") }
+        // One pread/pwrite at a time: the figure compares with fio's psync engine at depth 1.
+        if let depth = try parsed.integer("--queue-depth", in: 1...1024), depth != 1 {
+            throw UsageError("--queue-depth \(depth): --block-device --bench issues one command at a time (expected 1)")
+        }
         return BlockDeviceRequest(
             device: device, operation: operation ?? .builtIn, mode: mode,
             timeoutMilliseconds: try parsed.integer("--timeout", in: 1...3_600_000) ?? LoginOptions.defaultTimeoutMilliseconds,
-            json: parsed.flag("--json"))
+            json: parsed.flag("--json"), bench: bench, benchSeconds: try parsed.integer("--bench-seconds", in: 1...3600) ?? 10,
+            transferBytes: try parsed.integer("--transfer-size", in: 512...16_777_216) ?? 1_048_576)
     }
 
     static func runOnBlockDevice(_ request: BlockDeviceRequest) -> ExitStatus {
@@ -114,6 +133,7 @@ extension DVTCommand {
             printError("iscsi-root dvt: refusing --block-device \(request.device): \(problem); choose a disk nothing uses")
             return .failure
         }
+        if let bench = request.bench { return benchBlockDevice(bench, path: "/dev/\(name)", request: request) }
         let session = DiskSession.of(disk: name)
         let keys: [(SweepKey, String)] = SweepKey.swept.compactMap { key in session?.keys[key.rawValue].map { (key, $0) } }
         let log = KernelLogReader()
@@ -181,5 +201,35 @@ extension DVTCommand {
             print(text)
         }
         return ran.failure == nil ? .success : .failure
+    }
+
+    static func benchBlockDevice(_ mode: Benchmark.Mode, path: String, request: BlockDeviceRequest) -> ExitStatus {
+        var lbas: ClosedRange<UInt64>?
+        if case .write(let range) = request.mode { lbas = range }
+        let benchmark = BlockDeviceBenchmark(
+            device: path, mode: mode, transferBytes: request.transferBytes, seconds: request.benchSeconds, lbas: lbas)
+        let result: Benchmark.Result
+        do throws(ValidationFailure) {
+            result = try benchmark.run()
+        } catch {
+            printError("iscsi-root dvt --block-device \(path) --bench \(mode.rawValue): \(error)")
+            return .failure
+        }
+        if request.json {
+            print(
+                JSON.object([
+                    ("device", .string(path)), ("mode", .string(mode.rawValue)), ("transferBytes", .number(request.transferBytes)),
+                    ("queueDepth", .number(1)), ("operations", .number(result.operations)), ("bytes", .number(result.bytes)),
+                    ("microseconds", .number(Int(result.nanoseconds / 1000))),
+                    ("kibibytesPerSecond", .number(Int(result.mebibytesPerSecond * 1024))),
+                    ("operationsPerSecond", .number(Int(result.operationsPerSecond))),
+                ]).rendered())
+        } else {
+            print(
+                "\(mode.rawValue) on \(path): \(request.transferBytes)-byte O_DIRECT transfers, queue depth 1, "
+                    + "\(decimal(Double(result.nanoseconds) / 1e9)) s: \(decimal(result.mebibytesPerSecond)) MiB/s, \(Int(result.operationsPerSecond)) IOPS"
+            )
+        }
+        return .success
     }
 }

@@ -15,6 +15,11 @@ import Testing
         ["--block-device", "/dev/sdb", "--kernel"],
         ["127.0.0.1:9", "--block-device", "/dev/sdb"],
         ["--block-device", "/dev/sdb", "--write"],
+        // --block-device --bench: sequential only, one command at a time, writes inside a range.
+        ["--block-device", "/dev/sdb", "--bench", "rand-read"],
+        ["--block-device", "/dev/sdb", "--bench", "seq-write"],
+        ["--block-device", "/dev/sdb", "--bench", "seq-read", "--queue-depth", "4"],
+        ["--block-device", "/dev/sdb", "--bench", "seq-read", "--script", "true"],
     ])
     func unusableCombinationsAreUsageErrors(arguments: [String]) {
         #expect(DVTCommand.run(arguments) == .usage)
