@@ -74,7 +74,8 @@ public enum DHCPClient {
     /// A seed that differs between machines and boots. `getrandom` without blocking: before
     /// the kernel's pool is initialized (early boot on older kernels) it fails rather than
     /// stalls, and then the MAC address (unique per machine) mixed with the clock serves.
-    private static func randomSeed(_ hardwareAddress: MACAddress) -> UInt64 {
+    /// The DHCPv6 client seeds its state machine with it too.
+    static func randomSeed(_ hardwareAddress: MACAddress) -> UInt64 {
         var seed: UInt64 = 0
         if getrandom(&seed, MemoryLayout<UInt64>.size, UInt32(GRND_NONBLOCK)) == MemoryLayout<UInt64>.size {
             return seed

@@ -26,7 +26,7 @@ public enum DHCPv6Client {
             throw .system(step: "open a UDP socket on [\(linkLocal)%\(link.name)]:\(clientPort) for DHCPv6", error)
         }
         let start = MonotonicInstant.now()
-        var machine = DHCPv6ClientStateMachine(configuration: configuration, seed: randomSeed(configuration.hardwareAddress))
+        var machine = DHCPv6ClientStateMachine(configuration: configuration, seed: DHCPClient.randomSeed(configuration.hardwareAddress))
         var timer = deadline
         var actions = machine.start(now: start)
         var lastSender: IPv6Address?
@@ -69,16 +69,6 @@ public enum DHCPv6Client {
                 actions = machine.timerFired(now: now)
             }
         }
-    }
-
-    /// As the DHCPv4 client's seed: `getrandom` without blocking, else the MAC and the clock.
-    private static func randomSeed(_ hardwareAddress: MACAddress) -> UInt64 {
-        var seed: UInt64 = 0
-        if getrandom(&seed, MemoryLayout<UInt64>.size, UInt32(GRND_NONBLOCK)) == MemoryLayout<UInt64>.size {
-            return seed
-        }
-        let mac = hardwareAddress.bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return mac ^ UInt64(bitPattern: MonotonicInstant.now().nanoseconds)
     }
 }
 
