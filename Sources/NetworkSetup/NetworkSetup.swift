@@ -355,8 +355,9 @@ public enum NetworkSetup {
     static func hostRoute(
         to target: IPAddress, address: InterfaceAddress, routes: [Route], gateway: IPAddress?, interfaceIndex: Int32
     ) -> Route? {
+        // A link-local target is on the link by definition: the kernel's fe80::/64 reaches it.
         guard target.addressFamily == address.address.addressFamily, !address.isOnLink(target),
-            !routes.contains(where: { $0.covers(target) })
+            linkLocalAddress(target) == nil, !routes.contains(where: { $0.covers(target) })
         else { return nil }
         return Route(
             destination: target, prefixLength: target.maximumPrefixLength, gateway: gateway,
