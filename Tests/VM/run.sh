@@ -419,7 +419,7 @@ scenario_ipv6_link_local() (
     vm_boot_from_iscsi ipv6-link-local "ip=eth0:link6 iscsi=iscsi://[fe80::2%eth0]/$IQN/1 $ROOT_RW" --link-local \
         --expect 'iscsi-root: network: eth0 fe80::5054:ff:fe12:3456/64; DAD [0-9]+ ms' \
         --expect "iscsi-root: login: ${IQN//./\\.} at \\[fe80::2%eth0\\]:3260 as " \
-        --expect 'VM-MARKER: iscsi-connection persistent=fe80::2%eth0:3260 address=fe80:0000:0000:0000:0000:0000:0000:0002$'
+        --expect 'VM-MARKER: iscsi-connection persistent_address=fe80::2%eth0 persistent_port=3260 address=fe80:0000:0000:0000:0000:0000:0000:0002$'
 )
 
 # The same link with dracut's grammar and no zone: the plan takes eth0, the only interface

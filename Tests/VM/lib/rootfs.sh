@@ -16,7 +16,7 @@
 #   VM-MARKER: root-file-written path=/var/log/iscsi-root-boots     (read-write root)
 #   VM-MARKER: root-read-only-write-refused          (read-only root: the write failed)
 #   VM-MARKER: root-read-only-write-succeeded        (read-only root, yet the write worked)
-#   VM-MARKER: iscsi-connection persistent=HOST:PORT address=HOST   (each kernel connection)
+#   VM-MARKER: iscsi-connection persistent_address=HOST persistent_port=PORT address=HOST
 #   VM-MARKER: root-poweroff
 # shellcheck shell=bash
 # shellcheck source=common.sh
@@ -89,7 +89,7 @@ esac
 [ -d /sys/class ] || mount -t sysfs sysfs /sys 2>/dev/null
 for connection in /sys/class/iscsi_connection/*; do
     [ -r "$connection/persistent_address" ] || continue
-    echo "VM-MARKER: iscsi-connection persistent=$(cat "$connection/persistent_address"):$(cat "$connection/persistent_port") address=$(cat "$connection/address" 2>/dev/null)"
+    echo "VM-MARKER: iscsi-connection persistent_address=$(cat "$connection/persistent_address") persistent_port=$(cat "$connection/persistent_port") address=$(cat "$connection/address" 2>/dev/null)"
 done
 echo "diskless boot from iSCSI ok"
 echo "VM-MARKER: root-poweroff"
