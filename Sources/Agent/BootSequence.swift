@@ -113,7 +113,7 @@ public enum BootSequence {
             )
         }
 
-        var targets = plan.targets
+        var targets = plan.targets.map { $0.reachingLinkLocalPortals(through: interface.name) }
         if targets.isEmpty, plan.targetFromDHCP != nil {
             var frameworkRootPath: String?
             if case .hook(let options) = mode { frameworkRootPath = options.rootPath }
@@ -271,6 +271,8 @@ public enum BootSequence {
             method = .ipv6AutoconfigurationOrDHCPv6
         case .dhcp6:
             method = .dhcpv6
+        case .link6:
+            method = .ipv6LinkLocal
         default:
             method = .dhcp
         }

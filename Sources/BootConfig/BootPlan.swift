@@ -142,3 +142,18 @@ extension TargetPlan {
         networkDevice = spec.networkDevice
     }
 }
+
+extension TargetPlan {
+    /// The target with `interface` as the zone of each link-local portal that has none (an
+    /// iBFT target's, whose NIC the plan knows by MAC only): the boot calls this with the
+    /// interface it configured, the only link such a portal can be on.
+    public func reachingLinkLocalPortals(through interface: String) -> TargetPlan {
+        var target = self
+        for index in target.portals.indices {
+            if let address = target.portals[index].value.linkLocalAddress, address.zone == nil {
+                target.portals[index].value.host = address.withZone(interface).description
+            }
+        }
+        return target
+    }
+}

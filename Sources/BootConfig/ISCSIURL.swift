@@ -57,7 +57,7 @@ public enum ISCSIURL {
                     parameter, at: "host", token: String(authority), problem: "has no closing ]",
                     expected: "[IPv6 address]")
             }
-            host = authority[...close]
+            host = percentDecodedZone(authority[...close])
             let after = authority[authority.index(after: close)...]
             guard after.isEmpty || after.hasPrefix(":") else {
                 throw BootConfigError(
@@ -102,6 +102,16 @@ public enum ISCSIURL {
         return .init(
             spec: TargetSpec(name: name, portal: portal, lun: lun, credentials: credentials),
             chapUserWithoutSecret: userWithoutSecret)
+    }
+
+    /// `[fe80::2%25eth0]`, RFC 6874's form of a zone inside a URI, as `[fe80::2%eth0]`; the
+    /// plain `%eth0` is taken too, as most URL parsers do. A numeric zone in the URI form is
+    /// `%25` followed by the index (`%252` is index 2).
+    private static func percentDecodedZone(_ host: Substring) -> Substring {
+        guard let percent = host.firstIndex(of: "%") else { return host }
+        let zone = host[host.index(after: percent)...]
+        guard zone.hasPrefix("25"), zone.utf8.count > 3 else { return host }
+        return host[...percent] + zone.dropFirst(2)
     }
 
     /// One parsed `iscsi=` value.

@@ -120,6 +120,7 @@ private struct PlanResolver {
                 ))
         }
         let interfaces = try self.interfaces(useFirmwareNICs: targetsFromFirmware)
+        try resolveZones(&targets, interfaces: interfaces)
         return BootPlan(
             interfaces: interfaces, nameservers: parameters.nameservers, routes: parameters.routes,
             vlans: parameters.vlans,
@@ -317,7 +318,6 @@ private struct PlanResolver {
                 interfaces[index].mac = Sourced(named.mac, from: .commandLine("ifname="))
             }
             checkGateway(interfaces[index])
-            noteUnimplementedMethod(interfaces[index])
         }
         return interfaces
     }
@@ -368,22 +368,6 @@ private struct PlanResolver {
         }
     }
 
-    /// The IPv6 methods the agent does not speak yet, said in the plan and at boot rather than
-    /// silently replaced: what the boot does instead, and what works today.
-    private mutating func noteUnimplementedMethod(_ interface: InterfacePlan) {
-        let instead: String
-        switch interface.method {
-        case .link6: instead = "link-local-only configuration is not implemented yet: the boot asks DHCPv4 on this interface"
-        default: return
-        }
-        warnings.append(
-            PlanWarning(
-                "\(interface.source)",
-                instead
-                    + "; for IPv6 use ip=auto6 (router advertisements), ip=dhcp6 or a static ip=[address]::[gateway]:prefix::device:none"
-            ))
-    }
-
     private mutating func checkGateway(_ interface: InterfacePlan) {
         guard interface.method == .static, let address = interface.address,
             let gateway = interface.gateway, let prefix = interface.prefixLength
@@ -395,6 +379,62 @@ private struct PlanResolver {
                     "gateway \(gateway) is outside the subnet \(address)/\(prefix); the route to it may not work"
                 ))
         }
+    }
+
+    // MARK: Link-local portals
+
+    /// A link-local portal is reachable only through one interface, which its zone names.
+    /// Without a zone it takes the name of the only interface the plan brings up (an iBFT
+    /// target: its NIC's, named at boot when the NIC is known by MAC only); a zone naming an
+    /// interface the plan does not configure is only warned about, since it may exist at boot.
+    private mutating func resolveZones(_ targets: inout [TargetPlan], interfaces: [InterfacePlan])
+        throws(BootConfigError)
+    {
+        let names = interfaces.compactMap { $0.device } + parameters.vlans.map { $0.value.name }
+        for targetIndex in targets.indices {
+            for portalIndex in targets[targetIndex].portals.indices {
+                let portal = targets[targetIndex].portals[portalIndex]
+                guard let address = portal.value.linkLocalAddress else { continue }
+                if let zone = address.zone {
+                    if !names.contains(zone), UInt32(zone) == nil {
+                        warnings.append(
+                            PlanWarning(
+                                "\(portal.source)",
+                                "the zone of \(portal.value) names interface \(zone), which the plan does not configure (it configures \(Self.describe(interfaces))); the login goes through \(zone) only if it exists and is up at boot"
+                            ))
+                    }
+                    continue
+                }
+                if case .firmware = portal.source {
+                    // The iBFT ties the target to a NIC (by index) that it names by MAC only:
+                    // the boot puts the configured interface's name in as the zone.
+                    continue
+                }
+                guard interfaces.count == 1, let device = interfaces[0].device else {
+                    throw BootConfigError(
+                        Self.parameterName(portal.source), at: "server", token: "[\(address)]",
+                        problem: interfaces.count == 1
+                            ? "is link-local without a zone, and the interface the plan brings up (\(Self.describe(interfaces))) has no name to take as its zone"
+                            : "is link-local without a zone, and the plan brings up \(interfaces.count) interfaces (\(Self.describe(interfaces)))",
+                        expected:
+                            "the interface as the zone, e.g. [\(address)%\(names.first ?? "eth0")], or a single ip=<interface>:… to take it from"
+                    )
+                }
+                targets[targetIndex].portals[portalIndex].value.host = address.withZone(device).description
+            }
+        }
+    }
+
+    /// The plan's interfaces for a message: names, else MACs, else how the boot finds one.
+    private static func describe(_ interfaces: [InterfacePlan]) -> String {
+        interfaces.map { $0.device ?? $0.mac.map { "the NIC with MAC \($0.value)" } ?? "the first interface with carrier" }
+            .joined(separator: ", ")
+    }
+
+    /// The parameter as written, for an error about a value from `source`.
+    private static func parameterName(_ source: ValueSource) -> String {
+        if case .commandLine(let parameter) = source { return parameter }
+        return "\(source)"
     }
 
     // MARK: Initiator

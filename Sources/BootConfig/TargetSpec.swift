@@ -31,11 +31,41 @@ public struct TargetSpec: Sendable, Equatable {
 /// The grammars' side of the protocol's `Portal` (one type for the boot plan and the login):
 /// how a grammar reads a host and a port, with errors that name the parameter.
 extension Portal {
-    /// The host as an IP address; nil for a DNS name (resolved by the agent after the network is up).
-    public var address: IPAddress? { IPAddress(host) }
+    /// The host as an IP address (an IPv6 one with its zone, if it has one); nil for a DNS
+    /// name (resolved by the agent after the network is up).
+    public var address: IPAddress? { IPAddress(host, allowingZone: true) }
 
-    /// Parses a host: an IPv4 address, a bracketed IPv6 address, or a DNS name.
+    /// The link-local IPv6 address of the host, with its zone if it has one; nil for any
+    /// other host.
+    public var linkLocalAddress: IPv6Address? {
+        guard case .v6(let v6) = address, v6.isLinkLocal else { return nil }
+        return v6
+    }
+
+    /// Parses a host: an IPv4 address, a bracketed IPv6 address (a link-local one may carry
+    /// its interface as a zone, `[fe80::2%eth0]`), or a DNS name.
     static func host(_ text: Substring, parameter: String) throws(BootConfigError) -> String {
+        if let percent = text.firstIndex(of: "%") {
+            let zone = text[text.index(after: percent)..<(text.hasSuffix("]") ? text.index(before: text.endIndex) : text.endIndex)]
+            guard IPv6Address.isValidZone(zone) else {
+                throw BootConfigError(
+                    parameter, at: "server", token: String(text), problem: "has a zone that is not an interface name",
+                    expected: "[fe80::<address>%<interface>] with an interface name of 1-15 characters or an index, e.g. [fe80::2%eth0]")
+            }
+            guard case .v6(let v6) = IPAddress(text, allowingZone: true) else {
+                throw BootConfigError(
+                    parameter, at: "server", token: String(text), problem: "is not an IPv6 address with a zone",
+                    expected: "fe80::<address>%<interface>, e.g. [fe80::2%eth0]")
+            }
+            guard v6.isLinkLocal else {
+                throw BootConfigError(
+                    parameter, at: "server", token: String(text),
+                    problem: "has a zone (%\(zone)) but is not a link-local address",
+                    expected: "a zone only on a link-local address (fe80::/10), e.g. [fe80::2%eth0]; [\(v6.withZone(nil))] without %\(zone)"
+                )
+            }
+            return v6.description
+        }
         if let address = IPAddress(text) { return address.description }
         let isName =
             !text.isEmpty && text.utf8.count <= 253

@@ -23,8 +23,9 @@ public enum PlanCommand: Command {
         Exit status 2 on bad input, with the parameter, the token and what was expected.
 
         The agent's own parameters:
-          iscsi=iscsi://[user@]host[:port]/<target name>[/<LUN>]   (IPv6 host in [brackets];
-              port 3260; no LUN: the first LUN that is a disk); or an RFC 4173 root path
+          iscsi=iscsi://[user@]host[:port]/<target name>[/<LUN>]   (IPv6 host in [brackets],
+              a link-local one with its interface: [fe80::2%eth0]; port 3260; no LUN: the
+              first LUN that is a disk); or an RFC 4173 root path
               [iscsi:][user:password@]<server>:[6]:[port]:[LUN]:<target name>. Repeat iscsi= for
               more targets or more portals of one target (tried in order on recovery). Every
               target is a session: the first holds the root and is the one the boot waits for,

@@ -65,10 +65,44 @@ public struct IPv4Address: Hashable, Sendable, Comparable, CustomStringConvertib
 public struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
     /// The 16 bytes in network order.
     public var bytes: [UInt8]
+    /// The zone of a scoped address (RFC 4007 §11): the interface a link-local address is
+    /// reached through, by name (`eth0`) or index (`2`); nil when none was given.
+    public var zone: String?
 
-    public init?(bytes: some Collection<UInt8>) {
+    public init?(bytes: some Collection<UInt8>, zone: String? = nil) {
         guard bytes.count == 16 else { return nil }
         self.bytes = Array(bytes)
+        self.zone = zone
+    }
+
+    /// Parses the text as `init?(_:)` does, with an optional `%zone` after the address when
+    /// `allowingZone` (a portal's host); a zone must be a valid interface name or index.
+    public init?(_ text: some StringProtocol, allowingZone: Bool) {
+        guard allowingZone, let percent = text.firstIndex(of: "%") else {
+            self.init(text)
+            return
+        }
+        let zone = text[text.index(after: percent)...]
+        guard IPv6Address.isValidZone(zone), let address = IPv6Address(text[..<percent]) else { return nil }
+        self = address
+        self.zone = String(zone)
+    }
+
+    /// A Linux interface name (1-15 bytes without `/`, `:`, `%`, brackets or blanks, as
+    /// `dev_valid_name` allows) or a decimal interface index.
+    public static func isValidZone(_ zone: some StringProtocol) -> Bool {
+        (1...15).contains(zone.utf8.count) && zone != "." && zone != ".."
+            && zone.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && !"/:%[]".utf8.contains($0) }
+    }
+
+    /// fe80::/10, the addresses that need a zone to say which link they are on.
+    public var isLinkLocal: Bool { bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 }
+
+    /// The same address with `zone` (nil: without one).
+    public func withZone(_ zone: String?) -> IPv6Address {
+        var copy = self
+        copy.zone = zone
+        return copy
     }
 
     /// Parses RFC 4291 §2.2 text: eight groups of up to four hex digits, one `::` for a run of
@@ -141,8 +175,9 @@ public struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
         func text(_ range: Range<Int>) -> String {
             groups[range].map { String($0, radix: 16) }.joined(separator: ":")
         }
-        guard bestStart >= 0 else { return text(0..<8) }
-        return text(0..<bestStart) + "::" + text((bestStart + bestLength)..<8)
+        let scope = zone.map { "%\($0)" } ?? ""
+        guard bestStart >= 0 else { return text(0..<8) + scope }
+        return text(0..<bestStart) + "::" + text((bestStart + bestLength)..<8) + scope
     }
 }
 
@@ -151,15 +186,16 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     case v4(IPv4Address)
     case v6(IPv6Address)
 
-    /// Parses dotted IPv4, or IPv6 with or without square brackets.
-    public init?(_ text: some StringProtocol) {
+    /// Parses dotted IPv4, or IPv6 with or without square brackets; with `allowingZone`, an
+    /// IPv6 address may end in `%zone` (`[fe80::1%eth0]`), as a portal's host may.
+    public init?(_ text: some StringProtocol, allowingZone: Bool = false) {
         if let v4 = IPv4Address(text) {
             self = .v4(v4)
         } else if text.hasPrefix("["), text.hasSuffix("]"),
-            let v6 = IPv6Address(text.dropFirst().dropLast())
+            let v6 = IPv6Address(text.dropFirst().dropLast(), allowingZone: allowingZone)
         {
             self = .v6(v6)
-        } else if let v6 = IPv6Address(text) {
+        } else if let v6 = IPv6Address(text, allowingZone: allowingZone) {
             self = .v6(v6)
         } else {
             return nil

@@ -31,6 +31,9 @@ public struct InterfaceConfiguration: Equatable, Sendable {
         /// IPv6 stateless autoconfiguration (`ip=auto6`): the kernel takes the address and
         /// the default route from router advertisements; we wait for a global address.
         case ipv6Autoconfiguration
+        /// `ip=link6`: the link-local address the kernel gives the link, once its duplicate
+        /// address detection is over; no router, no DHCP (for a portal on the same link).
+        case ipv6LinkLocal
     }
 
     /// An address given by the plan (`ip=` or the iBFT).
@@ -110,7 +113,7 @@ public enum NetworkSetup {
     ) throws(NetworkError) -> ConfiguredInterface {
         let deadline = MonotonicInstant.now().advanced(byMilliseconds: timeoutMilliseconds)
         var target = try targetAddress.map { (text) throws(NetworkError) -> IPAddress in
-            guard let address = IPAddress(text) else {
+            guard let address = IPAddress(text, allowingZone: true) else {
                 throw .invalidConfiguration("target address \(text) is not a numeric IPv4 or IPv6 address")
             }
             return address
@@ -154,6 +157,14 @@ public enum NetworkSetup {
                 on: link, deadline: deadline, what: "from router advertisements", matching: { $0.isGlobal })
             steps.finish("slaac")
             addressing = .init(address: global.address)
+            autoconfigured = true
+        case .ipv6LinkLocal:
+            // The kernel adds fe80::/64 and its route when the link comes up; the address is
+            // usable (not tentative, so a login may send from it) once DAD is over.
+            let linkLocal = try netlink.waitForUsableAddress(
+                on: link, deadline: deadline, what: "link-local (fe80::/10)", matching: { linkLocalAddress($0.address.address) != nil })
+            steps.finish("dad")
+            addressing = .init(address: linkLocal.address)
             autoconfigured = true
         case .manual(let manual):
             try validate(manual)
@@ -344,8 +355,9 @@ public enum NetworkSetup {
     static func hostRoute(
         to target: IPAddress, address: InterfaceAddress, routes: [Route], gateway: IPAddress?, interfaceIndex: Int32
     ) -> Route? {
+        // A link-local target is on the link by definition: the kernel's fe80::/64 reaches it.
         guard target.addressFamily == address.address.addressFamily, !address.isOnLink(target),
-            !routes.contains(where: { $0.covers(target) })
+            linkLocalAddress(target) == nil, !routes.contains(where: { $0.covers(target) })
         else { return nil }
         return Route(
             destination: target, prefixLength: target.maximumPrefixLength, gateway: gateway,

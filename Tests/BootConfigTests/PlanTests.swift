@@ -330,7 +330,7 @@ func plan(
         ("netroot=iscsi:ibft", "rd.iscsi.firmware=1"),
         ("ip=10.0.0.2::192.168.0.1:24::eth0:none", "outside the subnet"),
         ("iscsiroot=iscsi:10.0.0.3::::iqn.2024-01.a:u", "deprecated"),
-        ("ip=link6", "link-local-only configuration is not implemented yet"),
+        ("ip=eth0:link6 iscsi=iscsi://[fe80::2%eth1]/iqn.2024-01.a:t", "names interface eth1, which the plan does not configure"),
     ])
     func warnings(extra: String, fragment: String) throws {
         let result = try plan(

@@ -267,4 +267,17 @@ import Testing
             NetworkSetup.hostRoute(to: .v4(IPv4Address(10, 0, 2, 9)), address: address, routes: [], gateway: gateway, interfaceIndex: 2)
                 == nil)
     }
+
+    /// A link-local portal (an iBFT target's, with a global static address) gets no host
+    /// route via the gateway: the kernel's fe80::/64 on the link reaches it.
+    @Test func noHostRouteToALinkLocalTarget() throws {
+        let address = InterfaceAddress(.v6(try #require(IPv6Address("2001:db8::15"))), prefixLength: 64)
+        let gateway = IPAddress.v6(try #require(IPv6Address("2001:db8::1")))
+        for text in ["fe80::2", "fe80::2%eth0"] {
+            let target = try #require(IPAddress(text, allowingZone: true))
+            #expect(NetworkSetup.hostRoute(to: target, address: address, routes: [], gateway: gateway, interfaceIndex: 2) == nil)
+        }
+        let global = IPAddress.v6(try #require(IPv6Address("2001:db9::2")))
+        #expect(NetworkSetup.hostRoute(to: global, address: address, routes: [], gateway: gateway, interfaceIndex: 2) != nil)
+    }
 }

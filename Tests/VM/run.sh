@@ -22,7 +22,7 @@ readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
     static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap early-entropy partition
     read-only redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
-    ipv6-static ipv6-slaac ipv6-dhcp6 ipv6-either6 vlan ibft-vlan fail-vlan-no-parent ibft-ipv6 san-late two-targets
+    ipv6-static ipv6-slaac ipv6-dhcp6 ipv6-either6 ipv6-link-local vlan ibft-vlan fail-vlan-no-parent ibft-ipv6 san-late two-targets
     two-targets-late
 )
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
@@ -95,6 +95,8 @@ vm_scenario_initramfs() {
 #   --dhcp6 ROOT_PATH        the guest's NIC on a tap where dnsmasq serves DHCPv6 only (no
 #                            router advertisement) with boot-file URL ROOT_PATH, tgtd on
 #                            [fd00:10:2::2]:3260 (lib/dhcp6.sh): no login attempt may fail
+#   --link-local             the guest's NIC on a tap whose end holds only fe80::2/64, tgtd on
+#                            the namespace's [::]:3260 (lib/dhcp6.sh): no login attempt may fail
 #   --target-late SECONDS    tgtd starts only SECONDS after QEMU (the SAN back after the
 #                            servers); QEMU's bound grows by as much
 #   --expect REGEX           one more console line that must be there (repeatable)
@@ -108,6 +110,7 @@ vm_boot_from_iscsi() {
     shift 2
     local kind=default target_iqn="$IQN" chap=0 mutual=0 chap_secret="$CHAP_SECRET" partuuid="" ibft=0
     local read_only=0 redirector=0 failure="" expects=() ipxe_initiator="" ipv6=0 vlan=0 target_late=0 dhcp6=""
+    local link_local=0
     while (($# > 0)); do
         case "$1" in
         --initramfs) kind="$2"; shift 2 ;;
@@ -123,6 +126,7 @@ vm_boot_from_iscsi() {
         --ipv6) ipv6=1; shift ;;
         --vlan) vlan=1; shift ;;
         --dhcp6) dhcp6="$2"; shift 2 ;;
+        --link-local) link_local=1; shift ;;
         --target-late) target_late="$2"; shift 2 ;;
         --expect) expects+=("$2"); shift 2 ;;
         --expect-failure) failure="$2"; shift 2 ;;
@@ -158,6 +162,10 @@ vm_boot_from_iscsi() {
     fi
     if [[ -n "$dhcp6" ]]; then
         vm_netns_dhcp6 $((BOOT_TIMEOUT + 30)) "$LOG_DIR/$name.dnsmasq.log" "$dhcp6"
+        qemu_extra+=(--tap "$VM_DHCP6_TAP")
+    fi
+    if ((link_local)); then
+        vm_netns_link_local
         qemu_extra+=(--tap "$VM_DHCP6_TAP")
     fi
     local redirector_log="$LOG_DIR/$name.redirector.log"
@@ -204,7 +212,7 @@ vm_boot_from_iscsi() {
     fi
 
     local redirected=""
-    if ((ipv6 || vlan)) || [[ -n "$dhcp6" ]]; then
+    if ((ipv6 || vlan || link_local)) || [[ -n "$dhcp6" ]]; then
         ! grep -q 'iscsi-root: login attempt' "$log" ||
             vm_fail "a login attempt failed: $(grep -m 1 'iscsi-root: login attempt' "$log")"
         redirected="; $(grep -m 1 -o 'network: .*' "$log")"
@@ -401,6 +409,25 @@ scenario_ipv6_dhcp6() (
     vm_boot_from_iscsi ipv6-dhcp6 "ip=dhcp6 netroot=dhcp6 $ROOT_RW" --dhcp6 "iscsi:[fd00:10:2::2]::::$IQN" \
         --expect 'iscsi-root: network: eth0 fd00:10:2::1[0-9a-f]{2}/128; DAD [0-9]+ ms; DHCPv6 lease fd00:10:2::1[0-9a-f]{2} from fe80::[0-9a-f:]+ \(valid 3600 s\), root path iscsi:\[fd00:10:2::2\]::::' \
         --expect "iscsi-root: login: ${IQN//./\\.} at \\[fd00:10:2::2\\]:3260 as "
+)
+
+# ip=link6 and a link-local portal with its zone: the tap's other end holds fe80::2 alone (no
+# router, no DHCP). The agent brings eth0 up, waits for its own link-local address to leave
+# DAD (the network line shows it), and connects with eth0's scope id; the login line, status
+# and the kernel's persistent address name the portal [fe80::2%eth0]:3260.
+scenario_ipv6_link_local() (
+    vm_boot_from_iscsi ipv6-link-local "ip=eth0:link6 iscsi=iscsi://[fe80::2%eth0]/$IQN/1 $ROOT_RW" --link-local \
+        --expect 'iscsi-root: network: eth0 fe80::5054:ff:fe12:3456/64; DAD [0-9]+ ms' \
+        --expect "iscsi-root: login: ${IQN//./\\.} at \\[fe80::2%eth0\\]:3260 as " \
+        --expect 'VM-MARKER: iscsi-connection persistent_address=fe80::2%eth0 persistent_port=3260 address=fe80:0000:0000:0000:0000:0000:0000:0002$'
+)
+
+# The same link with dracut's grammar and no zone: the plan takes eth0, the only interface
+# it brings up. Not in the default list (one link-local boot is enough for CI's time).
+scenario_ipv6_link_local_inferred() (
+    vm_boot_from_iscsi ipv6-link-local-inferred "ip=eth0:link6 netroot=iscsi:[fe80::2]:::1:$IQN $ROOT_RW" --link-local \
+        --expect 'iscsi-root: network: eth0 fe80::5054:ff:fe12:3456/64; DAD [0-9]+ ms' \
+        --expect "iscsi-root: login: ${IQN//./\\.} at \\[fe80::2%eth0\\]:3260 as "
 )
 
 # ip=either6 on the same network: no router advertises, so after the wait for one the

@@ -7,11 +7,27 @@
 #       (addresses fd00:10:2::100-1ff, 1 h), no router advertisement, the boot-file URL
 #       (option 59) ROOT_PATH; dnsmasq quits after SECONDS or with the namespace. tgtd then
 #       listens on [fd00:10:2::2]:3260. Pass --tap "$VM_DHCP6_TAP" to vm_qemu_boot.
+#   vm_netns_link_local                    (after vm_netns_create, before vm_target_start)
+#       creates the same tap holding only fe80::2/64 (nodad), no DHCP, no router
+#       advertisement: the guest reaches it by its link-local address alone (ip=link6).
+#       tgtd then listens on the namespace's wildcard [::]:3260, since a link-local bind
+#       needs a zone; the namespace is the run's own.
 # shellcheck shell=bash
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-readonly VM_DHCP6_TAP=vmtap6 VM_DHCP6_SERVER=fd00:10:2::2
+readonly VM_DHCP6_TAP=vmtap6 VM_DHCP6_SERVER=fd00:10:2::2 VM_LINK_LOCAL_SERVER=fe80::2
+
+vm_netns_link_local() {
+    [[ -n "$VM_NETNS" ]] || vm_fail "vm_netns_link_local: call vm_netns_create first"
+    [[ -z "$VM_TGT_CONTROL_PORT" ]] || vm_fail "vm_netns_link_local: call it before vm_target_start"
+    ip netns exec "$VM_NETNS" ip tuntap add dev "$VM_DHCP6_TAP" mode tap
+    # No kernel-made link-local address beside ours: fe80::2 is the only one on this end.
+    ip netns exec "$VM_NETNS" ip link set "$VM_DHCP6_TAP" addrgenmode none
+    ip netns exec "$VM_NETNS" ip addr add "$VM_LINK_LOCAL_SERVER/64" dev "$VM_DHCP6_TAP" nodad
+    ip netns exec "$VM_NETNS" ip link set "$VM_DHCP6_TAP" up
+    VM_TGT_PORTAL_HOST="[::]"
+}
 
 vm_netns_dhcp6() {
     local seconds="$1" log="$2" root_path="$3" attempt

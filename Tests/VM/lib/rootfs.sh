@@ -16,6 +16,7 @@
 #   VM-MARKER: root-file-written path=/var/log/iscsi-root-boots     (read-write root)
 #   VM-MARKER: root-read-only-write-refused          (read-only root: the write failed)
 #   VM-MARKER: root-read-only-write-succeeded        (read-only root, yet the write worked)
+#   VM-MARKER: iscsi-connection persistent_address=HOST persistent_port=PORT address=HOST
 #   VM-MARKER: root-poweroff
 # shellcheck shell=bash
 # shellcheck source=common.sh
@@ -84,6 +85,12 @@ case ",$root_options," in
     echo "VM-MARKER: root-file-written path=/var/log/iscsi-root-boots"
     ;;
 esac
+# The kernel session's own view of its portal, as iscsiadm reads it from sysfs.
+[ -d /sys/class ] || mount -t sysfs sysfs /sys 2>/dev/null
+for connection in /sys/class/iscsi_connection/*; do
+    [ -r "$connection/persistent_address" ] || continue
+    echo "VM-MARKER: iscsi-connection persistent_address=$(cat "$connection/persistent_address") persistent_port=$(cat "$connection/persistent_port") address=$(cat "$connection/address" 2>/dev/null)"
+done
 echo "diskless boot from iSCSI ok"
 echo "VM-MARKER: root-poweroff"
 poweroff -f
