@@ -404,15 +404,10 @@ public enum BootSequence {
                 : "the target, the portal address and CHAP settings")
     }
 
-    /// A value in 0..<1 for the login backoff's jitter. getrandom(2) without blocking: early
-    /// in the boot the kernel's pool may not be ready, and a jitter draw must not wait for it
-    /// (only secrets do, `secureRandomBytes`); then the clock's nanoseconds serve.
+    /// A value in 0..<1 for the login backoff's jitter, drawn without waiting for the
+    /// kernel's pool (`nonBlockingRandomSeed`): only secrets wait (`secureRandomBytes`).
     private static func jitterDraw() -> Double {
-        var bits: UInt64 = 0
-        if getrandom(&bits, MemoryLayout<UInt64>.size, UInt32(GRND_NONBLOCK)) != MemoryLayout<UInt64>.size {
-            bits = UInt64(bitPattern: MonotonicInstant.now().nanoseconds) &* 0x9E37_79B9_7F4A_7C15
-        }
-        return Double(bits >> 11) / Double(UInt64(1) << 53)
+        Double(nonBlockingRandomSeed() >> 11) / Double(UInt64(1) << 53)
     }
 
     static func sessionPlans(_ target: TargetPlan, plan: BootPlan, initiatorName: String) throws(BootFailure)
