@@ -339,25 +339,23 @@ public enum BootSequence {
         var round = 0
         // Rounds in a row in which a target answered "retry later" (0x0301, 0x0302).
         var busyRounds = 0
+        // Built once: a mutual-CHAP challenge is drawn here, and every round offers the same.
+        var targetPlans: [(target: TargetPlan, plans: [KernelSessionPlan])] = []
+        for target in targets {
+            targetPlans.append((target, try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)))
+        }
         while true {
             attempts = []
             var busy = false
-            // Every path refused our CHAP: a wrong secret, which waiting does not mend.
+            // Every path refused our CHAP, or wants CHAP we do not have: waiting does not mend it.
             var onlyAuthenticationFailures = true
-            for target in targets {
-                let plans = try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)
+            for (target, plans) in targetPlans {
                 for sessionPlan in plans {
                     let session: KernelSession
-                    // Even rounds pass through the security stage, where tgt replaces the stale
-                    // session of an unclean reboot; odd rounds skip it, so that a target that
-                    // closes the connection on AuthMethod=None (LIO enforcing CHAP) answers
-                    // "authentication failed" there and the wait ends (`LoginConfiguration.securityStage`).
-                    var attemptPlan = sessionPlan
-                    attemptPlan.login.securityStage = round % 2 == 0 ? .always : .whenAuthenticating
                     do throws(KernelSessionError) {
                         let channel: KernelChannel
                         do { channel = try KernelChannel(transportHandle: handle) } catch { throw .kernel(.system(error)) }
-                        session = try KernelSession.establish(attemptPlan, channel: channel)
+                        session = try KernelSession.establish(sessionPlan, channel: channel)
                     } catch {
                         var attempt = "\(target.name.value) at \(sessionPlan.portal.description): \(error)"
                         if let note = missingRouteNote(to: sessionPlan.portal.host, from: interface) {
@@ -408,26 +406,23 @@ public enum BootSequence {
                 : "the target, the portal address and CHAP settings")
     }
 
-    /// A value in 0..<1 for the login backoff's jitter. getrandom(2) without blocking: early
-    /// in the boot the kernel's pool may not be ready, and a jitter draw must not wait for it
-    /// (only secrets do, `secureRandomBytes`); then the clock's nanoseconds serve.
+    /// A value in 0..<1 for the login backoff's jitter, drawn without waiting for the
+    /// kernel's pool (`nonBlockingRandomSeed`): only secrets wait (`secureRandomBytes`).
     private static func jitterDraw() -> Double {
-        var bits: UInt64 = 0
-        if getrandom(&bits, MemoryLayout<UInt64>.size, UInt32(GRND_NONBLOCK)) != MemoryLayout<UInt64>.size {
-            bits = UInt64(bitPattern: MonotonicInstant.now().nanoseconds) &* 0x9E37_79B9_7F4A_7C15
-        }
-        return Double(bits >> 11) / Double(UInt64(1) << 53)
+        Double(nonBlockingRandomSeed() >> 11) / Double(UInt64(1) << 53)
     }
 
-    private static func sessionPlans(_ target: TargetPlan, plan: BootPlan, initiatorName: String) throws(BootFailure)
+    static func sessionPlans(_ target: TargetPlan, plan: BootPlan, initiatorName: String) throws(BootFailure)
         -> [KernelSessionPlan]
     {
         var login = LoginConfiguration(
             initiatorName: initiatorName, targetName: target.name.value,
             isid: isid(initiatorName: initiatorName, target: target.name.value),
             portalDescription: "")
-        // Recovery and the sessions after the first replace what the target may still hold.
-        login.securityStage = .always
+        // The login passes through the security stage, where tgt replaces what the target may
+        // still hold of this machine (`LoginConfiguration.securityStage`, by default); the login
+        // driver leaves it out once if the target closes the connection there.
+        login.credentialsAdvice = chapAdvice(for: target)
         if var chap = target.credentials?.value {
             // Only mutual CHAP needs a challenge of ours, and it must be unguessable: a
             // blocking getrandom(2), which waits until the kernel's pool is ready (about a
@@ -452,6 +447,32 @@ public enum BootSequence {
             return KernelSessionPlan(
                 portal: portal.value, login: login, timers: timers,
                 timeoutMilliseconds: plan.session.loginTimeout.value * 1000)
+        }
+    }
+
+    /// What to configure when `target` requires CHAP and the plan gives it none, in the terms
+    /// of the grammar that named it (`LoginConfiguration.credentialsAdvice`). `iscsi.chap=`
+    /// serves every target named on the command line or in the config file; the iBFT's and a
+    /// DHCP root path's carry only their own.
+    static func chapAdvice(for target: TargetPlan) -> String {
+        let native = "iscsi.chap=<user> with the line \"<user> <secret>\" in \(SecretsFile.path)"
+        switch target.name.source {
+        case .firmware:
+            return "the CHAP name and secret of the firmware's iSCSI setup (the iBFT)"
+        case .generated:
+            return "<user>:<password>@ in the DHCP server's root path"
+        case .configFile:
+            return "ISCSI_USERNAME and ISCSI_PASSWORD in \(InitramfsToolsConfig.path), or \(native)"
+        case .commandLine(let parameter) where parameter.hasPrefix("rd.iscsi."):
+            return "rd.iscsi.username= and rd.iscsi.password=, or \(native)"
+        case .commandLine(let parameter) where parameter.hasPrefix("iscsi_"):
+            return "iscsi_username= and iscsi_password=, or \(native)"
+        case .commandLine("iscsi="):
+            return "\(native) (or iscsi://<user>@… for this target alone)"
+        case .commandLine(let parameter):
+            return "\(native) (or <user>:<password>@ in the root path of \(parameter), which every user can read in /proc/cmdline)"
+        case .secretsFile, .defaultValue:
+            return native
         }
     }
 

@@ -22,11 +22,15 @@ public struct LoginConfiguration: Sendable {
     /// (AuthMethod=None) or starts in the operational stage, one round trip sooner (RFC 7143
     /// §6.3: the stage is optional). Some targets (tgt) look for a session with the same ISID,
     /// to reinstate it (§6.3.5), only in the security stage: skipping it leaves the session of
-    /// an unclean reboot or a silent link loss on the target beside the new one. But a target
-    /// that enforces CHAP may answer AuthMethod=None by closing the connection (LIO), where the
-    /// operational stage gets a clear "authentication failed" (0x0201): tools that report what
-    /// a target said keep the default; the boot's kernel sessions choose per attempt.
-    public var securityStage: SecurityStage = .whenAuthenticating
+    /// an unclean reboot or a silent link loss on the target beside the new one. A target that
+    /// enforces CHAP may answer AuthMethod=None by closing the connection (LIO): `LoginDriver`
+    /// then logs in once more without the stage, where such a target says "authentication
+    /// failed" (0x0201).
+    public var securityStage: SecurityStage = .always
+    /// What a person configures to give this login CHAP credentials, in the terms of the
+    /// grammar that named the target ("iscsi.chap=<user> …"), for the error when the target
+    /// requires CHAP; nil: the error says only that credentials are missing.
+    public var credentialsAdvice: String?
     public var parameters = InitiatorParameters()
     /// Where we connect, for messages ("target … not found at 10.0.2.2:3260").
     public var portalDescription: String
@@ -100,7 +104,12 @@ public enum LoginAction: Sendable, Equatable {
 
 /// Why a login failed, in words for the person at the console.
 public enum LoginError: Error, Equatable, CustomStringConvertible {
-    case authenticationFailed(user: String?, target: String)
+    /// The target refused the CHAP response of `user`.
+    case authenticationFailed(user: String, target: String)
+    /// The target requires authentication and we have no CHAP credentials: it answered
+    /// "authentication failed" (0x0201), after closing the connection on AuthMethod=None when
+    /// `closedOnNone` (`LoginDriver`); `advice` is `LoginConfiguration.credentialsAdvice`.
+    case authenticationRequired(target: String, closedOnNone: Bool, advice: String?)
     case authorizationFailed(initiator: String, target: String)
     case targetNotFound(target: String, portal: String)
     case targetRemoved(target: String, portal: String)
@@ -113,11 +122,16 @@ public enum LoginError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .authenticationFailed(let user?, let target):
+        case .authenticationFailed(let user, let target):
             return
                 "authentication failed: the target \(target) rejected the CHAP response for user \(user) (check the user name and secret)"
-        case .authenticationFailed(nil, let target):
-            return "authentication failed: the target \(target) requires authentication but no CHAP credentials are configured"
+        case .authenticationRequired(let target, let closedOnNone, let advice):
+            let why =
+                closedOnNone
+                ? " (it closed the connection on a login that declared AuthMethod=None, and answered the login without it with \"authentication failed\")"
+                : ""
+            return
+                "authentication failed: the target \(target) requires CHAP but no CHAP credentials are configured\(why); configure \(advice ?? "CHAP credentials for it")"
         case .authorizationFailed(let initiator, let target):
             return
                 "authorization failed: initiator \(initiator) may not log in to \(target) (check the target's ACL for this initiator name)"
@@ -276,7 +290,7 @@ public struct LoginStateMachine: Sendable {
             // anything else (CHAP, Reject) will not let this initiator in without authenticating.
             if let chosen = pairs.first(where: { $0.key == "AuthMethod" })?.value, chosen != "None" {
                 throw .protocolViolation(
-                    "the target answered AuthMethod=\(String(chosen.prefix(32))) to our offer of None: it requires authentication; configure CHAP credentials for \(targetLabel)"
+                    "the target answered AuthMethod=\(String(chosen.prefix(32))) to our offer of None: it requires authentication; configure \(configuration.credentialsAdvice ?? "CHAP credentials for \(targetLabel)")"
                 )
             }
             guard transit else {
@@ -414,7 +428,7 @@ public struct LoginStateMachine: Sendable {
             if case .chap(let chap) = configuration.authentication {
                 return .authenticationFailed(user: chap.credentials.userName, target: targetLabel)
             }
-            return .authenticationFailed(user: nil, target: targetLabel)
+            return .authenticationRequired(target: targetLabel, closedOnNone: false, advice: configuration.credentialsAdvice)
         case 0x02: return .authorizationFailed(initiator: configuration.initiatorName, target: targetLabel)
         case 0x03: return .targetNotFound(target: targetLabel, portal: configuration.portalDescription)
         case 0x04: return .targetRemoved(target: targetLabel, portal: configuration.portalDescription)

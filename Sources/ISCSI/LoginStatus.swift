@@ -62,10 +62,11 @@ extension LoginStatus {
 
 extension LoginError {
     /// The target refused our CHAP response, or its own failed our check: a wrong secret or
-    /// user name, which no amount of waiting mends (open-iscsi ends its first login on it too).
+    /// user name; or it requires CHAP and we have none. No amount of waiting mends these
+    /// (open-iscsi ends its first login on them too).
     public var isAuthenticationFailure: Bool {
         switch self {
-        case .authenticationFailed, .authentication: true
+        case .authenticationFailed, .authenticationRequired, .authentication: true
         default: false
         }
     }

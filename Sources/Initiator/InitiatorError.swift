@@ -54,6 +54,16 @@ public enum InitiatorError: LoginFailureCarrying, CustomStringConvertible {
 }
 
 extension InitiatorError {
+    /// The target closed or reset the connection (`LoginFailureCarrying`): what `naming`
+    /// calls losing it.
+    public var isClosedByTarget: Bool {
+        switch self {
+        case .connectionLost: true
+        case .connection: if case .connectionLost = naming("") { true } else { false }
+        default: false
+        }
+    }
+
     /// This error with `during` named, when it is the target dropping the connection (a reset,
     /// a close, a broken pipe); other errors unchanged.
     func naming(_ during: String) -> InitiatorError {

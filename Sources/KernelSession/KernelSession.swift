@@ -38,6 +38,13 @@ public enum KernelSessionError: LoginFailureCarrying, CustomStringConvertible {
         return false
     }
 
+    /// The kernel saw the target close or reset the connection (`LoginFailureCarrying`):
+    /// iscsi_tcp reports both as ISCSI_ERR_TCP_CONN_CLOSE (1020).
+    public var isClosedByTarget: Bool {
+        if case .connectionFailed(1020, _) = self { return true }
+        return false
+    }
+
     /// A deadline passed (the connect or an answer): the target may be slow rather than gone.
     public var isTimeout: Bool {
         switch self {
@@ -245,7 +252,8 @@ public struct KernelSession: ~Copyable {
         var driver = LoginDriver(configuration: configuration, portal: plan.portal)
         // Ends: the driver throws once the target redirects more than it allows.
         while true {
-            if driver.redirects > 0 { try stopForRecovery() }
+            // A redirect, or the retry without the security stage: the last connection is spent.
+            if driver.exchanges > 0 { try stopForRecovery() }
             var attempt = plan
             attempt.portal = driver.portal
             let deadline = MonotonicInstant.now().advanced(byMilliseconds: plan.timeoutMilliseconds)

@@ -71,17 +71,10 @@ public enum DHCPClient {
         return try? DHCPMessage(decoding: datagram.payload)
     }
 
-    /// A seed that differs between machines and boots. `getrandom` without blocking: before
-    /// the kernel's pool is initialized (early boot on older kernels) it fails rather than
-    /// stalls, and then the MAC address (unique per machine) mixed with the clock serves.
-    /// The DHCPv6 client seeds its state machine with it too.
+    /// A seed that differs between machines and boots (`nonBlockingRandomSeed`), the MAC
+    /// address its fallback. The DHCPv6 client seeds its state machine with it too.
     static func randomSeed(_ hardwareAddress: MACAddress) -> UInt64 {
-        var seed: UInt64 = 0
-        if getrandom(&seed, MemoryLayout<UInt64>.size, UInt32(GRND_NONBLOCK)) == MemoryLayout<UInt64>.size {
-            return seed
-        }
-        let mac = hardwareAddress.bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return mac ^ UInt64(bitPattern: MonotonicInstant.now().nanoseconds)
+        nonBlockingRandomSeed(fallback: hardwareAddress.bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
     }
 }
 

@@ -57,7 +57,7 @@ import Testing
 @Suite struct AuthenticationFailureTests {
     @Test func chapFailuresAreTheOnlyOnes() {
         #expect(LoginError.authenticationFailed(user: "u", target: "t").isAuthenticationFailure)
-        #expect(LoginError.authenticationFailed(user: nil, target: "t").isAuthenticationFailure)
+        #expect(LoginError.authenticationRequired(target: "t", closedOnNone: true, advice: nil).isAuthenticationFailure)
         #expect(LoginError.authentication(.reflectedChallenge).isAuthenticationFailure)
         #expect(!LoginError.authorizationFailed(initiator: "i", target: "t").isAuthenticationFailure)
         #expect(!LoginError.targetNotFound(target: "t", portal: "p").isAuthenticationFailure)

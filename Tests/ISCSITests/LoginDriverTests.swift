@@ -9,14 +9,17 @@ import Testing
     enum TransportError: LoginFailureCarrying, Equatable {
         case login(LoginFailure)
         case closed
+        case timedOut
 
         static func == (lhs: Self, rhs: Self) -> Bool { "\(lhs)" == "\(rhs)" }
+        var isClosedByTarget: Bool { self == .closed }
     }
 
-    /// A target that answers each request with `answer(request, connection)`; `connection`
-    /// counts the exchanges the driver ran (one per connect).
+    /// A target that answers each request with `answer(request, connection)`, or closes the
+    /// connection when that is nil; `connection` counts the exchanges the driver ran (one per
+    /// connect).
     struct ScriptedTarget {
-        var answer: (LoginRequest, Int) -> LoginResponse
+        var answer: (LoginRequest, Int) -> LoginResponse?
         var sent: [LoginRequest] = []
         var connection = 0
 
@@ -31,8 +34,8 @@ import Testing
                         last = request
                     },
                     receive: { () throws(TransportError) in
-                        guard let request = last else { throw .closed }
-                        return answer(request, connection).pdu
+                        guard let request = last, let response = answer(request, connection) else { throw .closed }
+                        return response.pdu
                     })
                 if let outcome { return outcome }
             }
@@ -141,6 +144,132 @@ import Testing
             _ = try driver.exchange(
                 send: { _ throws(TransportError) in }, receive: { () throws(TransportError) in throw .closed })
         }
+    }
+}
+
+/// The security stage: `LoginDriver` declares AuthMethod=None there (tgt reinstates a stale
+/// session only there) and logs in once more without it when the target closes the connection
+/// on that before answering (LIO enforcing CHAP).
+@Suite struct SecurityStageRetryTests {
+    typealias TransportError = LoginDriverTests.TransportError
+    static let portal = LoginDriverTests.portal
+    static let advice = "iscsi.chap=<user> with \"<user> <secret>\" in the secrets file"
+
+    static func driver(_ authentication: LoginConfiguration.Authentication = .none) -> LoginDriver {
+        var configuration = LoginStateMachineTests.configuration(authentication, securityStage: .always)
+        configuration.credentialsAdvice = advice
+        return LoginDriver(configuration: configuration, portal: portal)
+    }
+
+    /// What LIO does when it enforces CHAP: closes on AuthMethod=None in the security stage,
+    /// and answers a login in the operational stage with `operational`.
+    static func enforcingCHAP(operational: @escaping (LoginRequest) -> LoginResponse) -> LoginDriverTests.ScriptedTarget {
+        LoginDriverTests.ScriptedTarget(answer: { request, _ in
+            request.currentStage == .securityNegotiation ? nil : operational(request)
+        })
+    }
+
+    static func refused(_ request: LoginRequest) -> LoginResponse {
+        LoginStateMachineTests.response(to: request, keys: [], transit: false, status: LoginStatus(statusClass: 2, detail: 1))
+    }
+
+    /// Closed on AuthMethod=None: the next exchange starts in the operational stage, on a new
+    /// connection, and logs in when the target accepts that.
+    @Test func closedOnNoneLogsInWithoutTheStage() throws {
+        var driver = Self.driver()
+        var target = Self.enforcingCHAP(operational: LoginDriverTests.accept)
+        let outcome = try #require(try target.run(&driver, attempts: 3))
+        #expect(outcome.tsih == 9)
+        #expect(target.connection == 2 && driver.exchanges == 2 && driver.skipsSecurityStage)
+        #expect(target.sent.map(\.currentStage) == [.securityNegotiation, .operationalNegotiation])
+        #expect(try LoginStateMachineTests.keys(target.sent[0])["AuthMethod"] == "None")
+        #expect(try LoginStateMachineTests.keys(target.sent[1])["AuthMethod"] == nil)
+        #expect(driver.portal == Self.portal && driver.redirects == 0)
+    }
+
+    /// ... and when the target refuses that with 0x0201, the error says it requires CHAP, how
+    /// it behaved, and what to configure.
+    @Test func refusedAfterTheRetryNamesCHAP() {
+        var driver = Self.driver()
+        var target = Self.enforcingCHAP(operational: Self.refused)
+        #expect {
+            _ = try target.run(&driver, attempts: 3)
+        } throws: { error in
+            guard case TransportError.login(.failed(.authenticationRequired(_, true, let advice), let portal)) = error else { return false }
+            let text = "\(error)"
+            return advice == Self.advice && portal == Self.portal
+                && text.contains("login at 10.0.2.2:3260 failed: authentication failed: the target iqn.2024-01.example:root1 requires CHAP")
+                && text.contains("closed the connection on a login that declared AuthMethod=None")
+                && text.contains("; configure \(Self.advice)")
+        }
+        #expect(target.connection == 2)
+    }
+
+    /// 0x0201 at once, without a close before: the same advice, without the story of the close.
+    @Test func refusedWithoutACloseNamesCHAP() {
+        var driver = Self.driver()
+        var target = LoginDriverTests.ScriptedTarget(answer: { request, _ in Self.refused(request) })
+        #expect {
+            _ = try target.run(&driver, attempts: 3)
+        } throws: { error in
+            guard case TransportError.login(.failed(.authenticationRequired(_, false, Self.advice), _)) = error else { return false }
+            return !"\(error)".contains("AuthMethod=None") && "\(error)".contains("; configure \(Self.advice)")
+        }
+        #expect(target.connection == 1 && !driver.skipsSecurityStage)
+    }
+
+    /// One retry: a target that closes that connection too gets the transport's error.
+    @Test func retriesOnce() {
+        var driver = Self.driver()
+        var target = LoginDriverTests.ScriptedTarget(answer: { _, _ in nil })
+        #expect(throws: TransportError.closed) { _ = try target.run(&driver, attempts: 5) }
+        #expect(target.connection == 2)
+        #expect(target.sent.map(\.currentStage) == [.securityNegotiation, .operationalNegotiation])
+    }
+
+    /// No retry when the close is not the answer to AuthMethod=None: with CHAP configured
+    /// (AuthMethod=CHAP), or after the target answered once.
+    @Test func noRetryWithCHAPOrAfterAnAnswer() {
+        let chap = CHAPConfiguration(credentials: CHAPCredentials(userName: "u", secret: CHAPSecret("0123456789abcdef")))
+        var withCHAP = Self.driver(.chap(chap))
+        var closing = LoginDriverTests.ScriptedTarget(answer: { _, _ in nil })
+        #expect(throws: TransportError.closed) { _ = try closing.run(&withCHAP, attempts: 5) }
+        #expect(closing.connection == 1 && !withCHAP.skipsSecurityStage)
+
+        var answered = Self.driver()
+        // Stays in the security stage once (T=0), then closes.
+        var target = LoginDriverTests.ScriptedTarget(answer: { request, _ in
+            request.data.isEmpty
+                ? nil : LoginStateMachineTests.response(to: request, keys: [TextPair("AuthMethod", "None")], transit: false)
+        })
+        #expect(throws: TransportError.closed) { _ = try target.run(&answered, attempts: 5) }
+        #expect(target.connection == 1 && target.sent.count == 2)
+    }
+
+    /// Only the target closing counts: a timeout is not an answer to AuthMethod=None.
+    @Test func noRetryOnATimeout() {
+        var driver = Self.driver()
+        #expect(throws: TransportError.timedOut) {
+            _ = try driver.exchange(send: { _ throws(TransportError) in }, receive: { () throws(TransportError) in throw .timedOut })
+        }
+        #expect(driver.exchanges == 1 && !driver.skipsSecurityStage)
+    }
+
+    /// The decision as a value: the first request's stage and AuthMethod, and no response yet.
+    @Test func retryDecision() {
+        var none = LoginStateMachine(configuration: LoginStateMachineTests.configuration(securityStage: .always))
+        let noneFirst = none.start()
+        var operational = LoginStateMachine(configuration: LoginStateMachineTests.configuration(securityStage: .whenAuthenticating))
+        let operationalFirst = operational.start()
+        var discoveryConfiguration = LoginStateMachineTests.configuration(securityStage: .always)
+        discoveryConfiguration.targetName = nil
+        var discovery = LoginStateMachine(configuration: discoveryConfiguration)
+        let discoveryFirst = discovery.start()
+        #expect(LoginDriver.retriesWithoutSecurityStage(first: noneFirst, responses: 0, alreadySkipped: false))
+        #expect(!LoginDriver.retriesWithoutSecurityStage(first: noneFirst, responses: 1, alreadySkipped: false))
+        #expect(!LoginDriver.retriesWithoutSecurityStage(first: noneFirst, responses: 0, alreadySkipped: true))
+        #expect(!LoginDriver.retriesWithoutSecurityStage(first: operationalFirst, responses: 0, alreadySkipped: false))
+        #expect(!LoginDriver.retriesWithoutSecurityStage(first: discoveryFirst, responses: 0, alreadySkipped: false))
     }
 }
 

@@ -19,11 +19,13 @@ import Testing
         return configuration
     }
 
-    /// With `.always` a normal session declares AuthMethod=None in the security stage and asks
-    /// to move on at once: a target that reinstates sessions only there (tgt) replaces a stale
-    /// one with the same ISID (RFC 7143 §6.3.5).
+    /// By default (`.always`) a normal session declares AuthMethod=None in the security stage
+    /// and asks to move on at once: a target that reinstates sessions only there (tgt)
+    /// replaces a stale one with the same ISID (RFC 7143 §6.3.5).
     @Test func loginDeclaresNoAuthenticationInTheSecurityStage() throws {
-        let configuration = Self.configuration(securityStage: .always)
+        var configuration = LoginConfiguration(
+            initiatorName: "iqn.2024-01.example:client", targetName: Self.target, isid: Self.isid, portalDescription: "10.0.2.2:3260")
+        configuration.initiatorTaskTag = 0x77
         var machine = LoginStateMachine(configuration: configuration)
         let first = machine.start()
         #expect(first.currentStage == .securityNegotiation && first.nextStage == .operationalNegotiation && first.transit)
@@ -109,12 +111,11 @@ import Testing
         }
     }
 
-    /// Without CHAP, by default, the login starts in the operational stage: one round trip
-    /// (RFC 7143 §6.3), and a target enforcing CHAP answers "authentication failed".
+    /// Without CHAP and with `.whenAuthenticating` (`LoginDriver`'s retry after a target closed
+    /// the connection on AuthMethod=None), the login starts in the operational stage: one round
+    /// trip (RFC 7143 §6.3), and a target enforcing CHAP answers "authentication failed".
     @Test func loginWithoutAuthentication() throws {
-        var machine = LoginStateMachine(
-            configuration: LoginConfiguration(
-                initiatorName: "iqn.2024-01.example:client", targetName: Self.target, isid: Self.isid, portalDescription: "10.0.2.2:3260"))
+        var machine = LoginStateMachine(configuration: Self.configuration())
         let first = machine.start()
         #expect(first.currentStage == .operationalNegotiation && first.nextStage == .fullFeaturePhase && first.transit)
         let keys = try Self.keys(first)
@@ -157,7 +158,9 @@ import Testing
         var machine = LoginStateMachine(configuration: Self.configuration())
         let first = machine.start()
         let failure = Self.response(to: first, keys: [], transit: false, status: LoginStatus(statusClass: 2, detail: 1))
-        #expect(throws: LoginError.authenticationFailed(user: nil, target: Self.target)) { try machine.receive(failure) }
+        #expect(throws: LoginError.authenticationRequired(target: Self.target, closedOnNone: false, advice: nil)) {
+            try machine.receive(failure)
+        }
     }
 
     @Test(arguments: [

@@ -38,9 +38,15 @@ final class ScriptedTarget: @unchecked Sendable {
         /// FirstBurstLength, which it makes irrelevant by choosing InitialR2T=Yes and
         /// ImmediateData=No whatever the offer (legal under OR and AND, §13.14).
         case omitsOptionalAnswers
+        /// A target enforcing CHAP as LIO does: it closes the connection on a login in the
+        /// security stage (AuthMethod=None); one that skips the stage is refused with 0x0201
+        /// when `refuses`, else logged in.
+        case closesOnSecurityStage(refuses: Bool)
     }
 
     let port: UInt16
+    /// How many connections were accepted so far.
+    var connections: Int { lock.withLock { connectionCount } }
     let blockLength = 512
     let blockCount = 4096
     /// What the target declares as its MaxRecvDataSegmentLength.
@@ -180,7 +186,7 @@ private struct ConnectionScript {
         switch pdu.opcode {
         case .loginRequest:
             guard let request = try? LoginRequest(pdu) else { return false }
-            login(request)
+            return login(request)
         case .scsiCommand:
             guard let command = try? SCSICommand(pdu) else { return false }
             if !command.immediate { expCmdSN = command.cmdSN.rawValue &+ 1 }
@@ -206,7 +212,20 @@ private struct ConnectionScript {
         return true
     }
 
-    private mutating func login(_ request: LoginRequest) {
+    /// Answers one Login Request; false when the connection is to be closed.
+    private mutating func login(_ request: LoginRequest) -> Bool {
+        if case .closesOnSecurityStage(let refuses) = fault {
+            if request.currentStage == .securityNegotiation { return false }
+            if refuses {
+                send(
+                    LoginResponse(
+                        transit: false, currentStage: request.currentStage, nextStage: request.nextStage, isid: request.isid, tsih: 0,
+                        initiatorTaskTag: request.initiatorTaskTag, statSN: nextStatSN(), expCmdSN: request.cmdSN,
+                        maxCmdSN: request.cmdSN.advanced(by: 31), status: LoginStatus(statusClass: 2, detail: 1), data: []
+                    ).pdu)
+                return false
+            }
+        }
         let pairs = (try? TextKeys.decode(request.data)) ?? []
         var answers: [TextPair] = []
         var next = request.nextStage
@@ -230,6 +249,7 @@ private struct ConnectionScript {
             digests = negotiatedDigests
             decoder.digests = negotiatedDigests
         }
+        return true
     }
 
     /// Whether RFC 7143 lets the target leave `answer` out, given the initiator's `offers`.

@@ -142,9 +142,28 @@ scenario_lio_plain() (
     vm_check_successful_boot "$LOG_DIR/lio-plain.log" "$LOG_DIR/lio-plain.root.img"
 )
 
+# What a login without CHAP says when LIO enforces it: LIO closes the connection on
+# AuthMethod=None in the security stage, the login driver logs in once more without that stage,
+# and LIO's "authentication failed" there becomes this.
+readonly CHAP_REQUIRED='requires CHAP but no CHAP credentials are configured \(it closed the connection on a login that declared AuthMethod=None'
+
+# A boot without CHAP against LIO enforcing it: the kernel session's login takes the same
+# retry, the console says CHAP is required and names iscsi.chap=, and the boot gives up at
+# once (no waiting for iscsi.boot_timeout=, 600 s), then reboots by itself.
+check_boot_without_chap_refused() {
+    local log="$LOG_DIR/lio-chap.without.log"
+    client_boot lio-chap.without default "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN root=LABEL=root rw" 60
+    vm_console_time "$log" "iscsi-root: login attempt 1: .*$CHAP_REQUIRED.*; configure iscsi\.chap=<user>" >/dev/null ||
+        vm_fail "the boot without CHAP does not say CHAP is required: $(grep -a -m 1 'iscsi-root: login attempt' "$log" || echo 'no attempt line')"
+    vm_console_time "$log" 'iscsi-root: the root could not be brought up: every portal failed for [0-9]+ s \(1 round' >/dev/null ||
+        vm_fail "the boot without CHAP did not give up after one round: $(grep -a -m 1 'iscsi-root: the root could not' "$log" || echo 'no failure line')"
+    ! vm_console_time "$log" 'VM-MARKER: root-init-started' >/dev/null || vm_fail "the root's init ran without CHAP"
+}
+
 scenario_lio_chap() (
     export_lun lio-chap "lio_chap $CHAP_USER $CHAP_SECRET"
-    check_probe_refused CHAP 'requires authentication' 'Target is enforcing iSCSI Authentication' >/dev/null
+    check_probe_refused CHAP "$CHAP_REQUIRED" 'Target is enforcing iSCSI Authentication' >/dev/null
+    check_boot_without_chap_refused
     client_boot lio-chap secrets "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN iscsi.chap=$CHAP_USER root=LABEL=root rw"
     check_login "$LOG_DIR/lio-chap.log"
     vm_check_successful_boot "$LOG_DIR/lio-chap.log" "$LOG_DIR/lio-chap.root.img"
@@ -152,7 +171,7 @@ scenario_lio_chap() (
 
 scenario_lio_mutual_chap() (
     export_lun lio-mutual-chap "lio_chap $CHAP_USER $CHAP_SECRET" "lio_mutual $MUTUAL_USER $MUTUAL_SECRET"
-    check_probe_refused CHAP 'requires authentication' 'Target is enforcing iSCSI Authentication' >/dev/null
+    check_probe_refused CHAP "$CHAP_REQUIRED" 'Target is enforcing iSCSI Authentication' >/dev/null
     client_boot lio-mutual-chap secrets \
         "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN iscsi.chap=$CHAP_USER iscsi.mutual=$MUTUAL_USER root=LABEL=root rw"
     check_login "$LOG_DIR/lio-mutual-chap.log"
