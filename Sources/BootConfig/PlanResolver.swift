@@ -125,6 +125,7 @@ private struct PlanResolver {
             vlans: parameters.vlans,
             needsNetwork: parameters.needsNetwork ?? Sourced(true, from: .defaultValue), targets: targets,
             targetFromDHCP: targets.isEmpty ? parameters.rootPathFromDHCP : nil,
+            targetFromDHCPv6: targets.isEmpty && parameters.rootPathFromDHCP != nil && parameters.rootPathFromDHCPv6,
             initiatorName: try initiatorName(initramfsTools: initramfsTools, interfaces: interfaces),
             root: RootPlan(
                 device: parameters.root ?? Sourced(.targetLUN, from: .defaultValue),
@@ -296,7 +297,18 @@ private struct PlanResolver {
                 continue
             }
             interfaces.append(interface(from: ip))
+            if let other = ip.otherFamilyMethod {
+                // `ip=dhcp,auto6`: the second family on the same NIC, nothing else of the first's.
+                var second = interface(from: ip)
+                second.method = other
+                second.address = nil
+                second.prefixLength = nil
+                second.gateway = nil
+                second.dns = []
+                interfaces.append(second)
+            }
         }
+        try BootPlan.checkOneConfigurationPerFamily(interfaces)
         if let request = parameters.firmwareNetwork, !firmwareNICsAdded {
             interfaces += firmwareInterfaces(requestedBy: request.description)
         } else if interfaces.isEmpty, useFirmwareNICs {
