@@ -40,7 +40,7 @@ public struct IPParameter: Sendable, Equatable {
         -> IPParameter
     {
         let fields = text.splitOutsideBrackets(":")
-        if fields.count == 1, fields[0].contains(",") {
+        if fields.count == 1, fields[0].utf8.contains(UInt8(ascii: ",")) {
             let (method, other) = try methodList(fields[0], field: 1, client: nil, hasMask: false)
             var result = IPParameter(method: method)
             result.otherFamilyMethod = other
@@ -60,7 +60,7 @@ public struct IPParameter: Sendable, Equatable {
         if IPAddress(fields[0]) == nil, !fields[0].isEmpty, !fields[0].hasPrefix("["),
             !fields[0].allSatisfy({ $0.isNumber || $0 == "." })
         {
-            if fields[1].contains(",") {
+            if fields[1].utf8.contains(UInt8(ascii: ",")) {
                 // dracut's ip_to_var takes `<device>:<word>` only for one word; a list there
                 // becomes the client address, and the boot dies on it.
                 throw BootConfigError(
@@ -95,7 +95,7 @@ public struct IPParameter: Sendable, Equatable {
         var otherFamilyMethod: AddressMethod?
         if methodText.isEmpty {
             method = client == nil ? .dhcp : .static
-        } else if methodText.contains(",") {
+        } else if methodText.utf8.contains(UInt8(ascii: ",")) {
             (method, otherFamilyMethod) = try methodList(
                 methodText, field: 7, client: client, hasMask: !field(4).isEmpty)
         } else if let parsed = try Self.method(methodText, field: 7, warnings: &warnings) {
@@ -199,7 +199,9 @@ public struct IPParameter: Sendable, Equatable {
                     throw BootConfigError(
                         parameter, at: "field \(field)", token: String(text),
                         problem: "has \(quoted(word)) without a client address and netmask",
-                        expected: "ip=<client>::<gw>:<netmask>::<device>:\(text)")
+                        expected:
+                            "the client address and netmask in fields 1 and 4, such as ip=10.0.2.15::10.0.2.1:255.255.255.0::eth0:none,auto6"
+                    )
                 }
                 method = .static
             default:
