@@ -43,7 +43,7 @@ run_fault() (
     case "$name" in
     *-ipv6) fault="${name%-ipv6}" append="$GUEST_APPEND_IPV6" network=(--ipv6) portal='\[fd00:10:2::2\]:3260' ;;
     *-vlan) fault="${name%-vlan}" append="$GUEST_APPEND_VLAN" portal='192\.168\.100\.1:3260' ;;
-    dual-stack) append="$GUEST_APPEND_DUAL_STACK" network=(--ipv6) portal='10\.0\.2\.2:3260' ;;
+    dual-stack) append="$GUEST_APPEND_DUAL_STACK" network=(--dual-stack) portal='10\.0\.2\.2:3260' ;;
     esac
     local log="$LOG_DIR/fault-$name.log" initrd="$LOG_DIR/fault.initrd.img" image="$LOG_DIR/fault-$name.root.img"
     local monitor="$LOG_DIR/fault-$name.monitor"
