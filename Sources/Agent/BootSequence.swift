@@ -108,6 +108,7 @@ public enum BootSequence {
             return (
                 configured,
                 "\(configured.name) \(configured.address)" + (configured.gateway.map { " via \($0)" } ?? "")
+                    + configured.otherFamilySummary
                     + (waited.map { "; \($0.step == "dad" ? "DAD" : "SLAAC") \($0.milliseconds) ms" } ?? "")
                     + (configured.dhcpv6Lease.map { "; DHCPv6 lease \($0.summary)" } ?? "")
             )
@@ -281,6 +282,7 @@ public enum BootSequence {
             interface: selector, method: method, vlanID: vlan?.id ?? interface.vlan, vlanName: vlan?.name,
             hostName: interface.hostname)
         configuration.hostName = interface.hostname
+        configuration.otherFamily = Self.otherFamilyMethod(plan)
         do {
             return try NetworkSetup.configure(
                 configuration, targetAddress: targetHost, timeoutMilliseconds: Self.networkTimeoutMilliseconds)

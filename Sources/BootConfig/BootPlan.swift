@@ -14,9 +14,12 @@ public struct BootPlan: Sendable, Equatable {
     /// The targets to log in to, in order: every one is logged in (`sessions`); the root is
     /// on the first.
     public var targets: [TargetPlan]
-    /// Set when the root path is to come from DHCP option 17 (`netroot=dhcp`): the agent
+    /// Set when the root path is to come from DHCP (`netroot=dhcp`: option 17): the agent
     /// parses it with `RootPath.parse` once DHCP has answered.
     public var targetFromDHCP: ValueSource?
+    /// With `targetFromDHCP`: the root path comes from DHCPv6, the boot-file URL of RFC 5970
+    /// (option 59), not DHCPv4's option 17 (`netroot=dhcp6`, `root=dhcp6`).
+    public var targetFromDHCPv6 = false
     public var initiatorName: Sourced<InitiatorName>
     public var root: RootPlan
     public var session: SessionSettings

@@ -6,9 +6,14 @@
 ///   `ip=<method>`, `ip=<device>:<method>[:mtu[:mac]]`,
 ///   `ip=<client>:[peer]:<gw>:<netmask>:<hostname>:<device>:<method>[:mtu[:mac]]` or
 ///   `...:<method>[:dns1[:dns2]]`, IPv6 addresses in brackets, the netmask dotted or a prefix length.
+///   The method may be a list of one IPv4 and one IPv6 method (`dhcp,auto6`), alone or in the
+///   seventh field, as dracut's network-legacy splits it on commas (not after a device name,
+///   where dracut reads the list as a client address).
 public struct IPParameter: Sendable, Equatable {
     public var device: String?
     public var method: AddressMethod
+    /// The second method of a list (`dhcp,dhcp6`): the other address family on the same NIC.
+    public var otherFamilyMethod: AddressMethod?
     public var address: IPAddress?
     public var prefixLength: UInt8?
     /// The kernel's `<server>`, dracut's `[peer]`: kept for `plan`, not used to configure.
@@ -35,6 +40,12 @@ public struct IPParameter: Sendable, Equatable {
         -> IPParameter
     {
         let fields = text.splitOutsideBrackets(":")
+        if fields.count == 1, fields[0].utf8.contains(UInt8(ascii: ",")) {
+            let (method, other) = try methodList(fields[0], field: 1, client: nil, hasMask: false)
+            var result = IPParameter(method: method)
+            result.otherFamilyMethod = other
+            return result
+        }
         if fields.count == 1 {
             guard let method = try method(fields[0], field: 1, warnings: &warnings) else {
                 throw BootConfigError(
@@ -49,6 +60,15 @@ public struct IPParameter: Sendable, Equatable {
         if IPAddress(fields[0]) == nil, !fields[0].isEmpty, !fields[0].hasPrefix("["),
             !fields[0].allSatisfy({ $0.isNumber || $0 == "." })
         {
+            if fields[1].utf8.contains(UInt8(ascii: ",")) {
+                // dracut's ip_to_var takes `<device>:<word>` only for one word; a list there
+                // becomes the client address, and the boot dies on it.
+                throw BootConfigError(
+                    parameter, at: "field 2", token: String(fields[1]),
+                    problem: "is a list of methods after a device name, which dracut does not read",
+                    expected:
+                        "the list in the seventh field, ip=:::::\(fields[0]):\(fields[1]), or alone, ip=\(fields[1])")
+            }
             guard let method = try method(fields[1], field: 2, warnings: &warnings) else {
                 throw BootConfigError(
                     parameter, at: "field 2", token: String(fields[1]), problem: "is not a method",
@@ -72,8 +92,12 @@ public struct IPParameter: Sendable, Equatable {
         // An empty method with a client address is static (the kernel autoconfigures only
         // what is missing); with no address it is DHCP.
         let method: AddressMethod
+        var otherFamilyMethod: AddressMethod?
         if methodText.isEmpty {
             method = client == nil ? .dhcp : .static
+        } else if methodText.utf8.contains(UInt8(ascii: ",")) {
+            (method, otherFamilyMethod) = try methodList(
+                methodText, field: 7, client: client, hasMask: !field(4).isEmpty)
         } else if let parsed = try Self.method(methodText, field: 7, warnings: &warnings) {
             method = parsed
         } else {
@@ -82,6 +106,7 @@ public struct IPParameter: Sendable, Equatable {
                 expected: "one of \(methodWords)")
         }
         var result = IPParameter(device: field(6).isEmpty ? nil : String(field(6)), method: method)
+        result.otherFamilyMethod = otherFamilyMethod
         result.address = client
         result.peer = try address(field(2), field: 2)
         result.gateway = try address(field(3), field: 3)
@@ -142,6 +167,66 @@ public struct IPParameter: Sendable, Equatable {
         case "none", "off", "static": return field == 1 ? .disabled : .static
         default: return nil
         }
+    }
+
+    /// A list of methods as dracut's network-legacy takes it (parse-ip-opts.sh checks each word,
+    /// ifup.sh runs each in turn): here exactly one IPv4 method (`dhcp`/`on`/`any`, or
+    /// `none`/`off`/`static` with the client address and netmask) and one IPv6 method
+    /// (`dhcp6`, `auto6`, `either6`), in either order. What dracut refuses is refused: a DHCP
+    /// word beside a client address, `none` without one; what it would run twice on one family
+    /// (`auto6,dhcp6`) is refused as well, since the second would replace the first.
+    private static func methodList(_ text: Substring, field: Int, client: IPAddress?, hasMask: Bool)
+        throws(BootConfigError) -> (AddressMethod, AddressMethod)
+    {
+        let words = text.split(separator: ",", omittingEmptySubsequences: false)
+        let expected =
+            "one IPv4 method (dhcp, on, any, or none with the client address) and one IPv6 method (dhcp6, auto6, either6), such as dhcp,auto6"
+        guard words.count == 2 else {
+            throw BootConfigError(
+                parameter, at: "field \(field)", token: String(text),
+                problem: "is a list of \(words.count) methods", expected: expected)
+        }
+        var methods: [AddressMethod] = []
+        for word in words {
+            let method: AddressMethod
+            switch word {
+            case "dhcp", "on", "any": method = .dhcp
+            case "dhcp6": method = .dhcp6
+            case "auto6": method = .auto6
+            case "either6": method = .either6
+            case "none", "off", "static":
+                guard let client, hasMask else {
+                    throw BootConfigError(
+                        parameter, at: "field \(field)", token: String(text),
+                        problem: "has \(quoted(word)) without a client address and netmask",
+                        expected:
+                            "the client address and netmask in fields 1 and 4, such as ip=10.0.2.15::10.0.2.1:255.255.255.0::eth0:none,auto6"
+                    )
+                }
+                method = .static
+            default:
+                throw BootConfigError(
+                    parameter, at: "field \(field)", token: String(text),
+                    problem: "has \(quoted(word)), which cannot be part of a list", expected: expected)
+            }
+            if let client, method != .static, method != .auto6, method != .either6 {
+                throw BootConfigError(
+                    parameter, at: "field 1", token: client.description,
+                    problem: "is a client address beside \(quoted(word)), which takes its address from the server",
+                    expected: "no client address with \(word), or one ip= for each family")
+            }
+            methods.append(method)
+        }
+        func isIPv6(_ method: AddressMethod) -> Bool {
+            method == .static ? client?.isIPv6 == true : method != .dhcp
+        }
+        guard isIPv6(methods[0]) != isIPv6(methods[1]) else {
+            throw BootConfigError(
+                parameter, at: "field \(field)", token: String(text),
+                problem: "configures \(isIPv6(methods[0]) ? "IPv6" : "IPv4") twice", expected: expected)
+        }
+        // The static one first: the client address, gateway and DNS belong to it.
+        return methods[1] == .static ? (methods[1], methods[0]) : (methods[0], methods[1])
     }
 
     private static func address(_ text: Substring, field: Int) throws(BootConfigError) -> IPAddress? {

@@ -13,12 +13,21 @@ extension BootPlan {
             lines.append("  " + label.padded(to: 16) + value + (source.map { "    [\($0)]" } ?? ""))
         }
         lines.append("network:")
+        var number = 0
         for (index, interface) in interfaces.enumerated() {
             let device =
                 interface.device
                 ?? (interface.mac.map { "the NIC with MAC \($0.value)" }
                     ?? "the first interface with a link")
-            line("interface \(index)", device, interface.mac?.source ?? interface.source)
+            // Dual stack: the other family's address goes under the same interface.
+            let sameNIC = interfaces[..<index].contains {
+                $0.isSameNIC(as: interface) && $0.givesIPv6 != nil && interface.givesIPv6 != nil
+                    && $0.givesIPv6 != interface.givesIPv6
+            }
+            if !sameNIC {
+                line("interface \(number)", device, interface.mac?.source ?? interface.source)
+                number += 1
+            }
             line("  address", interface.addressSummary, interface.source)
             if let gateway = interface.gateway {
                 line("  gateway", gateway.description, interface.source)
@@ -38,7 +47,11 @@ extension BootPlan {
         lines.append("iscsi:")
         line("initiator", initiatorName.value.description, initiatorName.source)
         if let dhcp = targetFromDHCP {
-            line("target", "from DHCP option 17 (root path), once DHCP answers", dhcp)
+            line(
+                "target",
+                targetFromDHCPv6
+                    ? "from the DHCPv6 boot-file URL (option 59, RFC 5970) when it names an iscsi: root, once DHCPv6 answers"
+                    : "from DHCP option 17 (root path), once DHCP answers", dhcp)
         }
         for (index, target) in targets.enumerated() {
             line("target \(index)", target.name.value, target.name.source)
@@ -212,6 +225,7 @@ extension BootPlan {
                     })
             ),
             ("targetFromDHCP", targetFromDHCP.map { .string($0.description) } ?? .null),
+            ("targetFromDHCPv6", .bool(targetFromDHCPv6)),
             ("initiatorName", sourced(.string(initiatorName.value.description), initiatorName.source)),
             ("root", root), ("session", session),
             ("onFailure", sourced(.string(onFailure.value.rawValue), onFailure.source)),
@@ -241,7 +255,7 @@ extension BootPlan {
                         : "netroot=" + RootPath.render(target, portal: portal.value))
             }
         }
-        if targetFromDHCP != nil { words.append("netroot=dhcp") }
+        if targetFromDHCP != nil { words.append(targetFromDHCPv6 ? "netroot=dhcp6" : "netroot=dhcp") }
         if let credentials = targets.first?.credentials?.value {
             words.append("iscsi.chap=\(credentials.credentials.userName)")
             if let mutual = credentials.mutual { words.append("iscsi.mutual=\(mutual.userName)") }

@@ -13,7 +13,8 @@ extension BootPlan {
                         otherwise the explicit targets, in this order: iscsi=, netroot=/root=iscsi:/
                         iscsiroot=, rd.iscsi.target.*, iscsi_target_* (over ISCSI_TARGET_*);
                         a name given twice is one target with both portals (paths, tried in order);
-                        none: netroot=dhcp (DHCP option 17); none: the iBFT's valid targets
+                        none: netroot=dhcp (DHCP option 17) / dhcp6 (DHCPv6 option 59);
+                        none: the iBFT's valid targets
         sessions        one per target, every target logged in; the boot waits for the first
                         (the root's), the others come up alongside and join when they answer
         LUN             the target's own (iscsi=/root path/iBFT); iscsi= without one: the first disk LUN
@@ -24,6 +25,7 @@ extension BootPlan {
                         > iBFT initiator > generated from the boot NIC's MAC (same on every boot)
         network         every ip= in order (ip=ibft / rd.iscsi.ibft=1: the iBFT's NICs); no ip= but
                         targets from the iBFT: its NICs; else DHCP on BOOTIF=/bootdev=/any interface
+                        one IPv4 and one IPv6 ip= (or ip=dhcp,auto6) for one NIC: both (dual stack)
         timeouts        iscsi.* > rd.iscsi.param= / rd.iscsi.login_retry_max= > defaults
         root            root= (root=iscsi:... and root=/dev/root: the whole LUN); none: the whole LUN
         """
@@ -126,6 +128,7 @@ private struct PlanResolver {
             vlans: parameters.vlans,
             needsNetwork: parameters.needsNetwork ?? Sourced(true, from: .defaultValue), targets: targets,
             targetFromDHCP: targets.isEmpty ? parameters.rootPathFromDHCP : nil,
+            targetFromDHCPv6: targets.isEmpty && parameters.rootPathFromDHCP != nil && parameters.rootPathFromDHCPv6,
             initiatorName: try initiatorName(initramfsTools: initramfsTools, interfaces: interfaces),
             root: RootPlan(
                 device: parameters.root ?? Sourced(.targetLUN, from: .defaultValue),
@@ -297,7 +300,18 @@ private struct PlanResolver {
                 continue
             }
             interfaces.append(interface(from: ip))
+            if let other = ip.otherFamilyMethod {
+                // `ip=dhcp,auto6`: the second family on the same NIC, nothing else of the first's.
+                var second = interface(from: ip)
+                second.method = other
+                second.address = nil
+                second.prefixLength = nil
+                second.gateway = nil
+                second.dns = []
+                interfaces.append(second)
+            }
         }
+        try BootPlan.checkOneConfigurationPerFamily(interfaces)
         if let request = parameters.firmwareNetwork, !firmwareNICsAdded {
             interfaces += firmwareInterfaces(requestedBy: request.description)
         } else if interfaces.isEmpty, useFirmwareNICs {

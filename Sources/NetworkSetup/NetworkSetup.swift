@@ -59,6 +59,9 @@ public struct InterfaceConfiguration: Equatable, Sendable {
     public var vlanName: String?
     /// Sent as DHCP option 12.
     public var hostName: String?
+    /// The other address family on the same link (dual stack: `ip=` for IPv4 and for IPv6 on
+    /// one NIC, or `ip=dhcp,auto6`), configured after `method`, with its own address and routes.
+    public var otherFamily: Method? = nil
 
     public init(
         interface: Selector, method: Method, vlanID: UInt16? = nil, vlanName: String? = nil, hostName: String? = nil
@@ -86,6 +89,9 @@ public struct ConfiguredInterface: Equatable, Sendable {
     public var lease: DHCPLease?
     /// The DHCPv6 lease, with the boot-file URL (option 59), when the address came from DHCPv6.
     public var dhcpv6Lease: DHCPv6Lease? = nil
+    /// Dual stack: the other family's address and gateway on the same link (its routes are in `routes`).
+    public var otherFamilyAddress: InterfaceAddress? = nil
+    public var otherFamilyGateway: IPAddress? = nil
     /// How long each step took, in order: "loopback", "find interface", "link up",
     /// "carrier", "vlan" (with a VLAN), "dhcp" (with DHCP), "link-local" and "dhcp6" (with DHCPv6), "address", "dad" (IPv6: until
     /// duplicate address detection is over), "routes".
@@ -94,6 +100,11 @@ public struct ConfiguredInterface: Equatable, Sendable {
     /// The root path the DHCP server gave: option 17 of a DHCPv4 lease, or a DHCPv6 boot-file
     /// URL that names an `iscsi:` root.
     public var rootPath: String? { lease?.rootPath ?? dhcpv6Lease?.rootPath }
+
+    /// ", fd00::15/64 via fd00::2" after the first family's address in the boot log, or "".
+    public var otherFamilySummary: String {
+        otherFamilyAddress.map { ", \($0)" + (otherFamilyGateway.map { " via \($0)" } ?? "") } ?? ""
+    }
 }
 
 /// One step of the setup and its duration.
@@ -112,7 +123,7 @@ public enum NetworkSetup {
         _ configuration: InterfaceConfiguration, targetAddress: String?, timeoutMilliseconds: Int
     ) throws(NetworkError) -> ConfiguredInterface {
         let deadline = MonotonicInstant.now().advanced(byMilliseconds: timeoutMilliseconds)
-        var target = try targetAddress.map { (text) throws(NetworkError) -> IPAddress in
+        let target = try targetAddress.map { (text) throws(NetworkError) -> IPAddress in
             guard let address = IPAddress(text, allowingZone: true) else {
                 throw .invalidConfiguration("target address \(text) is not a numeric IPv4 or IPv6 address")
             }
@@ -145,11 +156,46 @@ public enum NetworkSetup {
             steps.finish("vlan")
         }
 
+        let first = try configureFamily(
+            configuration.method, on: &link, configuration: configuration, target: target, &netlink, steps: &steps,
+            deadline: deadline)
+        var second: FamilyResult?
+        if let other = configuration.otherFamily {
+            second = try configureFamily(
+                other, on: &link, configuration: configuration, target: target, &netlink, steps: &steps,
+                deadline: deadline)
+        }
+        let routes = first.routes + (second?.routes ?? [])
+
+        return ConfiguredInterface(
+            name: link.name, index: link.index, macAddress: link.macAddress, address: first.addressing.address,
+            gateway: first.addressing.gateway, dnsServers: first.addressing.dnsServers + (second?.addressing.dnsServers ?? []),
+            mtu: link.mtu, routes: routes, lease: first.lease ?? second?.lease,
+            dhcpv6Lease: first.dhcpv6Lease ?? second?.dhcpv6Lease, otherFamilyAddress: second?.addressing.address,
+            otherFamilyGateway: second?.addressing.gateway, stepDurations: steps.durations)
+    }
+
+    /// What one address family's method gave the link.
+    struct FamilyResult {
+        var addressing: InterfaceConfiguration.StaticAddressing
+        var lease: DHCPLease?
+        var dhcpv6Lease: DHCPv6Lease?
+        var routes: [Route]
+    }
+
+    /// One family's address on the link (static, DHCP, DHCPv6, SLAAC), waited for until usable,
+    /// and its routes: the default route of its gateway and, when the target is of this family
+    /// and off-link, a host route to it.
+    static func configureFamily(
+        _ method: InterfaceConfiguration.Method, on link: inout NetworkLink, configuration: InterfaceConfiguration,
+        target: IPAddress?, _ netlink: inout RouteNetlink, steps: inout StepTimer, deadline: MonotonicInstant
+    ) throws(NetworkError) -> FamilyResult {
+        var target = target
         let addressing: InterfaceConfiguration.StaticAddressing
         var lease: DHCPLease?
         var dhcpv6Lease: DHCPv6Lease?
         var autoconfigured = false
-        switch configuration.method {
+        switch method {
         case .ipv6Autoconfiguration:
             // The kernel adds the address and the default route when the router's
             // advertisement arrives: both are there once an address is usable.
@@ -236,10 +282,7 @@ public enum NetworkSetup {
         }
         steps.finish("routes")
 
-        return ConfiguredInterface(
-            name: link.name, index: link.index, macAddress: link.macAddress, address: addressing.address,
-            gateway: addressing.gateway, dnsServers: addressing.dnsServers, mtu: link.mtu, routes: routes,
-            lease: lease, dhcpv6Lease: dhcpv6Lease, stepDurations: steps.durations)
+        return FamilyResult(addressing: addressing, lease: lease, dhcpv6Lease: dhcpv6Lease, routes: routes)
     }
 
     /// `lo` up with 127.0.0.1/8: in an initramfs nothing else does it, and the kernel adds

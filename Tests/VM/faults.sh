@@ -9,10 +9,14 @@
 # redirects logins (login-redirector.py) to tgtd on 10.0.2.2:3261, at boot and in recovery;
 # FAULT-ipv6: the guest boots over IPv6 only (static fd00:10:2::15, tgtd on [::1] as
 # [fd00:10:2::2]); FAULT-vlan: over VLAN 100 (vlan=eth0.100:eth0, tgtd on 192.168.100.1).
-# Both check that the recovery logged in at that portal again. busy-target: the portal is
-# lib/busy-target.py in front of tgtd, which answers the boot's first two logins with 0x0301
-# and 0x0302 and, as the fault, asks for a logout with Time2Wait 3. stale-session: no fault
-# under the writer; QEMU quits after 8 blocks (no logout) and the machine boots again at once.
+# Both check that the recovery logged in at that portal again. dual-stack: eth0 has
+# 10.0.2.15/24 and fd00:10:2::15/64 (two ip=), tgtd listens on 127.0.0.1 and [::1], the
+# target has both portals, IPv6 first; the boot logs in over IPv6, the fault deletes tgtd's
+# IPv6 portal and the connection, and the session must come back at 10.0.2.2:3260.
+# busy-target: the portal is lib/busy-target.py in front of tgtd, which answers the boot's
+# first two logins with 0x0301 and 0x0302 and, as the fault, asks for a logout with
+# Time2Wait 3. stale-session: no fault under the writer; QEMU quits after 8 blocks (no
+# logout) and the machine boots again at once.
 # Prints one line per scenario with the recovery figures and "N passed, N failed".
 set -euo pipefail
 VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
@@ -23,11 +27,12 @@ source "$VM_LIB/harness.sh"
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-240}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 # FAULT_NAMES stays what scripts/bench-recovery.sh measures; the redirected run is ours.
-readonly SCENARIOS=("${FAULT_NAMES[@]}" connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan busy-target stale-session
-    "${SHUTDOWN_FAULT_NAMES[@]}")
+readonly SCENARIOS=("${FAULT_NAMES[@]}" connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan dual-stack busy-target
+    stale-session "${SHUTDOWN_FAULT_NAMES[@]}")
 readonly WRITER_BLOCKS=48
 readonly GUEST_APPEND="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 readonly GUEST_APPEND_IPV6="ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
+readonly GUEST_APPEND_DUAL_STACK="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:none ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 readonly GUEST_APPEND_VLAN="vlan=eth0.100:eth0 ip=192.168.100.15:::255.255.255.0::eth0.100:none iscsi=iscsi://192.168.100.1/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 
 # Boots the writer guest, injects FAULT once 8 blocks are written, and checks the outcome.
@@ -38,6 +43,7 @@ run_fault() (
     case "$name" in
     *-ipv6) fault="${name%-ipv6}" append="$GUEST_APPEND_IPV6" network=(--ipv6) portal='\[fd00:10:2::2\]:3260' ;;
     *-vlan) fault="${name%-vlan}" append="$GUEST_APPEND_VLAN" portal='192\.168\.100\.1:3260' ;;
+    dual-stack) append="$GUEST_APPEND_DUAL_STACK" network=(--dual-stack) portal='10\.0\.2\.2:3260' ;;
     esac
     local log="$LOG_DIR/fault-$name.log" initrd="$LOG_DIR/fault.initrd.img" image="$LOG_DIR/fault-$name.root.img"
     local monitor="$LOG_DIR/fault-$name.monitor"
@@ -57,6 +63,7 @@ run_fault() (
         ;;
     esac
     VM_TARGET_LOG="$LOG_DIR/fault-$name.tgtd.log" vm_target_start "$image"
+    [[ "$name" != dual-stack ]] || vm_target_dual_stack
     rm -f "$log" "$monitor"
     local qemu_start
     qemu_start="$(vm_now_ms)"
@@ -100,6 +107,11 @@ run_fault() (
             vm_fail "the redirector sent $redirects redirect(s), expected $((1 + attempts)) (see $redirector_log)"
         recovered+=" ($redirects redirects: the boot's and one per attempt)"
     fi
+    if [[ "$name" == dual-stack ]]; then
+        local dual
+        dual="$(check_dual_stack "$log" "$LOG_DIR/fault-$name.connections")" || exit 1
+        recovered+="; $dual"
+    fi
     if [[ "$name" == busy-target ]]; then
         local busy
         busy="$(check_busy_target "$log" "$LOG_DIR/fault-$name.proxy.log")" || exit 1
@@ -124,6 +136,7 @@ run_stale_session() (
     vm_netns_create
     vm_netns_vlan_switch $((2 * BOOT_TIMEOUT + 30)) "$LOG_DIR/fault-$name.vlan-switch.log"
     VM_TARGET_LOG="$LOG_DIR/fault-$name.tgtd.log" vm_target_start "$image"
+    [[ "$name" != dual-stack ]] || vm_target_dual_stack
     rm -f "$first" "$log" "$monitor"
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$first" --monitor "$monitor" \
         --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $append" --vlan-switch &
@@ -174,6 +187,7 @@ run_shutdown_fault() (
     fault_writer_image "$image" "$VM_REPO_ROOT/Tests/VM/guest/writer-shutdown-init"
     vm_netns_create
     VM_TARGET_LOG="$LOG_DIR/fault-$name.tgtd.log" vm_target_start "$image"
+    [[ "$name" != dual-stack ]] || vm_target_dual_stack
     rm -f "$log" "$monitor"
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --monitor "$monitor" \
         --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $append" &
@@ -253,6 +267,20 @@ check_busy_target() {
     ((${wait% ms} >= 3000)) || vm_fail "the agent planned to log in again after $wait, before Time2Wait 3 s"
     logout="$(proxy_gap_at_least "$proxy_log" 'Logout Request .* answered, Time2Wait 3' 'connection 4: accepted' 3)" || exit 1
     echo "busy logins retried after $first s and $second s; logout answered, next login $logout s later (planned $wait)"
+}
+
+# Both families on eth0 in the network line, the boot's login over IPv6 with no failed
+# attempt, tgtd's connection from ::1 before the fault and from 127.0.0.1 after it.
+check_dual_stack() {
+    local log="$1" connections="$2" network
+    network="$(grep -a -m 1 -o -E 'network: eth0 10\.0\.2\.15/24 via 10\.0\.2\.2, fd00:10:2::15/64 via fd00:10:2::2; DAD [0-9]+ ms' "$log")" ||
+        vm_fail "the network line does not show both families on eth0: $(grep -a -m 1 'network: ' "$log" | tr -d '\r')"
+    grep -q -E "login: $VM_TARGET_IQN_DEFAULT at \[fd00:10:2::2\]:3260 " "$log" ||
+        vm_fail "the boot did not log in over IPv6: $(grep -a -m 1 'login: ' "$log" | tr -d '\r')"
+    ! grep -q 'login attempt 1:' "$log" || vm_fail "a failed login at boot: $(grep -a -m 1 'login attempt 1:' "$log" | tr -d '\r')"
+    sed -n '/^after the recovery:/,$p' "$connections" | grep -q -E 'IP Address: 127\.0\.0\.1$' ||
+        vm_fail "tgtd's connection after the recovery is not over IPv4 (see $connections)"
+    echo "${network#network: }; logged in over IPv6, back over IPv4"
 }
 
 main() {

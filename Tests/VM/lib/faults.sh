@@ -5,6 +5,10 @@
 #       connection_deleted, connection_killed, target_restarted (8 s), target_restarted_late
 #       (40 s), target_frozen (15 s), link_dropped (8 s), busy_target (busy-target.py's
 #       logout request); IQN: the restarted target's name
+#   fault_dual_stack LOGPREFIX ...     (faults.sh dual-stack) the session must be on tgtd's IPv6
+#       portal; the portal [::1]:3260 is deleted, then the connection: the agent can come back
+#       only over IPv4. Over once the console says operational again (or after 60 s); the
+#       connections before and after in LOGPREFIX.connections
 #   fault_wait_for_console LOG PATTERN SECONDS
 #   fault_first_write_after LOG MS     ms from MS (since QEMU's start) to the next completed write
 #   fault_verify_blocks IMAGE BLOCKS   every block 1..BLOCKS of /data/blocks holds its own lines
@@ -138,6 +142,22 @@ fault_busy_target() {
         sleep 0.1
         waited=$((waited + 1))
     done
+}
+
+fault_dual_stack() {
+    local logprefix="$1" before waited=0
+    before="$(vm_tgtadm --mode conn --op show --tid 1 || true)"
+    printf 'before the fault:\n%s\n' "$before" >"$logprefix.connections"
+    grep -q -E 'IP Address: ::1$' <<<"$before" ||
+        vm_fail "the session is not on tgtd's IPv6 portal before the fault: $(tr '\n' ' ' <<<"$before")"
+    vm_tgtadm --mode portal --op delete --param "portal=[::1]:$VM_TGT_PORTAL_PORT"
+    fault_connection_deleted
+    until grep -q 'operational again' "$logprefix.log" 2>/dev/null; do
+        ((waited < 600)) || return 0
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    printf 'after the recovery:\n%s\n' "$(vm_tgtadm --mode conn --op show --tid 1 || true)" >>"$logprefix.connections"
 }
 
 # The console's stamps count from QEMU's start (vm_qemu_boot): the first write that

@@ -3,7 +3,7 @@
 #
 #   vm_qemu_boot --kernel FILE --initrd FILE --append TEXT --log FILE --timeout SECONDS
 #                [--monitor SOCKET] [--acpitable FILE] [--hostfwd RULE] [--extra ARG]... [--show]
-#                [--ipv6 | --vlan-switch | --tap IFNAME]
+#                [--ipv6 | --dual-stack | --vlan-switch | --tap IFNAME]
 #   vm_qemu_boot --network-boot DIR --log FILE --timeout SECONDS [...]
 #
 # --network-boot: no -kernel; SeaBIOS boots the NIC's iPXE ROM (Debian's ipxe-qemu), which
@@ -12,9 +12,11 @@
 #
 # --hostfwd adds a forward to the user network (QEMU's hostfwd= syntax); --extra passes one
 # more argument to QEMU as it is (repeatable: drives, serial ports).
-# --ipv6: the user network also serves IPv6 (prefix fd00:10:2::/64, router advertisements
-# included), its host fd00:10:2::2 being the namespace's ::1. --vlan-switch: the NIC's frames
-# go as UDP datagrams over the namespace's loopback to target.sh's vlan-switch.py instead.
+# --ipv6: the user network serves IPv6 (prefix fd00:10:2::/64, router advertisements
+# included), its host fd00:10:2::2 being the namespace's ::1, and no IPv4 (QEMU turns it off
+# when only ipv6=on is given); --dual-stack: both families, 10.0.2.2 and fd00:10:2::2.
+# --vlan-switch: the NIC's frames go as UDP datagrams over the namespace's loopback to
+# target.sh's vlan-switch.py instead.
 # --tap: the NIC is the namespace's tap IFNAME (made beforehand, e.g. by dhcp6.sh), no user network.
 # Returns QEMU's exit status (0 after the guest powered off; 124 when the host's timeout
 # stopped it). --show copies the console to standard output as it arrives.
@@ -44,6 +46,8 @@ vm_qemu_boot() {
         --hostfwd) hostfwd="$2"; shift 2 ;;
         --extra) extra+=("$2"); shift 2 ;;
         --ipv6) user_options=",ipv6=on,ipv6-net=fd00:10:2::/64,ipv6-host=fd00:10:2::2"; shift ;;
+        # ipv6=on alone turns QEMU's IPv4 off: both families need both words.
+        --dual-stack) user_options=",ipv4=on,ipv6=on,ipv6-net=fd00:10:2::/64,ipv6-host=fd00:10:2::2"; shift ;;
         --vlan-switch) vlan_switch=1; shift ;;
         --tap) tap="$2"; shift 2 ;;
         --show) show=1; shift ;;

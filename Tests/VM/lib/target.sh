@@ -17,6 +17,9 @@
 #   vm_target_add_mutual_chap USER SECRET   the target authenticates too (mutual CHAP)
 #   vm_target_ipv6_only              (before vm_target_start) tgtd listens on [::1]:3260 only;
 #                                    the guest reaches it as [fd00:10:2::2]:3260 (qemu.sh --ipv6)
+#   vm_target_dual_stack             (after vm_target_start) a second portal [::1]:3260 beside
+#                                    127.0.0.1:3260: the guest reaches tgtd both as
+#                                    10.0.2.2:3260 and [fd00:10:2::2]:3260 (qemu.sh --ipv6)
 #   vm_netns_vlan_switch SECONDS LOG (before vm_target_start) the guest's frames go through
 #                                    vlan-switch.py: only VLAN 100 reaches 192.168.100.1/24,
 #                                    where tgtd then listens (qemu.sh --vlan-switch)
@@ -77,6 +80,16 @@ vm_target_start() {
 vm_target_ipv6_only() {
     [[ -z "$VM_TGT_CONTROL_PORT" ]] || vm_fail "vm_target_ipv6_only: call it before vm_target_start"
     VM_TGT_PORTAL_HOST="[::1]"
+}
+
+# Both families: tgtd already listens on 127.0.0.1; its IPv6 portal is added at run time (and
+# can be deleted the same way, leaving the IPv4 one).
+vm_target_dual_stack() {
+    [[ -n "$VM_TGT_CONTROL_PORT" ]] || vm_fail "vm_target_dual_stack: call vm_target_start first"
+    [[ "$VM_TGT_PORTAL_HOST" == 127.0.0.1 ]] || vm_fail "vm_target_dual_stack: tgtd listens on $VM_TGT_PORTAL_HOST, not 127.0.0.1"
+    vm_tgtadm --mode portal --op new --param "portal=[::1]:$VM_TGT_PORTAL_PORT"
+    vm_tgtadm --mode portal --op show | grep -q -F "[::1]:$VM_TGT_PORTAL_PORT" ||
+        vm_fail "tgtd does not list the portal [::1]:$VM_TGT_PORTAL_PORT: $(vm_tgtadm --mode portal --op show | tr '\n' ' ')"
 }
 
 # The guest's NIC sends its frames to vlan-switch.py over loopback UDP (qemu.sh
