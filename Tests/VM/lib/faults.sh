@@ -4,7 +4,8 @@
 #   fault_NAME LOGPREFIX IMAGE MONITOR [IQN]   injects one fault and returns when it is over:
 #       connection_deleted, connection_killed, target_restarted (8 s), target_restarted_late
 #       (40 s), target_frozen (15 s), link_dropped (8 s), busy_target (busy-target.py's
-#       logout request); IQN: the restarted target's name
+#       logout request), lun_changed (another LUN, then the boot's grown by 32 MiB, behind
+#       the same name and number); IQN: the restarted target's name
 #   fault_wait_for_console LOG PATTERN SECONDS
 #   fault_first_write_after LOG MS     ms from MS (since QEMU's start) to the next completed write
 #   fault_verify_blocks IMAGE BLOCKS   every block 1..BLOCKS of /data/blocks holds its own lines
@@ -138,6 +139,47 @@ fault_busy_target() {
         sleep 0.1
         waited=$((waited + 1))
     done
+}
+
+# While the guest's link is down, the session is cut and tgtd's LUN 1 becomes another LUN
+# (another image, scsi_id and serial: how a failover to a misconfigured node looks). The
+# agent must refuse to log in again (console: "now shows another LUN"); after 3 s more, LUN 1
+# is the boot's image again, grown by 32 MiB, with tgt's default identity (derived from the
+# target and LUN numbers, as at boot): the recovery goes through and the disk is rescanned.
+# IMAGE.other must be untouched afterwards (fault_check_other_lun).
+fault_lun_changed() {
+    local logprefix="$1" image="$2" monitor="$3"
+    truncate -s 96M "$image.other"
+    sha256sum "$image.other" >"$image.other.sum"
+    fault_qemu_monitor "$monitor" "set_link n0 off"
+    fault_connection_deleted
+    fault_replace_lun --backing-store "$image.other" --params scsi_id=another-lun,scsi_sn=another-serial
+    fault_qemu_monitor "$monitor" "set_link n0 on"
+    fault_wait_for_console "$logprefix.log" 'now shows another LUN' 60
+    sleep 3
+    fault_replace_lun --grow "$image"
+    fault_wait_for_console "$logprefix.log" 'operational again' 60
+    fault_wait_for_console "$logprefix.log" 'rescanned: ' 30
+}
+
+# LUN 1 deleted (again while tgtd still finishes the cut session's commands: bounded) and
+# created with ARGS; --grow IMAGE: IMAGE grown by 32 MiB in between, then LUN 1 on it.
+fault_replace_lun() {
+    local attempt grow=""
+    [[ "$1" != --grow ]] || { grow="$2"; set -- --backing-store "$2"; }
+    for attempt in $(seq 1 25); do
+        vm_tgtadm --mode logicalunit --op delete --tid 1 --lun 1 2>/dev/null && break
+        ((attempt < 25)) || vm_fail "tgtd would not delete LUN 1 within 5 s"
+        sleep 0.2
+    done
+    [[ -z "$grow" ]] || truncate -s +32M "$grow"
+    vm_tgtadm --mode logicalunit --op new --tid 1 --lun 1 "$@"
+}
+
+# The other LUN's image holds exactly what it held before the guest met it.
+fault_check_other_lun() {
+    local image="$1"
+    sha256sum --status -c "$image.other.sum" || vm_fail "the other LUN's image changed: the guest wrote to a LUN it refused"
 }
 
 # The console's stamps count from QEMU's start (vm_qemu_boot): the first write that
