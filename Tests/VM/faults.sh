@@ -80,6 +80,7 @@ run_fault() (
     local recovered
     if recovered="$(grep -m 1 -o 'operational again .* in [0-9]* ms' "$log")"; then
         grep -q 'VM-STATUS: recoveries [1-9]' "$log" || vm_fail "iscsi-root status does not count the recovery"
+        ! grep -q 'identity was not checked' "$log" || vm_fail "$(grep -a -m 1 -o 'the LUN.s identity was not checked.*' "$log")"
     elif [[ "$fault" == link-dropped ]]; then
         # Shorter than the NOP-Out window: TCP retransmits once the link is back, and the
         # session never breaks.

@@ -153,7 +153,7 @@ fault_lun_changed() {
     sha256sum "$image.other" >"$image.other.sum"
     fault_qemu_monitor "$monitor" "set_link n0 off"
     fault_connection_deleted
-    fault_replace_lun --backing-store "$image.other" --params scsi_id=another-lun,scsi_sn=another-serial
+    fault_replace_lun "$image.other" scsi_id=another-lun,scsi_sn=another-serial
     fault_qemu_monitor "$monitor" "set_link n0 on"
     fault_wait_for_console "$logprefix.log" 'now shows another LUN' 60
     sleep 3
@@ -163,17 +163,20 @@ fault_lun_changed() {
 }
 
 # LUN 1 deleted (again while tgtd still finishes the cut session's commands: bounded) and
-# created with ARGS; --grow IMAGE: IMAGE grown by 32 MiB in between, then LUN 1 on it.
+# created on IMAGE; with --grow, IMAGE grown by 32 MiB in between; PARAMS: its identity
+# (tgtadm takes them only once the LUN exists).
 fault_replace_lun() {
-    local attempt grow=""
-    [[ "$1" != --grow ]] || { grow="$2"; set -- --backing-store "$2"; }
+    local grow=0 attempt
+    [[ "$1" != --grow ]] || { grow=1; shift; }
+    local image="$1" params="${2:-}"
     for attempt in $(seq 1 25); do
         vm_tgtadm --mode logicalunit --op delete --tid 1 --lun 1 2>/dev/null && break
         ((attempt < 25)) || vm_fail "tgtd would not delete LUN 1 within 5 s"
         sleep 0.2
     done
-    [[ -z "$grow" ]] || truncate -s +32M "$grow"
-    vm_tgtadm --mode logicalunit --op new --tid 1 --lun 1 "$@"
+    ((grow == 0)) || truncate -s +32M "$image"
+    vm_tgtadm --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$image"
+    [[ -z "$params" ]] || vm_tgtadm --mode logicalunit --op update --tid 1 --lun 1 --params "$params"
 }
 
 # The other LUN's image holds exactly what it held before the guest met it.
