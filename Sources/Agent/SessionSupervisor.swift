@@ -357,15 +357,16 @@ public struct SessionSupervisor: ~Copyable {
             var plan = plans[portalIndex]
             plan.timeoutMilliseconds = min(plan.timeoutMilliseconds, deadline.millisecondsSinceNow)
             attempts += 1
-            do {
-                try session.connectAndLogIn(plan, leading: true)
+            // The same look at the LUN first: the flush must not go to another LUN either.
+            switch attemptLogIn(plan) {
+            case .loggedIn:
                 state = .loggedIn
                 log.line(
                     "session \(session.sessionID): operational again at \(session.portal) for the logout after \(attempts) attempt(s) in \(started.milliseconds(until: .now())) ms"
                 )
                 return nil
-            } catch {
-                lastError = "\(error)"
+            case .failed(let reason, _, _):
+                lastError = reason
                 try? session.stopForRecovery()
             }
             portalIndex = (portalIndex + 1) % plans.count
