@@ -30,7 +30,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "LinuxSystem", "CLibkmod", "CLibblkid", "CShims", "BootConfig", "KernelSession", "ISCSI", "NetworkSetup", "Reports",
+                "LinuxSystem", "CLibkmod", "CLibblkid", "CShims", "BootConfig", "KernelSession", "ISCSI", "Initiator", "NetworkSetup", "Reports",
             ]),
         // Link-only: lets the static binary run as PID 1 before /proc exists (executable only).
         .target(name: "CRuntimeCompat"),

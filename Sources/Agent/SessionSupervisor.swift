@@ -27,6 +27,10 @@ public struct SessionSupervisor: ~Copyable {
     /// The boot's other sessions, each in a process of its own: the control socket answers
     /// for them too (status) and has them log out first (logout).
     private let peers: [Peer]
+    /// The root LUN as the boot found it; nil when the kernel kept no identifier for it.
+    private var lunCheck: LUNCheck?
+    /// Whether the line saying a re-login went ahead unchecked was written (once is enough).
+    private var lunCheckSkipped = false
 
     /// Another session of the boot, served by its own process on `socketName`.
     public struct Peer: Sendable {
@@ -52,6 +56,12 @@ public struct SessionSupervisor: ~Copyable {
         self.log = log
         self.socketName = socketName
         self.peers = peers
+        if let disk {
+            do throws(LUNCheck.Unavailable) { lunCheck = try LUNCheck(disk: disk) } catch {
+                self.log.line(
+                    "session \(self.session.sessionID): \(error): a re-login cannot tell whether the target still shows the same LUN")
+            }
+        }
     }
 
     /// Serves events and control requests until told to log out; never returns.
@@ -147,8 +157,8 @@ public struct SessionSupervisor: ~Copyable {
             var plan = plans[portal]
             plan.timeoutMilliseconds = policy.attemptTimeout(
                 afterTimedOutAttempts: timedOutAttempts, loginTimeoutMilliseconds: plans[portal].timeoutMilliseconds)
-            do {
-                try session.connectAndLogIn(plan, leading: true)
+            switch attemptLogIn(plan) {
+            case .loggedIn:
                 let elapsed = recoveryStart.milliseconds(until: .now())
                 if let summary = lines.finished(atMilliseconds: elapsed) { log.line("session \(session.sessionID): \(summary)") }
                 recoveries += 1
@@ -158,11 +168,11 @@ public struct SessionSupervisor: ~Copyable {
                     "session \(session.sessionID): operational again at \(session.portal) after \(attempt + 1) attempt(s) in \(elapsed) ms (\(cause))"
                 )
                 return
-            } catch {
-                if error.isTimeout { timedOutAttempts += 1 }
-                busyAnswers = error.busyStatus == nil ? 0 : busyAnswers + 1
-                let line = "attempt \(attempt + 1) at \(plans[portal].portal.description) failed: \(error)"
-                if let shown = lines.failed(line, error: "\(error)", atMilliseconds: recoveryStart.milliseconds(until: .now())) {
+            case .failed(let reason, let timedOut, let busy):
+                if timedOut { timedOutAttempts += 1 }
+                busyAnswers = busy ? busyAnswers + 1 : 0
+                let line = "attempt \(attempt + 1) at \(plans[portal].portal.description) failed: \(reason)"
+                if let shown = lines.failed(line, error: reason, atMilliseconds: recoveryStart.milliseconds(until: .now())) {
                     log.line("session \(session.sessionID): \(shown)")
                 }
                 try? session.stopForRecovery()
@@ -175,6 +185,43 @@ public struct SessionSupervisor: ~Copyable {
             log.line("session \(session.sessionID): \(summary)")
         }
         log.line("session \(session.sessionID): giving up after \(attempt) attempts; I/O fails once the replacement timeout ends")
+    }
+
+    private enum AttemptResult {
+        case loggedIn
+        case failed(reason: String, timedOut: Bool, busy: Bool)
+    }
+
+    /// One re-login at `plan`'s portal: first, when the boot recorded the LUN, a look at
+    /// whether the target still shows that LUN (`LUNCheck`), then the kernel session's login;
+    /// a LUN whose capacity changed is rescanned once the session works again.
+    private mutating func attemptLogIn(_ plan: KernelSessionPlan) -> AttemptResult {
+        var resized: (was: UInt64, now: UInt64)?
+        if let lunCheck {
+            switch lunCheck.probe(plan) {
+            case .verdict(.same(let change)):
+                resized = change
+            case .verdict(.different(let now)):
+                return .failed(
+                    reason:
+                        "the target now shows another LUN \(lunCheck.lun) (\(now)); the boot's was \(lunCheck.identity); not logged in, the kernel keeps holding the writes; check the target's LUN mapping",
+                    timedOut: false, busy: false)
+            case .unreachable(let reason):
+                return .failed(reason: reason, timedOut: false, busy: false)
+            case .unchecked(let reason):
+                if !lunCheckSkipped {
+                    lunCheckSkipped = true
+                    log.line("session \(session.sessionID): the LUN's identity was not checked before the re-login (\(reason))")
+                }
+            }
+        }
+        do {
+            try session.connectAndLogIn(plan, leading: true)
+        } catch {
+            return .failed(reason: "\(error)", timedOut: error.isTimeout, busy: error.busyStatus != nil)
+        }
+        if let resized { lunCheck?.rescan(log: log, sessionID: session.sessionID, was: resized.was, now: resized.now) }
+        return .loggedIn
     }
 
     /// Sleeps `milliseconds` while still answering `status` on the control socket.
@@ -310,15 +357,16 @@ public struct SessionSupervisor: ~Copyable {
             var plan = plans[portalIndex]
             plan.timeoutMilliseconds = min(plan.timeoutMilliseconds, deadline.millisecondsSinceNow)
             attempts += 1
-            do {
-                try session.connectAndLogIn(plan, leading: true)
+            // The same look at the LUN first: the flush must not go to another LUN either.
+            switch attemptLogIn(plan) {
+            case .loggedIn:
                 state = .loggedIn
                 log.line(
                     "session \(session.sessionID): operational again at \(session.portal) for the logout after \(attempts) attempt(s) in \(started.milliseconds(until: .now())) ms"
                 )
                 return nil
-            } catch {
-                lastError = "\(error)"
+            case .failed(let reason, _, _):
+                lastError = reason
                 try? session.stopForRecovery()
             }
             portalIndex = (portalIndex + 1) % plans.count

@@ -17,6 +17,8 @@
 # first two logins with 0x0301 and 0x0302 and, as the fault, asks for a logout with
 # Time2Wait 3. stale-session: no fault under the writer; QEMU quits after 8 blocks (no
 # logout) and the machine boots again at once.
+# lun-changed: the target shows another LUN under the same name and number during the outage
+# (the agent must not log in again), then the boot's LUN grown by 32 MiB (rescanned).
 # Prints one line per scenario with the recovery figures and "N passed, N failed".
 set -euo pipefail
 VM_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
@@ -28,7 +30,7 @@ readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-240}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 # FAULT_NAMES stays what scripts/bench-recovery.sh measures; the redirected run is ours.
 readonly SCENARIOS=("${FAULT_NAMES[@]}" connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan dual-stack busy-target
-    stale-session "${SHUTDOWN_FAULT_NAMES[@]}")
+    lun-changed stale-session "${SHUTDOWN_FAULT_NAMES[@]}")
 readonly WRITER_BLOCKS=48
 readonly GUEST_APPEND="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 readonly GUEST_APPEND_IPV6="ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
@@ -85,6 +87,7 @@ run_fault() (
     local recovered
     if recovered="$(grep -m 1 -o 'operational again .* in [0-9]* ms' "$log")"; then
         grep -q 'VM-STATUS: recoveries [1-9]' "$log" || vm_fail "iscsi-root status does not count the recovery"
+        ! grep -q 'identity was not checked' "$log" || vm_fail "$(grep -a -m 1 -o 'the LUN.s identity was not checked.*' "$log")"
     elif [[ "$fault" == link-dropped ]]; then
         # Shorter than the NOP-Out window: TCP retransmits once the link is back, and the
         # session never breaks.
@@ -111,6 +114,15 @@ run_fault() (
         local dual
         dual="$(check_dual_stack "$log" "$LOG_DIR/fault-$name.connections")" || exit 1
         recovered+="; $dual"
+    fi
+    if [[ "$name" == lun-changed ]]; then
+        fault_check_other_lun "$image"
+        local refused rescanned
+        refused="$(grep -a -m 1 -o 'now shows another LUN 1 ([^)]*); the boot.s was [^;]*' "$log" | tr -d '\r')" ||
+            vm_fail "no refusal naming both LUNs' identifiers"
+        rescanned="$(grep -a -m 1 -o 'rescanned: [0-9]* sectors' "$log" | tr -d '\r')" || vm_fail "no rescan line"
+        [[ "$rescanned" == "rescanned: 262144 sectors" ]] || vm_fail "the kernel saw '$rescanned' after the rescan, expected 262144 sectors (128 MiB)"
+        recovered+="; refused: $refused; $rescanned; the other LUN untouched"
     fi
     if [[ "$name" == busy-target ]]; then
         local busy

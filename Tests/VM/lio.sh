@@ -220,6 +220,8 @@ scenario_lio_connection_cut() (
     recovered="$(grep -m 1 -o 'operational again .* in [0-9]* ms.*' "$log")" ||
         vm_fail "the console shows no recovery: $(grep -m 1 -E 'iscsi-root: .*(lost|failed)' "$log" || true)"
     grep -q 'VM-STATUS: recoveries [1-9]' "$log" || vm_fail "iscsi-root status does not count the recovery"
+    # The recovery read the LUN's identity through a second session before it logged in.
+    ! grep -q 'identity was not checked' "$log" || vm_fail "$(grep -a -m 1 -o 'the LUN.s identity was not checked.*' "$log")"
     check_writer "$log" "$image" "$CUT_BLOCKS"
     echo "$recovered; cut at ${cut_at} s; $CUT_BLOCKS blocks intact, image clean"
 )

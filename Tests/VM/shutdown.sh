@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # The shutdown path under systemd: a minimal Debian bookworm root (systemd as init) boots
 # from iSCSI with our initramfs, reaches multi-user.target, and a oneshot unit runs
-# `systemctl reboot`; five cycles, each a fresh QEMU (-no-reboot ends it at the reboot).
+# `systemctl reboot`; three cycles, each a fresh QEMU (-no-reboot ends it at the reboot).
 # Each cycle must show: the supervisor answering `iscsi-root status` in the real root,
 # systemd's killing spree passing over the supervisor, our shutdown role (systemd-shutdown
 # executes /run/initramfs/shutdown) unmounting /oldroot before the supervisor logs the
 # session out, the reboot, no I/O error, and a clean image (e2fsck -fn) afterwards.
 #
-# usage: Tests/VM/shutdown.sh [CYCLES]         prints per-cycle figures and "N passed, N failed"
+# Then one cycle per fault of lib/faults.sh's SHUTDOWN_FAULT_NAMES (the connection deleted, the
+# target frozen 3 s, the target killed, the guest's link down; when each is injected: see
+# run_fault_cycle), with iscsi.shutdown_timeout=10: the kernel must restart within the
+# bound plus SHUTDOWN_MARGIN s of the shutdown role's first line, the image be clean and hold the cycle's counter
+# (written and synced before the reboot), and the console show the logout (the connection
+# deleted or the target frozen: the target is back in time) or name what was given up.
+#
+# usage: Tests/VM/shutdown.sh [CYCLES [FAULT...]]   prints per-cycle figures and "N passed, N failed"
+#   (default: 3 healthy cycles, then every shutdown fault; FAULT: shutdown-target-killed, …; none: -)
 #   VM_AGENT_BINARY   the static iscsi-root (default cache/bin/iscsi-root; make vm-shutdown builds it)
 #   VM_BOOT_TIMEOUT   host bound on one boot-and-reboot, seconds (default 120)
 #
@@ -22,7 +30,8 @@ source "$VM_LIB/harness.sh"
 source "$VM_LIB/debian-root.sh"
 
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
-readonly CYCLES="${1:-5}"
+readonly CYCLES="${1:-3}"
+readonly SHUTDOWN_BOUND=10 SHUTDOWN_MARGIN=8
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly WORK="$VM_CACHE_DIR/vm/shutdown"
 readonly DEBIAN_PACKAGES=systemd-sysv,udev,kmod,iproute2,procps
@@ -67,6 +76,17 @@ console_order() {
     later="$(console_line "$log" "$3")"
     [[ -n "$earlier" && -n "$later" ]] && ((earlier < later))
 }
+console_lacks() { ! grep -Eq -- "$2" "$1"; }
+# Whether PATTERN shows up on the console while QEMU (PID) runs; polled every 0.1 s, so bounded
+# by QEMU's own --timeout.
+console_appears() {
+    local log="$1" pattern="$2" qemu="$3"
+    until grep -Eq -- "$pattern" "$log" 2>/dev/null; do
+        kill -0 "$qemu" 2>/dev/null || return 1
+        sleep 0.1
+    done
+}
+at_most() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 <= $2)); }
 console_clean() { ! grep -Eq 'Kernel panic|I/O error|detected conn error|rejecting I/O|EXT4-fs error|Freezing execution' "$1"; }
 
 run_cycle() {
@@ -116,6 +136,78 @@ run_cycle() {
     for failure in "${cycle_failures[@]}"; do echo "  failed: $failure"; done
 }
 
+# A cycle whose shutdown meets FAULT (lib/faults.sh shutdown_fault_*).
+run_fault_cycle() {
+    local cycle="$1" image="$2" fault="$3"
+    local log="$LOG_DIR/shutdown-$cycle-$fault.log" monitor="$LOG_DIR/shutdown-$cycle-$fault.monitor"
+    cycle_failures=()
+    vm_netns_create
+    VM_TARGET_LOG="$LOG_DIR/shutdown-$cycle-$fault.tgtd.log" vm_target_start "$image"
+    rm -f "$log" "$monitor"
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$WORK/initrd.img" --log "$log" --monitor "$monitor" \
+        --timeout "$BOOT_TIMEOUT" --append "$GUEST_APPEND iscsi.shutdown_timeout=$SHUTDOWN_BOUND" &
+    local qemu=$! status=0 cue injected=0
+    # A connection cut or a frozen target meets systemd's own shutdown (its stops, sync and
+    # remount), and the supervisor repairs it before the final logout. A target gone for good
+    # or a link down meets the final ramdisk: injected once systemd-shutdown has detached
+    # everything (the root is read-only and synced; earlier, systemd itself waits for the
+    # dead target on its own timeouts, 90 s), with the guest paused meanwhile (QEMU monitor
+    # stop/cont), so that the fault is in place before the shutdown role starts.
+    local pause=0
+    case "$fault" in
+    shutdown-connection-deleted | shutdown-target-frozen) cue='VM-MARKER: rebooting' ;;
+    *) cue='All filesystems, swaps, loop devices, MD devices and DM devices detached' pause=1 ;;
+    esac
+    if console_appears "$log" "$cue" "$qemu"; then
+        injected=1
+        ((pause == 0)) || fault_qemu_monitor "$monitor" stop
+        # A subshell: a fault that cannot be injected (vm_fail) fails this cycle, not the run.
+        local injector="${fault#shutdown-}"
+        ("shutdown_fault_${injector//-/_}" "$monitor") || check "the fault $fault was injected" false
+        ((pause == 0)) || fault_qemu_monitor "$monitor" cont
+    fi
+    wait "$qemu" || status=$?
+    fault_thaw_target
+    vm_netns_cleanup
+    # The bound holds from the shutdown role's first line to the kernel's restart (the
+    # guest's own clock, in the console's stamps).
+    local role_start restart off=-
+    role_start="$(vm_console_time "$log" 'iscsi-root: shutdown: within [0-9]+ s' || true)"
+    restart="$(vm_console_time "$log" 'reboot: Restarting system' || true)"
+    if [[ -n "$role_start" && -n "$restart" ]]; then
+        off="$(awk -v a="$role_start" -v b="$restart" 'BEGIN { printf "%d", (b - a) * 1000 }')"
+    fi
+
+    check "QEMU ended by itself (status $status; 124: ${BOOT_TIMEOUT} s timeout)" test "$status" -eq 0
+    check "multi-user.target reached (cycle $cycle)" console_has "$log" "VM-MARKER: multi-user reached, cycle $cycle,"
+    check "the fault's cue '$cue' came" test "$injected" -eq 1
+    check "restarted within ${SHUTDOWN_BOUND} s + ${SHUTDOWN_MARGIN} s of the shutdown role's start (took ${off} ms)" \
+        at_most "$off" $(((SHUTDOWN_BOUND + SHUTDOWN_MARGIN) * 1000))
+    check "the machine rebooted" console_has "$log" 'reboot: Restarting system'
+    case "$fault" in
+    shutdown-connection-deleted | shutdown-target-frozen)
+        check "the supervisor logged out (the target was back in time)" console_has "$log" 'iscsi-root: shutdown: logged out of '
+        check "nothing given up" console_lacks "$log" 'gave up'
+        ;;
+    *)
+        check "the console names what was given up" console_has "$log" 'iscsi-root: shutdown: .*(gave up|not answered|without a logout)'
+        ;;
+    esac
+    check "e2fsck -fn: the image is clean" vm_rootfs_check "$image"
+    local counted
+    counted="$(debugfs -R 'cat /var/lib/shutdown-test/cycle' "$image" 2>/dev/null | tr -d '[:space:]')"
+    check "the guest's cycle counter is $cycle in the image (found '${counted}')" test "$counted" = "$cycle"
+    local given_up
+    given_up="$(grep -a -E 'shutdown: .*(gave up|not answered|without a logout|logged out of)' "$log" | sed 's/.*shutdown: //' | tr -d '\r' | paste -s -d '|' || true)"
+    local verdict=PASS
+    ((${#cycle_failures[@]} == 0)) || verdict=FAIL
+    local total
+    total="$(vm_console_time "$log" 'reboot: Restarting system' || echo -)"
+    echo "$verdict cycle $cycle ($fault at '$cue'): restart ${off} ms after the shutdown role started (bound ${SHUTDOWN_BOUND} s), at $total s; ${given_up:-nothing said} — $log"
+    local failure
+    for failure in "${cycle_failures[@]}"; do echo "  failed: $failure"; done
+}
+
 main() {
     ((EUID == 0)) || vm_fail "needs root (debootstrap, network namespaces, QEMU in them)"
     cd "$VM_REPO_ROOT"
@@ -132,6 +224,13 @@ main() {
     local cycle
     for ((cycle = 1; cycle <= CYCLES; cycle++)); do
         run_cycle "$cycle" "$WORK/root.img"
+    done
+    local faults=("${@:2}") fault
+    ((${#faults[@]} > 0)) || faults=("${SHUTDOWN_FAULT_NAMES[@]}")
+    for fault in "${faults[@]}"; do
+        [[ "$fault" != - ]] || continue
+        run_fault_cycle "$cycle" "$WORK/root.img" "$fault"
+        cycle=$((cycle + 1))
     done
     echo "$passed passed, $failed failed"
     ((failed == 0))

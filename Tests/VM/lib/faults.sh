@@ -4,7 +4,8 @@
 #   fault_NAME LOGPREFIX IMAGE MONITOR [IQN]   injects one fault and returns when it is over:
 #       connection_deleted, connection_killed, target_restarted (8 s), target_restarted_late
 #       (40 s), target_frozen (15 s), link_dropped (8 s), busy_target (busy-target.py's
-#       logout request); IQN: the restarted target's name
+#       logout request), lun_changed (another LUN, then the boot's grown by 32 MiB, behind
+#       the same name and number); IQN: the restarted target's name
 #   fault_dual_stack LOGPREFIX ...     (faults.sh dual-stack) the session must be on tgtd's IPv6
 #       portal; the portal [::1]:3260 is deleted, then the connection: the agent can come back
 #       only over IPv4. Over once the console says operational again (or after 60 s); the
@@ -158,6 +159,50 @@ fault_dual_stack() {
         waited=$((waited + 1))
     done
     printf 'after the recovery:\n%s\n' "$(vm_tgtadm --mode conn --op show --tid 1 || true)" >>"$logprefix.connections"
+}
+
+# While the guest's link is down, the session is cut and tgtd's LUN 1 becomes another LUN
+# (another image, scsi_id and serial: how a failover to a misconfigured node looks). The
+# agent must refuse to log in again (console: "now shows another LUN"); after 3 s more, LUN 1
+# is the boot's image again, grown by 32 MiB, with tgt's default identity (derived from the
+# target and LUN numbers, as at boot): the recovery goes through and the disk is rescanned.
+# IMAGE.other must be untouched afterwards (fault_check_other_lun).
+fault_lun_changed() {
+    local logprefix="$1" image="$2" monitor="$3"
+    truncate -s 96M "$image.other"
+    sha256sum "$image.other" >"$image.other.sum"
+    fault_qemu_monitor "$monitor" "set_link n0 off"
+    fault_connection_deleted
+    fault_replace_lun "$image.other" scsi_id=another-lun,scsi_sn=another-serial
+    fault_qemu_monitor "$monitor" "set_link n0 on"
+    fault_wait_for_console "$logprefix.log" 'now shows another LUN' 60
+    sleep 3
+    fault_replace_lun --grow "$image"
+    fault_wait_for_console "$logprefix.log" 'operational again' 60
+    fault_wait_for_console "$logprefix.log" 'rescanned: ' 30
+}
+
+# LUN 1 deleted (again while tgtd still finishes the cut session's commands: bounded) and
+# created on IMAGE; with --grow, IMAGE grown by 32 MiB in between; PARAMS: its identity
+# (tgtadm takes them only once the LUN exists).
+fault_replace_lun() {
+    local grow=0 attempt
+    [[ "$1" != --grow ]] || { grow=1; shift; }
+    local image="$1" params="${2:-}"
+    for attempt in $(seq 1 25); do
+        vm_tgtadm --mode logicalunit --op delete --tid 1 --lun 1 2>/dev/null && break
+        ((attempt < 25)) || vm_fail "tgtd would not delete LUN 1 within 5 s"
+        sleep 0.2
+    done
+    ((grow == 0)) || truncate -s +32M "$image"
+    vm_tgtadm --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$image"
+    [[ -z "$params" ]] || vm_tgtadm --mode logicalunit --op update --tid 1 --lun 1 --params "$params"
+}
+
+# The other LUN's image holds exactly what it held before the guest met it.
+fault_check_other_lun() {
+    local image="$1"
+    sha256sum --status -c "$image.other.sum" || vm_fail "the other LUN's image changed: the guest wrote to a LUN it refused"
 }
 
 # The console's stamps count from QEMU's start (vm_qemu_boot): the first write that
