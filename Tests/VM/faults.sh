@@ -106,9 +106,10 @@ run_fault() (
             vm_fail "the recovery did not log in at the redirected portal 10.0.2.2:3261: $recovered"
         local attempts="${BASH_REMATCH[1]}" redirects
         redirects="$(grep -c 'login-redirector: redirect ' "$redirector_log" || true)"
-        ((redirects == 1 + attempts)) ||
-            vm_fail "the redirector sent $redirects redirect(s), expected $((1 + attempts)) (see $redirector_log)"
-        recovered+=" ($redirects redirects: the boot's and one per attempt)"
+        # Per attempt two logins ask it: the LUN check's session, then the kernel's.
+        ((redirects == 1 + 2 * attempts)) ||
+            vm_fail "the redirector sent $redirects redirect(s), expected $((1 + 2 * attempts)) (see $redirector_log)"
+        recovered+=" ($redirects redirects: the boot's, and per attempt the LUN check's and the login's)"
     fi
     if [[ "$name" == dual-stack ]]; then
         local dual
