@@ -189,10 +189,20 @@ scenario_boot() {
     expect "the final ramdisk unmounted the root" "$log" "iscsi-root: shutdown: root unmounted; logging out"
     expect "the final ramdisk logged out" "$log" "iscsi-root: shutdown: logged out"
     expect "the machine rebooted" "$log" "reboot: Restarting system"
-    # The cut makes the kernel log one "detected conn error (1020)"; any other is a fault.
-    local conn_errors cut_errors=0
+    # The cut makes the kernel log one "detected conn error (1020)"; any other is a fault, but
+    # for a NOP-Out timeout (1022) that the supervisor repaired: on a loaded host a TCG guest
+    # can stall for seconds (no console output, then the kernel's "ping timeout … last rx" far
+    # behind "now"), which is the path failing as far as the guest can tell. Each one is
+    # printed, and must have been followed by "operational again" with no I/O error.
+    local conn_errors cut_errors=0 stalls repaired
     conn_errors="$(grep -cE 'connection[0-9:]+ .*error' "$log" || true)"
     [[ -z "${cut_end:-}" ]] || cut_errors="$(grep -cE 'connection[0-9:]+ .*detected conn error \(1020\)' "$log" || true)"
+    stalls="$(grep -cE 'connection[0-9:]+ .*detected conn error \(1022\)' "$log" || true)"
+    repaired="$(grep -cE 'operational again .*\(connection error 1022' "$log" || true)"
+    if ((stalls > 0 && repaired >= stalls)); then
+        echo "distro: note: $stalls NOP-Out timeout(s) besides the cut, each repaired: $(grep -a -m 1 -o 'ping timeout .*' "$log" | tr -d '\r')"
+        conn_errors=$((conn_errors - stalls))
+    fi
     if grep -Eq 'Kernel panic|I/O error' "$log" || ((conn_errors > cut_errors || cut_errors > 1)); then
         failed=$((failed + 1))
         echo "distro: FAILED: panic, I/O error or connection error besides the cut's on the console — $log"
