@@ -31,7 +31,12 @@ deps:
 
 # lint first: it takes seconds and a formatting slip should not wait for the long suites.
 # Then the shipped binary (Embedded Swift, mk/static.mk): code that mode rejects fails early.
-check: deps lint static $(CHECK_SUITES) test
+# Each suite's wall time is printed after it: CI has a time budget, and this says where it goes.
+check: deps lint static
+	@set -e; for suite in $(CHECK_SUITES) test; do \
+		started=$$(date +%s); $(MAKE) --no-print-directory $$suite; \
+		echo "check: $$suite took $$(($$(date +%s) - started)) s"; \
+	done
 
 # Unit tests, the tgtd integration tests (InitiatorTests) and the fuzz corpus replay
 # (FuzzReplayTests) in one run.

@@ -24,8 +24,8 @@ declare -A PACKAGE_SETS=(
     # network tests, the hooks' lint and the Debian package.
     [build]="pkg-config libkmod-dev libblkid-dev tgt libiscsi-bin e2fsprogs iproute2 dnsmasq-base shellcheck dpkg-dev debhelper fakeroot"
     # The QEMU boots (Tests/VM): the emulator with its firmware and the NIC's iPXE ROM, the
-    # guest roots' busybox, initramfs and image tools.
-    [vm]="qemu-system-x86 ipxe-qemu busybox-static cpio zstd kmod e2fsprogs fdisk tgt iproute2 file"
+    # guest roots' busybox, initramfs and image tools, xz for the kernel's payload.
+    [vm]="qemu-system-x86 ipxe-qemu busybox-static cpio zstd xz-utils kmod e2fsprogs fdisk tgt iproute2 file"
     # Tests/Packaging: the hooks' lint, the Debian package, the man page check.
     [packaging]="shellcheck dpkg-dev debhelper fakeroot groff-base file"
     # scripts/build-libkmod.sh: Debian's kmod source built into a static library.

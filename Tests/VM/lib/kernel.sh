@@ -47,10 +47,29 @@ vm_kernel_unpack() (
     [[ -f "$staging/tree/boot/vmlinuz-$kver" ]] || vm_fail "$deb holds no boot/vmlinuz-$kver"
     # The package ships no modules.dep: its maintainer scripts would run depmod.
     depmod -b "$staging/tree" "$kver"
+    vm_kernel_uncompress "$staging/tree/boot/vmlinuz-$kver" "$staging/tree/boot/vmlinux-$kver"
     touch "$staging/tree/.complete"
     rm -rf "$tree"
     mv "$staging/tree" "$tree"
 )
+
+# Writes the ELF kernel inside the bzImage BZIMAGE to ELF. QEMU starts such an ELF at its
+# PVH entry point, so that the guest does not decompress its XZ payload: under TCG that took
+# 4.5 of the 7.8 s from QEMU's start to the kernel's first line of a VM boot. The bzImage
+# header (boot protocol 2.08+) gives the payload: setup_sects at 0x1f1, payload_offset and
+# payload_length at 0x248 and 0x24c, counted from the end of the setup sectors.
+vm_kernel_uncompress() {
+    local bzimage="$1" elf="$2"
+    local setup_sectors payload_offset payload_length
+    setup_sectors="$(od -An -tu1 -j $((0x1f1)) -N 1 "$bzimage" | tr -d ' ')"
+    payload_offset="$(od -An -tu4 -j $((0x248)) -N 4 "$bzimage" | tr -d ' ')"
+    payload_length="$(od -An -tu4 -j $((0x24c)) -N 4 "$bzimage" | tr -d ' ')"
+    dd if="$bzimage" iflag=skip_bytes,count_bytes skip=$(((setup_sectors + 1) * 512 + payload_offset)) \
+        count="$payload_length" bs=1M status=none | xz -dc --single-stream >"$elf.partial" ||
+        vm_fail "$bzimage: no XZ payload at its header's payload_offset"
+    [[ "$(od -An -c -N 4 "$elf.partial" | tr -d ' ')" == '177ELF' ]] || vm_fail "$bzimage: its payload is not an ELF kernel"
+    mv "$elf.partial" "$elf"
+}
 
 # Sets KVER, KERNEL_IMAGE and MODULES_DIR (the root of an unpacked tree holding
 # lib/modules/KVER with modules.dep), downloading and unpacking once.
@@ -63,6 +82,10 @@ vm_kernel_prepare() {
     if [[ ! -f "$MODULES_DIR/.complete" ]]; then
         vm_kernel_unpack "$package" "$KVER" "$MODULES_DIR"
     fi
+    # A tree unpacked before the ELF was kept.
+    [[ -f "$MODULES_DIR/boot/vmlinux-$KVER" ]] ||
+        vm_kernel_uncompress "$KERNEL_IMAGE" "$MODULES_DIR/boot/vmlinux-$KVER"
+    return 0
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
