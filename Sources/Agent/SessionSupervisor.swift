@@ -4,6 +4,7 @@
 import ISCSI
 import KernelSession
 import LinuxSystem
+import NetworkSetup
 import Reports
 
 /// The resident part of iscsi-root: forked by `/init` (or `login`) before the hand-over, it
@@ -49,8 +50,14 @@ public struct SessionSupervisor: ~Copyable {
         session: consuming KernelSession, plans: [KernelSessionPlan], disk: String?, log: BootLog,
         socketName: String = ControlRequest.socketName, peers: [Peer] = []
     ) {
+        // Every reconnect leaves through the interface the boot's connection did.
+        let interface = Self.interface(holding: session.localAddress)
         self.session = session
-        self.plans = plans
+        self.plans = plans.map { plan in
+            var plan = plan
+            plan.interface = plan.interface ?? interface
+            return plan
+        }
         self.policy = RecoveryPolicy(portalCount: plans.count)
         self.disk = disk
         self.log = log
@@ -196,6 +203,9 @@ public struct SessionSupervisor: ~Copyable {
     /// whether the target still shows that LUN (`LUNCheck`), then the kernel session's login;
     /// a LUN whose capacity changed is rescanned once the session works again.
     private mutating func attemptLogIn(_ plan: KernelSessionPlan) -> AttemptResult {
+        if let obstacle = Self.reconnectObstacle(plan) {
+            return .failed(reason: "not connecting: \(obstacle)", timedOut: false, busy: false)
+        }
         var resized: (was: UInt64, now: UInt64)?
         if let lunCheck {
             switch lunCheck.probe(plan) {
@@ -222,6 +232,31 @@ public struct SessionSupervisor: ~Copyable {
         }
         if let resized { lunCheck?.rescan(log: log, sessionID: session.sessionID, was: resized.was, now: resized.now) }
         return .loggedIn
+    }
+
+    /// The interface that holds `local`, the address the boot's connection left from (as
+    /// open-iscsi binds a session to its iface); nil when rtnetlink cannot tell.
+    private static func interface(holding local: SocketAddress?) -> String? {
+        guard let local, let address = IPAddress(local.host, allowingZone: true) else { return nil }
+        do throws(NetworkError) {
+            var netlink = try RouteNetlink()
+            return try netlink.interface(holding: address)?.name
+        } catch {
+            return nil
+        }
+    }
+
+    /// Why `plan`'s interface cannot carry a connection to its portal now (down, no carrier,
+    /// no usable address: `ReconnectReadiness`), or nil to go ahead — also when rtnetlink
+    /// cannot tell, so that a failing check never stands in the way of a recovery.
+    private static func reconnectObstacle(_ plan: KernelSessionPlan) -> String? {
+        guard let interface = plan.interface, let portal = IPAddress(plan.portal.host, allowingZone: true) else { return nil }
+        do throws(NetworkError) {
+            var netlink = try RouteNetlink()
+            return try netlink.reconnectObstacle(interface: interface, toward: portal)
+        } catch {
+            return nil
+        }
     }
 
     /// Sleeps `milliseconds` while still answering `status` on the control socket.

@@ -72,12 +72,15 @@ public struct KernelSessionPlan: Sendable {
     public var login: LoginConfiguration
     public var timers: SessionTimers
     public var timeoutMilliseconds: Int
+    /// The interface every connection must leave through (`SO_BINDTODEVICE`); nil: as routed.
+    public var interface: String?
 
-    public init(portal: Portal, login: LoginConfiguration, timers: SessionTimers, timeoutMilliseconds: Int) {
+    public init(portal: Portal, login: LoginConfiguration, timers: SessionTimers, timeoutMilliseconds: Int, interface: String? = nil) {
         self.portal = portal
         self.login = login
         self.timers = timers
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.interface = interface
     }
 }
 
@@ -96,6 +99,10 @@ public struct KernelSession: ~Copyable {
     public var channel: KernelChannel
     /// The socket the kernel is bound to; we keep our reference so recovery can RST it.
     private var connection: TCPConnection?
+
+    /// This end's address of the last connection: what the interface a reconnect is bound to
+    /// is found by.
+    public private(set) var localAddress: SocketAddress?
 
     /// cmds_max and queue_depth as open-iscsi passes them.
     static let commandsMaximum: UInt16 = 128
@@ -281,10 +288,11 @@ public struct KernelSession: ~Copyable {
     private mutating func connectAndBind(_ plan: KernelSessionPlan, leading: Bool, deadline: MonotonicInstant) throws(KernelSessionError) {
         guard let address = SocketAddress(numericHost: plan.portal.host, port: plan.portal.port) else { throw .badPortal(plan.portal.host) }
         let socket: TCPConnection
-        do { socket = try TCPConnection.connect(to: address, deadline: deadline) } catch {
+        do { socket = try TCPConnection.connect(to: address, deadline: deadline, interface: plan.interface) } catch {
             throw .connection(error, portal: plan.portal.description)
         }
         let descriptor = socket.withFileDescriptor { $0 }
+        localAddress = socket.localAddress
         connection = consume socket
         let (sessionID, connectionID) = (self.sessionID, self.connectionID)
         try channel.perform(

@@ -23,9 +23,13 @@ import CShims
     }
 
     /// Connects to `address`, waiting at most until `deadline`, and turns Nagle's algorithm
-    /// off (`TCP_NODELAY`): iSCSI sends small request PDUs and waits for each answer.
-    /// The corresponding C functions are `socket`, `connect`, `poll` and `getsockopt(SO_ERROR)`.
-    public static func connect(to address: SocketAddress, deadline: MonotonicInstant) throws(ConnectionError) -> TCPConnection {
+    /// off (`TCP_NODELAY`): iSCSI sends small request PDUs and waits for each answer. With
+    /// `interface`, the connection may leave through that interface only (`SO_BINDTODEVICE`).
+    /// The corresponding C functions are `socket`, `setsockopt`, `connect`, `poll` and
+    /// `getsockopt(SO_ERROR)`.
+    public static func connect(
+        to address: SocketAddress, deadline: MonotonicInstant, interface: String? = nil
+    ) throws(ConnectionError) -> TCPConnection {
         let type = Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
         let descriptor: Int32
         do throws(SystemError) {
@@ -37,6 +41,12 @@ import CShims
         let connection = TCPConnection(descriptor: descriptor)
         do throws(SystemError) {
             try connection.setOption(Int32(IPPROTO_TCP), TCP_NODELAY, to: 1, name: "setsockopt(TCP_NODELAY)")
+            if let interface {
+                var name = Array(interface.utf8) + [0]
+                _ = try retryingOnInterrupt("setsockopt(SO_BINDTODEVICE, \(interface))") {
+                    setsockopt(descriptor, SOL_SOCKET, SO_BINDTODEVICE, &name, socklen_t(name.count))
+                }
+            }
         } catch {
             throw .system(error)
         }

@@ -21,6 +21,19 @@ import Testing
         #expect(try connection.receive(exactly: 3, deadline: .seconds(5)) == [9, 8, 7])
     }
 
+    @Test func aConnectionBoundToAnInterfaceLeavesThroughItOnly() throws {
+        let listener = try LoopbackListener()
+        let connection = try TCPConnection.connect(to: listener.address, deadline: .seconds(5), interface: "lo")
+        _ = try listener.accept()
+        #expect(connection.localAddress?.host == "127.0.0.1")
+        #expect {
+            _ = try TCPConnection.connect(to: listener.address, deadline: .seconds(5), interface: "nosuchnic0")
+        } throws: { error in
+            guard case .system(let system) = error as? ConnectionError else { return false }
+            return "\(system)".contains("SO_BINDTODEVICE, nosuchnic0")
+        }
+    }
+
     @Test func sendsMoreThanTheSocketBufferHolds() throws {
         let listener = try LoopbackListener()
         let connection = try TCPConnection.connect(to: listener.address, deadline: .seconds(5))

@@ -17,6 +17,8 @@
 # first two logins with 0x0301 and 0x0302 and, as the fault, asks for a logout with
 # Time2Wait 3. stale-session: no fault under the writer; QEMU quits after 8 blocks (no
 # logout) and the machine boots again at once.
+# link-lost: the guest's link down past the NOP-Out window; the attempts meanwhile must not
+# connect ("not connecting: eth0 has no carrier"), the first one after the link is back must.
 # lun-changed: the target shows another LUN under the same name and number during the outage
 # (the agent must not log in again), then the boot's LUN grown by 32 MiB (rescanned).
 # Prints one line per scenario with the recovery figures and "N passed, N failed".
@@ -29,7 +31,7 @@ source "$VM_LIB/harness.sh"
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-240}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 # FAULT_NAMES stays what scripts/bench-recovery.sh measures; the redirected run is ours.
-readonly SCENARIOS=("${FAULT_NAMES[@]}" connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan dual-stack busy-target
+readonly SCENARIOS=("${FAULT_NAMES[@]}" link-lost connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan dual-stack busy-target
     lun-changed stale-session "${SHUTDOWN_FAULT_NAMES[@]}")
 readonly WRITER_BLOCKS=48
 readonly GUEST_APPEND="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
@@ -124,6 +126,17 @@ run_fault() (
         rescanned="$(grep -a -m 1 -o 'rescanned: [0-9]* sectors' "$log" | tr -d '\r')" || vm_fail "no rescan line"
         [[ "$rescanned" == "rescanned: 262144 sectors" ]] || vm_fail "the kernel saw '$rescanned' after the rescan, expected 262144 sectors (128 MiB)"
         recovered+="; refused: $refused; $rescanned; the other LUN untouched"
+    fi
+    if [[ "$name" == link-lost ]]; then
+        local refused
+        refused="$(grep -a -c 'not connecting: eth0 has no carrier' "$log" || true)"
+        ((refused > 0)) || vm_fail "no attempt was held back for the missing carrier"
+        # Every attempt while the link was down was held back: none connected and timed out.
+        ! grep -a -E 'attempt [0-9]+ at .* failed: ' "$log" | grep -v 'not connecting: eth0 has no carrier' ||
+            vm_fail "an attempt besides those held back failed (above)"
+        [[ "$recovered" =~ ^operational\ again\ at\ 10\.0\.2\.2:3260\ after\ ([0-9]+)\ attempt ]] ||
+            vm_fail "the recovery did not come back at 10.0.2.2:3260: $recovered"
+        recovered+="; $refused attempt(s) held back while eth0 had no carrier"
     fi
     if [[ "$name" == busy-target ]]; then
         local busy

@@ -3,7 +3,8 @@
 #
 #   fault_NAME LOGPREFIX IMAGE MONITOR [IQN]   injects one fault and returns when it is over:
 #       connection_deleted, connection_killed, target_restarted (8 s), target_restarted_late
-#       (40 s), target_frozen (15 s), link_dropped (8 s), busy_target (busy-target.py's
+#       (40 s), target_frozen (15 s), link_dropped (8 s), link_lost (down until the
+#       supervisor refused to reconnect without a carrier, at most 40 s), busy_target (busy-target.py's
 #       logout request), lun_changed (another LUN, then the boot's grown by 32 MiB, behind
 #       the same name and number); IQN: the restarted target's name
 #   fault_dual_stack LOGPREFIX ...     (faults.sh dual-stack) the session must be on tgtd's IPv6
@@ -125,6 +126,15 @@ fault_target_frozen() {
 fault_link_dropped() {
     fault_qemu_monitor "$3" "set_link n0 off"
     sleep 8
+    fault_qemu_monitor "$3" "set_link n0 on"
+}
+
+# Longer than the NOP-Out window: the session breaks while the link is down, and the
+# supervisor must not try to connect until the carrier is back (ReconnectReadiness).
+fault_link_lost() {
+    fault_qemu_monitor "$3" "set_link n0 off"
+    fault_wait_for_console "$1.log" 'not connecting: eth0 has no carrier' 40
+    sleep 2
     fault_qemu_monitor "$3" "set_link n0 on"
 }
 
