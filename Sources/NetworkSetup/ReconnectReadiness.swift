@@ -1,3 +1,4 @@
+import CShims
 import NetworkAddresses
 
 #if canImport(Glibc)
