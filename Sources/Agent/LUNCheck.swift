@@ -109,7 +109,8 @@ struct LUNCheck {
         configuration.initiatorTaskTag = 0
         do {
             var session = try Session.login(
-                at: plan.portal, configuration: configuration, timeoutMilliseconds: plan.timeoutMilliseconds, interface: plan.interface)
+                at: plan.portal, configuration: configuration, timeoutMilliseconds: plan.timeoutMilliseconds,
+                interfaceIndex: plan.interfaceIndex)
             let reports = try session.probe(only: lun)
             try? session.logout()
             guard let report = reports.first else { return .unchecked("the target reported nothing for LUN \(lun)") }

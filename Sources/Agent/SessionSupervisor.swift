@@ -32,6 +32,9 @@ public struct SessionSupervisor: ~Copyable {
     private var lunCheck: LUNCheck?
     /// Whether the line saying a re-login went ahead unchecked was written (once is enough).
     private var lunCheckSkipped = false
+    /// The name of the interface the boot's connection left from, which every reconnect is
+    /// bound to (by index: `plans`); nil when rtnetlink could not tell.
+    private let bootInterface: String?
 
     /// Another session of the boot, served by its own process on `socketName`.
     public struct Peer: Sendable {
@@ -52,10 +55,11 @@ public struct SessionSupervisor: ~Copyable {
     ) {
         // Every reconnect leaves through the interface the boot's connection did.
         let interface = Self.interface(holding: session.localAddress)
+        self.bootInterface = interface?.name
         self.session = session
         self.plans = plans.map { plan in
             var plan = plan
-            plan.interface = plan.interface ?? interface
+            plan.interfaceIndex = plan.interfaceIndex ?? interface?.index
             return plan
         }
         self.policy = RecoveryPolicy(portalCount: plans.count)
@@ -203,7 +207,7 @@ public struct SessionSupervisor: ~Copyable {
     /// whether the target still shows that LUN (`LUNCheck`), then the kernel session's login;
     /// a LUN whose capacity changed is rescanned once the session works again.
     private mutating func attemptLogIn(_ plan: KernelSessionPlan) -> AttemptResult {
-        if let obstacle = Self.reconnectObstacle(plan) {
+        if let obstacle = reconnectObstacle(plan) {
             return .failed(reason: "not connecting: \(obstacle)", timedOut: false, busy: false)
         }
         var resized: (was: UInt64, now: UInt64)?
@@ -236,11 +240,11 @@ public struct SessionSupervisor: ~Copyable {
 
     /// The interface that holds `local`, the address the boot's connection left from (as
     /// open-iscsi binds a session to its iface); nil when rtnetlink cannot tell.
-    private static func interface(holding local: SocketAddress?) -> String? {
+    private static func interface(holding local: SocketAddress?) -> NetworkLink? {
         guard let local, let address = IPAddress(local.host, allowingZone: true) else { return nil }
         do throws(NetworkError) {
             var netlink = try RouteNetlink()
-            return try netlink.interface(holding: address)?.name
+            return try netlink.interface(holding: address)
         } catch {
             return nil
         }
@@ -249,11 +253,11 @@ public struct SessionSupervisor: ~Copyable {
     /// Why `plan`'s interface cannot carry a connection to its portal now (down, no carrier,
     /// no usable address: `ReconnectReadiness`), or nil to go ahead — also when rtnetlink
     /// cannot tell, so that a failing check never stands in the way of a recovery.
-    private static func reconnectObstacle(_ plan: KernelSessionPlan) -> String? {
-        guard let interface = plan.interface, let portal = IPAddress(plan.portal.host, allowingZone: true) else { return nil }
+    private func reconnectObstacle(_ plan: KernelSessionPlan) -> String? {
+        guard let index = plan.interfaceIndex, let portal = IPAddress(plan.portal.host, allowingZone: true) else { return nil }
         do throws(NetworkError) {
             var netlink = try RouteNetlink()
-            return try netlink.reconnectObstacle(interface: interface, toward: portal)
+            return try netlink.reconnectObstacle(interfaceIndex: index, bootName: bootInterface ?? "#\(index)", toward: portal)
         } catch {
             return nil
         }

@@ -30,13 +30,13 @@ public struct Session: ~Copyable {
     /// waits at most `timeoutMilliseconds`. Login PDUs are never digested (digests start
     /// after the login, §13.1) and may carry up to 8192 bytes (§13.12).
     public static func login(
-        at portal: Portal, configuration: LoginConfiguration, timeoutMilliseconds: Int, interface: String? = nil
+        at portal: Portal, configuration: LoginConfiguration, timeoutMilliseconds: Int, interfaceIndex: Int32? = nil
     ) throws(InitiatorError) -> Session {
         var driver = LoginDriver(configuration: configuration, portal: portal)
         // Ends: the driver throws once the target redirects more than it allows.
         while true {
             let portal = driver.portal
-            let connection = try connect(to: portal, timeoutMilliseconds: timeoutMilliseconds, interface: interface)
+            let connection = try connect(to: portal, timeoutMilliseconds: timeoutMilliseconds, interfaceIndex: interfaceIndex)
             var decoder = PDUDecoder()
             var deadline = MonotonicInstant.now()
             let outcome = try driver.exchange(
@@ -78,13 +78,14 @@ public struct Session: ~Copyable {
             maxDataSegmentLength: outcome.parameters.maxRecvDataSegmentLength)
     }
 
-    private static func connect(to portal: Portal, timeoutMilliseconds: Int, interface: String?) throws(InitiatorError) -> TCPConnection {
+    private static func connect(to portal: Portal, timeoutMilliseconds: Int, interfaceIndex: Int32?) throws(InitiatorError) -> TCPConnection
+    {
         guard let address = SocketAddress(numericHost: portal.host, port: portal.port) else {
             throw .badPortal(portal.host)
         }
         do {
             return try TCPConnection.connect(
-                to: address, deadline: .now().advanced(byMilliseconds: timeoutMilliseconds), interface: interface)
+                to: address, deadline: .now().advanced(byMilliseconds: timeoutMilliseconds), interfaceIndex: interfaceIndex)
         } catch {
             throw .connection(error, portal: portal)
         }

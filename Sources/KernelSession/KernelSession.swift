@@ -72,15 +72,17 @@ public struct KernelSessionPlan: Sendable {
     public var login: LoginConfiguration
     public var timers: SessionTimers
     public var timeoutMilliseconds: Int
-    /// The interface every connection must leave through (`SO_BINDTODEVICE`); nil: as routed.
-    public var interface: String?
+    /// The index of the interface every connection must leave through; nil: as routed.
+    public var interfaceIndex: Int32?
 
-    public init(portal: Portal, login: LoginConfiguration, timers: SessionTimers, timeoutMilliseconds: Int, interface: String? = nil) {
+    public init(
+        portal: Portal, login: LoginConfiguration, timers: SessionTimers, timeoutMilliseconds: Int, interfaceIndex: Int32? = nil
+    ) {
         self.portal = portal
         self.login = login
         self.timers = timers
         self.timeoutMilliseconds = timeoutMilliseconds
-        self.interface = interface
+        self.interfaceIndex = interfaceIndex
     }
 }
 
@@ -288,7 +290,7 @@ public struct KernelSession: ~Copyable {
     private mutating func connectAndBind(_ plan: KernelSessionPlan, leading: Bool, deadline: MonotonicInstant) throws(KernelSessionError) {
         guard let address = SocketAddress(numericHost: plan.portal.host, port: plan.portal.port) else { throw .badPortal(plan.portal.host) }
         let socket: TCPConnection
-        do { socket = try TCPConnection.connect(to: address, deadline: deadline, interface: plan.interface) } catch {
+        do { socket = try TCPConnection.connect(to: address, deadline: deadline, interfaceIndex: plan.interfaceIndex) } catch {
             throw .connection(error, portal: plan.portal.description)
         }
         let descriptor = socket.withFileDescriptor { $0 }

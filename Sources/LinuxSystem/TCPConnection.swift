@@ -24,11 +24,12 @@ import CShims
 
     /// Connects to `address`, waiting at most until `deadline`, and turns Nagle's algorithm
     /// off (`TCP_NODELAY`): iSCSI sends small request PDUs and waits for each answer. With
-    /// `interface`, the connection may leave through that interface only (`SO_BINDTODEVICE`).
+    /// `interfaceIndex`, the connection may leave through that interface only
+    /// (`SO_BINDTOIFINDEX`: by index, which a rename after the boot does not change).
     /// The corresponding C functions are `socket`, `setsockopt`, `connect`, `poll` and
     /// `getsockopt(SO_ERROR)`.
     public static func connect(
-        to address: SocketAddress, deadline: MonotonicInstant, interface: String? = nil
+        to address: SocketAddress, deadline: MonotonicInstant, interfaceIndex: Int32? = nil
     ) throws(ConnectionError) -> TCPConnection {
         let type = Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
         let descriptor: Int32
@@ -41,11 +42,9 @@ import CShims
         let connection = TCPConnection(descriptor: descriptor)
         do throws(SystemError) {
             try connection.setOption(Int32(IPPROTO_TCP), TCP_NODELAY, to: 1, name: "setsockopt(TCP_NODELAY)")
-            if let interface {
-                var name = Array(interface.utf8) + [0]
-                _ = try retryingOnInterrupt("setsockopt(SO_BINDTODEVICE, \(interface))") {
-                    setsockopt(descriptor, SOL_SOCKET, SO_BINDTODEVICE, &name, socklen_t(name.count))
-                }
+            if let interfaceIndex {
+                try connection.setOption(
+                    SOL_SOCKET, SO_BINDTOIFINDEX, to: interfaceIndex, name: "setsockopt(SO_BINDTOIFINDEX, \(interfaceIndex))")
             }
         } catch {
             throw .system(error)

@@ -21,12 +21,13 @@ public enum ReconnectReadiness {
         return links.first { $0.index == held.interfaceIndex }
     }
 
-    /// Why `link` (nil: the interface `name` is gone) cannot carry a connection to `portal`
-    /// now, or nil when it can: up, with a carrier, and with an address of the portal's family
-    /// and scope (link-local for a link-local portal, else a wider one) that has finished
-    /// duplicate address detection. `addresses` may list every interface's.
-    public static func obstacle(on link: NetworkLink?, named name: String, addresses: [LinkAddress], toward portal: IPAddress) -> String? {
-        guard let link else { return "\(name) is gone" }
+    /// Why `link` (nil: gone; `bootName` is what it was called at boot) cannot carry a
+    /// connection to `portal` now, or nil when it can: up, with a carrier, and with an address
+    /// of the portal's family and scope (link-local for a link-local portal, else a wider one)
+    /// that has finished duplicate address detection. `addresses` may list every interface's.
+    public static func obstacle(on link: NetworkLink?, bootName: String, addresses: [LinkAddress], toward portal: IPAddress) -> String? {
+        guard let link else { return "the boot's interface \(bootName) is gone" }
+        let name = link.name
         guard link.isUp else { return "\(name) is down (administratively)" }
         guard link.hasCarrier else { return "\(name) has no carrier (check the cable, the switch port and the link partner)" }
         let family: String
@@ -55,11 +56,13 @@ public enum ReconnectReadiness {
 }
 
 extension RouteNetlink {
-    /// `ReconnectReadiness.obstacle` for the interface called `name` as the kernel has it now.
-    public mutating func reconnectObstacle(interface name: String, toward portal: IPAddress) throws(NetworkError) -> String? {
-        let link = try links().first { $0.name == name }
+    /// `ReconnectReadiness.obstacle` for the interface with `index` as the kernel has it now.
+    public mutating func reconnectObstacle(interfaceIndex index: Int32, bootName: String, toward portal: IPAddress) throws(NetworkError)
+        -> String?
+    {
+        let link = try links().first { $0.index == index }
         let family = if case .v4 = portal { AF_INET } else { AF_INET6 }
-        return ReconnectReadiness.obstacle(on: link, named: name, addresses: try addresses(family: family), toward: portal)
+        return ReconnectReadiness.obstacle(on: link, bootName: bootName, addresses: try addresses(family: family), toward: portal)
     }
 
     /// The interface that holds `local`, or nil when none does.

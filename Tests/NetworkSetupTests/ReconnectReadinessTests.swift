@@ -23,21 +23,23 @@ import Testing
 
     @Test func anUpLinkWithAnAddressOfThePortalsFamilyIsReady() {
         let addresses = [Self.address("10.0.2.15", prefix: 24, on: Self.eth0)]
-        #expect(ReconnectReadiness.obstacle(on: Self.eth0, named: "eth0", addresses: addresses, toward: Self.ipv4Portal) == nil)
+        #expect(ReconnectReadiness.obstacle(on: Self.eth0, bootName: "eth0", addresses: addresses, toward: Self.ipv4Portal) == nil)
     }
 
     @Test func aGoneDownOrUnpluggedLinkIsNamed() {
         let addresses = [Self.address("10.0.2.15", prefix: 24, on: Self.eth0)]
-        #expect(ReconnectReadiness.obstacle(on: nil, named: "eth0", addresses: addresses, toward: Self.ipv4Portal) == "eth0 is gone")
+        #expect(
+            ReconnectReadiness.obstacle(on: nil, bootName: "eth0", addresses: addresses, toward: Self.ipv4Portal)
+                == "the boot's interface eth0 is gone")
         var down = Self.eth0
         down.flags = 0
         #expect(
-            ReconnectReadiness.obstacle(on: down, named: "eth0", addresses: addresses, toward: Self.ipv4Portal)
+            ReconnectReadiness.obstacle(on: down, bootName: "eth0", addresses: addresses, toward: Self.ipv4Portal)
                 == "eth0 is down (administratively)")
         var unplugged = Self.eth0
         unplugged.hasCarrier = false
         #expect(
-            ReconnectReadiness.obstacle(on: unplugged, named: "eth0", addresses: addresses, toward: Self.ipv4Portal)?
+            ReconnectReadiness.obstacle(on: unplugged, bootName: "eth0", addresses: addresses, toward: Self.ipv4Portal)?
                 .hasPrefix("eth0 has no carrier") == true)
     }
 
@@ -47,33 +49,33 @@ import Testing
             Self.address("fd00:10:2::15", prefix: 64, on: Self.eth0),
         ]
         #expect(
-            ReconnectReadiness.obstacle(on: Self.eth0, named: "eth0", addresses: addresses, toward: Self.ipv4Portal)
+            ReconnectReadiness.obstacle(on: Self.eth0, bootName: "eth0", addresses: addresses, toward: Self.ipv4Portal)
                 == "eth0 has no IPv4 address")
     }
 
     @Test func aTentativeAddressWaitsForDuplicateAddressDetection() {
         let tentative = [Self.address("fd00:10:2::15", prefix: 64, on: Self.eth0, flags: LinkAddress.tentativeFlag)]
         #expect(
-            ReconnectReadiness.obstacle(on: Self.eth0, named: "eth0", addresses: tentative, toward: Self.ipv6Portal)
+            ReconnectReadiness.obstacle(on: Self.eth0, bootName: "eth0", addresses: tentative, toward: Self.ipv6Portal)
                 == "eth0's address fd00:10:2::15 is still tentative (duplicate address detection)")
         let failed = [Self.address("fd00:10:2::15", prefix: 64, on: Self.eth0, flags: LinkAddress.dadFailedFlag)]
         #expect(
-            ReconnectReadiness.obstacle(on: Self.eth0, named: "eth0", addresses: failed, toward: Self.ipv6Portal)?
+            ReconnectReadiness.obstacle(on: Self.eth0, bootName: "eth0", addresses: failed, toward: Self.ipv6Portal)?
                 .contains("failed duplicate address detection") == true)
         // One usable address is enough beside a tentative one.
         let both = tentative + [Self.address("fd00:10:2::16", prefix: 64, on: Self.eth0)]
-        #expect(ReconnectReadiness.obstacle(on: Self.eth0, named: "eth0", addresses: both, toward: Self.ipv6Portal) == nil)
+        #expect(ReconnectReadiness.obstacle(on: Self.eth0, bootName: "eth0", addresses: both, toward: Self.ipv6Portal) == nil)
     }
 
     @Test func aLinkLocalPortalNeedsALinkLocalAddressAndAGlobalOneAWiderOne() {
         let linkLocalOnly = [Self.address("fe80::5054:ff:fe12:3456", prefix: 64, on: Self.eth0)]
-        #expect(ReconnectReadiness.obstacle(on: Self.eth0, named: "eth0", addresses: linkLocalOnly, toward: Self.linkLocalPortal) == nil)
+        #expect(ReconnectReadiness.obstacle(on: Self.eth0, bootName: "eth0", addresses: linkLocalOnly, toward: Self.linkLocalPortal) == nil)
         #expect(
-            ReconnectReadiness.obstacle(on: Self.eth0, named: "eth0", addresses: linkLocalOnly, toward: Self.ipv6Portal)
+            ReconnectReadiness.obstacle(on: Self.eth0, bootName: "eth0", addresses: linkLocalOnly, toward: Self.ipv6Portal)
                 == "eth0 has no IPv6 address")
         let globalOnly = [Self.address("fd00:10:2::15", prefix: 64, on: Self.eth0)]
         #expect(
-            ReconnectReadiness.obstacle(on: Self.eth0, named: "eth0", addresses: globalOnly, toward: Self.linkLocalPortal)
+            ReconnectReadiness.obstacle(on: Self.eth0, bootName: "eth0", addresses: globalOnly, toward: Self.linkLocalPortal)
                 == "eth0 has no IPv6 link-local address")
     }
 
