@@ -33,7 +33,8 @@ readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 # FAULT_NAMES stays what scripts/bench-recovery.sh measures; the redirected run is ours.
 readonly SCENARIOS=("${FAULT_NAMES[@]}" link-lost connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan dual-stack busy-target
     lun-changed stale-session "${SHUTDOWN_FAULT_NAMES[@]}")
-readonly WRITER_BLOCKS=48
+# 8 before the fault, 16 after: enough to see the writes resume, each 0.5 s of the run.
+readonly WRITER_BLOCKS=24
 readonly GUEST_APPEND="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 readonly GUEST_APPEND_IPV6="ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 readonly GUEST_APPEND_DUAL_STACK="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:none ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"

@@ -55,7 +55,8 @@ debian_root_image() {
 }
 
 # What a test boot must not wait for: a machine id (an empty one means "first boot", and
-# systemd-firstboot would prompt), a login on the console, the daily timers, and KVM: udev
+# systemd-firstboot would prompt), a login on the console, the daily timers, e2scrub_reap
+# (multi-user.target waits for its LVM scan: 4 s to 30 s under TCG), and KVM: udev
 # loads kvm_amd for the emulated CPU's SVM flag, which stalled a TCG guest for ~9 s, long
 # enough for the session's NOP-Out to time out.
 debian_root_unattended() {
@@ -65,7 +66,7 @@ debian_root_unattended() {
     od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$tree/etc/machine-id"
     echo >>"$tree/etc/machine-id"
     for unit in systemd-firstboot.service serial-getty@ttyS0.service getty@tty1.service \
-        apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer dpkg-db-backup.timer; do
+        apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer dpkg-db-backup.timer; do
         ln -sf /dev/null "$tree/etc/systemd/system/$unit"
     done
 }
