@@ -19,8 +19,8 @@ vm-distro: static
 	VM_AGENT_BINARY=$(CURDIR)/$(STATIC_BINARY) Tests/VM/distro.sh $(DISTRO_SCENARIOS)
 
 # `make check` (CI) runs the default: initramfs-tools, initramfs-tools-file, dracut,
-# dracut-root-iscsi, dracut-shell, about 8.5 minutes once the Debian trees are cached
-# (measured on an idle 2-core machine: each initramfs-tools image 0.4 + boot 0.9, each dracut
-# image 1.1, each dracut boot 1.1; more when other VM jobs share the CPU). dracut-ibft and
-# dracut-two-targets add about a minute each: run them by name. All seven: 10.5 minutes.
+# dracut-root-iscsi, dracut-shell, dracut-as-typed: 17 minutes in a clean-clone CI run on a
+# 2-core machine, the Debian trees included (each boot 45–80 s to multi-user.target under
+# TCG, then the writer, the cut and the reboot). dracut-ibft and dracut-two-targets add about
+# two minutes each: run them by name.
 CHECK_SUITES += vm-distro
