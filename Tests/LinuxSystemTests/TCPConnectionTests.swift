@@ -21,7 +21,7 @@ import Testing
         #expect(try connection.receive(exactly: 3, deadline: .seconds(5)) == [9, 8, 7])
     }
 
-    @Test func aConnectionBoundToAnInterfaceLeavesThroughItOnly() throws {
+    @Test func bindingToAnInterfaceIndexConnectsThroughItAndAnUnknownIndexIsRefused() throws {
         let listener = try LoopbackListener()
         // lo is interface 1 in every network namespace.
         let connection = try TCPConnection.connect(to: listener.address, deadline: .seconds(5), interfaceIndex: 1)
