@@ -132,16 +132,21 @@ public enum BootSequence {
         }
         let initiatorName = Self.initiatorName(plan, interface: interface)
 
-        // Several sessions (standalone initramfs): every target after the root's gets a process
-        // of its own, started before the root's login so that all logins run together; the
-        // boot waits only for the root's. Hook mode logs in to the root's target alone.
+        // Several sessions: every target after the root's gets a process of its own, started
+        // before the root's login so that all logins run together; the boot waits only for
+        // the root's. In hook mode the processes leave the hook like the supervisor, so that
+        // the framework's md, LVM and multipath find every session's disks.
         var rootTargets = targets
         var peers: [SessionSupervisor.Peer] = []
-        if case .initramfs = mode, targets.count > 1 {
+        if targets.count > 1 {
             rootTargets = [targets[0]]
+            let hookMode: Bool
+            if case .hook = mode { hookMode = true } else { hookMode = false }
             for (index, target) in targets.enumerated().dropFirst() {
                 let plans = try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)
-                if let pid = SessionProcess.start(index: index, target: target, plans: plans, initiatorName: initiatorName, log: &log) {
+                if let pid = SessionProcess.start(
+                    index: index, target: target, plans: plans, initiatorName: initiatorName, detachFromHook: hookMode, log: &log)
+                {
                     peers.append(.init(socketName: ControlRequest.sessionSocketName(index: index), pid: pid, target: target.name.value))
                 }
             }
@@ -150,15 +155,30 @@ public enum BootSequence {
                     + peers.map { "\($0.target) (pid \($0.pid))" }.joined(separator: ", "))
         }
 
-        let loginStart = MonotonicInstant.now()
-        let root = try logIn(rootTargets, plan: plan, initiatorName: initiatorName, interface: interface, log: &log)
-        log.line(
-            "login: \(root.target.name.value) at \(Self.portalText(root.session.portal, asked: root.plans[0].portal.description)) "
-                + "as \(initiatorName), session \(root.session.sessionID) "
-                + "(\(loginStart.milliseconds(until: .now())) ms)")
-        recordSession(interface: interface.name, target: root.target.name.value, log: &log)
-        try finish(root, plan: plan, mode: mode, peers: peers, log: &log)
+        do throws(BootFailure) {
+            let loginStart = MonotonicInstant.now()
+            let root = try logIn(rootTargets, plan: plan, initiatorName: initiatorName, interface: interface, log: &log)
+            log.line(
+                "login: \(root.target.name.value) at \(Self.portalText(root.session.portal, asked: root.plans[0].portal.description)) "
+                    + "as \(initiatorName), session \(root.session.sessionID) "
+                    + "(\(loginStart.milliseconds(until: .now())) ms)")
+            recordSession(interface: interface.name, target: root.target.name.value, log: &log)
+            try finish(root, plan: plan, mode: mode, peers: peers, log: &log)
+        } catch {
+            // No supervisor will ever log the other sessions out, and a hook that is run again
+            // starts them afresh: they log out (or stop trying) now.
+            if !peers.isEmpty {
+                let deadline = MonotonicInstant.now().advanced(byMilliseconds: Self.abandonedSessionsLogoutMilliseconds)
+                if case .done(let lines) = SessionSupervisor.logOut(peers, forced: true, until: deadline) {
+                    for line in lines { log.line("sessions: \(line)") }
+                }
+            }
+            throw error
+        }
     }
+
+    /// How long a failed boot gives the other sessions to log out, all together.
+    static let abandonedSessionsLogoutMilliseconds = 10_000
 
     /// The root's session once the boot logged in, with the portal plans in the order
     /// recovery tries them (the one that worked first) and the target it belongs to. The
@@ -178,17 +198,25 @@ public enum BootSequence {
         let plans = root.plans
         let target = root.target
         let hostNumber = session.hostNumber
+        var handOver: Int?
+        if case .hook = mode { handOver = Self.hookHandOver(plan.root.device.value) }
         let (disk, device) = try Self.step("root device", log: &log) { () throws(BootFailure) in
-            let found = try Self.waitForRoot(hostNumber: hostNumber, lun: target.lun.value?.number, plan: plan.root)
+            let (disk, found) = try Self.waitForRoot(
+                hostNumber: hostNumber, lun: target.lun.value?.number, plan: plan.root, handOverAfterMilliseconds: handOver)
             let timeout =
-                RootFilesystem.raiseCommandTimeout(of: found.0) ? ", SCSI command timeout \(RootFilesystem.commandTimeoutSeconds) s" : ""
-            return (found, "\(found.1) (LUN \(found.0.lun)\(timeout))")
+                RootFilesystem.raiseCommandTimeout(of: disk) ? ", SCSI command timeout \(RootFilesystem.commandTimeoutSeconds) s" : ""
+            guard let found else {
+                return (
+                    (disk, plan.root.device.value.commandLineValue), Self.leftToFramework(plan.root, target: target.name.value, disks: disk)
+                )
+            }
+            return ((disk, found), "\(found) (LUN \(disk.lun)\(timeout))")
         }
 
         if case .hook = mode {
             allowExecutionInRun(log: &log)
             let supervisorStart = MonotonicInstant.now()
-            let pid = try startSupervisor(session: session, plans: plans, disk: disk.name, hookMode: true, log: log)
+            let pid = try startSupervisor(session: session, plans: plans, disk: disk.name, hookMode: true, peers: peers, log: log)
             log.line("supervisor: pid \(pid) (\(supervisorStart.milliseconds(until: .now())) ms); the framework mounts \(device)")
             printRootDevice(device)
         }
@@ -511,16 +539,22 @@ public enum BootSequence {
 
     /// Polls sysfs until the LUN's disk is there and holds the root (partitions appear a
     /// moment after the disk), for at most the plan's wait.
-    static func waitForRoot(hostNumber: UInt32, lun: Int?, plan: RootPlan) throws(BootFailure) -> (
-        RootFilesystem.SessionDisk, String
-    ) {
+    static func waitForRoot(hostNumber: UInt32, lun: Int?, plan: RootPlan, handOverAfterMilliseconds: Int? = nil) throws(BootFailure)
+        -> (RootFilesystem.SessionDisk, String?)
+    {
         let deadline = MonotonicInstant.now().advanced(byMilliseconds: plan.waitSeconds.value * 1000)
         var seen: [RootFilesystem.SessionDisk] = []
+        var firstDiskSeen: MonotonicInstant?
         while true {
             seen = RootFilesystem.disks(ofHost: hostNumber)
             let candidates = Self.rootCandidates(seen, lun: lun, root: plan.device.value)
             for disk in candidates {
                 if let device = RootFilesystem.find(plan.device.value, on: disk) { return (disk, device) }
+            }
+            if let handOver = handOverAfterMilliseconds, let disk = candidates.first ?? seen.first {
+                let since = firstDiskSeen ?? .now()
+                firstDiskSeen = since
+                if since.milliseconds(until: .now()) >= handOver { return (disk, nil) }
             }
             if deadline.hasPassed { break }
             usleep(20_000)
@@ -532,6 +566,25 @@ public enum BootSequence {
         throw BootFailure(
             step: "root device", reason: "\(plan.device.value) not found within \(plan.waitSeconds.value) s (\(found))",
             check: "root= and the LUN (`iscsi-root probe PORTAL TARGET` lists the target's LUNs)")
+    }
+
+    /// Hook mode, a root named by a filesystem or a path: how long the hook looks for it on
+    /// the session's disks once the first one appeared (its partitions and the target's
+    /// other LUNs come moments later) before it leaves the root to the framework, which
+    /// assembles md, LVM, multipath or LUKS from every session's disks and mounts the
+    /// result. Only the whole LUN (`root=iscsi:`, `/dev/root`) must be named by the hook.
+    static let frameworkRootHandOverMilliseconds = 2000
+
+    /// What the hook waits for: the root itself when it must name it, else the session's disks.
+    static func hookHandOver(_ root: RootDevice) -> Int? {
+        root == .targetLUN ? nil : frameworkRootHandOverMilliseconds
+    }
+
+    /// The line that says the root was not on the session's disks and is left to the framework.
+    static func leftToFramework(_ plan: RootPlan, target: String, disks: RootFilesystem.SessionDisk) -> String {
+        "\(plan.device.value.commandLineValue) is not on \(target)'s disks (\(disks.devicePaths.joined(separator: " "))): "
+            + "left to the framework, which assembles md, LVM, multipath or LUKS from every session's disks "
+            + "(if the boot stops here, check root= and `iscsi-root status`)"
     }
 
     /// The disks that may hold the root, in the order they are searched. The whole-LUN

@@ -62,10 +62,13 @@ extension BootSequence {
                 reason: "a supervisor already holds a session to \(running.target), which is not a target of this command line",
                 check: "`iscsi-root status`, and the command line (run `iscsi-root plan`)")
         }
-        let (_, device) = try waitForRoot(
-            hostNumber: running.hostNumber, lun: target?.lun.value?.number, plan: plan.root)
-        log.line("login: \(running.target) is logged in already (host\(running.hostNumber)); root device \(device)")
-        printRootDevice(device)
+        let (disk, device) = try waitForRoot(
+            hostNumber: running.hostNumber, lun: target?.lun.value?.number, plan: plan.root,
+            handOverAfterMilliseconds: hookHandOver(plan.root.device.value))
+        log.line(
+            "login: \(running.target) is logged in already (host\(running.hostNumber)); root device "
+                + (device ?? leftToFramework(plan.root, target: running.target, disks: disk)))
+        printRootDevice(device ?? plan.root.device.value.commandLineValue)
     }
 
     /// Where the boot leaves what the real root's units need: `interface` (the NIC that

@@ -52,12 +52,15 @@ enum SessionProcess {
     }
 
     /// Forks the process for session `index` of the boot and returns its pid; nil (and a
-    /// log line) when fork(2) failed: the boot goes on without that session.
-    static func start(index: Int, target: TargetPlan, plans: [KernelSessionPlan], initiatorName: String, log: inout BootLog)
-        -> pid_t?
-    {
+    /// log line) when fork(2) failed: the boot goes on without that session. In hook mode
+    /// (`detachFromHook`) the child leaves the hook's session and standard streams, as the
+    /// supervisor does (`BootSequence.detachFromHook`).
+    static func start(
+        index: Int, target: TargetPlan, plans: [KernelSessionPlan], initiatorName: String, detachFromHook: Bool, log: inout BootLog
+    ) -> pid_t? {
         switch try? forkProcess() {
         case .child:
+            if detachFromHook { BootSequence.detachFromHook() }
             var log = log
             run(index: index, target: target, plans: plans, initiatorName: initiatorName, log: &log)
         case .parent(let child):

@@ -299,33 +299,19 @@ public struct SessionSupervisor: ~Copyable {
             let json = SupervisorStatus.combinedJSON(own: status.json, others: zip(peers, answers).map { ($0.target, $1) })
             try? client.send(Array((json.rendered() + "\n").utf8))
         case .logout, .forcedLogout:
-            if request == .logout, let mounted = mountedDevice() {
-                try? client.send(Array("\(ControlRequest.refusalPrefix) \(mounted) is mounted; unmount it first or use --force\n".utf8))
+            if request == .logout, let mounted = deviceInUse() {
+                try? client.send(Array("\(ControlRequest.refusalPrefix) \(mounted) is in use; unmount it first or use --force\n".utf8))
                 return
             }
             let deadline = MonotonicInstant.now().advanced(byMilliseconds: budget ?? ControlRequest.defaultLogoutBudgetMilliseconds)
             // The other sessions first: each removes its disks and logs out in its own process,
             // within its share of what is left.
-            var others: [String] = []
-            for (number, peer) in peers.enumerated() {
-                let share = ShutdownBudget.peerShare(remainingMilliseconds: deadline.millisecondsSinceNow, peersLeft: peers.count - number)
-                let line = request == .forcedLogout ? ControlRequest.forcedLogoutLine(withinMilliseconds: share) : request.rawValue
-                // The peer's own bound plus a moment for its answer to travel.
-                let answer = (try? ControlRequest.send(line: line, timeoutMilliseconds: share + 300, to: peer.socketName)).flatMap {
-                    $0.isEmpty ? nil : $0
-                }
-                guard let answer else {
-                    // Stuck in a login attempt or a flush: the reboot must not wait. Its
-                    // kernel session, if any, is ended by the shutdown role before reboot(2).
-                    kill(peer.pid, SIGKILL)
-                    others.append("logout of \(peer.target) not answered within \(ShutdownBudget.seconds(share)); its process was stopped")
-                    continue
-                }
-                if answer.hasPrefix(ControlRequest.refusalPrefix) {
-                    try? client.send(Array(answer.utf8))
-                    return
-                }
-                others.append(String(answer.split(separator: "\n").first ?? ""))
+            let others: [String]
+            switch Self.logOut(peers, forced: request == .forcedLogout, until: deadline) {
+            case .refused(let answer):
+                try? client.send(Array(answer.utf8))
+                return
+            case .done(let lines): others = lines
             }
             var outcome = finalLogout(until: deadline)
             state = .loggedOut
@@ -428,6 +414,38 @@ public struct SessionSupervisor: ~Copyable {
         }
     }
 
+    /// What the other sessions said to a logout: one line each, or the refusal of one whose
+    /// disk is mounted (a logout without `forced`), which stops the logout there.
+    enum PeersLogout {
+        case done([String])
+        case refused(String)
+    }
+
+    /// Has every peer remove its disks and log out, one after the other, each within an
+    /// equal share of what is left before `deadline`; one that does not answer in its share
+    /// (stuck in a login attempt or a flush) is killed, since the caller must not wait: its
+    /// kernel session, if any, is ended by the shutdown role before reboot(2). The root's
+    /// supervisor at shutdown, and a boot that failed after it started the other sessions.
+    static func logOut(_ peers: [Peer], forced: Bool, until deadline: MonotonicInstant) -> PeersLogout {
+        var lines: [String] = []
+        for (number, peer) in peers.enumerated() {
+            let share = ShutdownBudget.peerShare(remainingMilliseconds: deadline.millisecondsSinceNow, peersLeft: peers.count - number)
+            let line = forced ? ControlRequest.forcedLogoutLine(withinMilliseconds: share) : ControlRequest.logout.rawValue
+            // The peer's own bound plus a moment for its answer to travel.
+            let answer = (try? ControlRequest.send(line: line, timeoutMilliseconds: share + 300, to: peer.socketName)).flatMap {
+                $0.isEmpty ? nil : $0
+            }
+            guard let answer else {
+                kill(peer.pid, SIGKILL)
+                lines.append("logout of \(peer.target) not answered within \(ShutdownBudget.seconds(share)); its process was stopped")
+                continue
+            }
+            if answer.hasPrefix(ControlRequest.refusalPrefix) { return .refused(answer) }
+            lines.append(String(answer.split(separator: "\n").first ?? ""))
+        }
+        return .done(lines)
+    }
+
     /// Removes the disk from the SCSI layer before the logout, as open-iscsi does: the
     /// kernel then flushes the target's write cache (SYNCHRONIZE CACHE) while the session
     /// still works. A child process does it, because a target that dies right now would
@@ -453,17 +471,30 @@ public struct SessionSupervisor: ~Copyable {
     }
 
     /// The session's disk or one of its partitions if mounted in the machine's mount
-    /// namespace: PID 1's, since the supervisor has a private one without the root.
-    private func mountedDevice() -> String? {
-        guard let disk, let mounts = readText("/proc/1/mounts") else { return nil }
-        return mounts.split(separator: "\n").compactMap { $0.split(separator: " ").first }.map(String.init)
-            .first { $0 == "/dev/\(disk)" || ($0.hasPrefix("/dev/\(disk)") && $0.dropFirst(5 + disk.count).allSatisfy({ $0.isNumber })) }
+    /// namespace (PID 1's, since the supervisor has a private one without the root), or
+    /// held by a device stacked on it (an md array, an LVM volume, a multipath map, LUKS:
+    /// sysfs `holders`), whose filesystem is out of sight here but in use all the same.
+    private func deviceInUse() -> String? {
+        guard let disk else { return nil }
+        let mountedSources = (readText("/proc/1/mounts") ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").first }
+        let devicePath = "/dev/\(disk)"
+        for source in mountedSources where source.hasPrefix(devicePath) {
+            // The disk itself or one of its partitions (sda1), not another disk (sdaa).
+            if source.dropFirst(devicePath.count).allSatisfy({ $0.isNumber }) { return String(source) }
+        }
+        let block = "/sys/block/\(disk)"
+        for device in [disk] + directoryEntries(block).filter({ $0.hasPrefix(disk) }) {
+            let holders = directoryEntries(device == disk ? "\(block)/holders" : "\(block)/\(device)/holders")
+            if let holder = holders.first { return "/dev/\(device) (under \(holder))" }
+        }
+        return nil
     }
 
     private var status: SupervisorStatus {
         let plan = plans[portalIndex]
         return SupervisorStatus(
-            state: state, target: plan.login.targetName ?? "-", portal: session.portal, sessionID: session.sessionID,
+            state: state, target: plan.login.targetName ?? "-", portal: session.portal, interface: bootInterface,
+            sessionID: session.sessionID,
             hostNumber: session.hostNumber, disk: disk, uptimeSeconds: started.milliseconds(until: .now()) / 1000,
             parameters: session.outcome?.parameters, timers: plan.timers, recoveries: recoveries, lastRecovery: lastRecovery)
     }

@@ -19,6 +19,8 @@ public struct SupervisorStatus: Sendable {
     public var state: State
     public var target: String
     public var portal: String
+    /// The interface the session's connections leave from (every reconnect is bound to it).
+    public var interface: String?
     public var sessionID: UInt32
     public var hostNumber: UInt32
     public var disk: String?
@@ -31,7 +33,7 @@ public struct SupervisorStatus: Sendable {
     public var text: String {
         var lines = [
             "session \(sessionID) (host\(hostNumber)): \(state.rawValue)",
-            "target   \(target) at \(portal)",
+            "target   \(target) at \(portal)" + (interface.map { " via \($0)" } ?? ""),
             "disk     \(disk.map { "/dev/\($0)" } ?? "-")",
             "uptime   \(uptimeSeconds) s",
             "recovery replacement timeout \(timers.replacementTimeout) s, NOP-Out every \(timers.noopInterval) s (timeout \(timers.noopTimeout) s)",
@@ -55,6 +57,7 @@ public struct SupervisorStatus: Sendable {
             ("state", .string(state.rawValue)),
             ("target", .string(target)),
             ("portal", .string(portal)),
+            ("interface", interface.map { .string($0) } ?? .null),
             ("session", .number(Int(sessionID))),
             ("host", .number(Int(hostNumber))),
             ("disk", disk.map { .string("/dev/" + $0) } ?? .null),

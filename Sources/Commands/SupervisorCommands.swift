@@ -9,11 +9,12 @@ public enum StatusCommand: Command {
 
         Asks the supervisor that owns the root session (over the abstract socket
         @\(ControlRequest.socketName); root only) for the session's state, target, portal,
-        negotiated parameters, uptime, the kernel's recovery and NOP-Out settings, and how many
-        recoveries it made (the last one's cause, attempts and duration). With several
-        targets, every session follows the root's, each in a block of its own; a session
-        still coming up shows its attempts and last error. --json: the root's session at the
-        top level and every session in "sessions".
+        the interface every reconnect is bound to, negotiated parameters, uptime, the
+        kernel's recovery and NOP-Out settings, and how many recoveries it made (the last
+        one's cause, attempts and duration). With several targets, every session follows
+        the root's, each in a block of its own; a session still coming up shows its
+        attempts and last error. --json: the root's session at the top level and every
+        session in "sessions".
 
         exit status: 0 done, 1 no supervisor answered, 2 bad usage
         """
@@ -40,9 +41,9 @@ public enum LogoutCommand: Command {
         usage: iscsi-root logout [--force]
 
         Tells the supervisor to log every session out (the other targets' first) and tear
-        them down, then to exit. While a filesystem of a session's disk is mounted this is
-        refused: logging out under a
-        mounted root loses every write not yet on the target. --force logs out anyway (the
+        them down, then to exit. While a filesystem of a session's disk is mounted, or a
+        device is stacked on the disk (md, LVM, multipath, LUKS), this is refused: logging
+        out under a mounted root loses every write not yet on the target. --force logs out anyway (the
         shutdown ramdisk uses it once the root is unmounted).
 
         exit status: 0 logged out, 1 refused or no supervisor answered, 2 bad usage

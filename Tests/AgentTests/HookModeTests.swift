@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct HookModeTests {
     static let status = SupervisorStatus(
-        state: .loggedIn, target: "iqn.2024-01.example:root1", portal: "10.0.2.2:3260", sessionID: 3, hostNumber: 12,
+        state: .loggedIn, target: "iqn.2024-01.example:root1", portal: "10.0.2.2:3260", interface: "eth0", sessionID: 3, hostNumber: 12,
         disk: "sda", uptimeSeconds: 4, parameters: nil, timers: SessionTimers(replacementTimeout: 120, noopInterval: 5, noopTimeout: 5),
         recoveries: 0, lastRecovery: nil)
 
@@ -17,6 +17,28 @@ import Testing
         let expected = RunningSession(target: "iqn.2024-01.example:root1", hostNumber: 12)
         #expect(RunningSession(statusJSON: Self.status.json.rendered() + "\n") == expected)
         #expect(RunningSession(statusJSON: Self.status.json.rendered(indent: nil)) == expected)
+    }
+
+    /// The dracut module's host-only command line (module-setup.sh's cmdline(), and its
+    /// check in Tests/Packaging) reads `status --json` by indentation: the root's members two
+    /// spaces in, every session's members in "sessions" six.
+    @Test func statusJSONIsIndentedAsTheDracutModuleReadsIt() {
+        let rendered = SupervisorStatus.combinedJSON(
+            own: Self.status.json, others: [("iqn.2024-01.example:data", CombinedStatusTests.data.json.rendered())]
+        ).rendered()
+        let lines = rendered.split(separator: "\n")
+        #expect(lines.contains("  \"target\": \"iqn.2024-01.example:root1\","))
+        #expect(lines.contains("  \"sessions\": ["))
+        #expect(lines.filter { $0.hasPrefix("      \"target\": ") }.count == 2)
+        #expect(lines.filter { $0.hasPrefix("      \"portal\": ") }.count == 2)
+    }
+
+    /// The hook names the whole LUN itself; a root named by a filesystem or a path may be on
+    /// md, LVM or multipath over several sessions' disks, which the framework assembles.
+    @Test func onlyTheWholeLUNMustBeFoundByTheHook() {
+        #expect(BootSequence.hookHandOver(.targetLUN) == nil)
+        #expect(BootSequence.hookHandOver(.label("sysroot")) == BootSequence.frameworkRootHandOverMilliseconds)
+        #expect(BootSequence.hookHandOver(.path("/dev/mapper/sysvg-root")) == BootSequence.frameworkRootHandOverMilliseconds)
     }
 
     /// A refusal, the human text, and JSON without a usable target or host are no session.

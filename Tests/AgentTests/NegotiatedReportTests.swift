@@ -33,7 +33,7 @@ import Testing
 
     @Test func statusReportsEveryNegotiatedKey() throws {
         let status = SupervisorStatus(
-            state: .loggedIn, target: "iqn.2024-01.example:root1", portal: "10.0.2.2:3260", sessionID: 3, hostNumber: 12,
+            state: .loggedIn, target: "iqn.2024-01.example:root1", portal: "10.0.2.2:3260", interface: "eth0", sessionID: 3, hostNumber: 12,
             disk: "sda", uptimeSeconds: 4, parameters: Self.parameters,
             timers: SessionTimers(replacementTimeout: 120, noopInterval: 5, noopTimeout: 5), recoveries: 0, lastRecovery: nil)
         Self.expected(try Self.negotiated(in: status.json.rendered()))

@@ -41,7 +41,7 @@ import Testing
 @Suite struct CombinedStatusTests {
     static let root = HookModeTests.status
     static let data = SupervisorStatus(
-        state: .recovering, target: "iqn.2024-01.example:data", portal: "10.0.2.2:3260", sessionID: 4, hostNumber: 13,
+        state: .recovering, target: "iqn.2024-01.example:data", portal: "10.0.2.2:3260", interface: nil, sessionID: 4, hostNumber: 13,
         disk: "sdb", uptimeSeconds: 2, parameters: nil, timers: SessionTimers(replacementTimeout: 120, noopInterval: 5, noopTimeout: 5),
         recoveries: 1, lastRecovery: nil)
 
@@ -71,6 +71,7 @@ import Testing
         #expect(sessions[0]["target"] == .string("iqn.2024-01.example:root1"))
         #expect(sessions[1]["state"] == .string("recovering") && sessions[1]["disk"] == .string("/dev/sdb"))
         #expect(sessions[1]["recoveries"] == .number(1))
+        #expect(sessions[0]["interface"] == .string("eth0") && sessions[1]["interface"] == .null)
         #expect(sessions[2]["state"] == .string("not answering") && sessions[2]["target"] == .string("iqn.2024-01.example:late"))
         #expect(sessions[3]["state"] == .string("not answering"))
     }
@@ -80,6 +81,9 @@ import Testing
             own: Self.root.text, others: [("iqn.2024-01.example:data", Self.data.text + "\n"), ("iqn.2024-01.example:late", nil)],
             waitedSeconds: 2)
         #expect(text.hasPrefix(Self.root.text + "\n\n" + Self.data.text + "\n\n"))
+        // The interface every reconnect is bound to, when the supervisor found it.
+        #expect(Self.root.text.contains("\ntarget   iqn.2024-01.example:root1 at 10.0.2.2:3260 via eth0\n"))
+        #expect(Self.data.text.contains("\ntarget   iqn.2024-01.example:data at 10.0.2.2:3260\n"))
         #expect(text.hasSuffix("session to iqn.2024-01.example:late: no answer within 2 s (busy in a login attempt; ask again)"))
         #expect(text.split(separator: "\n").filter { $0.hasPrefix("session ") }.count == 3)
     }

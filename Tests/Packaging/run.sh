@@ -210,5 +210,61 @@ mirror_from_apt_sources() {
 }
 check debian-mirror mirror_from_apt_sources
 
+# dracut's host-only command line from `status --json` (module-setup.sh's cmdline()): one
+# netroot= per logged-in session, the root's first, none for a session still coming up; the
+# LUN and the initiator come from sysfs, which this machine lacks (left empty, then absent).
+dracut_cmdline() {
+    local bin="$work/fake-sbin" module="$work/module-setup.sh"
+    mkdir -p "$bin"
+    printf '#!/bin/sh
+cat "%s"
+' "$work/status.json" >"$bin/iscsi-root"
+    chmod 0755 "$bin/iscsi-root"
+    sed "s|@SBINDIR@|$bin|g" Hooks/dracut/90iscsi-root/module-setup.sh >"$module"
+    cat >"$work/status.json" <<'JSON'
+{
+  "state": "logged in",
+  "target": "iqn.2024-01.example:root",
+  "portal": "10.0.2.2:3260",
+  "session": 1,
+  "disk": "/dev/sda",
+  "timers": {
+    "replacementTimeout": 86400
+  },
+  "sessions": [
+    {
+      "state": "logged in",
+      "target": "iqn.2024-01.example:root",
+      "portal": "10.0.2.2:3260",
+      "session": 1,
+      "negotiated": {
+        "HeaderDigest": "None"
+      }
+    },
+    {
+      "state": "recovering",
+      "target": "iqn.2024-01.example:data",
+      "portal": "[fd00::2]:3261",
+      "session": 2
+    },
+    {
+      "state": "coming up",
+      "target": "iqn.2024-01.example:late",
+      "portals": [
+        "10.0.2.3:3260"
+      ]
+    }
+  ]
+}
+JSON
+    [[ "$(bash -c "source $module && cmdline")" == "netroot=iscsi:10.0.2.2::::iqn.2024-01.example:root
+netroot=iscsi:[fd00::2]::3261::iqn.2024-01.example:data" ]]
+    # One session: the top-level object alone.
+    sed -n '1,9p' "$work/status.json" >"$work/one.json" && echo '  }' >>"$work/one.json" && echo '}' >>"$work/one.json"
+    mv "$work/one.json" "$work/status.json"
+    [[ "$(bash -c "source $module && cmdline")" == "netroot=iscsi:10.0.2.2::::iqn.2024-01.example:root" ]]
+}
+check dracut-cmdline dracut_cmdline
+
 echo "packaging: $passed passed, $failed failed"
 ((failed == 0))

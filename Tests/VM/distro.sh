@@ -7,14 +7,17 @@
 # usage: Tests/VM/distro.sh [SCENARIO...]     prints "N passed, N failed"
 #   initramfs-tools      mkinitramfs, open-iscsi's iscsi_target_* parameters
 #   dracut               dracut (systemd in the initramfs), netroot=iscsi:
-#   dracut-root-iscsi    the same image, root=iscsi: (the whole LUN is the root)
 #   dracut-two-targets   the same image, two netroot= (the root's target and a data target)
-#   dracut-ibft          the same image, rd.iscsi.firmware=1 and an iBFT, no ip= nor target
+#   dracut-md            dracut's TEST-71: the root is LVM on md RAID0 across LUNs of two
+#                        targets, two netroot=, rd.auto=1 (the dracut image with dracut's
+#                        mdraid and lvm modules, mdadm and lvm2 in the root)
+#   dracut-root-iscsi    dracut-md's image, root=iscsi: (the whole LUN is the root)
+#   dracut-ibft          dracut's image, rd.iscsi.firmware=1 and an iBFT, no ip= nor target
 #   dracut-shell         dracut's own shell init (no systemd in the initramfs), netroot=iscsi:
 #   dracut-as-typed      the README's command as a Debian 12 user types it, with open-iscsi's
 #                        dracut support (dracut-network) installed: `dracut -f --no-hostonly
 #                        --add iscsi-root`, every module dracut picks by itself; netroot=iscsi:
-#   (default: initramfs-tools initramfs-tools-file dracut dracut-root-iscsi dracut-shell
+#   (default: initramfs-tools initramfs-tools-file dracut-md dracut-root-iscsi dracut-shell
 #   dracut-as-typed; each image is built once a run)
 #   VM_AGENT_BINARY   the static iscsi-root (default cache/bin/iscsi-root; make vm-distro builds it)
 #   VM_BOOT_TIMEOUT   seconds for the whole boot and reboot (default 300)
@@ -33,7 +36,7 @@ boot_timeout="${VM_BOOT_TIMEOUT:-300}"
 # The guest writes this many 64 KiB blocks (fsync every half second) once multi-user.target
 # is reached; the host deletes the session's connection on the target after the fourth.
 readonly WRITER_BLOCKS=16
-readonly KNOWN_SCENARIOS="initramfs-tools initramfs-tools-file dracut dracut-root-iscsi dracut-two-targets dracut-ibft dracut-shell dracut-as-typed"
+readonly KNOWN_SCENARIOS="initramfs-tools initramfs-tools-file dracut dracut-root-iscsi dracut-two-targets dracut-md dracut-ibft dracut-shell dracut-as-typed"
 
 passed=0
 failed=0
@@ -69,6 +72,12 @@ prepare_image() {
         distro_tree open-iscsi
         VM_AGENT_BINARY="$agent_binary" DISTRO_ISCSI_INITRAMFS="$ISCSI_INITRAMFS_FILE" distro_prepare_root "$tree" \
             "$builder" iscsi-root "$VM_REPO_ROOT/Tests/VM/guest/distro-marker"
+        DISTRO_TREE="$plain_tree"
+    elif [[ "$flavor" == dracut-md ]]; then
+        # mdadm and lvm2 in the root, for dracut's mdraid and lvm modules.
+        local plain_tree="$DISTRO_TREE"
+        distro_tree md
+        VM_AGENT_BINARY="$agent_binary" distro_prepare_root "$tree" "$flavor" iscsi-root "$VM_REPO_ROOT/Tests/VM/guest/distro-marker"
         DISTRO_TREE="$plain_tree"
     else
         VM_AGENT_BINARY="$agent_binary" distro_prepare_root "$tree" "$flavor" iscsi-root "$VM_REPO_ROOT/Tests/VM/guest/distro-marker"
@@ -107,15 +116,20 @@ prepare_image() {
 #   --acpitable FILE        QEMU publishes FILE as the iBFT
 #   --data-target IQN       tid 2: a further target IQN with a small data LUN
 #   --expect TEXT REGEX     one more console line that must be there (TEXT says what it is)
+#   --members A B           the root is on md + LVM across images A (tid 1, the root's target)
+#                           and B (the --data-target's LUN): no host-side image check
+#   --login-again TEXT      what a second `iscsi-root login` prints (default /dev/sda)
 scenario_boot() {
     local scenario="$1" flavor="$2" scenario_append="$3"
     shift 3
-    local acpitable="" data_iqn="" extra=()
+    local acpitable="" data_iqn="" extra=() member_a="" member_b="" login_again=/dev/sda
     while (($# > 0)); do
         case "$1" in
         --acpitable) acpitable="$2"; shift 2 ;;
         --data-target) data_iqn="$2"; shift 2 ;;
         --expect) extra+=("$2" "$3"); shift 3 ;;
+        --members) member_a="$2"; member_b="$3"; shift 3 ;;
+        --login-again) login_again="$2"; shift 2 ;;
         *) vm_fail "scenario_boot: unknown option $1" ;;
         esac
     done
@@ -123,16 +137,23 @@ scenario_boot() {
     local builder="${flavor%-shell}"
     builder="${builder%-file}"
     builder="${builder%-as-typed}"
+    builder="${builder%-md}"
     [[ -n "${PREPARED[$flavor]:-}" ]] || prepare_image "$flavor"
     local work="$VM_CACHE_DIR/vm/distro-$scenario" initrd="$VM_CACHE_DIR/vm/distro-image-$flavor/initrd.img"
     local image="$work/root.img" log="$VM_CACHE_DIR/vm/logs/distro-$scenario.log"
     mkdir -p "$work" "$(dirname "$log")"
     rm -f "$work/fault.log" "$work/e2fsck.log"
-    cp --sparse=always "$VM_CACHE_DIR/vm/distro-image-$flavor/root.img" "$image"
+    if [[ -n "$member_a" ]]; then
+        image="$member_a"
+    else
+        cp --sparse=always "$VM_CACHE_DIR/vm/distro-image-$flavor/root.img" "$image"
+    fi
 
     vm_netns_create
     VM_TARGET_LOG="$work/tgtd.log" vm_target_start "$image" "$DISTRO_IQN"
-    if [[ -n "$data_iqn" ]]; then
+    if [[ -n "$member_b" ]]; then
+        vm_target_add 2 "$data_iqn" "$member_b"
+    elif [[ -n "$data_iqn" ]]; then
         rm -f "$work/data.img"
         mkfs.ext4 -q -L data "$work/data.img" 16M
         vm_target_add 2 "$data_iqn" "$work/data.img"
@@ -170,7 +191,7 @@ scenario_boot() {
     expect "networkd kept the boot address" "$log" "VM-MARKER: address 10\.0\.2\.15/24"
     expect "networkd uses iscsi-root's .network" "$log" "VM-MARKER: networkd .*05-iscsi-root-eth0\.network"
     expect "the shutdown ramdisk is in place" "$log" "VM-MARKER: shutdown ramdisk present"
-    expect "login again reports the supervised session" "$log" "VM-MARKER: login again \[/dev/sda\] status 0"
+    expect "login again reports the supervised session" "$log" "VM-MARKER: login again \[$login_again\] status 0"
     local i
     for ((i = 0; i < ${#extra[@]}; i += 2)); do
         expect "${extra[i]}" "$log" "${extra[i + 1]}"
@@ -210,7 +231,11 @@ scenario_boot() {
     else
         passed=$((passed + 1))
     fi
-    if e2fsck -fn "$image" >"$work/e2fsck.log" 2>&1 && [[ -n "$(debugfs -R 'cat /var/log/distro-boots' "$image" 2>/dev/null)" ]] &&
+    if [[ -n "$member_a" ]]; then
+        # The host has no md: the guest's own fsync'ed writes and the clean shutdown above
+        # are what this root's scenario checks.
+        echo "distro: note: $scenario's root is on md + LVM; its image is not checked from the host"
+    elif e2fsck -fn "$image" >"$work/e2fsck.log" 2>&1 && [[ -n "$(debugfs -R 'cat /var/log/distro-boots' "$image" 2>/dev/null)" ]] &&
         (fault_verify_blocks "$image" "$WRITER_BLOCKS") 2>>"$work/e2fsck.log"; then
         passed=$((passed + 1))
     else
@@ -252,21 +277,76 @@ scenario_dracut() {
 # dracut's root=iscsi: form: the whole LUN is the root (udev names it /dev/root). The LUN
 # must be given: LUN 0 of a tgt target is its controller, which no initiator can mount.
 scenario_dracut_root_iscsi() {
-    scenario_boot dracut-root-iscsi dracut "$DISTRO_IP rd.iscsi.initiator=$DISTRO_INITIATOR root=iscsi:10.0.2.2:::1:$DISTRO_IQN" \
+    scenario_boot dracut-root-iscsi dracut-md "$DISTRO_IP rd.iscsi.initiator=$DISTRO_INITIATOR root=iscsi:10.0.2.2:::1:$DISTRO_IQN" \
         --expect "the whole LUN is the root" "iscsi-root: root device: /dev/sda \(LUN 1"
 }
 
 # Two netroot= (dracut's own module logs in to each): the root's target and a data target.
-# The agent logs in to the first target that answers and keeps the others as fallbacks
-# (BootSequence.logIn): it opens one session, not two. Until it opens one per target, the
-# check is that the boot is unharmed and exactly the root's session exists, and the gap is
-# printed on every run.
+# The hook logs in to both: the data target's session in a process of its own, detached from
+# the hook like the supervisor; dracut's host-only command line names both; both are logged
+# out at shutdown once the root is unmounted. The boot, the cut and the reboot are the
+# `dracut` scenario's (same image, same checks).
 scenario_dracut_two_targets() {
+    local data="${DATA_IQN//./\\.}"
     scenario_boot dracut-two-targets dracut "root=LABEL=root $DISTRO_IP rd.iscsi.initiator=$DISTRO_INITIATOR \
 netroot=iscsi:10.0.2.2::::$DISTRO_IQN netroot=iscsi:10.0.2.2:::1:$DATA_IQN" --data-target "$DATA_IQN" \
         --expect "the plan has both targets" "iscsi-root: plan: $DISTRO_IQN at 10\.0\.2\.2:3260; $DATA_IQN at 10\.0\.2\.2:3260" \
-        --expect "one session only, the root's (known gap)" "VM-MARKER: sessions session[0-9]+ $"
-    echo "distro: KNOWN GAP: dracut-two-targets: the agent logs in to $DISTRO_IQN only; $DATA_IQN is a fallback, not a second session"
+        --expect "the hook logs in to the data target alongside" "iscsi-root: sessions: $data at 10\.0\.2\.2:3260 logged in .*disk\(s\) /dev/sd[a-z] \(LUN 1\)" \
+        --expect "two sessions in the real root" "VM-MARKER: sessions session[0-9]+ session[0-9]+ $" \
+        --expect "status shows both" "VM-MARKER: status sessions 2 logged in" \
+        --expect "dracut's host-only command line names the data target" "VM-MARKER: dracut cmdline .*netroot=iscsi:10\.0\.2\.2:::1:$data" \
+        --expect "the data session logged out at shutdown" "iscsi-root: shutdown: .*logged out of $data"
+}
+
+# dracut's TEST-71 (TEST-30/31 before): the root is LVM on an md RAID0 whose two members are
+# LUNs of two targets, given as two netroot=, assembled by dracut's mdraid and lvm modules
+# (rd.auto=1). The hook logs in to both, finds no root on the first target's disk and leaves
+# it to dracut; the cut on the first target's connection must not reach the array.
+readonly MD_A_IQN="iqn.2024-01.org.iscsi-root.test:distro-md-a"
+readonly MD_B_IQN="iqn.2024-01.org.iscsi-root.test:distro-md-b"
+scenario_dracut_md() {
+    local work="$VM_CACHE_DIR/vm/distro-dracut-md" data="${DATA_IQN//./\\.}" root="${DISTRO_IQN//./\\.}"
+    mkdir -p "$work"
+    md_prepare_members "$work" || return 0
+    scenario_boot dracut-md dracut-md "root=LABEL=sysroot rd.auto=1 $DISTRO_IP rd.iscsi.initiator=$DISTRO_INITIATOR \
+netroot=iscsi:10.0.2.2:::1:$DISTRO_IQN netroot=iscsi:10.0.2.2:::1:$DATA_IQN" --data-target "$DATA_IQN" \
+        --members "$work/member-a.img" "$work/member-b.img" --login-again "LABEL=sysroot" \
+        --expect "the hook leaves the root to dracut" "iscsi-root: root device: LABEL=sysroot is not on $root's disks .*left to the framework" \
+        --expect "the hook logs in to the second member's target alongside" "iscsi-root: sessions: $data at 10\.0\.2\.2:3260 logged in" \
+        --expect "the root is the LVM volume on the array" "VM-MARKER: root source /dev/mapper/sysvg-root" \
+        --expect "two sessions in the real root" "VM-MARKER: sessions session[0-9]+ session[0-9]+ $" \
+        --expect "status shows both" "VM-MARKER: status sessions 2 logged in" \
+        --expect "dracut's host-only command line names both targets" "VM-MARKER: dracut cmdline .*netroot=iscsi:10\.0\.2\.2:::1:$data" \
+        --expect "the second member's session logged out at shutdown" "iscsi-root: shutdown: .*logged out of $data"
+    rm -f "$work/member-a.img" "$work/member-b.img"
+}
+
+# The members of dracut-md in WORK: two empty 800 MiB images served as distro-md-a and
+# distro-md-b beside a copy of the dracut-md image's root; that root's first boot
+# (distro.md-prepare, guest/distro-marker) makes the array, the volume and a copy of itself
+# labelled sysroot on them, then powers off. False (and counted as a failure) if it did not.
+md_prepare_members() {
+    local work="$1" log="$VM_CACHE_DIR/vm/logs/distro-dracut-md-prepare.log" started status=0
+    started=$(vm_now_ms)
+    [[ -n "${PREPARED[dracut-md]:-}" ]] || prepare_image dracut-md
+    rm -f "$work/member-a.img" "$work/member-b.img" "$work/prepare-root.img"
+    truncate -s 800M "$work/member-a.img" "$work/member-b.img"
+    cp --sparse=always "$VM_CACHE_DIR/vm/distro-image-dracut-md/root.img" "$work/prepare-root.img"
+    vm_netns_create
+    VM_TARGET_LOG="$work/prepare-tgtd.log" vm_target_start "$work/prepare-root.img" "$DISTRO_IQN"
+    vm_target_add 2 "$MD_A_IQN" "$work/member-a.img"
+    vm_target_add 3 "$MD_B_IQN" "$work/member-b.img"
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$VM_CACHE_DIR/vm/distro-image-dracut-md/initrd.img" \
+        --append "$DISTRO_APPEND $DISTRO_DRACUT_NETROOT netroot=iscsi:10.0.2.2:::1:$MD_A_IQN netroot=iscsi:10.0.2.2:::1:$MD_B_IQN distro.md-prepare" \
+        --log "$log" --timeout "$boot_timeout" || status=$?
+    vm_netns_cleanup
+    rm -f "$work/prepare-root.img"
+    if ! grep -q 'VM-MARKER: md-prepared' "$log"; then
+        failed=$((failed + 1))
+        echo "distro: FAILED: the md root was not prepared (QEMU status $status): $(grep -a -m 1 'VM-MARKER: md-prepare' "$log" | tr -d '\r') — $log"
+        return 1
+    fi
+    vm_log "dracut-md members prepared in $(($(vm_now_ms) - started)) ms"
 }
 
 # No ip= and no target on the command line: the NIC, its address, the initiator and the
@@ -287,9 +367,11 @@ main() {
     vm_kernel_prepare
     distro_tree ""
     local scenarios=("$@")
-    # The default (CI, mk/vm-distro.mk) fits its budget: dracut-ibft and dracut-two-targets
-    # add a minute each and run when named.
-    ((${#scenarios[@]} > 0)) || scenarios=(initramfs-tools initramfs-tools-file dracut dracut-root-iscsi dracut-shell dracut-as-typed)
+    # The default (CI, mk/vm-distro.mk) fits its budget: dracut-md stands for dracut and
+    # dracut-two-targets (the same checks, two sessions, and a root that needs both), and
+    # dracut-root-iscsi boots its image; dracut, dracut-two-targets and dracut-ibft add a
+    # minute or two each and run when named.
+    ((${#scenarios[@]} > 0)) || scenarios=(initramfs-tools initramfs-tools-file dracut-md dracut-root-iscsi dracut-shell dracut-as-typed)
     local scenario
     for scenario in "${scenarios[@]}"; do
         case "$scenario" in
@@ -298,6 +380,7 @@ main() {
         dracut) scenario_dracut ;;
         dracut-root-iscsi) scenario_dracut_root_iscsi ;;
         dracut-two-targets) scenario_dracut_two_targets ;;
+        dracut-md) scenario_dracut_md ;;
         dracut-ibft) scenario_dracut_ibft ;;
         # dracut's own shell init instead of systemd in the initramfs, the same command line.
         dracut-shell) scenario_dracut dracut-shell dracut-shell ;;

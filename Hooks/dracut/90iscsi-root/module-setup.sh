@@ -46,15 +46,42 @@ installkernel() {
         -s "eth_type_trans|register_virtio_device|usbnet_open" "=drivers/net"
 }
 
-# The running session as dracut's command line, for host-only images:
-#   rd.iscsi.initiator=NAME netroot=iscsi:ADDRESS::[PORT]:[LUN]:TARGET
+# The running sessions as dracut's command line, for host-only images:
+#   rd.iscsi.initiator=NAME netroot=iscsi:ADDRESS::[PORT]:[LUN]:TARGET (one per session)
+# `status --json` puts the root's session at the top level and, with several sessions,
+# every session's object in "sessions" (the root's first): their members are indented six
+# spaces instead of two. A session still coming up has no portal and is left out.
 cmdline() {
-    local _json _target _portal _disk _address _port _lun _initiator _session
+    local _json _indent _line _target="" _portal="" _disk="" _session="" _initiator=""
     _json=$(@SBINDIR@/iscsi-root status --json 2> /dev/null) || return 0
-    _target=$(sed -n 's/^ *"target": *"\([^"]*\)".*/\1/p' <<< "$_json")
-    _portal=$(sed -n 's/^ *"portal": *"\([^"]*\)".*/\1/p' <<< "$_json")
-    _disk=$(sed -n 's/^ *"disk": *"\/dev\/\([^"]*\)".*/\1/p' <<< "$_json")
-    _session=$(sed -n 's/^ *"session": *\([0-9]*\).*/\1/p' <<< "$_json")
+    _indent="  "
+    grep -q '^  "sessions": \[' <<< "$_json" && _indent="      "
+    while IFS= read -r _line; do
+        case "$_line" in
+        "$_indent\"state\": "*)
+            cmdline_session
+            _target="" _portal="" _disk="" _session=""
+            ;;
+        "$_indent\"target\": \""*) _target=$(json_member_value "$_line") ;;
+        "$_indent\"portal\": \""*) _portal=$(json_member_value "$_line") ;;
+        "$_indent\"disk\": \"/dev/"*) _disk=$(json_member_value "$_line") && _disk=${_disk#/dev/} ;;
+        "$_indent\"session\": "[0-9]*) _session=$(json_member_value "$_line") ;;
+        esac
+    done <<< "$_json"
+    cmdline_session
+}
+
+# The value of one line `"key": value,` of `status --json` (a string's without its quotes).
+json_member_value() {
+    local _value=${1#*\": }
+    _value=${_value%,}
+    _value=${_value#\"}
+    printf '%s' "${_value%\"}"
+}
+
+# One session of cmdline()'s (its variables): rd.iscsi.initiator= before the first.
+cmdline_session() {
+    local _address _port _lun=""
     [[ $_target && $_portal ]] || return 0
     _address=${_portal%:*}
     _port=${_portal##*:}
@@ -63,7 +90,7 @@ cmdline() {
         _lun=$(ls /sys/block/"$_disk"/device/scsi_device)
         _lun=${_lun##*:}
     fi
-    if [[ $_session && -r /sys/class/iscsi_session/session$_session/initiatorname ]]; then
+    if [[ ! $_initiator && $_session && -r /sys/class/iscsi_session/session$_session/initiatorname ]]; then
         read -r _initiator < /sys/class/iscsi_session/session"$_session"/initiatorname
         [[ $_initiator ]] && echo "rd.iscsi.initiator=$_initiator"
     fi

@@ -42,6 +42,9 @@ readonly DISTRO_BUILDER_PACKAGES="initramfs-tools e2fsprogs zstd dracut-core"
 # The peer: Debian's open-iscsi (iscsistart in the initramfs, iscsid in the root) and
 # dracut's iscsi module with its network-legacy module.
 readonly DISTRO_OPEN_ISCSI_PACKAGES="open-iscsi dracut-network"
+# A root on md RAID0 + LVM (dracut's TEST-71): the tools in the root and in dracut's
+# mdraid and lvm modules.
+readonly DISTRO_MD_PACKAGES="mdadm lvm2"
 DISTRO_TREE=""
 
 DISTRO_CHROOT_MOUNTS=()
@@ -98,7 +101,8 @@ distro_tree() {
     case "$layer" in
     "") ;;
     open-iscsi) DISTRO_TREE="$(distro_layer "$DISTRO_TREE" "$DISTRO_OPEN_ISCSI_PACKAGES")" ;;
-    *) vm_fail "distro_tree: unknown layer $layer (known: open-iscsi)" ;;
+    md) DISTRO_TREE="$(distro_layer "$DISTRO_TREE" "$DISTRO_MD_PACKAGES")" ;;
+    *) vm_fail "distro_tree: unknown layer $layer (known: open-iscsi, md)" ;;
     esac
 }
 
@@ -149,6 +153,13 @@ distro_prepare_root() {
         # the agent configures the NIC from ip= itself.
         chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
             --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown iscsi-root" \
+            --kver "$KVER" "/boot/initrd.img-$KVER"
+        ;;
+    dracut-md/iscsi-root)
+        # The same with dracut's mdraid and lvm modules, for a root on md RAID0 + LVM across
+        # two targets (rd.auto on the command line assembles them).
+        chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
+            --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown iscsi-root dm mdraid lvm" \
             --kver "$KVER" "/boot/initrd.img-$KVER"
         ;;
     dracut-as-typed/iscsi-root)
