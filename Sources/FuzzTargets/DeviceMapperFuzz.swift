@@ -10,8 +10,10 @@ public func fuzzDeviceMapperReply(_ bytes: [UInt8]) {
     }
 }
 
-/// A multipath target's status line of any bytes.
+/// A multipath target's status line (or its table form) of any bytes.
 public func fuzzMultipathStatus(_ bytes: [UInt8]) {
-    guard let status = try? MultipathStatus(parsing: String(decoding: bytes, as: UTF8.self)) else { return }
+    let line = String(decoding: bytes, as: UTF8.self)
+    _ = try? MultipathStatus.tableFeatures(line)
+    guard let status = try? MultipathStatus(parsing: line) else { return }
     for path in status.paths { _ = status.path(path.device) }
 }

@@ -88,6 +88,16 @@ public struct MultipathStatus: Equatable, Sendable {
     }
 }
 
+extension MultipathStatus {
+    /// The features of the live table (DM_TABLE_STATUS with DM_STATUS_TABLE_FLAG, whose
+    /// parameters start as the constructor's: `<n_features> <feature>…`). The status form does
+    /// not say whether the map queues with no path; this does (`queue_if_no_path`).
+    public static func tableFeatures(_ parameters: some StringProtocol) throws(MultipathStatusError) -> [String] {
+        var words = StatusWords(parameters)
+        return try words.counted("feature count")
+    }
+}
+
 /// A status line that is not the multipath target's: the word at `position` (0-based; nil
 /// at the end of the line) is not what was expected.
 public struct MultipathStatusError: Error, Equatable, Sendable, CustomStringConvertible {
