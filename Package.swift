@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Pure modules (ISCSI, BootConfig) do no I/O; system modules (LinuxSystem, Initiator) are
+// Pure modules (ISCSI, BootConfig, Multipath) do no I/O; system modules (LinuxSystem, Initiator) are
 // thin wrappers tested for real. `Commands` holds every person-facing command so that
 // tests drive them directly and `iscsi-root` only dispatches.
 let package = Package(
@@ -18,6 +18,9 @@ let package = Package(
         .target(name: "NetworkAddresses"),
         .target(name: "BootConfig", dependencies: ["ISCSI", "Reports", "NetworkAddresses"]),
         .target(name: "LinuxSystem", dependencies: ["CShims"]),
+        // dm-multipath as values: the table, its status, the path policy (no I/O; the
+        // device numbers are LinuxSystem's, next to the device-mapper codec).
+        .target(name: "Multipath", dependencies: ["LinuxSystem"]),
         .target(name: "Initiator", dependencies: ["ISCSI", "LinuxSystem"]),
         .target(name: "KernelSession", dependencies: ["ISCSI", "LinuxSystem"]),
         .target(name: "NetworkSetup", dependencies: ["LinuxSystem", "CShims", "NetworkAddresses"]),
@@ -36,7 +39,7 @@ let package = Package(
         .target(name: "CRuntimeCompat"),
         .executableTarget(name: "iscsi-root", dependencies: ["Commands", "Agent", "CRuntimeCompat"]),
         // Fuzzing: entry points per decoder, and the libFuzzer driver / corpus replayer.
-        .target(name: "FuzzTargets", dependencies: ["ISCSI", "BootConfig", "LinuxSystem", "Reports", "NetworkSetup"]),
+        .target(name: "FuzzTargets", dependencies: ["ISCSI", "BootConfig", "LinuxSystem", "Multipath", "Reports", "NetworkSetup"]),
         .executableTarget(name: "iscsi-root-fuzz", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ISCSITests", dependencies: ["ISCSI"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Reports"]),
@@ -47,5 +50,6 @@ let package = Package(
         .testTarget(name: "DomainValidationTests", dependencies: ["DomainValidation", "ISCSI"]),
         .testTarget(name: "NetworkSetupTests", dependencies: ["NetworkSetup"]),
         .testTarget(name: "KernelSessionTests", dependencies: ["KernelSession", "ISCSI"]),
+        .testTarget(name: "MultipathTests", dependencies: ["Multipath", "LinuxSystem"]),
     ]
 )

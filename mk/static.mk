@@ -23,7 +23,7 @@ EMBEDDED_LIBRARIES = $(dir $(shell command -v $(SWIFTC)))../lib/swift/embedded/x
 # The Swift modules of the binary in dependency order (each after everything it imports;
 # Package.swift has the graph). `static-modules-check` fails when a module is added to
 # Sources/ without being listed here or in EMBEDDED_EXCLUDED.
-EMBEDDED_MODULES := ISCSI Reports NetworkAddresses BootConfig LinuxSystem Initiator KernelSession \
+EMBEDDED_MODULES := ISCSI Reports NetworkAddresses BootConfig LinuxSystem Multipath Initiator KernelSession \
 	NetworkSetup DomainValidation Agent Commands
 # Not part of the shipped binary: the fuzzers, and CRuntimeCompat (the normal mode's
 # PID-1 runtime workarounds; EmbeddedGlibc is the Embedded build's libc module).

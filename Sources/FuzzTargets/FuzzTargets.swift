@@ -25,6 +25,8 @@ public let allFuzzTargets: [FuzzTarget] = [
     FuzzTarget("ibft", fuzzIBFT),
     FuzzTarget("json", fuzzJSON),
     FuzzTarget("dhcpv6-message", fuzzDHCPv6Message),
+    FuzzTarget("device-mapper-reply", fuzzDeviceMapperReply),
+    FuzzTarget("multipath-status", fuzzMultipathStatus),
 ]
 
 public func fuzzTarget(named name: String) -> FuzzTarget? {
