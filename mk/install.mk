@@ -33,6 +33,8 @@ INSTALL_FILES = \
 	Systemd/iscsi-root-keep-network.service:$(SYSTEMD_UNIT_DIR)/iscsi-root-keep-network.service:0644 \
 	Systemd/iscsi-root-keep-network:$(LIBEXECDIR)/iscsi-root-keep-network:0755 \
 	Systemd/dropins/networking.service.d/iscsi-root.conf:$(SYSTEMD_UNIT_DIR)/networking.service.d/iscsi-root.conf:0644 \
+	$(foreach unit,dracut-shutdown.service mdadm-shutdown.service, \
+		Systemd/dropins/final-ramdisk/iscsi-root.conf:$(SYSTEMD_UNIT_DIR)/$(unit).d/iscsi-root.conf:0644) \
 	$(foreach unit,iscsid.service iscsid.socket iscsi.service open-iscsi.service iscsi-shutdown.service, \
 		Systemd/dropins/open-iscsi/iscsi-root.conf:$(SYSTEMD_UNIT_DIR)/$(unit).d/iscsi-root.conf:0644)
 # Enabled by links, as `systemctl enable` would (the package has no maintainer scripts).
@@ -41,7 +43,7 @@ INSTALL_LINKS = \
 	$(SYSTEMD_UNIT_DIR)/sysinit.target.wants/iscsi-root-keep-network.service
 # Folders that are iscsi-root's alone: removed by uninstall when empty.
 INSTALL_OWN_DIRS = $(DRACUT_DIR)/modules.d/90iscsi-root $(LIBEXECDIR) \
-	$(foreach unit,networking.service iscsid.service iscsid.socket iscsi.service open-iscsi.service iscsi-shutdown.service, \
+	$(foreach unit,networking.service dracut-shutdown.service mdadm-shutdown.service iscsid.service iscsid.socket iscsi.service open-iscsi.service iscsi-shutdown.service, \
 		$(SYSTEMD_UNIT_DIR)/$(unit).d)
 
 # @SBINDIR@ and @LIBEXECDIR@ in the hooks and units become the installed paths.

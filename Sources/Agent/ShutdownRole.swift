@@ -80,7 +80,7 @@ public enum ShutdownRole {
         switch try? forkProcess() {
         case .child:
             var childLog = log
-            _exit(unmountTree(under: root, log: &childLog) ? 0 : 1)
+            _exit(unmountTreeAndRelease(under: root, log: &childLog) ? 0 : 1)
         case .parent(let child):
             guard let status = waitForExit(child, deadline: deadline) else {
                 log.line(
@@ -90,8 +90,17 @@ public enum ShutdownRole {
             }
             return status == 0
         case nil:
-            return unmountTree(under: root, log: &log)
+            return unmountTreeAndRelease(under: root, log: &log)
         }
+    }
+
+    /// `unmountTree`, then, once nothing is mounted there, the devices stacked on the
+    /// sessions' disks (`StackedDevices`): in the same bounded child, since releasing an
+    /// md array or a device-mapper volume writes to the disks too.
+    static func unmountTreeAndRelease(under root: String, log: inout BootLog) -> Bool {
+        guard unmountTree(under: root, log: &log) else { return false }
+        StackedDevices.release(log: &log)
+        return true
     }
 
     /// Sessions the kernel still has after the logout (a supervisor that did not answer in

@@ -196,9 +196,17 @@ import Testing
         var dataSizePastEnd = reply()
         dataSizePastEnd[13] = 0x10  // data_size 4096 + 312 in a 312-byte buffer
         #expect(throws: DeviceMapperCodecError.self) { try DeviceMapperIoctl.Reply(decoding: dataSizePastEnd) }
-        var dataStartPastSize = reply(data: [UInt8](repeating: 0, count: 8))
+        // data_start past data_size: no data. The kernel's own answer to DM_DEV_REMOVE
+        // (data_size 305, data_start 312) decodes; a target claimed there is out of bounds.
+        var removed = reply()
+        removed[12] = 0x31
+        removed[13] = 0x01
+        #expect(try DeviceMapperIoctl.Reply(decoding: removed).targets() == [])
+        var dataStartPastSize = reply(targetCount: 1, data: [UInt8](repeating: 0, count: 8))
         dataStartPastSize[17] = 0x10
-        #expect(throws: DeviceMapperCodecError.self) { try DeviceMapperIoctl.Reply(decoding: dataStartPastSize) }
+        #expect(throws: DeviceMapperCodecError.targetOutOfBounds(index: 0, offset: 4152)) {
+            try DeviceMapperIoctl.Reply(decoding: dataStartPastSize).targets()
+        }
         // Three targets claimed, one present.
         let one = statusTarget(start: 0, length: 1, type: "zero", text: "x", next: 48)
         #expect(throws: DeviceMapperCodecError.targetOutOfBounds(index: 1, offset: 360)) {

@@ -126,6 +126,7 @@ deb_contents() {
         ./usr/lib/dracut/modules.d/90iscsi-root/module-setup.sh ./usr/lib/dracut/dracut.conf.d/90-iscsi-root.conf \
         ./lib/systemd/system/iscsi-root.service ./lib/systemd/system/iscsi-root-keep-network.service \
         ./lib/systemd/system/iscsid.service.d/iscsi-root.conf ./lib/systemd/system/networking.service.d/iscsi-root.conf \
+        ./lib/systemd/system/mdadm-shutdown.service.d/iscsi-root.conf ./lib/systemd/system/dracut-shutdown.service.d/iscsi-root.conf \
         ./usr/lib/iscsi-root/iscsi-root-keep-network; do
         grep -qx "$path" <<<"$listing" || { echo "missing from the package: $path"; return 1; }
     done

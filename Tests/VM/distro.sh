@@ -317,16 +317,19 @@ netroot=iscsi:10.0.2.2:::1:$DISTRO_IQN netroot=iscsi:10.0.2.2:::1:$DATA_IQN" --d
         --expect "two sessions in the real root" "VM-MARKER: sessions session[0-9]+ session[0-9]+ $" \
         --expect "status shows both" "VM-MARKER: status sessions 2 logged in" \
         --expect "dracut's host-only command line names both targets" "VM-MARKER: dracut cmdline .*netroot=iscsi:10\.0\.2\.2:::1:$data" \
+        --expect "the final ramdisk removed the volume" "iscsi-root: shutdown: removed sysvg-root \(dm-[0-9]+\)" \
+        --expect "the final ramdisk stopped the array" "iscsi-root: shutdown: stopped md[0-9]+" \
         --expect "the second member's session logged out at shutdown" "iscsi-root: shutdown: .*logged out of $data"
     rm -f "$work/member-a.img" "$work/member-b.img"
 }
 
 # The members of dracut-md in WORK: two empty 800 MiB images served as distro-md-a and
 # distro-md-b beside a copy of the dracut-md image's root; that root's first boot
-# (distro.md-prepare, guest/distro-marker) makes the array, the volume and a copy of itself
-# labelled sysroot on them, then powers off. False (and counted as a failure) if it did not.
+# (distro.md-prepare, guest/distro-marker) makes the array and the volume and prints their
+# layout, then powers off; the host writes a copy of the root, labelled sysroot, into the
+# volume's place on the members. False (and counted as a failure) if it did not.
 md_prepare_members() {
-    local work="$1" log="$VM_CACHE_DIR/vm/logs/distro-dracut-md-prepare.log" started status=0
+    local work="$1" log="$VM_CACHE_DIR/vm/logs/distro-dracut-md-prepare.log" started status=0 layout
     started=$(vm_now_ms)
     [[ -n "${PREPARED[dracut-md]:-}" ]] || prepare_image dracut-md
     rm -f "$work/member-a.img" "$work/member-b.img" "$work/prepare-root.img"
@@ -336,17 +339,64 @@ md_prepare_members() {
     VM_TARGET_LOG="$work/prepare-tgtd.log" vm_target_start "$work/prepare-root.img" "$DISTRO_IQN"
     vm_target_add 2 "$MD_A_IQN" "$work/member-a.img"
     vm_target_add 3 "$MD_B_IQN" "$work/member-b.img"
+    local booted
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$VM_CACHE_DIR/vm/distro-image-dracut-md/initrd.img" \
         --append "$DISTRO_APPEND $DISTRO_DRACUT_NETROOT netroot=iscsi:10.0.2.2:::1:$MD_A_IQN netroot=iscsi:10.0.2.2:::1:$MD_B_IQN distro.md-prepare" \
         --log "$log" --timeout "$boot_timeout" || status=$?
     vm_netns_cleanup
+    booted=$(vm_now_ms)
     rm -f "$work/prepare-root.img"
-    if ! grep -q 'VM-MARKER: md-prepared' "$log"; then
+    layout="$(grep -a -m 1 -o 'VM-MARKER: md-layout .*' "$log" | tr -d '\r' || true)"
+    if [[ -z "$layout" ]] || ! md_write_root "$work" "${layout#VM-MARKER: md-layout }"; then
         failed=$((failed + 1))
-        echo "distro: FAILED: the md root was not prepared (QEMU status $status): $(grep -a -m 1 'VM-MARKER: md-prepare' "$log" | tr -d '\r') — $log"
+        echo "distro: FAILED: the md root was not prepared (QEMU status $status): $(grep -a -m 1 'VM-MARKER: md-' "$log" | tr -d '\r') — $log"
         return 1
     fi
-    vm_log "dracut-md members prepared in $(($(vm_now_ms) - started)) ms"
+    vm_log "dracut-md members prepared in $(($(vm_now_ms) - started)) ms, the root written in $(($(vm_now_ms) - booted)) ms ($layout)"
+}
+
+# md_write_root WORK LAYOUT: the dracut-md image's root, labelled sysroot, written into the
+# volume on md RAID0 over WORK/member-{a,b}.img. LAYOUT is the guest's "chunk=BYTES
+# lv-start=SECTORS lv-sectors=SECTORS slot0=a|b:OFFSET slot1=a|b:OFFSET": chunk K of the array
+# lies on member K mod 2 at its data offset plus (K div 2) chunks (one zone: equal members).
+md_write_root() {
+    local work="$1" layout="$2" chunk="" start="" sectors="" field image
+    image="$work/sysroot.img"
+    local -a members=() offsets=()
+    for field in $layout; do
+        case "$field" in
+        chunk=*) chunk="${field#chunk=}" ;;
+        lv-start=*) start="${field#lv-start=}" ;;
+        lv-sectors=*) sectors="${field#lv-sectors=}" ;;
+        slot[01]=[ab]:*)
+            members[${field:4:1}]="$work/member-${field:6:1}.img"
+            offsets[${field:4:1}]=$((${field#*:} * 512))
+            ;;
+        esac
+    done
+    [[ -n "$chunk" && -n "$start" && -n "$sectors" && ${#members[@]} -eq 2 ]] || { echo "unreadable layout: $layout"; return 1; }
+    cp --sparse=always "$VM_CACHE_DIR/vm/distro-image-dracut-md/root.img" "$image"
+    e2label "$image" sysroot
+    printf 'LABEL=sysroot / ext4 defaults,_netdev 0 1\n' >"$work/fstab"
+    debugfs -w -R "rm /etc/fstab" "$image" >/dev/null 2>&1
+    debugfs -w -R "write $work/fstab /etc/fstab" "$image" >/dev/null 2>&1
+    local size position=0 address index within piece member stripe
+    size=$(stat -c %s "$image")
+    ((size <= sectors * 512)) || { echo "the root ($size bytes) does not fit the volume ($sectors sectors)"; return 1; }
+    # Bounded: every pass writes at least one byte and at most one chunk.
+    while ((position < size)); do
+        address=$((start * 512 + position))
+        index=$((address / chunk))
+        within=$((address % chunk))
+        piece=$((chunk - within))
+        ((piece <= size - position)) || piece=$((size - position))
+        member=$((index % 2))
+        stripe=$((index / 2))
+        dd if="$image" of="${members[member]}" bs=64K iflag=skip_bytes,count_bytes oflag=seek_bytes conv=notrunc,sparse status=none \
+            skip="$position" seek=$((offsets[member] + stripe * chunk + within)) count="$piece"
+        position=$((position + piece))
+    done
+    rm -f "$image" "$work/fstab"
 }
 
 # No ip= and no target on the command line: the NIC, its address, the initiator and the

@@ -157,7 +157,9 @@ distro_prepare_root() {
         ;;
     dracut-md/iscsi-root)
         # The same with dracut's mdraid and lvm modules, for a root on md RAID0 + LVM across
-        # two targets (rd.auto on the command line assembles them).
+        # two targets (rd.auto on the command line assembles them). dracut-shutdown.service
+        # and Debian's mdadm-shutdown.service would replace iscsi-root's final ramdisk;
+        # iscsi-root's drop-in keeps them from doing so (the scenario checks its logout).
         chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
             --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown iscsi-root dm mdraid lvm" \
             --kver "$KVER" "/boot/initrd.img-$KVER"
