@@ -330,8 +330,8 @@ netroot=iscsi:10.0.2.2:::1:$DISTRO_IQN netroot=iscsi:10.0.2.2:::1:$DATA_IQN" --d
 # volume's place on the members. False (and counted as a failure) if it did not.
 md_prepare_members() {
     local work="$1" log="$VM_CACHE_DIR/vm/logs/distro-dracut-md-prepare.log" started status=0 layout
-    started=$(vm_now_ms)
     [[ -n "${PREPARED[dracut-md]:-}" ]] || prepare_image dracut-md
+    started=$(vm_now_ms)
     rm -f "$work/member-a.img" "$work/member-b.img" "$work/prepare-root.img"
     truncate -s 800M "$work/member-a.img" "$work/member-b.img"
     cp --sparse=always "$VM_CACHE_DIR/vm/distro-image-dracut-md/root.img" "$work/prepare-root.img"
