@@ -207,7 +207,7 @@ public enum BootSequence {
                 RootFilesystem.raiseCommandTimeout(of: disk) ? ", SCSI command timeout \(RootFilesystem.commandTimeoutSeconds) s" : ""
             guard let found else {
                 return (
-                    (disk, plan.root.device.value.commandLineValue), Self.leftToFramework(plan.root, target: target.name.value, disks: disk)
+                    (disk, plan.root.device.value.commandLineValue), Self.leftToFramework(plan.root, target: target.name.value, disk: disk)
                 )
             }
             return ((disk, found), "\(found) (LUN \(disk.lun)\(timeout))")
@@ -580,9 +580,10 @@ public enum BootSequence {
         root == .targetLUN ? nil : frameworkRootHandOverMilliseconds
     }
 
-    /// The line that says the root was not on the session's disks and is left to the framework.
-    static func leftToFramework(_ plan: RootPlan, target: String, disks: RootFilesystem.SessionDisk) -> String {
-        "\(plan.device.value.commandLineValue) is not on \(target)'s disks (\(disks.devicePaths.joined(separator: " "))): "
+    /// The line that says the root was not on the session's disk (the plan's LUN, else its
+    /// first) and is left to the framework.
+    static func leftToFramework(_ plan: RootPlan, target: String, disk: RootFilesystem.SessionDisk) -> String {
+        "\(plan.device.value.commandLineValue) is not on \(target)'s disks (\(disk.devicePaths.joined(separator: " "))): "
             + "left to the framework, which assembles md, LVM, multipath or LUKS from every session's disks "
             + "(if the boot stops here, check root= and `iscsi-root status`)"
     }

@@ -67,7 +67,7 @@ extension BootSequence {
             handOverAfterMilliseconds: hookHandOver(plan.root.device.value))
         log.line(
             "login: \(running.target) is logged in already (host\(running.hostNumber)); root device "
-                + (device ?? leftToFramework(plan.root, target: running.target, disks: disk)))
+                + (device ?? leftToFramework(plan.root, target: running.target, disk: disk)))
         printRootDevice(device ?? plan.root.device.value.commandLineValue)
     }
 
