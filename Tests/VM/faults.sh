@@ -101,7 +101,7 @@ run_fault() (
     if [[ -n "$portal" ]]; then
         [[ "$recovered" =~ ^operational\ again\ at\ $portal\  ]] ||
             vm_fail "the recovery did not log in at $portal again: $recovered"
-        grep -q -E "VM-STATUS: target .* at $portal\$" "$log" ||
+        grep -q -E "VM-STATUS: target .* at $portal via [[:alnum:]._-]+\$" "$log" ||
             vm_fail "iscsi-root status does not show the portal as $portal: $(grep -a -m 1 'VM-STATUS: target' "$log")"
     elif [[ "$fault" != "$name" ]]; then
         # The boot's login and each recovery attempt ask the configured portal first.
