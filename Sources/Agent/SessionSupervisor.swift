@@ -482,10 +482,8 @@ public struct SessionSupervisor: ~Copyable {
             // The disk itself or one of its partitions (sda1), not another disk (sdaa).
             if source.dropFirst(devicePath.count).allSatisfy({ $0.isNumber }) { return String(source) }
         }
-        let block = "/sys/block/\(disk)"
-        for device in [disk] + directoryEntries(block).filter({ $0.hasPrefix(disk) }) {
-            let holders = directoryEntries(device == disk ? "\(block)/holders" : "\(block)/\(device)/holders")
-            if let holder = holders.first { return "/dev/\(device) (under \(holder))" }
+        for device in [disk] + directoryEntries("/sys/block/\(disk)").filter({ $0.hasPrefix(disk) }) {
+            if let holder = StackedDevices.holders(of: device).first { return "/dev/\(device) (under \(holder))" }
         }
         return nil
     }
