@@ -380,6 +380,8 @@ md_write_root() {
     printf 'LABEL=sysroot / ext4 defaults,_netdev 0 1\n' >"$work/fstab"
     debugfs -w -R "rm /etc/fstab" "$image" >/dev/null 2>&1
     debugfs -w -R "write $work/fstab /etc/fstab" "$image" >/dev/null 2>&1
+    # debugfs says little through its status: the file itself tells whether it was written.
+    debugfs -R "cat /etc/fstab" "$image" 2>/dev/null | grep -q '^LABEL=sysroot ' || { echo "could not write /etc/fstab into $image"; return 1; }
     local size position=0 address index within piece member stripe
     size=$(stat -c %s "$image")
     ((size <= sectors * 512)) || { echo "the root ($size bytes) does not fit the volume ($sectors sectors)"; return 1; }
