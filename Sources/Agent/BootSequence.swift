@@ -134,34 +134,56 @@ public enum BootSequence {
 
         // Several sessions: every target after the root's gets a process of its own, started
         // before the root's login so that all logins run together; the boot waits only for
-        // the root's. In hook mode the processes leave the hook like the supervisor, so that
-        // the framework's md, LVM and multipath find every session's disks.
-        var rootTargets = targets
+        // the root's. In hook mode every portal is a session (a path, `BootPlan.hookSessions`)
+        // and the processes leave the hook like the supervisor, so that the framework's md,
+        // LVM and multipath find every session's disks.
+        let hookMode: Bool
+        if case .hook = mode { hookMode = true } else { hookMode = false }
         var peers: [SessionSupervisor.Peer] = []
-        if targets.count > 1 {
-            rootTargets = [targets[0]]
-            let hookMode: Bool
-            if case .hook = mode { hookMode = true } else { hookMode = false }
-            for (index, target) in targets.enumerated().dropFirst() {
-                let plans = try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)
-                if let pid = SessionProcess.start(
-                    index: index, target: target, plans: plans, initiatorName: initiatorName, detachFromHook: hookMode, log: &log)
-                {
-                    peers.append(.init(socketName: ControlRequest.sessionSocketName(index: index), pid: pid, target: target.name.value))
-                }
+        func startSession(_ target: TargetPlan, plans: [KernelSessionPlan], log: inout BootLog) {
+            let index = peers.count + 1
+            if let pid = SessionProcess.start(
+                index: index, target: target, plans: plans, initiatorName: initiatorName, detachFromHook: hookMode, log: &log)
+            {
+                peers.append(.init(socketName: ControlRequest.sessionSocketName(index: index), pid: pid, target: target.name.value))
             }
+        }
+        for target in targets.dropFirst() {
+            for session in hookMode ? target.portals.indices.map(target.path) : [target] {
+                startSession(
+                    session, plans: try Self.sessionPlans(session, plan: plan, initiatorName: initiatorName, pathPerPortal: hookMode),
+                    log: &log)
+            }
+        }
+        if !peers.isEmpty {
             log.line(
-                "sessions: \(targets.count) planned; the boot waits for \(targets[0].name.value); logging in alongside: "
+                "sessions: \(peers.count + 1) planned; the boot waits for \(targets[0].name.value); logging in alongside: "
                     + peers.map { "\($0.target) (pid \($0.pid))" }.joined(separator: ", "))
         }
 
         do throws(BootFailure) {
             let loginStart = MonotonicInstant.now()
-            let root = try logIn(rootTargets, plan: plan, initiatorName: initiatorName, interface: interface, log: &log)
+            let root = try logIn(
+                Array(targets.prefix(1)), plan: plan, initiatorName: initiatorName, interface: interface, pathPerPortal: hookMode,
+                log: &log)
             log.line(
                 "login: \(root.target.name.value) at \(Self.portalText(root.session.portal, asked: root.plans[0].portal.description)) "
                     + "as \(initiatorName), session \(root.session.sessionID) "
                     + "(\(loginStart.milliseconds(until: .now())) ms)")
+            // Hook mode: the root target's other portals are paths of their own, logged in
+            // alongside once the root's is up (any of them may carry it).
+            if !root.otherPaths.isEmpty {
+                let before = peers.count
+                for path in root.otherPaths {
+                    var target = root.target
+                    target.portals = [Sourced(path.portal, from: root.target.name.source)]
+                    startSession(target, plans: [path], log: &log)
+                }
+                log.line(
+                    "sessions: \(root.target.name.value)'s other path(s) logging in alongside: "
+                        + peers[before...].map { "pid \($0.pid)" }.joined(separator: ", ")
+                        + " at " + root.otherPaths.map { $0.portal.description }.joined(separator: ", "))
+            }
             recordSession(interface: interface.name, target: root.target.name.value, log: &log)
             try finish(root, plan: plan, mode: mode, peers: peers, log: &log)
         } catch {
@@ -187,6 +209,8 @@ public enum BootSequence {
         var session: KernelSession
         let plans: [KernelSessionPlan]
         let target: TargetPlan
+        /// Hook mode: the target's other portals, each a path's session to start.
+        let otherPaths: [KernelSessionPlan]
     }
 
     /// Root device, then mount, supervisor, switch_root (init mode) or supervisor and the
@@ -349,7 +373,8 @@ public enum BootSequence {
     /// first target that logs in holds the root. The first round's failures are logged one
     /// by one, later ones in a progress line every ~10 s.
     private static func logIn(
-        _ targets: [TargetPlan], plan: BootPlan, initiatorName: String, interface: ConfiguredInterface, log: inout BootLog
+        _ targets: [TargetPlan], plan: BootPlan, initiatorName: String, interface: ConfiguredInterface, pathPerPortal: Bool,
+        log: inout BootLog
     ) throws(BootFailure) -> LoggedInRoot {
         // What the last round tried, for the progress lines and the failure summary.
         var attempts: [String] = []
@@ -372,7 +397,8 @@ public enum BootSequence {
         // Built once: a mutual-CHAP challenge is drawn here, and every round offers the same.
         var targetPlans: [(target: TargetPlan, plans: [KernelSessionPlan])] = []
         for target in targets {
-            targetPlans.append((target, try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName)))
+            targetPlans.append(
+                (target, try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName, pathPerPortal: pathPerPortal)))
         }
         while true {
             attempts = []
@@ -404,9 +430,12 @@ public enum BootSequence {
                             "login: \(target.name.value) answered in round \(round + 1), \(start.milliseconds(until: .now()) / 1000) s after the first"
                         )
                     }
-                    // The portal that worked leads the recovery order.
-                    let ordered = [sessionPlan] + plans.filter { $0.portal.description != sessionPlan.portal.description }
-                    return LoggedInRoot(session: session, plans: ordered, target: target)
+                    // The portal that worked leads the recovery order, or is the session's
+                    // only one when each portal is a path of its own.
+                    let others = plans.filter { $0.portal.description != sessionPlan.portal.description }
+                    return LoggedInRoot(
+                        session: session, plans: pathPerPortal ? [sessionPlan] : [sessionPlan] + others, target: target,
+                        otherPaths: pathPerPortal ? others : [])
                 }
             }
             let elapsed = start.milliseconds(until: .now())
@@ -442,8 +471,10 @@ public enum BootSequence {
         Double(nonBlockingRandomSeed() >> 11) / Double(UInt64(1) << 53)
     }
 
-    static func sessionPlans(_ target: TargetPlan, plan: BootPlan, initiatorName: String) throws(BootFailure)
-        -> [KernelSessionPlan]
+    /// The plans of `target`'s portals, in order; `pathPerPortal`: each portal's login is a
+    /// path's session of its own (hook mode), with its own ISID.
+    static func sessionPlans(_ target: TargetPlan, plan: BootPlan, initiatorName: String, pathPerPortal: Bool = false)
+        throws(BootFailure) -> [KernelSessionPlan]
     {
         var login = LoginConfiguration(
             initiatorName: initiatorName, targetName: target.name.value,
@@ -474,6 +505,7 @@ public enum BootSequence {
         return target.portals.map { portal in
             var login = login
             login.portalDescription = portal.value.description
+            if pathPerPortal { login.isid = isid(initiatorName: initiatorName, target: target.name.value, portal: portal.value) }
             return KernelSessionPlan(
                 portal: portal.value, login: login, timers: timers,
                 timeoutMilliseconds: plan.session.loginTimeout.value * 1000)
@@ -508,10 +540,13 @@ public enum BootSequence {
 
     /// The same ISID on every boot of this machine for this target, so a new login after a
     /// crash or a recovery reinstates the old session instead of leaving it behind (RFC 7143
-    /// §6.3.5). Type 10 (random) format, from a digest of the names.
-    static func isid(initiatorName: String, target: String) -> [UInt8] {
-        let digest = CRC32C.checksum(Array((initiatorName + "\n" + target).utf8))
-        let qualifier = CRC32C.checksum(Array((target + "\n" + initiatorName).utf8))
+    /// §6.3.5). Type 10 (random) format, from a digest of the names. A session bound to one
+    /// `portal` (a path of its own, hook mode) has one of its own, from the portal too: with
+    /// the target's, one path's login would replace the other path's session.
+    static func isid(initiatorName: String, target: String, portal: Portal? = nil) -> [UInt8] {
+        let name = target + (portal.map { "\n" + $0.description } ?? "")
+        let digest = CRC32C.checksum(Array((initiatorName + "\n" + name).utf8))
+        let qualifier = CRC32C.checksum(Array((name + "\n" + initiatorName).utf8))
         return [
             0x80, UInt8(truncatingIfNeeded: digest >> 24), UInt8(truncatingIfNeeded: digest >> 16),
             UInt8(truncatingIfNeeded: digest >> 8), UInt8(truncatingIfNeeded: qualifier >> 8), UInt8(truncatingIfNeeded: qualifier),
@@ -625,8 +660,9 @@ public enum BootSequence {
     /// tells the parent it is ready before the parent moves the mounts.
     ///
     /// In hook mode the root is not mounted yet: the private copy is taken before the
-    /// framework mounts it, so the root never enters the supervisor's namespace, and the
-    /// copies of /proc, /sys and /dev stay usable after the framework's switch_root. The child
+    /// framework mounts it, so the root never enters the supervisor's namespace, and
+    /// /proc, /sys and /dev stay usable after the framework's switch_root
+    /// (`takePrivateMounts`). The child
     /// also leaves the hook's session and its standard streams (a `$(iscsi-root login)` in the
     /// hook waits for the end of standard output), so that the framework can go on.
     private static func startSupervisor(
@@ -639,8 +675,8 @@ public enum BootSequence {
             var log = log
             if hookMode { detachFromHook() }
             for problem in ProcessPinning.pin() { log.line("supervisor: \(problem)") }
-            if iscsi_root_private_mounts_without(hookMode ? nil : Self.newRoot) != 0 {
-                log.line("supervisor: private mounts: \(SystemError("unshare"))")
+            if let problem = takePrivateMounts(hookMode: hookMode, detaching: Self.newRoot) {
+                log.line("supervisor: private mounts: \(problem)")
             }
             ready.signal()
             // Off the boot's critical path: PID 1 goes on to the real init meanwhile, and
@@ -653,6 +689,25 @@ public enum BootSequence {
             _ = ready.wait(deadline: .now().advanced(byMilliseconds: 5000))
             return child
         }
+    }
+}
+
+extension BootSequence {
+    /// The root of a hook-mode session process's private mounts (a tmpfs, in the initramfs).
+    static let hookPrivateRoot = "/.iscsi-root-mounts"
+
+    /// A session process's private copy of the mount tree, taken before the real root is
+    /// switched to. `/init` detaches `detaching` (the new root, when it is mounted) from it and
+    /// keeps the folders of the mounts it moves (`SwitchRoot`), so /proc, /sys and /dev stay.
+    /// A framework's switch_root deletes those folders, which detaches the copy's mounts on
+    /// them: in hook mode the process gets a root of its own that holds them
+    /// (`iscsi_root_private_root_with_kernel_mounts`), or `status`, the logout's check of
+    /// what is mounted and the disk's removal at logout would find no /proc and no /sys.
+    static func takePrivateMounts(hookMode: Bool, detaching: String?) -> SystemError? {
+        if hookMode {
+            return iscsi_root_private_root_with_kernel_mounts(hookPrivateRoot) == 0 ? nil : SystemError("private root \(hookPrivateRoot)")
+        }
+        return iscsi_root_private_mounts_without(detaching) == 0 ? nil : SystemError("unshare")
     }
 }
 

@@ -62,7 +62,7 @@ enum SessionProcess {
         case .child:
             if detachFromHook { BootSequence.detachFromHook() }
             var log = log
-            run(index: index, target: target, plans: plans, initiatorName: initiatorName, log: &log)
+            run(index: index, target: target, plans: plans, initiatorName: initiatorName, hookMode: detachFromHook, log: &log)
         case .parent(let child):
             return child
         case nil:
@@ -71,15 +71,15 @@ enum SessionProcess {
         }
     }
 
-    private static func run(index: Int, target: TargetPlan, plans: [KernelSessionPlan], initiatorName: String, log: inout BootLog)
-        -> Never
-    {
+    private static func run(
+        index: Int, target: TargetPlan, plans: [KernelSessionPlan], initiatorName: String, hookMode: Bool, log: inout BootLog
+    ) -> Never {
         let name = target.name.value
         for problem in ProcessPinning.pin(omitName: "iscsi-root-session-\(index)") { log.line("sessions: \(name): \(problem)") }
         // Forked before the root is mounted: the private copy never holds it, and keeps
         // /proc, /sys and /dev usable after the switch to the real root.
-        if iscsi_root_private_mounts_without(nil) != 0 {
-            log.line("sessions: \(name): private mounts: \(SystemError("unshare"))")
+        if let problem = BootSequence.takePrivateMounts(hookMode: hookMode, detaching: nil) {
+            log.line("sessions: \(name): private mounts: \(problem)")
         }
         nice(10)
         let socketName = ControlRequest.sessionSocketName(index: index)

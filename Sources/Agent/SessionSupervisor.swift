@@ -350,7 +350,7 @@ public struct SessionSupervisor: ~Copyable {
         } else {
             do {
                 try session.logOut(timeoutMilliseconds: max(500, deadline.millisecondsSinceNow))
-                outcome = "logged out of \(target)"
+                outcome = "logged out of \(target) at \(session.portal)"
             } catch {
                 outcome =
                     "logout of \(target) not answered within \(ShutdownBudget.seconds(logoutStart.milliseconds(until: .now()))) (\(error)); the session was ended"

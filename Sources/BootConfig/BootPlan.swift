@@ -61,32 +61,49 @@ public struct InterfacePlan: Sendable, Equatable {
     }
 }
 
-/// One session the boot opens: one per target, reached through the target's portals (its
-/// paths, tried in order; the first that answers carries the session, recovery walks them).
-/// The boot waits only for the session that holds the root; the others log in alongside, in
-/// processes of their own, and keep trying in the background until their target answers.
+/// One session the boot opens. `/init` opens one per target, reached through the target's
+/// portals (tried in order; the first that answers carries the session, recovery walks them).
+/// Hook mode opens one per portal, a path each (`BootPlan.hookSessions`). The boot waits only
+/// for the session that holds the root; the others log in alongside, in processes of their
+/// own, and keep trying in the background until their target answers.
 public struct SessionPlan: Sendable, Equatable {
     /// Index into `BootPlan.targets`.
     public var target: Int
-    /// Whether the boot waits for this session: the one that can hold the root.
+    /// Index into the target's portals: the one portal this session is bound to; nil: all of them.
+    public var portal: Int?
+    /// Whether the boot waits for this session: the one that can hold the root (of a root
+    /// target's paths, the first that answers).
     public var holdsRoot: Bool
 
-    public init(target: Int, holdsRoot: Bool) {
+    public init(target: Int, portal: Int? = nil, holdsRoot: Bool) {
         self.target = target
+        self.portal = portal
         self.holdsRoot = holdsRoot
     }
 }
 
 extension BootPlan {
-    /// The sessions the boot opens, in command-line order (the preference): every target the
+    /// The sessions `/init` opens, in command-line order (the preference): every target the
     /// configuration names is logged in, as dracut logs in to every `netroot=` and every iBFT
     /// target flagged valid. The first holds the root; the boot goes on as soon as it is up.
     public var sessions: [SessionPlan] {
         targets.indices.map { SessionPlan(target: $0, holdsRoot: $0 == 0) }
     }
+
+    /// The sessions hook mode opens: one per portal of every target, as the frameworks' own
+    /// iSCSI modules log in (dracut a session per `netroot=`, open-iscsi's initramfs script
+    /// one per address of `ISCSI_TARGET_IP`, `iscsistart -b` one per iBFT target), so that
+    /// their multipath, md and LVM find every path. Of the root target's portals the first
+    /// that answers carries the root's session, the others join once it is up.
+    public var hookSessions: [SessionPlan] {
+        targets.indices.flatMap { target in
+            targets[target].portals.indices.map { SessionPlan(target: target, portal: $0, holdsRoot: target == 0) }
+        }
+    }
 }
 
-/// One target and the portals that lead to it (several portals are paths for recovery, tried in order).
+/// One target and the portals that lead to it: its paths (tried in order by `/init`'s one
+/// session, a session each in hook mode).
 public struct TargetPlan: Sendable, Equatable {
     public var name: Sourced<String>
     public var portals: [Sourced<Portal>]
@@ -134,6 +151,13 @@ public struct RootPlan: Sendable, Equatable {
 }
 
 extension TargetPlan {
+    /// The target reached through its portal `index` alone: one path's session.
+    public func path(_ index: Int) -> TargetPlan {
+        var target = self
+        target.portals = [portals[index]]
+        return target
+    }
+
     /// The target a DHCP root path (option 17, an RFC 4173 path) names, for `netroot=dhcp`:
     /// known only once DHCP has answered.
     public init(dhcpRootPath text: String) throws(BootConfigError) {

@@ -59,8 +59,15 @@ extension BootPlan {
                 "  session",
                 index == 0
                     ? "holds the root: the boot waits for it"
-                    : "logged in alongside, joins when its target answers; the boot does not wait for it (hook mode: a fallback)",
+                    : "logged in alongside, joins when its target answers; the boot does not wait for it",
                 nil)
+            if target.portals.count > 1 {
+                line(
+                    "  paths",
+                    "/init: one session, the portals tried in order; hook mode: a session per portal"
+                        + (index == 0 ? " (the first that answers holds the root)" : ""),
+                    nil)
+            }
             for portal in target.portals { line("  portal", portal.value.description, portal.source) }
             line(
                 "  LUN", target.lun.value.map { $0.description } ?? "the first LUN that is a disk",
@@ -99,6 +106,16 @@ extension BootPlan {
             lines += warnings.map { "  " + $0.description }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// A session of the plan: its target and the portals it may use.
+    private func sessionJSON(_ session: SessionPlan) -> JSON {
+        let portals = targets[session.target].portals
+        return .object([
+            ("target", .string(targets[session.target].name.value)),
+            ("portals", .array((session.portal.map { [portals[$0]] } ?? portals).map { .string($0.value.description) })),
+            ("holdsRoot", .bool(session.holdsRoot)),
+        ])
     }
 
     /// The plan as one JSON object (field names as in `BootPlan`; each value with its source).
@@ -210,20 +227,8 @@ extension BootPlan {
                 .array(vlans.map { sourced(.string("\($0.value.name):\($0.value.parent)"), $0.source) })
             ),
             ("targets", .array(targets)),
-            (
-                "sessions",
-                .array(
-                    sessions.map {
-                        .object([
-                            ("target", .string(self.targets[$0.target].name.value)),
-                            (
-                                "portals",
-                                .array(self.targets[$0.target].portals.map { .string($0.value.description) })
-                            ),
-                            ("holdsRoot", .bool($0.holdsRoot)),
-                        ])
-                    })
-            ),
+            ("sessions", .array(sessions.map(sessionJSON))),
+            ("hookSessions", .array(hookSessions.map(sessionJSON))),
             ("targetFromDHCP", targetFromDHCP.map { .string($0.description) } ?? .null),
             ("targetFromDHCPv6", .bool(targetFromDHCPv6)),
             ("initiatorName", sourced(.string(initiatorName.value.description), initiatorName.source)),

@@ -16,7 +16,8 @@ extension BootPlan {
                         none: netroot=dhcp (DHCP option 17) / dhcp6 (DHCPv6 option 59);
                         none: the iBFT's valid targets
         sessions        one per target, every target logged in; the boot waits for the first
-                        (the root's), the others come up alongside and join when they answer
+                        (the root's), the others come up alongside and join when they answer;
+                        hook mode: one per portal (path) of every target, an ISID each
         LUN             the target's own (iscsi=/root path/iBFT); iscsi= without one: the first disk LUN
         CHAP            the target's own (iscsi=user%pw@, root path user:pw@, iBFT) > iscsi.chap=/
                         iscsi.mutual= (secrets file) > rd.iscsi.username/password > iscsi_username

@@ -29,7 +29,8 @@ public enum PlanCommand: Command {
               [iscsi:][user:password@]<server>:[6]:[port]:[LUN]:<target name>. Repeat iscsi= for
               more targets or more portals of one target (tried in order on recovery). Every
               target is a session: the first holds the root and is the one the boot waits for,
-              the others log in alongside (the plan's "session" lines; --json: "sessions").
+              the others log in alongside (the plan's "session" lines; --json: "sessions"). In
+              hook mode every portal is a session of its own (--json: "hookSessions").
           iscsi.initiator=<iSCSI name>     iscsi.chap=<user>   iscsi.mutual=<target's user>
               (secrets from \(SecretsFile.path): one "<user> <secret>" per line, mode 0600)
           iscsi.replacement_timeout=<s>    iscsi.noop=<interval>,<timeout>   iscsi.login_timeout=<s>

@@ -1,3 +1,4 @@
+import BootConfig
 import ISCSI
 import KernelSession
 import Reports
@@ -16,6 +17,25 @@ import Testing
         // Out-of-range input stays within the bounds.
         #expect(SessionProcess.retryDelayMilliseconds(afterFailedRound: -3, jitter: -1) == 750)
         #expect(SessionProcess.retryDelayMilliseconds(afterFailedRound: Int.max, jitter: 7) == 12_499)
+    }
+
+    /// A target's session keeps today's ISID (type 10, random format) on every boot; in
+    /// hook mode each portal is a path's session with an ISID of its own, also the same on
+    /// every boot: a second path's login must not replace the first path's session.
+    @Test func everyPathHasAnISIDOfItsOwn() throws {
+        let initiator = "iqn.2024-01.org.iscsi-root.test:client"
+        let target = "iqn.2024-01.org.iscsi-root.test:distro"
+        let whole = BootSequence.isid(initiatorName: initiator, target: target)
+        let first = BootSequence.isid(initiatorName: initiator, target: target, portal: Portal(host: "10.0.2.2", port: 3260))
+        let second = BootSequence.isid(initiatorName: initiator, target: target, portal: Portal(host: "10.0.2.100", port: 3260))
+        #expect(whole == [0x80, 0x8A, 0xC9, 0x08, 0x9C, 0xE1])
+        #expect(Set([whole, first, second]).count == 3)
+        for isid in [whole, first, second] {
+            #expect(isid.count == 6 && isid[0] == 0x80)
+        }
+        #expect(second == BootSequence.isid(initiatorName: initiator, target: target, portal: Portal(host: "10.0.2.100", port: 3260)))
+        // Another port is another path.
+        #expect(second != BootSequence.isid(initiatorName: initiator, target: target, portal: Portal(host: "10.0.2.100", port: 3261)))
     }
 
     /// What status shows for a session not logged in yet: target, portals, attempts, time,

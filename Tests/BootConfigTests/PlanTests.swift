@@ -60,7 +60,7 @@ func plan(
         #expect(result.text.contains("  session       holds the root: the boot waits for it"))
         #expect(
             result.text.contains(
-                "  session       logged in alongside, joins when its target answers; the boot does not wait for it (hook mode: a fallback)")
+                "  session       logged in alongside, joins when its target answers; the boot does not wait for it")
         )
         let json = result.json.filter { $0 != " " && $0 != "\n" }
         #expect(
@@ -82,9 +82,8 @@ func plan(
 
     /// Debian's open-iscsi local-top script runs iscsistart once per address of a
     /// space-separated ISCSI_TARGET_IP (same name, port and group): a session per address.
-    /// Here the addresses are the paths of one target's session, in the order written (the
-    /// login and every recovery walk them); a session per path needs an ISID per path and
-    /// comes with the multipath map.
+    /// The addresses are the paths of one target, in the order written: hook mode opens a
+    /// session on each, as that script does; /init one session that walks them.
     @Test func initramfsToolsSpaceSeparatedAddressesArePathsOfOneTarget() throws {
         let result = try plan(
             "ip=dhcp",
@@ -92,6 +91,33 @@ func plan(
         #expect(result.targets.count == 1)
         #expect(result.targets[0].portals.map(\.value.description) == ["10.0.0.1:3261", "10.0.0.2:3261"])
         #expect(result.sessions == [SessionPlan(target: 0, holdsRoot: true)])
+        #expect(
+            result.hookSessions == [SessionPlan(target: 0, portal: 0, holdsRoot: true), SessionPlan(target: 0, portal: 1, holdsRoot: true)])
+        #expect(
+            result.text.contains(
+                "  paths         /init: one session, the portals tried in order; hook mode: a session per portal (the first that answers holds the root)"
+            ))
+        let json = result.json.filter { $0 != " " && $0 != "\n" }
+        #expect(
+            json.contains(
+                #""hookSessions":[{"target":"iqn.2024-01.example:root","portals":["10.0.0.1:3261"],"holdsRoot":true},{"target":"iqn.2024-01.example:root","portals":["10.0.0.2:3261"],"holdsRoot":true}]"#
+            ))
+    }
+
+    /// dracut logs in to every netroot=, also two of one target (its multipath form: one
+    /// netroot= per path): in hook mode, a session per path, the data target's too.
+    @Test func hookModeOpensASessionPerNetroot() throws {
+        let result = try plan(
+            "root=LABEL=sysroot ip=dhcp netroot=iscsi:192.168.51.1::::iqn.2009-06.dracut:target1 "
+                + "netroot=iscsi:192.168.50.1::::iqn.2009-06.dracut:target1 netroot=iscsi:192.168.50.1::::iqn.2009-06.dracut:data")
+        #expect(result.targets.map { $0.portals.count } == [2, 1])
+        #expect(
+            result.hookSessions == [
+                SessionPlan(target: 0, portal: 0, holdsRoot: true), SessionPlan(target: 0, portal: 1, holdsRoot: true),
+                SessionPlan(target: 1, portal: 0, holdsRoot: false),
+            ])
+        #expect(result.targets[0].path(1).portals.map(\.value.description) == ["192.168.50.1:3260"])
+        #expect(!result.text.contains("  paths         /init: one session, the portals tried in order; hook mode: a session per portal\n"))
     }
 
     /// Every iBFT target flagged valid is logged in, as iscsistart -b does; the boot-selected

@@ -6,6 +6,8 @@
 #
 # usage: Tests/VM/distro.sh [SCENARIO...]     prints "N passed, N failed"
 #   initramfs-tools      mkinitramfs, open-iscsi's iscsi_target_* parameters
+#   initramfs-tools-file the target in /etc/iscsi/iscsi.initramfs, two addresses in its
+#                        ISCSI_TARGET_IP (a session per address), open-iscsi installed too
 #   dracut               dracut (systemd in the initramfs), netroot=iscsi:
 #   dracut-two-targets   the same image, two netroot= (the root's target and a data target)
 #   dracut-md            dracut's TEST-71: the root is LVM on md RAID0 across LUNs of two
@@ -119,10 +121,11 @@ prepare_image() {
 #   --members A B           the root is on md + LVM across images A (tid 1, the root's target)
 #                           and B (the --data-target's LUN): no host-side image check
 #   --login-again TEXT      what a second `iscsi-root login` prints (default /dev/sda)
+#   --second-portal         the guest reaches the root's target at $SECOND_PORTAL too
 scenario_boot() {
     local scenario="$1" flavor="$2" scenario_append="$3"
     shift 3
-    local acpitable="" data_iqn="" extra=() member_a="" member_b="" login_again=/dev/sda
+    local acpitable="" data_iqn="" extra=() member_a="" member_b="" login_again=/dev/sda guestfwd=""
     while (($# > 0)); do
         case "$1" in
         --acpitable) acpitable="$2"; shift 2 ;;
@@ -130,6 +133,7 @@ scenario_boot() {
         --expect) extra+=("$2" "$3"); shift 3 ;;
         --members) member_a="$2"; member_b="$3"; shift 3 ;;
         --login-again) login_again="$2"; shift 2 ;;
+        --second-portal) guestfwd="tcp:$SECOND_PORTAL:3260-cmd:busybox nc 127.0.0.1 3260"; shift ;;
         *) vm_fail "scenario_boot: unknown option $1" ;;
         esac
     done
@@ -169,7 +173,7 @@ scenario_boot() {
     local status=0 qemu_start cut_end
     qemu_start="$(vm_now_ms)"
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --append "$append" --log "$log" \
-        --timeout "$boot_timeout" ${acpitable:+--acpitable "$acpitable"} &
+        --timeout "$boot_timeout" ${acpitable:+--acpitable "$acpitable"} ${guestfwd:+--guestfwd "$guestfwd"} &
     local qemu=$!
     # The connection cut during writes: the supervisor must recover with no I/O error.
     if (fault_wait_for_console "$log" 'VM-MARKER: wrote seq=4 ' "$boot_timeout" && fault_connection_deleted) 2>>"$work/fault.log"; then
@@ -192,6 +196,7 @@ scenario_boot() {
     expect "networkd uses iscsi-root's .network" "$log" "VM-MARKER: networkd .*05-iscsi-root-eth0\.network"
     expect "the shutdown ramdisk is in place" "$log" "VM-MARKER: shutdown ramdisk present"
     expect "login again reports the supervised session" "$log" "VM-MARKER: login again \[$login_again\] status 0"
+    expect "a logout under the mounted root is refused" "$log" "VM-MARKER: logout \[iscsi-root logout: /dev/sd[a-z0-9]+( \(under (md|dm-)[0-9]+\))? is in use; unmount it first or use --force\]"
     local i
     for ((i = 0; i < ${#extra[@]}; i += 2)); do
         expect "${extra[i]}" "$log" "${extra[i + 1]}"
@@ -256,17 +261,29 @@ scenario_initramfs_tools() {
 iscsi_target_name=$DISTRO_IQN iscsi_target_ip=10.0.2.2 iscsi_target_port=3260"
 }
 
+# A second address of the root's target in the guest's subnet: QEMU's user network relays
+# each connection to it (busybox nc, one per connection) to the namespace's tgtd.
+readonly SECOND_PORTAL=10.0.2.100
+
 # /etc/iscsi/iscsi.initramfs holds the target (open-iscsi's ISCSI_* variables), the command
-# line only ip= and root=; open-iscsi is installed too, and must leave our session alone.
+# line only ip= and root=; open-iscsi is installed too, and must leave our sessions alone.
+# ISCSI_TARGET_IP names two addresses of the target, as a multipath SAN boot does: open-iscsi's
+# own local-top script runs iscsistart once per address, so the hook opens a session on each
+# (each with an ISID of its own), no more and no fewer.
 readonly ISCSI_INITRAMFS_FILE="ISCSI_INITIATOR=$DISTRO_INITIATOR
 ISCSI_TARGET_NAME=$DISTRO_IQN
-ISCSI_TARGET_IP=10.0.2.2
+ISCSI_TARGET_IP=\"10.0.2.2 $SECOND_PORTAL\"
 ISCSI_TARGET_PORT=3260
 "
 scenario_initramfs_tools_file() {
-    scenario_boot initramfs-tools-file initramfs-tools-file "root=LABEL=root $DISTRO_IP" \
+    local root="${DISTRO_IQN//./\\.}" second="${SECOND_PORTAL//./\\.}"
+    scenario_boot initramfs-tools-file initramfs-tools-file "root=LABEL=root $DISTRO_IP" --second-portal \
         --expect "iscsid and open-iscsi.service stayed away" "VM-MARKER: iscsid inactive open-iscsi inactive" \
-        --expect "one session, ours" "VM-MARKER: sessions session1 $"
+        --expect "the second address is a path of its own" "iscsi-root: sessions: $root's other path\\(s\\) logging in alongside: pid [0-9]+ at $second:3260" \
+        --expect "the second path's session is up" "iscsi-root: sessions: $root at $second:3260 logged in .*disk\\(s\\) /dev/sd[a-z] \\(LUN 1\\)" \
+        --expect "two sessions, ours" "VM-MARKER: sessions session1 session2 $" \
+        --expect "status shows both" "VM-MARKER: status sessions 2 logged in" \
+        --expect "the second path logged out at shutdown" "iscsi-root: shutdown: .*logged out of $root at $second:3260"
 }
 
 # dracut's grammar (lib/distro.sh), with the dracut image FLAVOR (default dracut).
@@ -331,6 +348,7 @@ netroot=iscsi:10.0.2.2:::1:$DISTRO_IQN netroot=iscsi:10.0.2.2:::1:$DATA_IQN" --d
 md_prepare_members() {
     local work="$1" log="$VM_CACHE_DIR/vm/logs/distro-dracut-md-prepare.log" started status=0 layout
     [[ -n "${PREPARED[dracut-md]:-}" ]] || prepare_image dracut-md
+    mkdir -p "$(dirname "$log")"
     started=$(vm_now_ms)
     rm -f "$work/member-a.img" "$work/member-b.img" "$work/prepare-root.img"
     truncate -s 800M "$work/member-a.img" "$work/member-b.img"

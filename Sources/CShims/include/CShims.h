@@ -30,6 +30,14 @@ int iscsi_root_set_io_flusher(void);
 /// root is mounted). 0 on success, -1 with errno.
 int iscsi_root_private_mounts_without(const char *detached);
 
+/// Hook mode: a private copy of the mount tree (as above) whose root is a small tmpfs at
+/// `directory` holding recursive binds of /dev, /proc, /sys and /run, entered with chroot.
+/// The framework's switch_root empties the initramfs, deleting its /proc, /sys, /dev and
+/// /run folders, and the kernel detaches every namespace's mounts on a deleted folder: with
+/// the initramfs as root, those mounts would vanish from the process's view; under this
+/// root they stay (a detached mount keeps its submounts). 0 on success, -1 with errno.
+int iscsi_root_private_root_with_kernel_mounts(const char *directory);
+
 /// reboot(2) with a LINUX_REBOOT_CMD_* value; <sys/reboot.h> is not in Glibc's module map.
 int iscsi_root_reboot(int command);
 

@@ -2,7 +2,7 @@
 # every serial line stamped with the host's seconds since QEMU started (sourced).
 #
 #   vm_qemu_boot --kernel FILE --initrd FILE --append TEXT --log FILE --timeout SECONDS
-#                [--monitor SOCKET] [--acpitable FILE] [--hostfwd RULE] [--extra ARG]... [--show]
+#                [--monitor SOCKET] [--acpitable FILE] [--hostfwd RULE] [--guestfwd RULE] [--extra ARG]... [--show]
 #                [--ipv6 | --dual-stack | --vlan-switch | --tap IFNAME]
 #   vm_qemu_boot --network-boot DIR --log FILE --timeout SECONDS [...]
 #
@@ -10,7 +10,8 @@
 # gets its address from QEMU's DHCP and runs DIR/boot.ipxe from QEMU's TFTP server (DIR);
 # the script loads the kernel and initramfs (lib/ipxe.sh writes it).
 #
-# --hostfwd adds a forward to the user network (QEMU's hostfwd= syntax); --extra passes one
+# --hostfwd adds a forward to the user network (QEMU's hostfwd= syntax), --guestfwd one from
+# the guest (guestfwd=: an address of the guest's subnet that reaches the namespace); --extra passes one
 # more argument to QEMU as it is (repeatable: drives, serial ports).
 # --ipv6: the user network serves IPv6 (prefix fd00:10:2::/64, router advertisements
 # included), its host fd00:10:2::2 being the namespace's ::1, and no IPv4 (QEMU turns it off
@@ -32,7 +33,7 @@ readonly VM_IPXE_ROM="/usr/lib/ipxe/qemu/pxe-virtio.rom"
 
 vm_qemu_boot() {
     local kernel="" initrd="" append="" log="" timeout_seconds="" monitor="" acpitable="" show=0 network_boot=""
-    local hostfwd="" extra=() user_options="" vlan_switch=0 tap=""
+    local hostfwd="" guestfwd="" extra=() user_options="" vlan_switch=0 tap=""
     while (($# > 0)); do
         case "$1" in
         --network-boot) network_boot="$2"; shift 2 ;;
@@ -44,6 +45,7 @@ vm_qemu_boot() {
         --monitor) monitor="$2"; shift 2 ;;
         --acpitable) acpitable="$2"; shift 2 ;;
         --hostfwd) hostfwd="$2"; shift 2 ;;
+        --guestfwd) guestfwd="$2"; shift 2 ;;
         --extra) extra+=("$2"); shift 2 ;;
         --ipv6) user_options=",ipv6=on,ipv6-net=fd00:10:2::/64,ipv6-host=fd00:10:2::2"; shift ;;
         # ipv6=on alone turns QEMU's IPv4 off: both families need both words.
@@ -75,7 +77,7 @@ vm_qemu_boot() {
             -boot n
         )
     else
-        local netdev="user,id=n0$user_options${hostfwd:+,hostfwd=$hostfwd}"
+        local netdev="user,id=n0$user_options${hostfwd:+,hostfwd=$hostfwd}${guestfwd:+,guestfwd=$guestfwd}"
         ((vlan_switch == 0)) ||
             netdev="socket,id=n0,udp=127.0.0.1:$VM_VLAN_SWITCH_PORT,localaddr=127.0.0.1:$VM_VLAN_QEMU_PORT"
         [[ -z "$tap" ]] || netdev="tap,id=n0,ifname=$tap,script=no,downscript=no"
