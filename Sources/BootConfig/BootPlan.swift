@@ -83,6 +83,10 @@ public struct SessionPlan: Sendable, Equatable {
 }
 
 extension BootPlan {
+    /// The most paths (portals of all targets) a boot accepts: SAN boots use 2 to 8, and
+    /// each session costs a pinned process.
+    public static let maximumSessions = 16
+
     /// The sessions `/init` opens, in command-line order (the preference): every target the
     /// configuration names is logged in, as dracut logs in to every `netroot=` and every iBFT
     /// target flagged valid. The first holds the root; the boot goes on as soon as it is up.

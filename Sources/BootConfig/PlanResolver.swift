@@ -113,6 +113,7 @@ private struct PlanResolver {
                     "iscsi=iscsi://<host>/<target name>, netroot=iscsi:<root path>, rd.iscsi.firmware=1 with an iBFT, or netroot=dhcp"
             )
         }
+        try Self.checkSessionCount(targets)
         // A LUN 0 the firmware booted from is known to be a disk; one typed by a person may not be.
         for target in targets where target.lun.value?.number == 0 {
             if case .firmware = target.lun.source { continue }
@@ -447,6 +448,23 @@ private struct PlanResolver {
     }
 
     /// The parameter as written, for an error about a value from `source`.
+    /// Every path is a session in hook mode, and every session a pinned process (about 2 MB
+    /// resident): a configuration that names more paths than `BootPlan.maximumSessions` is
+    /// refused at the first one too many, rather than pinning memory for each.
+    private static func checkSessionCount(_ targets: [TargetPlan]) throws(BootConfigError) {
+        var paths = 0
+        for target in targets {
+            for portal in target.portals {
+                paths += 1
+                guard paths > BootPlan.maximumSessions else { continue }
+                throw BootConfigError(
+                    parameterName(portal.source), token: "\(target.name.value) at \(portal.value)",
+                    problem: "is path \(paths) of the boot (every portal of every target is a session)",
+                    expected: "at most \(BootPlan.maximumSessions) in all: each session is a pinned process of about 2 MB")
+            }
+        }
+    }
+
     private static func parameterName(_ source: ValueSource) -> String {
         if case .commandLine(let parameter) = source { return parameter }
         return "\(source)"

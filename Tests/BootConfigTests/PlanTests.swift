@@ -104,6 +104,22 @@ func plan(
             ))
     }
 
+    /// Every path is a session, a pinned process each: at most 16 in all, and the error names
+    /// the first one too many, the parameter that gave it and the limit. Paths count target by
+    /// target, as the plan lists them: the 17th is t0's fourth portal.
+    @Test func moreThanSixteenPathsAreRefused() throws {
+        func netroots(_ count: Int) -> String {
+            (1...count).map { "netroot=iscsi:10.0.\($0 % 2).\($0)::::iqn.2024-01.example:t\($0 % 5)" }.joined(separator: " ")
+        }
+        #expect(try plan("ip=dhcp " + netroots(16)).targets.reduce(0) { $0 + $1.portals.count } == 16)
+        #expect(
+            throws: BootConfigError(
+                "netroot=", token: "iqn.2024-01.example:t0 at 10.0.1.15:3260",
+                problem: "is path 17 of the boot (every portal of every target is a session)",
+                expected: "at most 16 in all: each session is a pinned process of about 2 MB")
+        ) { try plan("ip=dhcp " + netroots(17)) }
+    }
+
     /// dracut logs in to every netroot=, also two of one target (its multipath form: one
     /// netroot= per path): in hook mode, a session per path, the data target's too.
     @Test func hookModeOpensASessionPerNetroot() throws {
