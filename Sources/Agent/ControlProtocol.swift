@@ -9,6 +9,11 @@ public enum ControlRequest: String, Sendable, CaseIterable {
     /// Log out unless the root filesystem is still mounted.
     case logout = "logout"
     case forcedLogout = "logout --force"
+    /// Between sessions: a refusal naming the disk if this session's is in use, else
+    /// `notInUseAnswer`. A person's logout asks every session before it logs out any.
+    case inUse = "in-use"
+
+    public static let notInUseAnswer = "not in use"
 
     public static let socketName = "iscsi-root/control"
 

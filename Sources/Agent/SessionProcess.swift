@@ -143,6 +143,7 @@ enum SessionProcess {
             pending.seconds = start.milliseconds(until: .now()) / 1000
             switch ControlRequest.parse(line)?.request {
             case .status: try? client.send(Array((pending.text + "\n").utf8))
+            case .inUse: try? client.send(Array((ControlRequest.notInUseAnswer + "\n").utf8))
             case .statusJSON: try? client.send(Array((pending.json.rendered() + "\n").utf8))
             case .logout, .forcedLogout:
                 let answer = "not logged in to \(pending.target) (still coming up after \(pending.attempts) attempt(s)); stopped trying"

@@ -298,10 +298,16 @@ public struct SessionSupervisor: ~Copyable {
             let answers = askPeers(.statusJSON, timeoutMilliseconds: Self.peerStatusTimeoutMilliseconds)
             let json = SupervisorStatus.combinedJSON(own: status.json, others: zip(peers, answers).map { ($0.target, $1) })
             try? client.send(Array((json.rendered() + "\n").utf8))
+        case .inUse:
+            try? client.send(Array((inUseAnswer + "\n").utf8))
         case .logout, .forcedLogout:
-            if request == .logout, let mounted = deviceInUse() {
-                try? client.send(Array("\(ControlRequest.refusalPrefix) \(mounted) is in use; unmount it first or use --force\n".utf8))
-                return
+            if request == .logout {
+                // Every session is asked before any logs out: a refusal must leave them all.
+                let answers = [inUseAnswer] + askPeers(.inUse, timeoutMilliseconds: Self.peerStatusTimeoutMilliseconds).compactMap { $0 }
+                if let refusal = answers.first(where: { $0.hasPrefix(ControlRequest.refusalPrefix) }) {
+                    try? client.send(Array((refusal.split(separator: "\n").first.map(String.init) ?? refusal).utf8 + [0x0A]))
+                    return
+                }
             }
             let deadline = MonotonicInstant.now().advanced(byMilliseconds: budget ?? ControlRequest.defaultLogoutBudgetMilliseconds)
             // The other sessions first: each removes its disks and logs out in its own process,
@@ -468,6 +474,12 @@ public struct SessionSupervisor: ~Copyable {
         case nil:
             return false
         }
+    }
+
+    /// The answer to `.inUse`, and the start of a refused logout's.
+    private var inUseAnswer: String {
+        deviceInUse().map { "\(ControlRequest.refusalPrefix) \($0) is in use; unmount it first or use --force" }
+            ?? ControlRequest.notInUseAnswer
     }
 
     /// The session's disk or one of its partitions if mounted in the machine's mount

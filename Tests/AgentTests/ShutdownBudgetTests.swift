@@ -41,6 +41,9 @@ import Testing
         #expect(ControlRequest.parse(line)?.budgetMilliseconds == 7400)
         #expect(ControlRequest.parse("logout --force")?.budgetMilliseconds == nil)
         #expect(ControlRequest.parse("status")?.request == .status)
+        // Between sessions, before a person's logout logs any of them out.
+        #expect(ControlRequest.parse("in-use")?.request == .inUse)
+        #expect(ControlRequest.parse("in-use --within 5") == nil)
         for bad in [
             "logout --force --within ", "logout --force --within -1", "logout --force --within 1e3", "logout --force --within 9999999999",
         ] {
