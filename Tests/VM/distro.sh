@@ -14,6 +14,8 @@
 #                        targets, two netroot=, rd.auto=1 (the dracut image with dracut's
 #                        mdraid and lvm modules, mdadm and lvm2 in the root)
 #   dracut-root-iscsi    dracut-md's image, root=iscsi: (the whole LUN is the root)
+#   dracut-multipath     two netroot= of the root's target (two paths), rd.multipath=default:
+#                        dracut's multipath module and multipathd own the map, the root is on it
 #   dracut-ibft          dracut's image, rd.iscsi.firmware=1 and an iBFT, no ip= nor target
 #   dracut-shell         dracut's own shell init (no systemd in the initramfs), netroot=iscsi:
 #   dracut-as-typed      the README's command as a Debian 12 user types it, with open-iscsi's
@@ -38,7 +40,7 @@ boot_timeout="${VM_BOOT_TIMEOUT:-300}"
 # The guest writes this many 64 KiB blocks (fsync every half second) once multi-user.target
 # is reached; the host deletes the session's connection on the target after the fourth.
 readonly WRITER_BLOCKS=16
-readonly KNOWN_SCENARIOS="initramfs-tools initramfs-tools-file dracut dracut-root-iscsi dracut-two-targets dracut-md dracut-ibft dracut-shell dracut-as-typed"
+readonly KNOWN_SCENARIOS="initramfs-tools initramfs-tools-file dracut dracut-root-iscsi dracut-two-targets dracut-md dracut-multipath dracut-ibft dracut-shell dracut-as-typed"
 
 passed=0
 failed=0
@@ -75,10 +77,12 @@ prepare_image() {
         VM_AGENT_BINARY="$agent_binary" DISTRO_ISCSI_INITRAMFS="$ISCSI_INITRAMFS_FILE" distro_prepare_root "$tree" \
             "$builder" iscsi-root "$VM_REPO_ROOT/Tests/VM/guest/distro-marker"
         DISTRO_TREE="$plain_tree"
-    elif [[ "$flavor" == dracut-md ]]; then
-        # mdadm and lvm2 in the root, for dracut's mdraid and lvm modules.
-        local plain_tree="$DISTRO_TREE"
-        distro_tree md
+    elif [[ "$flavor" == dracut-md || "$flavor" == dracut-mpath ]]; then
+        # mdadm and lvm2 in the root, for dracut's mdraid and lvm modules; multipath-tools
+        # for its multipath module.
+        local plain_tree="$DISTRO_TREE" layer=md
+        [[ "$flavor" == dracut-md ]] || layer=multipath
+        distro_tree "$layer"
         VM_AGENT_BINARY="$agent_binary" distro_prepare_root "$tree" "$flavor" iscsi-root "$VM_REPO_ROOT/Tests/VM/guest/distro-marker"
         DISTRO_TREE="$plain_tree"
     else
@@ -142,6 +146,7 @@ scenario_boot() {
     builder="${builder%-file}"
     builder="${builder%-as-typed}"
     builder="${builder%-md}"
+    builder="${builder%-mpath}"
     [[ -n "${PREPARED[$flavor]:-}" ]] || prepare_image "$flavor"
     local work="$VM_CACHE_DIR/vm/distro-$scenario" initrd="$VM_CACHE_DIR/vm/distro-image-$flavor/initrd.img"
     local image="$work/root.img" log="$VM_CACHE_DIR/vm/logs/distro-$scenario.log"
@@ -340,6 +345,27 @@ netroot=iscsi:10.0.2.2:::1:$DISTRO_IQN netroot=iscsi:10.0.2.2:::1:$DATA_IQN" --d
     rm -f "$work/member-a.img" "$work/member-b.img"
 }
 
+# The multipath root as dracut's module and multipathd build it (FIELD.md: CoreOS and
+# OpenShift boot so): two netroot= of the root's target, one per path (the second address
+# relayed by QEMU to the same tgtd), rd.multipath=default. The hook opens a session per path,
+# each with an ISID of its own, and leaves the map to multipathd: the root is mounted from
+# the map, multipathd sees both paths, the cut of one path's connection is recovered with
+# no I/O error, and the final ramdisk removes the map before it logs both paths out.
+scenario_dracut_multipath() {
+    local root="${DISTRO_IQN//./\\.}" second="${SECOND_PORTAL//./\\.}"
+    scenario_boot dracut-multipath dracut-mpath "root=LABEL=root $DISTRO_IP rd.iscsi.initiator=$DISTRO_INITIATOR \
+rd.multipath=default netroot=iscsi:10.0.2.2:::1:$DISTRO_IQN netroot=iscsi:$SECOND_PORTAL:::1:$DISTRO_IQN" --second-portal \
+        --expect "the second netroot is a path of its own" "iscsi-root: sessions: $root's other path\\(s\\) logging in alongside: pid [0-9]+ at $second:3260" \
+        --expect "the second path's session is up" "iscsi-root: sessions: $root at $second:3260 logged in" \
+        --expect "the root is on the multipath map" "VM-MARKER: root source /dev/mapper/mpath[a-z]+" \
+        --expect "multipathd uses both paths" "VM-MARKER: multipath paths 2 active" \
+        --expect "two sessions in the real root" "VM-MARKER: sessions session[0-9]+ session[0-9]+ $" \
+        --expect "status shows both" "VM-MARKER: status sessions 2 logged in" \
+        --expect "dracut's host-only command line names both paths" "VM-MARKER: dracut cmdline .*netroot=iscsi:$second:::1:$root" \
+        --expect "the final ramdisk removed the map" "iscsi-root: shutdown: removed mpath[a-z]+ \\(dm-[0-9]+\\)" \
+        --expect "the second path logged out at shutdown" "iscsi-root: shutdown: .*logged out of $root at $second:3260"
+}
+
 # The members of dracut-md in WORK: two empty 800 MiB images served as distro-md-a and
 # distro-md-b beside a copy of the dracut-md image's root; that root's first boot
 # (distro.md-prepare, guest/distro-marker) makes the array and the volume and prints their
@@ -451,6 +477,7 @@ main() {
         dracut-root-iscsi) scenario_dracut_root_iscsi ;;
         dracut-two-targets) scenario_dracut_two_targets ;;
         dracut-md) scenario_dracut_md ;;
+        dracut-multipath) scenario_dracut_multipath ;;
         dracut-ibft) scenario_dracut_ibft ;;
         # dracut's own shell init instead of systemd in the initramfs, the same command line.
         dracut-shell) scenario_dracut dracut-shell dracut-shell ;;

@@ -45,6 +45,9 @@ readonly DISTRO_OPEN_ISCSI_PACKAGES="open-iscsi dracut-network"
 # A root on md RAID0 + LVM (dracut's TEST-71): the tools in the root and in dracut's
 # mdraid and lvm modules.
 readonly DISTRO_MD_PACKAGES="mdadm lvm2"
+# A root on a multipath map that dracut's multipath module and multipathd build over the
+# sessions' paths (rd.multipath=default).
+readonly DISTRO_MULTIPATH_PACKAGES="multipath-tools"
 DISTRO_TREE=""
 
 DISTRO_CHROOT_MOUNTS=()
@@ -102,7 +105,8 @@ distro_tree() {
     "") ;;
     open-iscsi) DISTRO_TREE="$(distro_layer "$DISTRO_TREE" "$DISTRO_OPEN_ISCSI_PACKAGES")" ;;
     md) DISTRO_TREE="$(distro_layer "$DISTRO_TREE" "$DISTRO_MD_PACKAGES")" ;;
-    *) vm_fail "distro_tree: unknown layer $layer (known: open-iscsi, md)" ;;
+    multipath) DISTRO_TREE="$(distro_layer "$DISTRO_TREE" "$DISTRO_MULTIPATH_PACKAGES")" ;;
+    *) vm_fail "distro_tree: unknown layer $layer (known: open-iscsi, md, multipath)" ;;
     esac
 }
 
@@ -162,6 +166,16 @@ distro_prepare_root() {
         # iscsi-root's drop-in keeps them from doing so (the scenario checks its logout).
         chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
             --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown iscsi-root dm mdraid lvm" \
+            --kver "$KVER" "/boot/initrd.img-$KVER"
+        ;;
+    dracut-mpath/iscsi-root)
+        # The dracut image with dracut's multipath module: multipathd (in the initramfs, then
+        # in the root) owns the map over the sessions' paths. Debian ships no mpathconf, so
+        # rd.multipath=default alone configures nothing: the configuration is the tree's, and
+        # claims every path at once (a diskless machine has no other disks).
+        printf 'defaults {\n\tuser_friendly_names yes\n\tfind_multipaths greedy\n}\n' >"$tree/etc/multipath.conf"
+        chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
+            --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown iscsi-root dm multipath" \
             --kver "$KVER" "/boot/initrd.img-$KVER"
         ;;
     dracut-as-typed/iscsi-root)
