@@ -21,8 +21,8 @@
 #   dracut-as-typed      the README's command as a Debian 12 user types it, with open-iscsi's
 #                        dracut support (dracut-network) installed: `dracut -f --no-hostonly
 #                        --add iscsi-root`, every module dracut picks by itself; netroot=iscsi:
-#   (default: initramfs-tools initramfs-tools-file dracut-md dracut-root-iscsi dracut-shell
-#   dracut-as-typed; each image is built once a run)
+#   (default: initramfs-tools initramfs-tools-file dracut-md dracut-root-iscsi dracut-multipath
+#   dracut-shell dracut-as-typed; each image is built once a run)
 #   VM_AGENT_BINARY   the static iscsi-root (default cache/bin/iscsi-root; make vm-distro builds it)
 #   VM_BOOT_TIMEOUT   seconds for the whole boot and reboot (default 300)
 #
@@ -59,6 +59,7 @@ expect() {
 #   initramfs-tools   mkinitramfs with iscsi-root's hooks
 #   dracut            dracut's systemd-based initramfs with the iscsi-root module
 #   dracut-shell      dracut's own shell init (no systemd modules) with the iscsi-root module
+#   dracut-mpath      dracut with its multipath module, multipath-tools in the root
 #   dracut-as-typed   `dracut -f --no-hostonly --add iscsi-root` in the tree with open-iscsi
 #                     and dracut-network installed
 declare -A PREPARED=()
@@ -467,7 +468,7 @@ main() {
     # dracut-two-targets (the same checks, two sessions, and a root that needs both), and
     # dracut-root-iscsi boots its image; dracut, dracut-two-targets and dracut-ibft add a
     # minute or two each and run when named.
-    ((${#scenarios[@]} > 0)) || scenarios=(initramfs-tools initramfs-tools-file dracut-md dracut-root-iscsi dracut-shell dracut-as-typed)
+    ((${#scenarios[@]} > 0)) || scenarios=(initramfs-tools initramfs-tools-file dracut-md dracut-root-iscsi dracut-multipath dracut-shell dracut-as-typed)
     local scenario
     for scenario in "${scenarios[@]}"; do
         case "$scenario" in

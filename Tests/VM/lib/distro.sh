@@ -174,6 +174,21 @@ distro_prepare_root() {
         # rd.multipath=default alone configures nothing: the configuration is the tree's, and
         # claims every path at once (a diskless machine has no other disks).
         printf 'defaults {\n\tuser_friendly_names yes\n\tfind_multipaths greedy\n}\n' >"$tree/etc/multipath.conf"
+        # dracut 059's module misses two things of Debian's multipath-tools: the checkers and
+        # prioritizers (it looks in the library directories; Debian keeps them in
+        # /usr/lib/multipath: multipathd exits at once) and the udev rules (it asks for
+        # Fedora's names: no path is marked as one, and the root is mounted from a path).
+        # And Debian's multipathd.socket lets dracut's cleanup hook (multipath -l) start the
+        # daemon again after initrd-cleanup.service stopped it, which cancels that service:
+        # the initramfs never switches to the root. The socket goes with the daemon.
+        mkdir -p "$tree/etc/systemd/system/multipathd.socket.d"
+        printf '[Unit]\nConflicts=initrd-cleanup.service\nBefore=initrd-cleanup.service\n' \
+            >"$tree/etc/systemd/system/multipathd.socket.d/initrd.conf"
+        printf 'install_items+=" %s "\n' "$(cd "$tree" && printf '/%s ' usr/lib/multipath/*.so \
+            usr/lib/udev/rules.d/56-dm-mpath.rules usr/lib/udev/rules.d/56-dm-parts.rules \
+            usr/lib/udev/rules.d/60-kpartx.rules usr/lib/udev/rules.d/60-multipath.rules \
+            etc/systemd/system/multipathd.socket.d/initrd.conf)" \
+            >"$tree/etc/dracut.conf.d/90-multipath-debian.conf"
         chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
             --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown iscsi-root dm multipath" \
             --kver "$KVER" "/boot/initrd.img-$KVER"
