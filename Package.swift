@@ -33,7 +33,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "LinuxSystem", "CLibkmod", "CLibblkid", "CShims", "BootConfig", "KernelSession", "ISCSI", "Initiator", "NetworkSetup", "Reports",
+                "LinuxSystem", "CLibkmod", "CLibblkid", "CShims", "BootConfig", "KernelSession", "ISCSI", "Initiator", "NetworkSetup", "Reports", "Multipath",
             ]),
         // Link-only: lets the static binary run as PID 1 before /proc exists (executable only).
         .target(name: "CRuntimeCompat"),

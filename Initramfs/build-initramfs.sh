@@ -9,8 +9,9 @@ readonly PROGRAM="${0##*/}"
 # What the boot path loads: the iSCSI initiator and SCSI disk, the virtio NIC of the VMs,
 # ext4 for the root, and the iBFT reader. crc32c_generic because ext4 and iSCSI digests
 # ask the crypto API for "crc32c", and crc32c-intel does not load under emulation.
-# Built-in modules (af_packet in Debian's kernels) are fine: they are skipped.
-readonly DEFAULT_MODULES="iscsi_tcp sd_mod virtio_pci virtio_net ext4 crc32c_generic af_packet iscsi_ibft 8021q"
+# Built-in modules (af_packet in Debian's kernels) are fine: they are skipped. dm_multipath
+# and its service-time selector: the root's map over several paths (iscsi.multipath=).
+readonly DEFAULT_MODULES="iscsi_tcp sd_mod virtio_pci virtio_net ext4 crc32c_generic af_packet iscsi_ibft 8021q dm_multipath dm_service_time"
 
 usage() {
     cat <<EOF

@@ -85,6 +85,9 @@ public enum BootSequence {
                 for name in ["iscsi_tcp", "sd_mod"] { loaded += try modules.load(name) }
                 // No modprobe helper in the initramfs: the kernel cannot load it on demand.
                 if Self.needsVLAN(plan) { loaded += try modules.load("8021q") }
+                if case .initramfs = mode, plan.multipathRoot {
+                    for name in ["dm_multipath", "dm_service_time"] { loaded += try modules.load(name) }
+                }
                 // In hook mode udev has loaded the NIC drivers and the framework mounts the root.
                 if case .initramfs = mode {
                     for bus in ["pci", "virtio"] { loaded += try modules.loadDrivers(forDevicesOnBus: bus) }
@@ -139,11 +142,14 @@ public enum BootSequence {
         // LVM and multipath find every session's disks.
         let hookMode: Bool
         if case .hook = mode { hookMode = true } else { hookMode = false }
+        // /init with several portals to the root's target: each is a path of the root's map.
+        let mapped = !hookMode && plan.multipathRoot
         var peers: [SessionSupervisor.Peer] = []
-        func startSession(_ target: TargetPlan, plans: [KernelSessionPlan], log: inout BootLog) {
+        func startSession(_ target: TargetPlan, plans: [KernelSessionPlan], rootMapPathTimeout: Int? = nil, log: inout BootLog) {
             let index = peers.count + 1
             if let pid = SessionProcess.start(
-                index: index, target: target, plans: plans, initiatorName: initiatorName, detachFromHook: hookMode, log: &log)
+                index: index, target: target, plans: plans, initiatorName: initiatorName, detachFromHook: hookMode,
+                rootMapPathTimeout: rootMapPathTimeout, log: &log)
             {
                 peers.append(.init(socketName: ControlRequest.sessionSocketName(index: index), pid: pid, target: target.name.value))
             }
@@ -164,20 +170,20 @@ public enum BootSequence {
         do throws(BootFailure) {
             let loginStart = MonotonicInstant.now()
             let root = try logIn(
-                Array(targets.prefix(1)), plan: plan, initiatorName: initiatorName, interface: interface, pathPerPortal: hookMode,
-                log: &log)
+                Array(targets.prefix(1)), plan: plan, initiatorName: initiatorName, interface: interface,
+                pathPerPortal: hookMode || mapped, log: &log)
             log.line(
                 "login: \(root.target.name.value) at \(Self.portalText(root.session.portal, asked: root.plans[0].portal.description)) "
                     + "as \(initiatorName), session \(root.session.sessionID) "
                     + "(\(loginStart.milliseconds(until: .now())) ms)")
-            // Hook mode: the root target's other portals are paths of their own, logged in
-            // alongside once the root's is up (any of them may carry it).
+            // The root target's other portals are paths of their own (hook mode, or the root's
+            // map), logged in alongside once the root's is up (any of them may carry it).
             if !root.otherPaths.isEmpty {
                 let before = peers.count
                 for path in root.otherPaths {
                     var target = root.target
                     target.portals = [Sourced(path.portal, from: root.target.name.source)]
-                    startSession(target, plans: [path], log: &log)
+                    startSession(target, plans: [path], rootMapPathTimeout: mapped ? plan.pathReplacementTimeout.value : nil, log: &log)
                 }
                 log.line(
                     "sessions: \(root.target.name.value)'s other path(s) logging in alongside: "
@@ -185,7 +191,7 @@ public enum BootSequence {
                         + " at " + root.otherPaths.map { $0.portal.description }.joined(separator: ", "))
             }
             recordSession(interface: interface.name, target: root.target.name.value, log: &log)
-            try finish(root, plan: plan, mode: mode, peers: peers, log: &log)
+            try finish(root, plan: plan, mode: mode, mapped: mapped, peers: peers, log: &log)
         } catch {
             // No supervisor will ever log the other sessions out, and a hook that is run again
             // starts them afresh: they log out (or stop trying) now.
@@ -216,14 +222,17 @@ public enum BootSequence {
     /// Root device, then mount, supervisor, switch_root (init mode) or supervisor and the
     /// device on standard output (hook mode): everything after the login.
     private static func finish(
-        _ root: consuming LoggedInRoot, plan: BootPlan, mode: Mode, peers: [SessionSupervisor.Peer], log: inout BootLog
+        _ root: consuming LoggedInRoot, plan: BootPlan, mode: Mode, mapped: Bool, peers: [SessionSupervisor.Peer], log: inout BootLog
     ) throws(BootFailure) -> Never {
         let session = root.session
         let plans = root.plans
         let target = root.target
+        let pathCount = root.otherPaths.count + 1
         let hostNumber = session.hostNumber
         var handOver: Int?
         if case .hook = mode { handOver = Self.hookHandOver(plan.root.device.value) }
+        var rootMap: RootMap?
+        var mapWarning: String?
         let (disk, device) = try Self.step("root device", log: &log) { () throws(BootFailure) in
             let (disk, found) = try Self.waitForRoot(
                 hostNumber: hostNumber, lun: target.lun.value?.number, plan: plan.root, handOverAfterMilliseconds: handOver)
@@ -234,14 +243,36 @@ public enum BootSequence {
                     (disk, plan.root.device.value.commandLineValue), Self.leftToFramework(plan.root, target: target.name.value, disk: disk)
                 )
             }
+            // Found on the first path's disk: mounted from the map over it, never from one path.
+            if mapped, let built = try RootMap.build(over: disk.name, lun: disk.lun, rootDevice: found, warning: &mapWarning) {
+                rootMap = built.map
+                return (
+                    (disk, built.mountDevice),
+                    "\(built.mountDevice) (LUN \(disk.lun)\(timeout); \(found) on a multipath map over \(disk.name), "
+                        + "the other paths join it once logged in)"
+                )
+            }
             return ((disk, found), "\(found) (LUN \(disk.lun)\(timeout))")
+        }
+        if let mapWarning { log.line("warning: \(mapWarning)") }
+        var mapPath = rootMap.flatMap { map in
+            RootMap.deviceNumber(of: disk.name).map {
+                MapPath(map: map, device: $0, disk: disk.name, replacementTimeout: plan.pathReplacementTimeout.value)
+            }
+        }
+        if let problem = mapPath?.shortenReplacementTimeout(sessionID: session.sessionID) {
+            log.line("warning: \(problem)")
+            mapPath?.replacementTimeout = nil
         }
 
         if case .hook = mode {
             allowExecutionInRun(log: &log)
             let supervisorStart = MonotonicInstant.now()
             let pid = try startSupervisor(session: session, plans: plans, disk: disk.name, hookMode: true, peers: peers, log: log)
-            log.line("supervisor: pid \(pid) (\(supervisorStart.milliseconds(until: .now())) ms); the framework mounts \(device)")
+            // With several paths the device is one path's: the framework's multipath maps them.
+            log.line(
+                "supervisor: pid \(pid) (\(supervisorStart.milliseconds(until: .now())) ms); the framework mounts "
+                    + (pathCount > 1 ? "the root from its multipath map over the \(pathCount) paths (\(device) is one)" : device))
             printRootDevice(device)
         }
 
@@ -255,7 +286,8 @@ public enum BootSequence {
         }
 
         let supervisorStart = MonotonicInstant.now()
-        let pid = try startSupervisor(session: session, plans: plans, disk: disk.name, hookMode: false, peers: peers, log: log)
+        let pid = try startSupervisor(
+            session: session, plans: plans, disk: disk.name, hookMode: false, peers: peers, mapPath: mapPath, log: log)
         log.line("supervisor: pid \(pid) (\(supervisorStart.milliseconds(until: .now())) ms)")
 
         log.line("switching to \(plan.root.initPath?.value ?? "/sbin/init")")
@@ -472,7 +504,7 @@ public enum BootSequence {
     }
 
     /// The plans of `target`'s portals, in order; `pathPerPortal`: each portal's login is a
-    /// path's session of its own (hook mode), with its own ISID.
+    /// path's session of its own (hook mode, or a path of the root's map), with its own ISID.
     static func sessionPlans(_ target: TargetPlan, plan: BootPlan, initiatorName: String, pathPerPortal: Bool = false)
         throws(BootFailure) -> [KernelSessionPlan]
     {
@@ -667,7 +699,7 @@ public enum BootSequence {
     /// hook waits for the end of standard output), so that the framework can go on.
     private static func startSupervisor(
         session: consuming KernelSession, plans: [KernelSessionPlan], disk: String, hookMode: Bool,
-        peers: [SessionSupervisor.Peer] = [], log: BootLog
+        peers: [SessionSupervisor.Peer] = [], mapPath: MapPath? = nil, log: BootLog
     ) throws(BootFailure) -> pid_t {
         let ready = try supervisorStep { () throws(SystemError) in try ReadinessPipe() }
         switch try supervisorStep(forkProcess) {
@@ -683,7 +715,7 @@ public enum BootSequence {
             // this process yields to it.
             nice(10)
             prepareShutdownRamdisk(binaryPath: "/proc/self/exe", log: &log)
-            SessionSupervisor(session: session, plans: plans, disk: disk, log: log, peers: peers).run()
+            SessionSupervisor(session: session, plans: plans, disk: disk, log: log, peers: peers, mapPath: mapPath).run()
         case .parent(let child):
             // Bounded: a supervisor that never answers must not stop the boot.
             _ = ready.wait(deadline: .now().advanced(byMilliseconds: 5000))

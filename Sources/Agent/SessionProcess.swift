@@ -56,13 +56,16 @@ enum SessionProcess {
     /// (`detachFromHook`) the child leaves the hook's session and standard streams, as the
     /// supervisor does (`BootSequence.detachFromHook`).
     static func start(
-        index: Int, target: TargetPlan, plans: [KernelSessionPlan], initiatorName: String, detachFromHook: Bool, log: inout BootLog
+        index: Int, target: TargetPlan, plans: [KernelSessionPlan], initiatorName: String, detachFromHook: Bool,
+        rootMapPathTimeout: Int? = nil, log: inout BootLog
     ) -> pid_t? {
         switch try? forkProcess() {
         case .child:
             if detachFromHook { BootSequence.detachFromHook() }
             var log = log
-            run(index: index, target: target, plans: plans, initiatorName: initiatorName, hookMode: detachFromHook, log: &log)
+            run(
+                index: index, target: target, plans: plans, initiatorName: initiatorName, hookMode: detachFromHook,
+                rootMapPathTimeout: rootMapPathTimeout, log: &log)
         case .parent(let child):
             return child
         case nil:
@@ -72,7 +75,8 @@ enum SessionProcess {
     }
 
     private static func run(
-        index: Int, target: TargetPlan, plans: [KernelSessionPlan], initiatorName: String, hookMode: Bool, log: inout BootLog
+        index: Int, target: TargetPlan, plans: [KernelSessionPlan], initiatorName: String, hookMode: Bool, rootMapPathTimeout: Int?,
+        log: inout BootLog
     ) -> Never {
         let name = target.name.value
         for problem in ProcessPinning.pin(omitName: "iscsi-root-session-\(index)") { log.line("sessions: \(name): \(problem)") }
@@ -116,7 +120,7 @@ enum SessionProcess {
                 }
                 supervise(
                     session, index: index, target: target, plans: plans, using: plan, initiatorName: initiatorName,
-                    attempts: pending.attempts + 1, start: start, control: control, log: &log)
+                    attempts: pending.attempts + 1, start: start, control: control, rootMapPathTimeout: rootMapPathTimeout, log: &log)
             }
             let delay = retryDelayMilliseconds(afterFailedRound: round, jitter: Double.random(in: 0..<1, using: &random))
             round += 1
@@ -160,7 +164,7 @@ enum SessionProcess {
     /// session socket.
     private static func supervise(
         _ session: consuming KernelSession, index: Int, target: TargetPlan, plans: [KernelSessionPlan], using plan: KernelSessionPlan,
-        initiatorName: String, attempts: Int, start: MonotonicInstant, control: Int32?, log: inout BootLog
+        initiatorName: String, attempts: Int, start: MonotonicInstant, control: Int32?, rootMapPathTimeout: Int?, log: inout BootLog
     ) -> Never {
         try? session.scanHost()
         // The disks appear a moment after the scan; bounded, the session is supervised either way.
@@ -177,11 +181,74 @@ enum SessionProcess {
             "sessions: \(target.name.value) at \(plan.portal.description) logged in as \(initiatorName), session \(session.sessionID) (host\(session.hostNumber)), "
                 + "disk(s) \(disks.isEmpty ? "none yet" : disks.map { "/dev/\($0.name) (LUN \($0.lun))" }.joined(separator: " ")); "
                 + "attempt \(attempts), \(start.milliseconds(until: .now())) ms after the boot started it")
+        var pathDisk = disk?.name
+        let mapPath = rootMapPathTimeout.flatMap { timeout in
+            joinRootMap(
+                session: session.sessionID, hostNumber: session.hostNumber, portal: plan.portal.description, replacementTimeout: timeout,
+                disk: &pathDisk, log: &log)
+        }
         // The session socket moves to the supervisor, which listens on it again.
         if let control { close(control) }
         let ordered = [plan] + plans.filter { $0.portal.description != plan.portal.description }
         SessionSupervisor(
-            session: session, plans: ordered, disk: disk?.name, log: log, socketName: ControlRequest.sessionSocketName(index: index)
+            session: session, plans: ordered, disk: pathDisk, log: log, socketName: ControlRequest.sessionSocketName(index: index),
+            mapPath: mapPath
         ).run()
+    }
+
+    /// How long a path waits for the boot to build the root's map: the root's login came
+    /// first, and the map follows the root's disk within seconds, or the boot failed.
+    static let rootMapWaitMilliseconds = 300_000
+
+    /// A path of the root's map, logged in: waits for the map, finds this session's disk of
+    /// the map's LUN, checks that it is the same LUN (VPD 0x83) and adds it to the map. Nil,
+    /// with a line saying why, when it does not join: the session is supervised either way.
+    private static func joinRootMap(
+        session: UInt32, hostNumber: UInt32, portal: String, replacementTimeout: Int, disk: inout String?, log: inout BootLog
+    ) -> MapPath? {
+        let deadline = MonotonicInstant.now().advanced(byMilliseconds: rootMapWaitMilliseconds)
+        var map = RootMap.recorded()
+        while map == nil && !deadline.hasPassed {
+            usleep(100_000)
+            map = RootMap.recorded()
+        }
+        guard let map else {
+            log.line("sessions: path at \(portal): no multipath map of the root after \(rootMapWaitMilliseconds / 1000) s; not joined")
+            return nil
+        }
+        let diskDeadline = MonotonicInstant.now().advanced(byMilliseconds: 10_000)
+        var found = RootFilesystem.disks(ofHost: hostNumber).first { $0.lun == map.lun }
+        while found == nil && !diskDeadline.hasPassed {
+            usleep(50_000)
+            found = RootFilesystem.disks(ofHost: hostNumber).first { $0.lun == map.lun }
+        }
+        guard let found, let device = RootMap.deviceNumber(of: found.name) else {
+            log.line("sessions: path at \(portal): no disk for LUN \(map.lun) within 10 s; not joined to \(map.name)")
+            return nil
+        }
+        disk = found.name
+        switch RootMap.identity(ofDisk: found.name) {
+        case .failure(let problem):
+            log.line("sessions: path at \(portal): \(problem); not joined to \(map.name): a path must prove it leads to the same LUN")
+            return nil
+        case .success(let identity) where identity.wwid != map.name:
+            log.line(
+                "sessions: path at \(portal): LUN \(map.lun) (\(found.name)) is \(identity.wwid ?? identity.description), the root's map is \(map.name): "
+                    + "not joined (the paths lead to different LUNs; check the target's LUN mapping on each portal)")
+            return nil
+        case .success:
+            break
+        }
+        var path = MapPath(map: map, device: device, disk: found.name, replacementTimeout: replacementTimeout)
+        if let problem = map.add(device) {
+            log.line("sessions: path at \(portal): \(found.name) (\(device)) not added to \(map.name): \(problem)")
+            return nil
+        }
+        if let problem = path.shortenReplacementTimeout(sessionID: session) {
+            log.line("sessions: path at \(portal): \(problem)")
+            path.replacementTimeout = nil
+        }
+        log.line("sessions: path at \(portal): \(found.name) (\(device)) joins \(map.name)" + (path.summary.map { ": \($0)" } ?? ""))
+        return path
     }
 }

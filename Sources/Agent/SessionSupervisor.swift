@@ -4,6 +4,7 @@
 import ISCSI
 import KernelSession
 import LinuxSystem
+import Multipath
 import NetworkSetup
 import Reports
 
@@ -35,6 +36,9 @@ public struct SessionSupervisor: ~Copyable {
     /// The name of the interface the boot's connection left from, which every reconnect is
     /// bound to (by index: `plans`); nil when rtnetlink could not tell.
     private let bootInterface: String?
+    /// The session's path in the root's multipath map: failed there when the connection
+    /// breaks, reinstated when the session is logged in again.
+    private var mapPath: MapPath?
 
     /// Another session of the boot, served by its own process on `socketName`.
     public struct Peer: Sendable {
@@ -49,9 +53,9 @@ public struct SessionSupervisor: ~Copyable {
         }
     }
 
-    public init(
+    init(
         session: consuming KernelSession, plans: [KernelSessionPlan], disk: String?, log: BootLog,
-        socketName: String = ControlRequest.socketName, peers: [Peer] = []
+        socketName: String = ControlRequest.socketName, peers: [Peer] = [], mapPath: MapPath? = nil
     ) {
         // Every reconnect leaves through the interface the boot's connection did.
         let interface = Self.interface(holding: session.localAddress)
@@ -67,6 +71,7 @@ public struct SessionSupervisor: ~Copyable {
         self.log = log
         self.socketName = socketName
         self.peers = peers
+        self.mapPath = mapPath
         if let disk {
             do throws(LUNCheck.Unavailable) { lunCheck = try LUNCheck(disk: disk) } catch {
                 self.log.line(
@@ -95,7 +100,10 @@ public struct SessionSupervisor: ~Copyable {
                 handle(event, control: control)
             }
             let watched = [session.channel.fileDescriptor] + (control.map { [$0] } ?? [])
-            guard let ready = try? waitForReadable(watched, deadline: nil) else { continue }
+            // A path held failed for flapping is let go at the end of its hold.
+            let holdEnd = mapPath?.policy.nextDeadline.map { MonotonicInstant(nanoseconds: $0 * 1_000_000) }
+            guard let ready = try? waitForReadable(watched, deadline: holdEnd) else { continue }
+            if holdEnd != nil { updateMapPath { policy, now in policy.tick(at: now) } }
             if ready[0], let event = try? session.channel.nextEvent(deadline: .now()) {
                 handle(event, control: control)
             }
@@ -108,6 +116,8 @@ public struct SessionSupervisor: ~Copyable {
     private mutating func handle(_ event: KernelEvent, control: Int32?) {
         switch event {
         case .connectionError(let sessionID, _, let code) where sessionID == session.sessionID:
+            // New I/O goes to the map's other paths at once, not after the replacement timeout.
+            if let device = mapPath?.device { updateMapPath { policy, now in policy.connectionFailed(device, at: now) } }
             recover(cause: "connection error \(code): \(connectionErrorName(code))", control: control)
         case .receivedPDU(let sessionID, _, let pdu) where sessionID == session.sessionID && pdu.opcode == .asyncMessage:
             guard let message = try? AsyncMessage(pdu), let request = message.targetRequest else { return }
@@ -178,6 +188,7 @@ public struct SessionSupervisor: ~Copyable {
                 log.line(
                     "session \(session.sessionID): operational again at \(session.portal) after \(attempt + 1) attempt(s) in \(elapsed) ms (\(cause))"
                 )
+                if let device = mapPath?.device { updateMapPath { policy, now in policy.loggedIn(device, at: now) } }
                 return
             case .failed(let reason, let timedOut, let busy):
                 if timedOut { timedOutAttempts += 1 }
@@ -196,6 +207,16 @@ public struct SessionSupervisor: ~Copyable {
             log.line("session \(session.sessionID): \(summary)")
         }
         log.line("session \(session.sessionID): giving up after \(attempt) attempts; I/O fails once the replacement timeout ends")
+        if let device = mapPath?.device { updateMapPath { policy, now in policy.stoppedRetrying(device, at: now) } }
+    }
+
+    /// Runs one `PathPolicy` event for this session's path and sends what it decides to the map.
+    private mutating func updateMapPath(_ event: (inout PathPolicy, Int64) -> PathPolicy.Decision) {
+        guard var path = mapPath else { return }
+        let now = MonotonicInstant.now().nanoseconds / 1_000_000
+        let decision = event(&path.policy, now)
+        path.apply(decision, at: now, log: &log, session: session.sessionID)
+        mapPath = path
     }
 
     private enum AttemptResult {
@@ -502,10 +523,19 @@ public struct SessionSupervisor: ~Copyable {
 
     private var status: SupervisorStatus {
         let plan = plans[portalIndex]
+        // A path of the root's map runs with the short timeout set through sysfs.
+        var timers = plan.timers
+        if let shortened = mapPath?.replacementTimeout { timers.replacementTimeout = shortened }
         return SupervisorStatus(
             state: state, target: plan.login.targetName ?? "-", portal: session.portal, interface: bootInterface,
             sessionID: session.sessionID,
             hostNumber: session.hostNumber, disk: disk, uptimeSeconds: started.milliseconds(until: .now()) / 1000,
-            parameters: session.outcome?.parameters, timers: plan.timers, recoveries: recoveries, lastRecovery: lastRecovery)
+            parameters: session.outcome?.parameters, timers: timers, recoveries: recoveries, lastRecovery: lastRecovery,
+            path: mapPath.map { path in
+                let now = MonotonicInstant.now().nanoseconds / 1_000_000
+                return SupervisorStatus.PathInMap(
+                    map: path.map.devicePath, state: path.stateInMap, mapSummary: path.summary, failures: path.failures,
+                    lastSwitch: path.lastSwitch.map { "\($0.failed ? "failed" : "reinstated") \((now - $0.milliseconds) / 1000) s ago" })
+            })
     }
 }

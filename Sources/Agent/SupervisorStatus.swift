@@ -29,6 +29,34 @@ public struct SupervisorStatus: Sendable {
     public var timers: SessionTimers
     public var recoveries: Int
     public var lastRecovery: Recovery?
+    /// The session's path in the root's multipath map, if it is one.
+    public var path: PathInMap? = nil
+
+    /// A session that is a path of the root's dm-multipath map (`RootMap`).
+    public struct PathInMap: Sendable {
+        /// /dev/mapper/<WWID>.
+        public var map: String
+        /// "active", "failed" or "not in the map", as the kernel's map has this path now.
+        public var state: String
+        /// The map's paths, "2 of 2 paths active"; nil when its status could not be read.
+        public var mapSummary: String?
+        public var failures: Int
+        /// "failed 12 s ago" / "reinstated 3 s ago".
+        public var lastSwitch: String?
+
+        var text: String {
+            "path     \(state) in \(map)" + (mapSummary.map { " (\($0))" } ?? "") + ", \(failures) failure(s)"
+                + (lastSwitch.map { ", \($0)" } ?? "") + "; the map queues I/O while no path is usable"
+        }
+
+        var json: JSON {
+            .object([
+                ("map", .string(map)), ("state", .string(state)), ("mapPaths", mapSummary.map { .string($0) } ?? .null),
+                ("failures", .number(failures)), ("lastSwitch", lastSwitch.map { .string($0) } ?? .null),
+                ("queueIfNoPath", .bool(true)),
+            ])
+        }
+    }
 
     public var text: String {
         var lines = [
@@ -39,6 +67,7 @@ public struct SupervisorStatus: Sendable {
             "recovery replacement timeout \(timers.replacementTimeout) s, NOP-Out every \(timers.noopInterval) s (timeout \(timers.noopTimeout) s)",
             "recoveries \(recoveries)",
         ]
+        if let path { lines.append(path.text) }
         if let last = lastRecovery {
             lines.append("last     \(last.cause), \(last.attempts) attempt(s), \(last.milliseconds) ms")
         }
@@ -81,6 +110,7 @@ public struct SupervisorStatus: Sendable {
                 "negotiated",
                 parameters.map { $0.json } ?? .null
             ),
+            ("path", path?.json ?? .null),
         ])
     }
 }

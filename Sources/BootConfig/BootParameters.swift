@@ -38,6 +38,7 @@ public struct BootParameters: Sendable, Equatable {
     public var session = SessionSettings()
     public var onFailure = Sourced(FailureAction.reboot, from: .defaultValue)
     public var logLevel = Sourced(LogLevel.info, from: .defaultValue)
+    public var multipath = Sourced(MultipathMode.on, from: .defaultValue)
     public var testRoute = Sourced(true, from: .defaultValue)
 
     // Root.
@@ -57,7 +58,7 @@ public struct BootParameters: Sendable, Equatable {
     /// The agent's own settings, for `--help` and for suggesting the closest one.
     public static let nativeKeys = [
         "initiator", "chap", "mutual", "replacement_timeout", "noop", "login_timeout", "retries",
-        "boot_timeout", "shutdown_timeout", "on_failure", "log",
+        "boot_timeout", "shutdown_timeout", "on_failure", "log", "multipath",
     ]
     static let dracutISCSIKeys = [
         "initiator", "target.name", "target.ip", "target.port", "target.group", "username", "password",
@@ -258,6 +259,7 @@ public struct BootParameters: Sendable, Equatable {
                 String(parts[1]), to: &session, parameter: name + " timeout", source: source)
         case "on_failure": onFailure = Sourced(try Self.choice(parameter), from: source)
         case "log": logLevel = Sourced(try Self.choice(parameter), from: source)
+        case "multipath": multipath = Sourced(try Self.choice(parameter), from: source)
         default:
             warnings.append(
                 PlanWarning(

@@ -25,6 +25,8 @@ public struct BootPlan: Sendable, Equatable {
     public var session: SessionSettings
     public var onFailure: Sourced<FailureAction>
     public var logLevel: Sourced<LogLevel>
+    /// `iscsi.multipath=`: whether `/init` maps the root target's paths (`multipathRoot`).
+    public var multipath = Sourced(MultipathMode.on, from: .defaultValue)
     /// Whether to check that a route to each portal exists before logging in (`rd.iscsi.testroute`).
     public var testRoute: Sourced<Bool>
     /// Legal but suspicious input, for `plan` and the boot log.
@@ -90,9 +92,35 @@ extension BootPlan {
     /// The sessions `/init` opens, in command-line order (the preference): every target the
     /// configuration names is logged in, as dracut logs in to every `netroot=` and every iBFT
     /// target flagged valid. The first holds the root; the boot goes on as soon as it is up.
+    /// With `multipathRoot` each of the root target's portals is a path of its own, as in
+    /// `hookSessions`.
     public var sessions: [SessionPlan] {
-        targets.indices.map { SessionPlan(target: $0, holdsRoot: $0 == 0) }
+        targets.indices.flatMap { target in
+            target == 0 && multipathRoot
+                ? targets[0].portals.indices.map { SessionPlan(target: 0, portal: $0, holdsRoot: true) }
+                : [SessionPlan(target: target, holdsRoot: target == 0)]
+        }
     }
+
+    /// Whether `/init` builds a dm-multipath map over the root target's paths and mounts the
+    /// root from it: `iscsi.multipath=on` (the default) and two or more portals. Hook mode
+    /// never does: the framework's multipath owns the map there.
+    public var multipathRoot: Bool {
+        multipath.value == .on && (targets.first?.portals.count ?? 0) >= 2
+    }
+
+    /// The replacement timeout of a path of the root's map, set once the path is in the map:
+    /// 1 s unless `iscsi.replacement_timeout=` says otherwise. I/O caught in a broken path's
+    /// session comes back to the map that soon and goes to another path (a single-path root
+    /// waits the whole `session.replacementTimeout` instead); with no path left the map itself
+    /// queues it. A path outside the map keeps `session.replacementTimeout`.
+    public var pathReplacementTimeout: Sourced<Int> {
+        session.replacementTimeout.source == .defaultValue
+            ? Sourced(Self.multipathReplacementTimeoutSeconds, from: .defaultValue) : session.replacementTimeout
+    }
+
+    /// See `pathReplacementTimeout`.
+    public static let multipathReplacementTimeoutSeconds = 1
 
     /// The sessions hook mode opens: one per portal of every target, as the frameworks' own
     /// iSCSI modules log in (dracut a session per `netroot=`, open-iscsi's initramfs script

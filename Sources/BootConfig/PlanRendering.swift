@@ -62,11 +62,15 @@ extension BootPlan {
                     : "logged in alongside, joins when its target answers; the boot does not wait for it",
                 nil)
             if target.portals.count > 1 {
+                let initMode =
+                    index == 0 && multipathRoot
+                    ? "/init: a session per portal, the root on a dm-multipath map over them (iscsi.multipath=off: one session, the portals tried in order)"
+                    : "/init: one session, the portals tried in order"
                 line(
                     "  paths",
-                    "/init: one session, the portals tried in order; hook mode: a session per portal"
+                    initMode + "; hook mode: a session per portal, the framework's multipath maps them"
                         + (index == 0 ? " (the first that answers holds the root)" : ""),
-                    nil)
+                    index == 0 ? multipath.source : nil)
             }
             for portal in target.portals { line("  portal", portal.value.description, portal.source) }
             line(
@@ -101,6 +105,12 @@ extension BootPlan {
         line("wait", "\(root.waitSeconds.value) s for the root device", root.waitSeconds.source)
         line("on failure", onFailure.value.rawValue, onFailure.source)
         line("log", logLevel.value.rawValue, logLevel.source)
+        line(
+            "multipath",
+            multipathRoot
+                ? "on: the root on a dm-multipath map over \(targets[0].portals.count) paths, each with a replacement timeout of \(pathReplacementTimeout.value) s"
+                : multipath.value == .on ? "on (only one portal to the root's target: no map)" : "off",
+            multipath.source)
         if !warnings.isEmpty {
             lines.append("warnings:")
             lines += warnings.map { "  " + $0.description }
@@ -235,6 +245,8 @@ extension BootPlan {
             ("root", root), ("session", session),
             ("onFailure", sourced(.string(onFailure.value.rawValue), onFailure.source)),
             ("log", sourced(.string(logLevel.value.rawValue), logLevel.source)),
+            ("multipath", sourced(.string(multipath.value.rawValue), multipath.source)),
+            ("multipathRoot", .bool(multipathRoot)),
             ("warnings", .array(warnings.map { .string($0.description) })),
         ]).rendered()
     }
@@ -288,6 +300,7 @@ extension BootPlan {
         if !testRoute.value { words.append("rd.iscsi.testroute=0") }
         words.append("iscsi.on_failure=\(onFailure.value.rawValue)")
         words.append("iscsi.log=\(logLevel.value.rawValue)")
+        if multipath.value != .on { words.append("iscsi.multipath=\(multipath.value.rawValue)") }
         return words.joined(separator: " ")
     }
 }

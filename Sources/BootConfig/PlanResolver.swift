@@ -139,7 +139,7 @@ private struct PlanResolver {
                 initPath: parameters.initPath,
                 waitSeconds: parameters.rootWaitSeconds),
             session: parameters.session, onFailure: parameters.onFailure, logLevel: parameters.logLevel,
-            testRoute: parameters.testRoute,
+            multipath: parameters.multipath, testRoute: parameters.testRoute,
             warnings: warnings)
     }
 

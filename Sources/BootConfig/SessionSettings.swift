@@ -43,6 +43,14 @@ public enum FailureAction: String, Sendable, Equatable, CaseIterable {
     case reboot, poweroff, halt
 }
 
+/// Whether `/init` puts the root on a dm-multipath map over the root target's portals
+/// (`iscsi.multipath=`, on by default): with `on` and two or more portals, each portal is a
+/// path with a session of its own, and the root is found and mounted on the map, never on one
+/// path. `off`: one session over the portals, which recovery walks in order (failover).
+public enum MultipathMode: String, Sendable, Equatable, CaseIterable {
+    case on, off
+}
+
 /// How much the agent says on the console (`iscsi.log=`).
 public enum LogLevel: String, Sendable, Equatable, CaseIterable {
     case quiet, info, debug

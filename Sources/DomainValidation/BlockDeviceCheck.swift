@@ -29,8 +29,7 @@ public struct BlockDeviceCheck {
     /// `O_DIRECT` of x86-64 and arm64 Linux (Glibc's module is built without `_GNU_SOURCE`,
     /// which hides the name).
     static let directIO: Int32 = 0o40000
-    /// `SG_IO`, `BLKSSZGET` and `BLKGETSIZE64` of <scsi/sg.h> and <linux/fs.h>.
-    static let sgIO: UInt = 0x2285
+    /// `BLKSSZGET` and `BLKGETSIZE64` of <linux/fs.h>.
     static let blockSizeRequest: UInt = 0x1268
     static let sizeRequest: UInt = 0x8008_1272
 
@@ -170,38 +169,18 @@ public struct BlockDeviceCheck {
     /// READ CAPACITY (16) through SG_IO (`struct sg_io_hdr`, x86-64 layout: 88 bytes).
     /// nil when the device takes no SCSI commands.
     private func readCapacity(_ descriptor: Int32) throws(ValidationFailure) -> Capacity? {
-        var cdb = CDB.readCapacity16()
-        var data = [UInt8](repeating: 0, count: 32)
-        var sense = [UInt8](repeating: 0, count: 32)
-        var header = [UInt8](repeating: 0, count: 88)
-        let result: Int32 = cdb.withUnsafeMutableBytes { cdbBytes in
-            data.withUnsafeMutableBytes { dataBytes in
-                sense.withUnsafeMutableBytes { senseBytes in
-                    header.withUnsafeMutableBytes { raw in
-                        raw.storeBytes(of: Int32(UInt8(ascii: "S")), toByteOffset: 0, as: Int32.self)
-                        raw.storeBytes(of: Int32(-3), toByteOffset: 4, as: Int32.self)  // SG_DXFER_FROM_DEV
-                        raw.storeBytes(of: UInt8(cdbBytes.count), toByteOffset: 8, as: UInt8.self)
-                        raw.storeBytes(of: UInt8(senseBytes.count), toByteOffset: 9, as: UInt8.self)
-                        raw.storeBytes(of: UInt32(dataBytes.count), toByteOffset: 12, as: UInt32.self)
-                        raw.storeBytes(of: UInt(bitPattern: dataBytes.baseAddress), toByteOffset: 16, as: UInt.self)
-                        raw.storeBytes(of: UInt(bitPattern: cdbBytes.baseAddress), toByteOffset: 24, as: UInt.self)
-                        raw.storeBytes(of: UInt(bitPattern: senseBytes.baseAddress), toByteOffset: 32, as: UInt.self)
-                        raw.storeBytes(of: UInt32(30_000), toByteOffset: 40, as: UInt32.self)
-                        return ioctl(descriptor, Self.sgIO, raw.baseAddress!)
-                    }
-                }
-            }
+        let reply: SCSIGenericReply
+        do throws(SystemError) {
+            reply = try scsiCommandReadingData(descriptor, cdb: CDB.readCapacity16(), dataLength: 32, timeoutMilliseconds: 30_000)
+        } catch {
+            if error.code == EINVAL || error.code == ENOTTY { return nil }
+            throw ValidationFailure(.capacity, "READ CAPACITY (16) through SG_IO on \(device): \(error)")
         }
-        guard result == 0 else {
-            if errno == EINVAL || errno == ENOTTY { return nil }
-            throw ValidationFailure(.capacity, "READ CAPACITY (16) through SG_IO on \(device): \(String(cString: strerror(errno)))")
-        }
-        let status = header[64]
-        let hostStatus = UInt16(header[68]) | UInt16(header[69]) << 8
-        guard status == 0, hostStatus == 0 else {
+        guard reply.succeeded else {
             throw ValidationFailure(
-                .capacity, "READ CAPACITY (16) on \(device): SCSI status 0x\(hexByte(status)), host status \(hostStatus)")
+                .capacity, "READ CAPACITY (16) on \(device): SCSI status 0x\(hexByte(reply.status)), host status \(reply.hostStatus)")
         }
+        let data = reply.data + [UInt8](repeating: 0, count: max(0, 32 - reply.data.count))
         do {
             return try Capacity(data)
         } catch {

@@ -112,7 +112,7 @@ public struct MultipathStatusError: Error, Equatable, Sendable, CustomStringConv
 }
 
 /// The status line's words, read front to back; every read says what it expects, for the error.
-private struct StatusWords {
+struct StatusWords {
     private let words: [Substring]
     private(set) var position = 0
 

@@ -68,6 +68,73 @@ public struct MultipathTable: Equatable, Sendable {
     }
 }
 
+extension MultipathTable {
+    /// The device-mapper UUID of the map over the LUN with `wwid`, as multipath-tools gives
+    /// its maps: multipathd started later in the real root takes such a map for its own
+    /// instead of building a second one over the same paths.
+    public static func uuid(wwid: String) -> String { "mpath-" + wwid }
+
+    /// The paths of a live table (DM_TABLE_STATUS with DM_STATUS_TABLE_FLAG), of every group
+    /// in order, and whether it queues with no path. The kernel writes each selector's own
+    /// path arguments (service-time two where this agent loads one), so every count is read
+    /// and the arguments skipped: a path joining is added to what the map has, whoever loaded it.
+    public init(parsingLive parameters: some StringProtocol, sectors: UInt64) throws(MultipathStatusError) {
+        var words = StatusWords(parameters)
+        let features = try words.counted("feature count")
+        _ = try words.counted("hardware handler count")
+        let groupCount = try words.count("group count")
+        _ = try words.number("first group")
+        var paths: [DeviceNumber] = []
+        var selector = PathSelector.serviceTime
+        for group in 0..<groupCount {
+            let name = try words.word("path selector")
+            if group == 0, let known = PathSelector(rawValue: String(name)) { selector = known }
+            _ = try words.counted("selector argument count")
+            let pathCount = try words.count("path count")
+            let pathArgumentCount = Int(try words.number("path argument count"))
+            for _ in 0..<pathCount {
+                let deviceWord = try words.word("path device")
+                guard let device = DeviceNumber(deviceWord) else {
+                    throw MultipathStatusError(position: words.position - 1, word: String(deviceWord), expected: "a path as major:minor")
+                }
+                _ = try words.words(pathArgumentCount, "path argument")
+                if !paths.contains(device) { paths.append(device) }
+            }
+        }
+        guard sectors > 0, !paths.isEmpty else {
+            throw MultipathStatusError(position: words.position, word: nil, expected: "a table with at least one path")
+        }
+        self.sectors = sectors
+        self.paths = paths
+        self.queueIfNoPath = features.contains("queue_if_no_path")
+        self.selector = selector
+    }
+}
+
+/// A partition of a multipath map, as kpartx maps it: a linear device over the map from the
+/// partition's first sector, named `<map>-part<N>` with the UUID `part<N>-<map's UUID>`, so
+/// that multipath-tools and kpartx in the real root recognise it. The partition table is
+/// the one the kernel already read on a path's disk (its `start` and `size` in sysfs).
+public struct PartitionMap: Equatable, Sendable {
+    public var number: Int
+    public var start: UInt64
+    public var sectors: UInt64
+
+    public init(number: Int, start: UInt64, sectors: UInt64) {
+        self.number = number
+        self.start = start
+        self.sectors = sectors
+    }
+
+    public func name(map: String) -> String { "\(map)-part\(number)" }
+    public func uuid(mapUUID: String) -> String { "part\(number)-\(mapUUID)" }
+
+    /// The table: the partition's sectors of `map`.
+    public func target(map: DeviceNumber) -> DeviceMapperIoctl.Target {
+        DeviceMapperIoctl.Target(sectorStart: 0, length: sectors, type: "linear", parameters: "\(map) \(start)")
+    }
+}
+
 public enum MultipathTableError: Error, Equatable, Sendable, CustomStringConvertible {
     case noPath
     case emptyDevice

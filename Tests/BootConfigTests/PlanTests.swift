@@ -90,18 +90,61 @@ func plan(
             config: "ISCSI_TARGET_NAME=iqn.2024-01.example:root\nISCSI_TARGET_IP=\"10.0.0.1 10.0.0.2\"\nISCSI_TARGET_PORT=3261\n")
         #expect(result.targets.count == 1)
         #expect(result.targets[0].portals.map(\.value.description) == ["10.0.0.1:3261", "10.0.0.2:3261"])
-        #expect(result.sessions == [SessionPlan(target: 0, holdsRoot: true)])
+        // The root's map (iscsi.multipath=on by default): /init too opens a session per path.
+        #expect(result.multipathRoot)
+        #expect(
+            result.sessions == [SessionPlan(target: 0, portal: 0, holdsRoot: true), SessionPlan(target: 0, portal: 1, holdsRoot: true)])
         #expect(
             result.hookSessions == [SessionPlan(target: 0, portal: 0, holdsRoot: true), SessionPlan(target: 0, portal: 1, holdsRoot: true)])
         #expect(
             result.text.contains(
-                "  paths         /init: one session, the portals tried in order; hook mode: a session per portal (the first that answers holds the root)"
+                "  paths         /init: a session per portal, the root on a dm-multipath map over them (iscsi.multipath=off: one session, "
+                    + "the portals tried in order); hook mode: a session per portal, the framework's multipath maps them (the first that answers holds the root)"
             ))
         let json = result.json.filter { $0 != " " && $0 != "\n" }
         #expect(
             json.contains(
                 #""hookSessions":[{"target":"iqn.2024-01.example:root","portals":["10.0.0.1:3261"],"holdsRoot":true},{"target":"iqn.2024-01.example:root","portals":["10.0.0.2:3261"],"holdsRoot":true}]"#
             ))
+    }
+
+    /// iscsi.multipath=off: /init opens one session that walks the portals (failover), and the
+    /// plan says so; the command line it renders keeps the setting.
+    @Test func multipathOffIsOneSessionOverThePortals() throws {
+        let result = try plan(
+            "ip=dhcp iscsi=iscsi://10.0.0.1/iqn.2024-01.example:root/1 iscsi=iscsi://10.0.0.2/iqn.2024-01.example:root/1 iscsi.multipath=off"
+        )
+        #expect(!result.multipathRoot)
+        #expect(result.sessions == [SessionPlan(target: 0, holdsRoot: true)])
+        #expect(result.hookSessions.count == 2)
+        #expect(result.text.contains("  paths         /init: one session, the portals tried in order; hook mode: a session per portal"))
+        #expect(result.text.contains("  multipath       off    [cmdline iscsi.multipath=]"))
+        #expect(result.commandLine.contains(" iscsi.multipath=off"))
+        #expect(result.json.filter { $0 != " " && $0 != "\n" }.contains(#""multipathRoot":false"#))
+    }
+
+    /// With the map, each path's session gets a replacement timeout of 1 s (I/O of a broken
+    /// path goes back to the map and on to another path), unless iscsi.replacement_timeout=
+    /// says otherwise; one portal makes no map.
+    @Test func pathsOfTheRootMapHaveAShortReplacementTimeout() throws {
+        let twoPaths = "ip=dhcp iscsi=iscsi://10.0.0.1/iqn.2024-01.example:root/1 iscsi=iscsi://10.0.0.2/iqn.2024-01.example:root/1"
+        let result = try plan(twoPaths)
+        #expect(result.multipathRoot)
+        #expect(result.pathReplacementTimeout.value == 1)
+        #expect(
+            result.text.contains(
+                "  multipath       on: the root on a dm-multipath map over 2 paths, each with a replacement timeout of 1 s"))
+        #expect(result.json.filter { $0 != " " && $0 != "\n" }.contains(#""multipathRoot":true"#))
+        #expect(try plan(twoPaths + " iscsi.replacement_timeout=5").pathReplacementTimeout.value == 5)
+        let onePortal = try plan("ip=dhcp iscsi=iscsi://10.0.0.1/iqn.2024-01.example:root/1")
+        #expect(!onePortal.multipathRoot)
+        #expect(onePortal.text.contains("  multipath       on (only one portal to the root's target: no map)"))
+    }
+
+    @Test func anUnknownMultipathValueNamesTheParameterAndTheChoices() {
+        #expect(
+            throws: BootConfigError("iscsi.multipath=", token: "auto", problem: "is not a choice", expected: "on, off")
+        ) { try plan("ip=dhcp iscsi=iscsi://10.0.0.1/iqn.2024-01.example:root/1 iscsi.multipath=auto") }
     }
 
     /// Every path is a session, a pinned process each: at most 16 in all, and the error names

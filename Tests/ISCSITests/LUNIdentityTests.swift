@@ -47,4 +47,20 @@ import Testing
         let now = try #require(try Self.identity([Self.t10("IET     00010001")]))
         #expect(!now.isSameLogicalUnit(as: boot))
     }
+
+    /// The WWID multipath-tools names maps by (udev's scsi_id ID_SERIAL): the type digit, then
+    /// NAA in lowercase hex; a T10 vendor ID with its spaces as one "_"; EUI-64 in hex.
+    @Test func wwidIsWhatScsiIdWrites() throws {
+        let naa = try #require(try Self.identity([Self.t10("IET     00010001"), Self.naa(last: 0xAB)]))
+        #expect(naa.wwid == "360" + String(repeating: "0", count: 28) + "ab")
+        let t10 = try #require(try Self.identity([Self.t10("IET     00010001")]))
+        #expect(t10.wwid == "1IET_00010001")
+        let eui = try #require(try Self.identity([[0x01, 0x02, 0x00, 0x08, 0x00, 0x14, 0x05, 0x00, 0x00, 0x00, 0x00, 0x01]]))
+        #expect(eui.wwid == "20014050000000001")
+        let slash = try #require(try Self.identity([Self.t10("VENDOR  A/B")]))
+        #expect(slash.wwid == "1VENDOR_A_B")
+        // The vendor's name alone names no LUN (LIO without a unit serial).
+        let vendorOnly = try #require(try Self.identity([Self.t10("LIO-ORG ")]))
+        #expect(vendorOnly.wwid == nil)
+    }
 }

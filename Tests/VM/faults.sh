@@ -32,17 +32,21 @@ readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-240}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 # FAULT_NAMES stays what scripts/bench-recovery.sh measures; the redirected run is ours.
 readonly SCENARIOS=("${FAULT_NAMES[@]}" link-lost connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan dual-stack busy-target
-    lun-changed stale-session "${SHUTDOWN_FAULT_NAMES[@]}")
+    lun-changed stale-session multipath multipath-late multipath-all-down "${SHUTDOWN_FAULT_NAMES[@]}")
 # 8 before the fault, 16 after: enough to see the writes resume, each 0.5 s of the run.
 readonly WRITER_BLOCKS=24
 readonly GUEST_APPEND="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 readonly GUEST_APPEND_IPV6="ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
-readonly GUEST_APPEND_DUAL_STACK="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:none ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
+# Two portals of one target: failover, not the root's multipath map (iscsi.multipath=off).
+readonly GUEST_APPEND_DUAL_STACK="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:none ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 iscsi.multipath=off root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
+# Two paths to one target, 10.0.2.2:3260 (A) and 10.0.2.2:3261 (B): the root on the map.
+readonly GUEST_APPEND_MULTIPATH="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 iscsi=iscsi://10.0.2.2:3261/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw"
 readonly GUEST_APPEND_VLAN="vlan=eth0.100:eth0 ip=192.168.100.15:::255.255.255.0::eth0.100:none iscsi=iscsi://192.168.100.1/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 
 # Boots the writer guest, injects FAULT once 8 blocks are written, and checks the outcome.
 run_fault() (
     [[ "$1" != stale-session ]] || { run_stale_session; exit; }
+    [[ "$1" != multipath* ]] || { run_multipath "$1"; exit; }
     [[ "$1" != shutdown-* ]] || { run_shutdown_fault "$1"; exit; }
     local name="$1" fault="${1%-redirected}" append="$GUEST_APPEND" network=() portal=""
     case "$name" in
@@ -147,6 +151,97 @@ run_fault() (
     local resumed
     resumed="$(fault_first_write_after "$log" "$((fault_end - qemu_start))")"
     echo "$recovered; fault lasted $((fault_end - fault_start)) ms; first write $resumed ms after the fault ended; $WRITER_BLOCKS blocks intact, image clean"
+)
+
+
+# The root on the map over two paths to one target (10.0.2.2:3260 A and :3261 B): both log
+# in, the map is built over A's disk and B's joins; at shutdown the map is removed before both
+# paths log out (the final ramdisk, guest/writer-shutdown-init). Under the writer:
+# multipath: the host resets B's connection after block 8 and A's after block 16 (ss -K in
+# the namespace): each path is failed in the map at once and reinstated once its session is back.
+# multipath-late: B's portal does not exist at boot and is added after block 4: the machine
+# boots on A, B joins the map when it logs in; then A's connection is reset.
+# multipath-all-down: tgtd frozen (SIGSTOP) for 15 s after block 8: both paths die silently,
+# NOP-Out finds them, the map queues the writes, and both are reinstated once tgtd runs again.
+# Each: no write fails, no I/O error but a path's own, every block is in the image, which is clean.
+run_multipath() (
+    local name="$1" log="$LOG_DIR/fault-$1.log" initrd="$LOG_DIR/fault.initrd.img" blocks="$WRITER_BLOCKS"
+    local image="$LOG_DIR/fault-$1.root.img" monitor="$LOG_DIR/fault-$1.monitor"
+    # Late: B joins after up to 10 s of retries, then A's cut needs writes after it.
+    [[ "$name" != multipath-late ]] || blocks=40
+    [[ -f "$initrd" ]] || vm_initramfs_build "$initrd" >/dev/null
+    # Shut down through the final ramdisk: the map must be removed before the logouts.
+    fault_writer_image "$image" "$VM_REPO_ROOT/Tests/VM/guest/writer-shutdown-init"
+    vm_netns_create
+    VM_TARGET_LOG="$LOG_DIR/fault-$name.tgtd.log" vm_target_start "$image"
+    [[ "$name" == multipath-late ]] || vm_target_second_portal 3261
+    rm -f "$log" "$monitor"
+    local qemu_start
+    qemu_start="$(vm_now_ms)"
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --monitor "$monitor" \
+        --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $GUEST_APPEND_MULTIPATH writer.blocks=$blocks" &
+    local qemu=$! cuts=() cut_disks=() added=0 pid
+    case "$name" in
+    multipath)
+        fault_wait_for_console "$log" 'VM-MARKER: wrote seq=8 ' 120
+        cuts+=("$(vm_now_ms)") cut_disks+=(sdb)
+        fault_kill_path 3261
+        fault_wait_for_console "$log" 'VM-MARKER: wrote seq=16 ' 60
+        cuts+=("$(vm_now_ms)") cut_disks+=(sda)
+        fault_kill_path 3260
+        ;;
+    multipath-late)
+        fault_wait_for_console "$log" 'VM-MARKER: wrote seq=4 ' 120
+        added="$(vm_now_ms)"
+        vm_target_second_portal 3261
+        fault_wait_for_console "$log" 'sessions: path at 10\.0\.2\.2:3261: sdb .* joins' 60
+        cuts+=("$(vm_now_ms)") cut_disks+=(sda)
+        fault_kill_path 3260
+        ;;
+    multipath-all-down)
+        fault_wait_for_console "$log" 'VM-MARKER: wrote seq=8 ' 120
+        pid="$(fault_tgtd_pid)"
+        kill -STOP "$pid"
+        sleep 15
+        kill -CONT "$pid"
+        cuts+=("$(vm_now_ms)") cut_disks+=(sda sdb)
+        ;;
+    esac
+    local status=0
+    wait "$qemu" || status=$?
+    vm_netns_cleanup
+    ((status != 124)) || vm_fail "QEMU still running after ${BOOT_TIMEOUT} s"
+    ((status == 0)) || vm_fail "QEMU exited with status $status"
+    fault_check_writer "$log" "$image" "$blocks" map
+    local wwid summary disk
+    wwid="$(fault_check_multipath "$log" "$VM_TARGET_IQN_DEFAULT")" || exit 1
+    summary="root on /dev/mapper/$wwid"
+    for disk in "${cut_disks[@]}"; do
+        summary+="; $disk $(fault_check_path_cycle "$log" "$wwid" "$disk")" || exit 1
+    done
+    case "$name" in
+    multipath)
+        [[ "$(grep -c -E "VM-STATUS: path     active in /dev/mapper/$wwid \(2 of 2 paths active\), 1 failure\(s\)" "$log")" == 2 ]] ||
+            vm_fail "status does not count one failure on each path: $(grep -a -m 2 'VM-STATUS: path' "$log" | tr -d '\r')"
+        ;;
+    multipath-late)
+        local joined
+        joined="$(vm_console_time "$log" 'sessions: path at 10\.0\.2\.2:3261: sdb .* joins')"
+        awk -v joined="$joined" -v added="$((added - qemu_start))" 'BEGIN { exit !(joined * 1000 >= added) }' ||
+            vm_fail "B joined at ${joined} s, before its portal was added ($((added - qemu_start)) ms)"
+        grep -q -E "sessions: $VM_TARGET_IQN_DEFAULT at 10\.0\.2\.2:3261: attempt 1 failed" "$log" ||
+            vm_fail "B's first attempt at boot did not fail: $(grep -a -m 1 '10.0.2.2:3261' "$log" | tr -d '\r')"
+        summary+="; B's portal added at $((added - qemu_start)) ms, B joined at ${joined} s"
+        ;;
+    multipath-all-down)
+        grep -q -E "path sd[ab] \([0-9:]+\) failed in $wwid: 0 of 2 paths active" "$log" ||
+            vm_fail "the map never had both paths failed: $(grep -a 'failed in' "$log" | tr -d '\r')"
+        summary+="; both paths failed (NOP-Out) while tgtd was frozen 15 s"
+        ;;
+    esac
+    local cut
+    for cut in "${cuts[@]}"; do summary+="; first write $(fault_first_write_after "$log" "$((cut - qemu_start))") ms after the fault"; done
+    echo "$summary; $(grep -a -m 1 -o 'io-errors=[0-9]*' "$log" | cut -d= -f2) I/O error(s) of a path, none of the map; map removed before both logouts; $blocks blocks intact, image clean"
 )
 
 # An unclean reboot leaves the target holding the old session (the guest sits behind the VLAN

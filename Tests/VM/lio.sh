@@ -21,7 +21,7 @@ source "$VM_LIB/lio.sh"
 
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
-readonly SCENARIOS=(lio-plain lio-chap lio-mutual-chap lio-digests lio-connection-cut lio-stale-session lio-probe lio-dvt)
+readonly SCENARIOS=(lio-plain lio-chap lio-mutual-chap lio-digests lio-connection-cut lio-multipath lio-stale-session lio-probe lio-dvt)
 readonly IQN="iqn.2024-01.org.iscsi-root.test:lio"
 readonly VM_STATIC_IP="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
 readonly CHAP_USER="lio-initiator" CHAP_SECRET="lio-initiator-secret"
@@ -47,6 +47,8 @@ build_image() {
     local serial="$1" image="$LOG_DIR/$1.root.img"
     case "$serial" in
     lio-digests | lio-connection-cut | lio-stale-session) fault_writer_image "$image" ;;
+    # Shut down through the final ramdisk: the map is removed before the paths log out.
+    lio-multipath) fault_writer_image "$image" "$VM_REPO_ROOT/Tests/VM/guest/writer-shutdown-init" ;;
     *) vm_rootfs_build "$image" ;;
     esac
     echo "$serial=$image"
@@ -196,25 +198,34 @@ scenario_lio_digests() (
     echo "without digests: $refused; negotiated HeaderDigest=CRC32C DataDigest=CRC32C; $DIGEST_BLOCKS blocks written and intact, image clean; steps: $(vm_step_durations "$log")"
 )
 
-# LIO drops the session (its TPG disabled for 1 s) while the guest writes with fsync.
-scenario_lio_connection_cut() (
-    export_lun lio-connection-cut
-    local log="$LOG_DIR/lio-connection-cut.log" image="$LOG_DIR/lio-connection-cut.root.img"
+# cut_under_writer NAME ISCSI SESSIONS: boots the writer client with the iscsi= parameters
+# ISCSI (the root's target: its paths), waits for block 8, checks that LIO lists SESSIONS
+# sessions, disables the TPG for 1 s (which ends them on LIO's side), waits for the client;
+# prints the console time of the cut.
+cut_under_writer() {
+    local name="$1" iscsi="$2" expected="$3" log="$LOG_DIR/$1.log"
     # Built before the boot goes into the background, whose console the wait below watches.
     client_initramfs default >/dev/null
     rm -f "$log"
-    client_boot lio-connection-cut default \
-        "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN root=LABEL=root rw writer.blocks=$CUT_BLOCKS" \
-        $((BOOT_TIMEOUT * 2)) &
+    # Its output is not this function's (which is the cut's time).
+    client_boot "$name" default "$VM_STATIC_IP $iscsi root=LABEL=root rw writer.blocks=$CUT_BLOCKS" $((BOOT_TIMEOUT * 2)) >&2 &
     local client=$!
     fault_wait_for_console "$log" 'VM-MARKER: wrote seq=8 ' 120
     local sessions
     sessions="$(lio_ctl lio_sessions "$IQN")" || vm_fail "cannot list LIO's sessions"
-    [[ -n "$sessions" ]] || vm_fail "LIO lists no session to cut"
+    (($(grep -c . <<<"$sessions") == expected)) || vm_fail "LIO lists '$sessions', expected $expected session(s) to cut"
     local cut_at
     cut_at="$(grep -E -o '^ *[0-9]+\.[0-9]{3} ' "$log" | tail -n 1 | tr -d ' ')"
     lio_ctl lio_cut "$IQN" 1 >/dev/null || vm_fail "disabling and enabling the TPG failed"
     wait "$client" || vm_fail "the client boot failed (console: $log)"
+    echo "$cut_at"
+}
+
+# LIO drops the session (its TPG disabled for 1 s) while the guest writes with fsync.
+scenario_lio_connection_cut() (
+    export_lun lio-connection-cut
+    local log="$LOG_DIR/lio-connection-cut.log" image="$LOG_DIR/lio-connection-cut.root.img" cut_at
+    cut_at="$(cut_under_writer lio-connection-cut "iscsi=iscsi://10.0.2.2/$IQN" 1)" || exit 1
     check_login "$log"
     local recovered
     recovered="$(grep -m 1 -o 'operational again .* in [0-9]* ms.*' "$log")" ||
@@ -224,6 +235,27 @@ scenario_lio_connection_cut() (
     ! grep -q 'identity was not checked' "$log" || vm_fail "$(grep -a -m 1 -o 'the LUN.s identity was not checked.*' "$log")"
     check_writer "$log" "$image" "$CUT_BLOCKS"
     echo "$recovered; cut at ${cut_at} s; $CUT_BLOCKS blocks intact, image clean"
+)
+
+# The root on a multipath map over two paths to LIO (10.0.2.2:3260 and :3261, both forwarded
+# to the target guest's portal): both log in, the map is built over the first path's disk and
+# the second joins. LIO then disables the TPG for 1 s under the writer: both paths fail in the
+# map, which queues the writes, and both are reinstated when their sessions are back. No
+# write fails, every block is intact, and the final ramdisk removes the map before both logouts.
+scenario_lio_multipath() (
+    export_lun lio-multipath
+    local log="$LOG_DIR/lio-multipath.log" image="$LOG_DIR/lio-multipath.root.img" cut_at
+    cut_at="$(cut_under_writer lio-multipath "iscsi=iscsi://10.0.2.2/$IQN iscsi=iscsi://10.0.2.2:3261/$IQN" 2)" || exit 1
+    check_writer "$log" "$image" "$CUT_BLOCKS" map
+    local wwid summary disk
+    wwid="$(fault_check_multipath "$log" "$IQN")" || exit 1
+    # LIO names the LUN by NAA (its unit serial), not by its vendor alone.
+    [[ "$wwid" == 36001405* ]] || vm_fail "the map is named $wwid, expected LIO's NAA identifier 36001405…"
+    summary="root on /dev/mapper/$wwid"
+    for disk in sda sdb; do
+        summary+="; $disk $(fault_check_path_cycle "$log" "$wwid" "$disk")" || exit 1
+    done
+    echo "$summary; TPG cut at ${cut_at} s; map removed before both logouts; $CUT_BLOCKS blocks intact, image clean"
 )
 
 # An unclean reboot against LIO: the first client's vCPUs stop after block 8 (QMP stop:

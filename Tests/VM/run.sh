@@ -512,19 +512,6 @@ two_targets_images() {
     mkfs.ext4 -q -F -L data "$LOG_DIR/$name.data.img" 64M >/dev/null
 }
 
-# Deletes the connection of target TID on the target's side (faults.sh's connection-deleted).
-two_targets_delete_connection() {
-    local tid="$1" listing session connection attempt
-    for attempt in 1 2 3 4 5; do
-        listing="$(vm_tgtadm --mode conn --op show --tid "$tid" || true)"
-        session="$(sed -n 's/^Session: *\([0-9]*\).*/\1/p' <<<"$listing" | head -n 1)"
-        connection="$(sed -n 's/^ *Connection: *\([0-9]*\).*/\1/p' <<<"$listing" | head -n 1)"
-        [[ -z "$session" || -z "$connection" ]] || break
-        sleep 0.5
-    done
-    [[ -n "$session" && -n "$connection" ]] || vm_fail "tgtadm shows no connection of tid $tid after $attempt tries: $listing"
-    vm_tgtadm --mode conn --op delete --tid "$tid" --sid "$session" --cid "$connection"
-}
 
 # What both two-target scenarios check once QEMU is gone: the writes to both disks went
 # through without an I/O error, both sessions were logged out at shutdown after the root
@@ -564,9 +551,9 @@ scenario_two_targets() (
         --append "console=ttyS0,115200 panic=-1 $TWO_TARGETS_APPEND twotargets.blocks=$blocks" &
     local qemu=$! status=0
     fault_wait_for_console "$log" 'VM-MARKER: wrote seq=6 ' 100
-    two_targets_delete_connection 2
+    fault_delete_connection 2
     fault_wait_for_console "$log" 'VM-MARKER: wrote seq=12 ' 60
-    two_targets_delete_connection 1
+    fault_delete_connection 1
     wait "$qemu" || status=$?
     vm_netns_cleanup
     ((status != 124)) || vm_fail "QEMU still running after ${timeout} s"

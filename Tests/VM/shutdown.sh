@@ -7,6 +7,9 @@
 # executes /run/initramfs/shutdown) unmounting /oldroot before the supervisor logs the
 # session out, the reboot, no I/O error, and a clean image (e2fsck -fn) afterwards.
 #
+# Then as many cycles with a second portal to the target: the root on the agent's multipath
+# map over both paths, removed after the unmount and before both paths log out.
+#
 # Then one cycle per fault of lib/faults.sh's SHUTDOWN_FAULT_NAMES (the connection deleted, the
 # target frozen 3 s, the target killed, the guest's link down; when each is injected: see
 # run_fault_cycle), with iscsi.shutdown_timeout=10: the kernel must restart within the
@@ -15,7 +18,7 @@
 # deleted or the target frozen: the target is back in time) or name what was given up.
 #
 # usage: Tests/VM/shutdown.sh [CYCLES [FAULT...]]   prints per-cycle figures and "N passed, N failed"
-#   (default: 3 healthy cycles, then every shutdown fault; FAULT: shutdown-target-killed, …; none: -)
+#   (default: 3 healthy cycles, 3 multipath cycles, then every shutdown fault; FAULT: shutdown-target-killed, …; none: -)
 #   VM_AGENT_BINARY   the static iscsi-root (default cache/bin/iscsi-root; make vm-shutdown builds it)
 #   VM_BOOT_TIMEOUT   host bound on one boot-and-reboot, seconds (default 120)
 #
@@ -36,6 +39,9 @@ readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly WORK="$VM_CACHE_DIR/vm/shutdown"
 readonly DEBIAN_PACKAGES=systemd-sysv,udev,kmod,iproute2,procps
 readonly GUEST_APPEND="console=ttyS0,115200 panic=-1 net.ifnames=0 ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw"
+# The multipath cycles: a second portal to the same target (tgtd also on 127.0.0.1:3261), so
+# the root is on the agent's dm-multipath map over two paths.
+readonly MULTIPATH_APPEND="$GUEST_APPEND iscsi=iscsi://10.0.2.2:3261/$VM_TARGET_IQN_DEFAULT/1"
 
 # The root image: the cached tree, the agent, the cycle unit, no getty, no first-boot prompt.
 build_image() {
@@ -89,16 +95,20 @@ console_appears() {
 at_most() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 <= $2)); }
 console_clean() { ! grep -Eq 'Kernel panic|I/O error|detected conn error|rejecting I/O|EXT4-fs error|Freezing execution' "$1"; }
 
+# run_cycle CYCLE IMAGE [multipath]: one boot and reboot; with "multipath" over two paths,
+# and then the map must be removed after the root's unmount and before both paths' logouts.
 run_cycle() {
-    local cycle="$1" image="$2"
+    local cycle="$1" image="$2" multipath="${3:-}" append="$GUEST_APPEND"
     local log="$LOG_DIR/shutdown-$cycle.log"
+    [[ -z "$multipath" ]] || append="$MULTIPATH_APPEND"
     cycle_failures=()
     vm_netns_create
     VM_TARGET_LOG="$LOG_DIR/shutdown-$cycle.tgtd.log" vm_target_start "$image"
+    [[ -z "$multipath" ]] || vm_target_second_portal 3261
     local started ended status=0
     started="$(vm_now_ms)"
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$WORK/initrd.img" --log "$log" \
-        --timeout "$BOOT_TIMEOUT" --append "$GUEST_APPEND" || status=$?
+        --timeout "$BOOT_TIMEOUT" --append "$append" || status=$?
     ended="$(vm_now_ms)"
     vm_netns_cleanup
 
@@ -112,7 +122,14 @@ run_cycle() {
     check "the supervisor survived and logged out" console_has "$log" 'iscsi-root: shutdown: logged out of '
     check "logout only after /oldroot is unmounted" console_order "$log" 'iscsi-root: shutdown: root unmounted' 'iscsi-root: shutdown: logged out of '
     # The kernel's own word that the root filesystem went away, before the logout.
-    check "the kernel unmounted the root's ext4 before the logout" console_order "$log" 'EXT4-fs \(sd[a-z]+\): unmounting filesystem' 'iscsi-root: shutdown: logged out of '
+    check "the kernel unmounted the root's ext4 before the logout" console_order "$log" 'EXT4-fs \((sd[a-z]+|dm-[0-9]+)\): unmounting filesystem' 'iscsi-root: shutdown: logged out of '
+    if [[ -n "$multipath" ]]; then
+        check "the root was mounted from the map" console_has "$log" 'iscsi-root: mount: /dev/mapper/[0-9a-z_.-]+ on /sysroot'
+        check "the second path joined the map" console_has "$log" 'sessions: path at 10\.0\.2\.2:3261: sdb \(8:16\) joins .*: 2 of 2 paths active'
+        check "the map was removed after the unmount" console_order "$log" 'EXT4-fs \(dm-0\): unmounting filesystem' 'iscsi-root: shutdown: removed [0-9a-z_.-]+ \(dm-0\)'
+        check "both paths logged out after the map's removal" console_order "$log" 'iscsi-root: shutdown: removed [0-9a-z_.-]+ \(dm-0\)' 'iscsi-root: shutdown: logged out of .* at 10\.0\.2\.2:3260'
+        check "path B logged out" console_has "$log" 'iscsi-root: shutdown: logged out of .* at 10\.0\.2\.2:3261'
+    fi
     check "the machine rebooted after the logout" console_order "$log" 'iscsi-root: shutdown: logged out of ' 'reboot: Restarting system'
     check "no I/O error, connection error or panic on the console" console_clean "$log"
     check "e2fsck -fn: the image is clean" vm_rootfs_check "$image"
@@ -131,7 +148,7 @@ run_cycle() {
     fi
     local verdict=PASS
     ((${#cycle_failures[@]} == 0)) || verdict=FAIL
-    echo "$verdict cycle $cycle: multi-user.target at $multi_user s; reboot request → QEMU exit $shutdown_seconds s (kernel restart at $off s); QEMU ran $total s — $log"
+    echo "$verdict cycle $cycle${multipath:+ (multipath)}: multi-user.target at $multi_user s; reboot request → QEMU exit $shutdown_seconds s (kernel restart at $off s); QEMU ran $total s — $log"
     local failure
     for failure in "${cycle_failures[@]}"; do echo "  failed: $failure"; done
 }
@@ -224,6 +241,11 @@ main() {
     local cycle
     for ((cycle = 1; cycle <= CYCLES; cycle++)); do
         run_cycle "$cycle" "$WORK/root.img"
+    done
+    # As many cycles again with the root on the map over two paths.
+    local last=$((CYCLES * 2))
+    for (( ; cycle <= last; cycle++)); do
+        run_cycle "$cycle" "$WORK/root.img" multipath
     done
     local faults=("${@:2}") fault
     ((${#faults[@]} > 0)) || faults=("${SHUTDOWN_FAULT_NAMES[@]}")

@@ -33,6 +33,28 @@ readonly SHUTDOWN_FAULT_NAMES=(shutdown-connection-deleted shutdown-target-froze
 # The connection cut as the unmount starts: the target is there, so it is recovered in time.
 shutdown_fault_connection_deleted() { fault_connection_deleted; }
 
+# fault_delete_connection [TID]: deletes the connection of target TID's (default 1) first
+# session in tgtd's listing.
+fault_delete_connection() {
+    local tid="${1:-1}" pair="" listing attempt
+    # One listing for both numbers; asked again briefly, as one `make check` run once found
+    # it empty while the session was logged in.
+    for attempt in 1 2 3 4 5; do
+        listing="$(vm_tgtadm --mode conn --op show --tid "$tid" || true)"
+        pair="$(awk '/^Session:/ { session = $2 } /^ *Connection:/ && session != "" { print session, $2; session = "" }' <<<"$listing" | head -n 1)"
+        [[ -z "$pair" ]] || break
+        sleep 0.5
+    done
+    [[ -n "$pair" ]] || vm_fail "tgtadm shows no connection of tid $tid to delete after $attempt tries: $listing"
+    vm_tgtadm --mode conn --op delete --tid "$tid" --sid "${pair% *}" --cid "${pair#* }"
+}
+
+# fault_kill_path PORT: resets the guest's connection to tgtd's portal 127.0.0.1:PORT (one
+# path of a multipath scenario; tgtd lists the paths' sessions alike).
+fault_kill_path() {
+    ip netns exec "$VM_NETNS" ss -K dst 127.0.0.1 dport = ":$1" >/dev/null 2>&1 || true
+}
+
 # Frozen 3 s, within the unmount's half of the bound: the unmount waits, then the flush
 # and the logout go through.
 shutdown_fault_target_frozen() {
@@ -80,20 +102,7 @@ PY
 
 fault_tgtd_pid() { ip netns pids "$VM_NETNS" | while read -r pid; do [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == tgtd ]] && echo "$pid"; done; }
 
-fault_connection_deleted() {
-    local session="" connection="" listing attempt
-    # One listing for both numbers; asked again briefly, as one `make check` run once found
-    # it empty while the session was logged in.
-    for attempt in 1 2 3 4 5; do
-        listing="$(vm_tgtadm --mode conn --op show --tid 1 || true)"
-        session="$(sed -n 's/^Session: *\([0-9]*\).*/\1/p' <<<"$listing" | head -n 1)"
-        connection="$(sed -n 's/^ *Connection: *\([0-9]*\).*/\1/p' <<<"$listing" | head -n 1)"
-        [[ -z "$session" || -z "$connection" ]] || break
-        sleep 0.5
-    done
-    [[ -n "$session" && -n "$connection" ]] || vm_fail "tgtadm shows no connection to delete after $attempt tries: $listing"
-    vm_tgtadm --mode conn --op delete --tid 1 --sid "$session" --cid "$connection"
-}
+fault_connection_deleted() { fault_delete_connection 1; }
 
 # The socket killed on the namespace's side (ss -K): QEMU's user network then resets the
 # guest's connection.
@@ -228,13 +237,56 @@ fault_writer_image() {
         --add "$VM_AGENT_BINARY:sbin/iscsi-root" --add "$VM_REPO_ROOT/Tests/VM/guest/writer:sbin/writer"
 }
 
+# fault_check_writer LOG IMAGE BLOCKS [map]: with "map" (the root on a multipath map) a path's
+# own I/O errors are allowed (its replacement timeout hands them to the map, which sends them
+# to another path or queues them); none may name another device.
 fault_check_writer() {
-    local log="$1" image="$2" blocks="$3"
+    local log="$1" image="$2" blocks="$3" errors=io-errors
+    [[ "${4:-}" != map ]] || errors="map-io-errors"
     grep -q 'VM-MARKER: writer-done' "$log" || vm_fail "the writer did not finish"
     ! grep -q 'VM-MARKER: write-failed' "$log" || vm_fail "a write failed: $(grep -m 1 'write-failed' "$log")"
-    grep -q 'VM-MARKER: io-errors=0' "$log" || vm_fail "I/O errors in the guest's kernel log: $(grep -m 1 'io-errors' "$log")"
+    grep -q "VM-MARKER: $errors=0" "$log" || vm_fail "I/O errors in the guest's kernel log: $(grep -m 1 "$errors" "$log")"
     fault_verify_blocks "$image" "$blocks"
     vm_rootfs_check "$image" || vm_fail "e2fsck -fn finds the root image unclean"
+}
+
+# fault_check_multipath LOG IQN: the root on a multipath map over path A's disk (sda), path B
+# (10.0.2.2:3261, sdb) joined it, `iscsi-root status` at the writer's end shows both paths
+# active in the map with a replacement timeout of 1 s, and the final ramdisk removed the map
+# before both paths logged out.
+# Prints the map's name (the LUN's WWID).
+fault_check_multipath() {
+    local log="$1" iqn="${2//./\\.}" wwid map
+    wwid="$(grep -a -m 1 -o -E 'root device: /dev/mapper/[0-9a-zA-Z_.-]+ \(LUN [0-9]+[^;]*; /dev/sda on a multipath map over sda' "$log" |
+        sed -E 's|root device: /dev/mapper/([^ ]+) .*|\1|')" ||
+        vm_fail "the root was not found on a map over sda: $(grep -a -m 1 'root device' "$log" | tr -d '\r')"
+    map="/dev/mapper/$wwid"
+    grep -q -F "VM-MARKER: root-device $map" "$log" || vm_fail "/ is not mounted from $map: $(grep -a -m 1 'root-device' "$log" | tr -d '\r')"
+    grep -q -E "sessions: path at 10\.0\.2\.2:3261: sdb \(8:16\) joins $wwid: 2 of 2 paths active" "$log" ||
+        vm_fail "path B did not join the map: $(grep -a -m 2 'sessions: path at' "$log" | tr -d '\r')"
+    [[ "$(grep -c -F "VM-STATUS: path     active in $map (2 of 2 paths active)" "$log")" == 2 ]] ||
+        vm_fail "status does not show both paths active in $map: $(grep -a -m 2 'VM-STATUS: path' "$log" | tr -d '\r')"
+    # Each path got the short replacement timeout once in the map.
+    [[ "$(grep -c -F "VM-STATUS: recovery replacement timeout 1 s," "$log")" == 2 ]] ||
+        vm_fail "status does not show both paths with a replacement timeout of 1 s: $(grep -a -m 2 'VM-STATUS: recovery' "$log" | tr -d '\r')"
+    local removed logout_a logout_b
+    removed="$(vm_console_time "$log" "iscsi-root: shutdown: removed $wwid \(dm-0\)")" || vm_fail "the final ramdisk did not remove the map"
+    logout_a="$(vm_console_time "$log" "iscsi-root: shutdown: logged out of $iqn at 10\.0\.2\.2:3260")" || vm_fail "path A was not logged out"
+    logout_b="$(vm_console_time "$log" "iscsi-root: shutdown: logged out of $iqn at 10\.0\.2\.2:3261")" || vm_fail "path B was not logged out"
+    awk -v removed="$removed" -v a="$logout_a" -v b="$logout_b" 'BEGIN { exit !(removed <= a && removed <= b) }' ||
+        vm_fail "a path logged out before the map was removed"
+    echo "$wwid"
+}
+
+# fault_check_path_cycle LOG WWID DISK: the path on DISK was failed in the map and reinstated
+# after; prints "failed at S, reinstated after N ms".
+fault_check_path_cycle() {
+    local log="$1" wwid="$2" disk="$3" failed reinstated
+    failed="$(vm_console_time "$log" "path $disk \([0-9:]+\) failed in $wwid: ")" ||
+        vm_fail "path $disk was not failed in the map: $(grep -a -m 3 'path sd. ' "$log" | tr -d '\r')"
+    reinstated="$(vm_console_time "$log" "path $disk \([0-9:]+\) reinstated in $wwid: ")" || vm_fail "path $disk was not reinstated in the map"
+    awk -v failed="$failed" -v back="$reinstated" 'BEGIN { if (back <= failed) exit 1; printf "failed at %s s, reinstated %d ms later", failed, (back - failed) * 1000 }' ||
+        vm_fail "path $disk reinstated before it failed"
 }
 
 fault_verify_blocks() {

@@ -8,7 +8,8 @@
 #       $VM_NETNS (vm_netns_create first): each IMAGE a virtio disk (cache=writethrough, so
 #       the host reads what the target wrote) and an iblock backstore named SERIAL; QEMU
 #       forwards the namespace's 127.0.0.1:3260 to the guest's port 3260, so a client guest
-#       reaches LIO as 10.0.2.2:3260, as it reaches tgtd. Returns when LIO is ready (not in
+#       reaches LIO as 10.0.2.2:3260, as it reaches tgtd, and 127.0.0.1:3261 to the same port:
+#       10.0.2.2:3261 is a second path (lio-multipath). Returns when LIO is ready (not in
 #       a command substitution: the guest is a job of the calling shell).
 #   lio_ctl COMMAND ARGS...          runs one command of lio-target-init's control protocol
 #       in the target guest (its second serial port); prints its output, returns its status
@@ -93,7 +94,7 @@ lio_target_boot() {
     rm -f "$log" "$LIO_CONTROL_SOCKET"
     # The guest's ttyS1: the control port, a socket QEMU listens on.
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --timeout "${LIO_TARGET_SECONDS:-1800}" \
-        --append "console=ttyS0,115200 panic=-1" --hostfwd tcp:127.0.0.1:3260-:3260 \
+        --append "console=ttyS0,115200 panic=-1" --hostfwd tcp:127.0.0.1:3260-:3260 --hostfwd tcp:127.0.0.1:3261-:3260 \
         --extra -serial --extra "unix:$LIO_CONTROL_SOCKET,server=on,wait=off" "${extra[@]}" &
     LIO_TARGET_PID=$!
     local waited=0

@@ -10,7 +10,7 @@
 # gets its address from QEMU's DHCP and runs DIR/boot.ipxe from QEMU's TFTP server (DIR);
 # the script loads the kernel and initramfs (lib/ipxe.sh writes it).
 #
-# --hostfwd adds a forward to the user network (QEMU's hostfwd= syntax), --guestfwd one from
+# --hostfwd adds a forward to the user network (QEMU's hostfwd= syntax; repeatable), --guestfwd one from
 # the guest (guestfwd=: an address of the guest's subnet that reaches the namespace); --extra passes one
 # more argument to QEMU as it is (repeatable: drives, serial ports).
 # --ipv6: the user network serves IPv6 (prefix fd00:10:2::/64, router advertisements
@@ -44,7 +44,7 @@ vm_qemu_boot() {
         --timeout) timeout_seconds="$2"; shift 2 ;;
         --monitor) monitor="$2"; shift 2 ;;
         --acpitable) acpitable="$2"; shift 2 ;;
-        --hostfwd) hostfwd="$2"; shift 2 ;;
+        --hostfwd) hostfwd+="${hostfwd:+,hostfwd=}$2"; shift 2 ;;
         --guestfwd) guestfwd="$2"; shift 2 ;;
         --extra) extra+=("$2"); shift 2 ;;
         --ipv6) user_options=",ipv6=on,ipv6-net=fd00:10:2::/64,ipv6-host=fd00:10:2::2"; shift ;;

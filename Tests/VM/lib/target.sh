@@ -20,6 +20,8 @@
 #   vm_target_dual_stack             (after vm_target_start) a second portal [::1]:3260 beside
 #                                    127.0.0.1:3260: the guest reaches tgtd both as
 #                                    10.0.2.2:3260 and [fd00:10:2::2]:3260 (qemu.sh --ipv6)
+#   vm_target_second_portal PORT     (after vm_target_start) tgtd also on 127.0.0.1:PORT, the
+#                                    guest's 10.0.2.2:PORT: a second path (multipath scenarios)
 #   vm_netns_vlan_switch SECONDS LOG (before vm_target_start) the guest's frames go through
 #                                    vlan-switch.py: only VLAN 100 reaches 192.168.100.1/24,
 #                                    where tgtd then listens (qemu.sh --vlan-switch)
@@ -90,6 +92,16 @@ vm_target_dual_stack() {
     vm_tgtadm --mode portal --op new --param "portal=[::1]:$VM_TGT_PORTAL_PORT"
     vm_tgtadm --mode portal --op show | grep -q -F "[::1]:$VM_TGT_PORTAL_PORT" ||
         vm_fail "tgtd does not list the portal [::1]:$VM_TGT_PORTAL_PORT: $(vm_tgtadm --mode portal --op show | tr '\n' ' ')"
+}
+
+# vm_target_second_portal PORT: tgtd also listens on 127.0.0.1:PORT, which the guest reaches
+# as 10.0.2.2:PORT: a second path to the same target (the multipath scenarios).
+vm_target_second_portal() {
+    local port="$1"
+    [[ -n "$VM_TGT_CONTROL_PORT" ]] || vm_fail "vm_target_second_portal: call vm_target_start first"
+    vm_tgtadm --mode portal --op new --param "portal=127.0.0.1:$port"
+    vm_tgtadm --mode portal --op show | grep -q -F "127.0.0.1:$port" ||
+        vm_fail "tgtd does not list the portal 127.0.0.1:$port: $(vm_tgtadm --mode portal --op show | tr '\n' ' ')"
 }
 
 # The guest's NIC sends its frames to vlan-switch.py over loopback UDP (qemu.sh
