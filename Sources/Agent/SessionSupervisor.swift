@@ -323,8 +323,12 @@ public struct SessionSupervisor: ~Copyable {
             try? client.send(Array((inUseAnswer + "\n").utf8))
         case .logout, .forcedLogout:
             if request == .logout {
-                // Every session is asked before any logs out: a refusal must leave them all.
-                let answers = [inUseAnswer] + askPeers(.inUse, timeoutMilliseconds: Self.peerStatusTimeoutMilliseconds).compactMap { $0 }
+                // Every session is asked before any logs out: a refusal must leave them all. The
+                // others only when this one's disk is free (each may take up to 2 s to answer).
+                let own = inUseAnswer
+                let answers =
+                    own.hasPrefix(ControlRequest.refusalPrefix)
+                    ? [own] : [own] + askPeers(.inUse, timeoutMilliseconds: Self.peerStatusTimeoutMilliseconds).compactMap { $0 }
                 if let refusal = answers.first(where: { $0.hasPrefix(ControlRequest.refusalPrefix) }) {
                     try? client.send(Array((refusal.split(separator: "\n").first.map(String.init) ?? refusal).utf8 + [0x0A]))
                     return

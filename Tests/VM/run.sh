@@ -20,7 +20,7 @@ source "$VM_LIB/dhcp6.sh"
 readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-120}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 readonly SCENARIOS=(
-    static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap early-entropy partition
+    static-ip dhcp dracut initramfs-tools initramfs-tools-file ibft ipxe chap mutual-chap early-entropy partition multipath-partition
     read-only redirect fail-chap fail-unknown-target fail-no-route fail-no-root fail-no-ibft
     ipv6-static ipv6-slaac ipv6-dhcp6 ipv6-either6 ipv6-link-local vlan ibft-vlan fail-vlan-no-parent ibft-ipv6 san-late two-targets
     two-targets-late
@@ -110,7 +110,7 @@ vm_boot_from_iscsi() {
     shift 2
     local kind=default target_iqn="$IQN" chap=0 mutual=0 chap_secret="$CHAP_SECRET" partuuid="" ibft=0
     local read_only=0 redirector=0 failure="" expects=() ipxe_initiator="" ipv6=0 vlan=0 target_late=0 dhcp6=""
-    local link_local=0
+    local link_local=0 second_portal=0
     while (($# > 0)); do
         case "$1" in
         --initramfs) kind="$2"; shift 2 ;;
@@ -127,6 +127,7 @@ vm_boot_from_iscsi() {
         --vlan) vlan=1; shift ;;
         --dhcp6) dhcp6="$2"; shift 2 ;;
         --link-local) link_local=1; shift ;;
+        --second-portal) second_portal=1; shift ;;
         --target-late) target_late="$2"; shift 2 ;;
         --expect) expects+=("$2"); shift 2 ;;
         --expect-failure) failure="$2"; shift 2 ;;
@@ -174,6 +175,7 @@ vm_boot_from_iscsi() {
         VM_TARGET_LOG="$LOG_DIR/$name.tgtd.log" vm_target_start "$image" "$target_iqn"
         ((chap == 0)) || vm_target_add_chap "$CHAP_USER" "$chap_secret"
         ((mutual == 0)) || vm_target_add_mutual_chap "$MUTUAL_USER" "$MUTUAL_SECRET"
+        ((second_portal == 0)) || vm_target_second_portal 3261
     }
     ((target_late > 0)) || start_target
     local status=0 command_line="console=ttyS0,115200 panic=-1 $append"
@@ -341,6 +343,16 @@ scenario_early_entropy() (
 scenario_partition() (
     vm_boot_from_iscsi partition "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 root=PARTUUID=$PARTUUID rw" \
         --partuuid "$PARTUUID" --expect 'iscsi-root: root device: /dev/sda1 \(LUN 1[,)]'
+)
+
+# The same root over two paths (tgtd also on 10.0.2.2:3261): mounted from the partition's
+# map over the multipath map, as kpartx names it.
+scenario_multipath_partition() (
+    vm_boot_from_iscsi multipath-partition \
+        "$VM_STATIC_IP iscsi=iscsi://10.0.2.2/$IQN/1 iscsi=iscsi://10.0.2.2:3261/$IQN/1 root=PARTUUID=$PARTUUID rw" \
+        --partuuid "$PARTUUID" --second-portal \
+        --expect 'iscsi-root: root device: /dev/mapper/[0-9a-z]+-part1 \(LUN 1[^;]*; /dev/sda1 on a multipath map over sda' \
+        --expect 'VM-MARKER: root-mounted /dev/mapper/[0-9a-z]+-part1 ext4 rw'
 )
 
 scenario_read_only() (
