@@ -171,7 +171,7 @@ public enum BootSequence {
             let loginStart = MonotonicInstant.now()
             let root = try logIn(
                 Array(targets.prefix(1)), plan: plan, initiatorName: initiatorName, interface: interface,
-                pathPerPortal: hookMode || mapped, log: &log)
+                pathPerPortal: hookMode || mapped, mapped: mapped, log: &log)
             log.line(
                 "login: \(root.target.name.value) at \(Self.portalText(root.session.portal, asked: root.plans[0].portal.description)) "
                     + "as \(initiatorName), session \(root.session.sessionID) "
@@ -406,7 +406,7 @@ public enum BootSequence {
     /// by one, later ones in a progress line every ~10 s.
     private static func logIn(
         _ targets: [TargetPlan], plan: BootPlan, initiatorName: String, interface: ConfiguredInterface, pathPerPortal: Bool,
-        log: inout BootLog
+        mapped: Bool, log: inout BootLog
     ) throws(BootFailure) -> LoggedInRoot {
         // What the last round tried, for the progress lines and the failure summary.
         var attempts: [String] = []
@@ -430,7 +430,10 @@ public enum BootSequence {
         var targetPlans: [(target: TargetPlan, plans: [KernelSessionPlan])] = []
         for target in targets {
             targetPlans.append(
-                (target, try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName, pathPerPortal: pathPerPortal)))
+                (
+                    target,
+                    try Self.sessionPlans(target, plan: plan, initiatorName: initiatorName, pathPerPortal: pathPerPortal, mapped: mapped)
+                ))
         }
         while true {
             attempts = []
@@ -504,10 +507,12 @@ public enum BootSequence {
     }
 
     /// The plans of `target`'s portals, in order; `pathPerPortal`: each portal's login is a
-    /// path's session of its own (hook mode, or a path of the root's map), with its own ISID.
-    static func sessionPlans(_ target: TargetPlan, plan: BootPlan, initiatorName: String, pathPerPortal: Bool = false)
-        throws(BootFailure) -> [KernelSessionPlan]
-    {
+    /// path's session of its own (hook mode, or a path of the root's map), with its own ISID;
+    /// `mapped`: a path of the root's map, with its NOP-Out (`BootPlan.pathNoop`). Its short
+    /// replacement timeout comes once it is in the map (`MapPath.shortenReplacementTimeout`).
+    static func sessionPlans(
+        _ target: TargetPlan, plan: BootPlan, initiatorName: String, pathPerPortal: Bool = false, mapped: Bool = false
+    ) throws(BootFailure) -> [KernelSessionPlan] {
         var login = LoginConfiguration(
             initiatorName: initiatorName, targetName: target.name.value,
             isid: isid(initiatorName: initiatorName, target: target.name.value),
@@ -531,9 +536,9 @@ public enum BootSequence {
             login.authentication = .chap(chap)
         }
         login.parameters = parameters(overrides: plan.session.negotiationOverrides)
+        let noop = mapped ? plan.pathNoop : (interval: plan.session.noopInterval.value, timeout: plan.session.noopTimeout.value)
         let timers = SessionTimers(
-            replacementTimeout: plan.session.replacementTimeout.value, noopInterval: plan.session.noopInterval.value,
-            noopTimeout: plan.session.noopTimeout.value)
+            replacementTimeout: plan.session.replacementTimeout.value, noopInterval: noop.interval, noopTimeout: noop.timeout)
         return target.portals.map { portal in
             var login = login
             login.portalDescription = portal.value.description

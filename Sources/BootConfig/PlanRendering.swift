@@ -108,7 +108,8 @@ extension BootPlan {
         line(
             "multipath",
             multipathRoot
-                ? "on: the root on a dm-multipath map over \(targets[0].portals.count) paths, each with a replacement timeout of \(pathReplacementTimeout.value) s"
+                ? "on: the root on a dm-multipath map over \(targets[0].portals.count) paths, each with a replacement timeout of \(pathReplacementTimeout.value) s "
+                    + "and NOP-Out every \(pathNoop.interval) s (timeout \(pathNoop.timeout) s)"
                 : multipath.value == .on ? "on (only one portal to the root's target: no map)" : "off",
             multipath.source)
         if !warnings.isEmpty {

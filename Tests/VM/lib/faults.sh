@@ -252,8 +252,8 @@ fault_check_writer() {
 
 # fault_check_multipath LOG IQN: the root on a multipath map over path A's disk (sda), path B
 # (10.0.2.2:3261, sdb) joined it, `iscsi-root status` at the writer's end shows both paths
-# active in the map with a replacement timeout of 1 s, and the final ramdisk removed the map
-# before both paths logged out.
+# active in the map with a replacement timeout of 1 s and NOP-Out every 2 s (timeout 3 s),
+# and the final ramdisk removed the map before both paths logged out.
 # Prints the map's name (the LUN's WWID).
 fault_check_multipath() {
     local log="$1" iqn="${2//./\\.}" wwid map
@@ -266,9 +266,9 @@ fault_check_multipath() {
         vm_fail "path B did not join the map: $(grep -a -m 2 'sessions: path at' "$log" | tr -d '\r')"
     [[ "$(grep -c -F "VM-STATUS: path     active in $map (2 of 2 paths active)" "$log")" == 2 ]] ||
         vm_fail "status does not show both paths active in $map: $(grep -a -m 2 'VM-STATUS: path' "$log" | tr -d '\r')"
-    # Each path got the short replacement timeout once in the map.
-    [[ "$(grep -c -F "VM-STATUS: recovery replacement timeout 1 s," "$log")" == 2 ]] ||
-        vm_fail "status does not show both paths with a replacement timeout of 1 s: $(grep -a -m 2 'VM-STATUS: recovery' "$log" | tr -d '\r')"
+    # Each path got the short replacement timeout once in the map, and the paths' NOP-Out.
+    [[ "$(grep -c -F "VM-STATUS: recovery replacement timeout 1 s, NOP-Out every 2 s (timeout 3 s)" "$log")" == 2 ]] ||
+        vm_fail "status does not show both paths with a replacement timeout of 1 s and NOP-Out 2/3 s: $(grep -a -m 2 'VM-STATUS: recovery' "$log" | tr -d '\r')"
     local removed logout_a logout_b
     removed="$(vm_console_time "$log" "iscsi-root: shutdown: removed $wwid \(dm-0\)")" || vm_fail "the final ramdisk did not remove the map"
     logout_a="$(vm_console_time "$log" "iscsi-root: shutdown: logged out of $iqn at 10\.0\.2\.2:3260")" || vm_fail "path A was not logged out"
