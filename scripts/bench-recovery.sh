@@ -41,24 +41,6 @@ readonly APPEND="console=ttyS0,115200 panic=-1 net.ifnames=0 rw root=LABEL=root 
  ip=10.0.2.15::10.0.2.2:255.255.255.0:distro-guest:eth0:off
  iscsi_initiator=$DISTRO_INITIATOR iscsi_target_name=$DISTRO_IQN iscsi_target_ip=10.0.2.2 iscsi_target_port=3260"
 
-# The highest block number the guest reported written so far (0: none yet).
-last_written() {
-    local last
-    last="$(grep -o 'VM-MARKER: wrote seq=[0-9]*' "$1" 2>/dev/null | tail -n 1 | sed 's/.*seq=//')"
-    echo "${last:-0}"
-}
-
-# Waits until block number AT_LEAST is written, at most SECONDS; fails when it is not.
-wait_for_block() {
-    local log="$1" at_least="$2" seconds="$3" deadline
-    deadline=$((SECONDS + seconds))
-    while (($(last_written "$log") < at_least)); do
-        ((SECONDS < deadline)) || return 1
-        grep -q 'VM-MARKER: writer-done' "$log" && return 1
-        sleep 0.2
-    done
-}
-
 # Boots STACK's image, injects the faults, writes STACK's figures to $WORK/STACK/figures
 # ("fault NAME START_MS END_MS" lines, times since QEMU's start; "outcome ..." lines).
 run_stack() {

@@ -11,6 +11,11 @@
 # Benchmark figures:
 #   median            the median of the numbers on standard input, one a line ("-" for none)
 #   ratio A B         A / B with two decimals ("-" when B is 0)
+#
+# The writer guest (Tests/VM/guest/writer) on a console log:
+#   last_written LOG                  the highest block it reported written (0: none yet)
+#   wait_for_block LOG AT_LEAST SECONDS   until that block is written; fails after SECONDS
+#                                     or when the writer is done short of it
 
 iscsi_root_fail() {
     echo "${0##*/}: $*" >&2
@@ -84,4 +89,20 @@ median() {
 
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'
+}
+
+last_written() {
+    local last
+    last="$(grep -a -o 'VM-MARKER: wrote seq=[0-9]*' "$1" 2>/dev/null | tail -n 1 | sed 's/.*seq=//')"
+    echo "${last:-0}"
+}
+
+wait_for_block() {
+    local log="$1" at_least="$2" seconds="$3" deadline
+    deadline=$((SECONDS + seconds))
+    while (($(last_written "$log") < at_least)); do
+        ((SECONDS < deadline)) || return 1
+        grep -q 'VM-MARKER: writer-done' "$log" && return 1
+        sleep 0.2
+    done
 }

@@ -215,6 +215,43 @@ distro_prepare_root() {
             --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown rootfs-block network-legacy iscsi" \
             --kver "$KVER" "/boot/initrd.img-$KVER"
         ;;
+    dracut-mpath/open-iscsi)
+        # The peer of a root on a multipath map (scripts/bench-multipath.sh; a tree with
+        # open-iscsi, dracut-network and multipath-tools): dracut's own iscsi module logs in
+        # once per netroot= (network-legacy and Debian's startup-checks.sh, as dracut/open-iscsi
+        # has them), its multipath module and multipathd build the map over the sessions' disks
+        # (rd.multipath=default), with dracut-mpath/iscsi-root's configuration (multipath-tools'
+        # defaults but for these two) and its fixes for Debian: the checkers and prioritizers,
+        # the udev rules by Debian's names, and multipathd.socket going with the daemon.
+        # One more of Debian's: it enables iscsid.socket only, and in the real root nothing
+        # starts iscsid for sessions without node records (the initramfs's are gone, so
+        # open-iscsi.service's iscsiadm finds none and never asks iscsid): a path whose
+        # connection broke would never log in again. iscsid.service is enabled, as its
+        # [Install] section says; it takes the sessions over at its start. And the initramfs's
+        # iscsid must be gone by then: initrd-cleanup.service does not always stop it (one
+        # boot of four here), and one that outlives switch_root is half dead (its logger
+        # killed: "semop down failed") while the root's iscsid.service, active when the root's
+        # systemd took over, is never started: no path recovers. Daemon and socket go with
+        # initrd-cleanup, as multipathd's socket does.
+        ln -sf /lib/systemd/system/iscsid.service "$tree/etc/systemd/system/sysinit.target.wants/iscsid.service"
+        printf 'defaults {\n\tuser_friendly_names yes\n\tfind_multipaths greedy\n}\n' >"$tree/etc/multipath.conf"
+        local unit
+        for unit in multipathd.socket iscsid.service iscsid.socket; do
+            mkdir -p "$tree/etc/systemd/system/$unit.d"
+            printf '[Unit]\nConflicts=initrd-cleanup.service\nBefore=initrd-cleanup.service\n' \
+                >"$tree/etc/systemd/system/$unit.d/initrd.conf"
+        done
+        printf 'install_items+=" /lib/open-iscsi/startup-checks.sh "\n' >"$tree/etc/dracut.conf.d/90-startup-checks.conf"
+        printf 'install_items+=" %s "\n' "$(cd "$tree" && printf '/%s ' usr/lib/multipath/*.so \
+            usr/lib/udev/rules.d/56-dm-mpath.rules usr/lib/udev/rules.d/56-dm-parts.rules \
+            usr/lib/udev/rules.d/60-kpartx.rules usr/lib/udev/rules.d/60-multipath.rules \
+            etc/systemd/system/multipathd.socket.d/initrd.conf etc/systemd/system/iscsid.service.d/initrd.conf \
+            etc/systemd/system/iscsid.socket.d/initrd.conf)" \
+            >"$tree/etc/dracut.conf.d/90-multipath-debian.conf"
+        chroot "$tree" dracut --force --no-hostonly --no-hostonly-cmdline \
+            --modules "systemd systemd-initrd dracut-systemd base fs-lib udev-rules kernel-modules shutdown rootfs-block network-legacy iscsi dm multipath" \
+            --kver "$KVER" "/boot/initrd.img-$KVER"
+        ;;
     *) vm_fail "distro_prepare_root: unknown builder/stack $builder/$stack" ;;
     esac
     distro_chroot_release

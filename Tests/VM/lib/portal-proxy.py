@@ -20,9 +20,8 @@ import re
 import socket
 import sys
 import threading
-import time
 
-from iscsi_wire import BHS, read_pdu, split_pdu
+from iscsi_wire import BHS, read_pdu, serve_connections, split_pdu
 
 OPCODE_LOGIN_REQUEST = 0x03
 OPCODE_LOGIN_RESPONSE = 0x23
@@ -131,20 +130,8 @@ def main():
         sys.exit(__doc__)
     listen_port, upstream_port = int(sys.argv[1]), int(sys.argv[2])
     advertised, lifetime = sys.argv[3].encode(), float(sys.argv[4])
-    deadline = time.monotonic() + lifetime
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", listen_port))
-    listener.listen(8)
-    listener.settimeout(1)
     log(f"127.0.0.1:{listen_port} -> 127.0.0.1:{upstream_port}, advertising {advertised.decode()}")
-    while time.monotonic() < deadline:
-        try:
-            guest, _ = listener.accept()
-        except socket.timeout:
-            continue
-        threading.Thread(target=serve, args=(guest, upstream_port, advertised), daemon=True).start()
-    log(f"lifetime of {lifetime:.0f} s over")
+    serve_connections(listen_port, lifetime, lambda guest: serve(guest, upstream_port, advertised), log)
 
 
 if __name__ == "__main__":
