@@ -22,28 +22,66 @@ struct LUNCheck {
     /// In 512-byte sectors, as /sys/block/<disk>/size counts.
     private(set) var sectors: UInt64?
 
-    struct Unavailable: Error, CustomStringConvertible {
+    struct Unavailable: Error, Equatable, CustomStringConvertible {
         var description: String
     }
 
-    /// What the kernel read when it attached `disk`: VPD page 0x83 as sysfs keeps it
-    /// (`device/vpd_pg83`), the LUN from the SCSI address, the size.
+    /// What the kernel read when it attached `disk`: the LUN's identity (`identity(ofDisk:)`),
+    /// the LUN from the SCSI address, the size.
     init(disk: String) throws(Unavailable) {
         let device = "/sys/block/\(disk)/device"
         guard let address = Self.scsiAddress(of: device), let lun = address.split(separator: ":").last.flatMap({ Int($0) }) else {
             throw Unavailable(description: "\(device) names no SCSI address")
         }
-        let page: [UInt8]
-        do { page = try readFile(at: "\(device)/vpd_pg83", limit: 4096) } catch {
-            throw Unavailable(description: "the kernel kept no device identification page for \(disk) (\(error))")
-        }
-        guard let designators = try? deviceDesignators(page), let identity = LUNIdentity(designators) else {
-            throw Unavailable(description: "LUN \(lun) (\(disk)) has no logical-unit designator in VPD page 0x83")
+        switch Self.identity(ofDisk: disk) {
+        case .success(let found): identity = found
+        case .failure(let problem): throw problem
         }
         self.disk = disk
         self.lun = LogicalUnit(lun)
-        self.identity = identity
         sectors = readText("/sys/block/\(disk)/size").flatMap { UInt64($0) }
+    }
+
+    /// The LUN's identity (VPD page 0x83) as the kernel read it on `disk`, or else as the LUN
+    /// answers an INQUIRY for the page now (the kernel keeps no copy for a LUN that lists no
+    /// VPD page, as LIO without a unit serial); or why there is none usable. The recovery's
+    /// check and the root's multipath map both go by it.
+    static func identity(ofDisk disk: String) -> Result<LUNIdentity, Unavailable> {
+        let page: [UInt8]
+        if let kept = try? readFile(at: "/sys/block/\(disk)/device/vpd_pg83", limit: 4096) {
+            page = kept
+        } else {
+            switch askedPage(disk) {
+            case .success(let answer): page = answer
+            case .failure(let problem): return .failure(problem)
+            }
+        }
+        guard let designators = try? deviceDesignators(page), let identity = LUNIdentity(designators) else {
+            return .failure(Unavailable(description: "\(disk) has no logical-unit designator in VPD page 0x83"))
+        }
+        return .success(identity)
+    }
+
+    /// INQUIRY with EVPD for page 0x83 on /dev/`disk` (SG_IO).
+    private static func askedPage(_ disk: String) -> Result<[UInt8], Unavailable> {
+        let descriptor = open("/dev/\(disk)", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else { return .failure(Unavailable(description: "\(SystemError("open /dev/\(disk)"))")) }
+        defer { close(descriptor) }
+        do throws(SystemError) {
+            let reply = try scsiCommandReadingData(
+                descriptor, cdb: CDB.inquiry(vitalProductDataPage: 0x83, allocationLength: 1024), dataLength: 1024,
+                timeoutMilliseconds: 10_000)
+            guard reply.succeeded else {
+                return .failure(
+                    Unavailable(
+                        description:
+                            "\(disk) answered INQUIRY for VPD page 0x83 with SCSI status \(reply.status), host status \(reply.hostStatus)"))
+            }
+            return .success(reply.data)
+        } catch {
+            return .failure(
+                Unavailable(description: "no VPD page 0x83 for \(disk), neither kept by the kernel nor answered to INQUIRY: \(error)"))
+        }
     }
 
     /// As the boot would have recorded it (tests).

@@ -28,45 +28,6 @@ struct RootMap: Equatable, Sendable {
     /// each load a table without the other.
     static let lockPath = "/run/iscsi-root/multipath.lock"
 
-    /// The LUN's identity (VPD page 0x83) as the kernel read it on `disk`, or else as the
-    /// LUN answers an INQUIRY for the page now (the kernel keeps no copy for some targets,
-    /// LIO's LUNs among them); or why there is none usable.
-    static func identity(ofDisk disk: String) -> Result<LUNIdentity, MapProblem> {
-        let page: [UInt8]
-        if let kept = try? readFile(at: "/sys/block/\(disk)/device/vpd_pg83", limit: 4096) {
-            page = kept
-        } else {
-            switch askedPage(disk) {
-            case .success(let answer): page = answer
-            case .failure(let problem): return .failure(problem)
-            }
-        }
-        guard let designators = try? deviceDesignators(page), let identity = LUNIdentity(designators) else {
-            return .failure(MapProblem("\(disk) has no logical-unit designator in VPD page 0x83"))
-        }
-        return .success(identity)
-    }
-
-    /// INQUIRY with EVPD for page 0x83 on /dev/`disk` (SG_IO).
-    private static func askedPage(_ disk: String) -> Result<[UInt8], MapProblem> {
-        let descriptor = open("/dev/\(disk)", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard descriptor >= 0 else { return .failure(MapProblem("\(SystemError("open /dev/\(disk)"))")) }
-        defer { close(descriptor) }
-        do throws(SystemError) {
-            let reply = try scsiCommandReadingData(
-                descriptor, cdb: CDB.inquiry(vitalProductDataPage: 0x83, allocationLength: 1024), dataLength: 1024,
-                timeoutMilliseconds: 10_000)
-            guard reply.succeeded else {
-                return .failure(
-                    MapProblem(
-                        "\(disk) answered INQUIRY for VPD page 0x83 with SCSI status \(reply.status), host status \(reply.hostStatus)"))
-            }
-            return .success(reply.data)
-        } catch {
-            return .failure(MapProblem("no VPD page 0x83 for \(disk), neither kept by the kernel nor answered to INQUIRY: \(error)"))
-        }
-    }
-
     /// A block device's number, from sysfs.
     static func deviceNumber(of block: String) -> DeviceNumber? {
         readText("/sys/class/block/\(block)/dev").flatMap { DeviceNumber($0) }
@@ -85,7 +46,7 @@ struct RootMap: Equatable, Sendable {
                 check: "that dm_multipath is in the initramfs and the kernel has device-mapper (iscsi.multipath=off boots without a map)")
         }
         let identity: LUNIdentity
-        switch Self.identity(ofDisk: disk) {
+        switch LUNCheck.identity(ofDisk: disk) {
         case .success(let found): identity = found
         case .failure(let problem):
             warning = "\(problem); no multipath map, the root stays on one path"
@@ -260,21 +221,17 @@ struct MapPath {
         }
     }
 
-    /// The map's paths as the kernel has them now: "2 of 2 paths active".
-    var summary: String? {
+    /// This path's state in the live map ("active", "failed", "not in the map") and the
+    /// map's paths ("1 of 2 paths active"), from one status read; nils when it cannot be read.
+    var liveState: (state: String?, summary: String?) {
         guard let control = try? DeviceMapper(), let target = try? control.status(name: map.name).first,
             let status = try? MultipathStatus(parsing: target.parameters)
-        else { return nil }
+        else { return (nil, nil) }
         let paths = status.paths
-        return "\(paths.filter { $0.isActive }.count) of \(paths.count) paths active"
+        let state = status.path(device).map { $0.isActive ? "active" : "failed" } ?? "not in the map"
+        return (state, "\(paths.filter { $0.isActive }.count) of \(paths.count) paths active")
     }
 
-    /// This path's state in the live map: active, failed, or not in it.
-    var stateInMap: String {
-        guard let control = try? DeviceMapper(), let target = try? control.status(name: map.name).first,
-            let status = try? MultipathStatus(parsing: target.parameters)
-        else { return "unknown (no status)" }
-        guard let path = status.path(device) else { return "not in the map" }
-        return path.isActive ? "active" : "failed"
-    }
+    /// The map's paths as the kernel has them now: "2 of 2 paths active".
+    var summary: String? { liveState.summary }
 }

@@ -227,7 +227,7 @@ enum SessionProcess {
             return nil
         }
         disk = found.name
-        switch RootMap.identity(ofDisk: found.name) {
+        switch LUNCheck.identity(ofDisk: found.name) {
         case .failure(let problem):
             log.line("sessions: path at \(portal): \(problem); not joined to \(map.name): a path must prove it leads to the same LUN")
             return nil

@@ -116,8 +116,6 @@ public struct SessionSupervisor: ~Copyable {
     private mutating func handle(_ event: KernelEvent, control: Int32?) {
         switch event {
         case .connectionError(let sessionID, _, let code) where sessionID == session.sessionID:
-            // New I/O goes to the map's other paths at once, not after the replacement timeout.
-            if let device = mapPath?.device { updateMapPath { policy, now in policy.connectionFailed(device, at: now) } }
             recover(cause: "connection error \(code): \(connectionErrorName(code))", control: control)
         case .receivedPDU(let sessionID, _, let pdu) where sessionID == session.sessionID && pdu.opcode == .asyncMessage:
             guard let message = try? AsyncMessage(pdu), let request = message.targetRequest else { return }
@@ -149,6 +147,9 @@ public struct SessionSupervisor: ~Copyable {
     /// Time2Wait; the first attempt waits at least that long (`RecoveryPolicy`).
     private mutating func recover(cause: String, control: Int32?, targetAskedSeconds: Int? = nil) {
         let recoveryStart = MonotonicInstant.now()
+        // Whatever ended the connection (an error, the target's logout or drop), new I/O goes
+        // to the map's other paths at once, not after the replacement timeout.
+        if let device = mapPath?.device { updateMapPath { policy, now in policy.connectionFailed(device, at: now) } }
         state = .recovering
         try? session.stopForRecovery()
         var random = SystemRandomNumberGenerator()
@@ -537,8 +538,10 @@ public struct SessionSupervisor: ~Copyable {
             parameters: session.outcome?.parameters, timers: timers, recoveries: recoveries, lastRecovery: lastRecovery,
             path: mapPath.map { path in
                 let now = MonotonicInstant.now().nanoseconds / 1_000_000
+                let live = path.liveState
                 return SupervisorStatus.PathInMap(
-                    map: path.map.devicePath, state: path.stateInMap, mapSummary: path.summary, failures: path.failures,
+                    map: path.map.devicePath, state: live.state ?? "unknown (no status)", mapSummary: live.summary,
+                    failures: path.failures,
                     lastSwitch: path.lastSwitch.map { "\($0.failed ? "failed" : "reinstated") \((now - $0.milliseconds) / 1000) s ago" })
             })
     }
