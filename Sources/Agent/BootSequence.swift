@@ -117,6 +117,10 @@ public enum BootSequence {
             )
         }
 
+        let hookMode: Bool
+        if case .hook = mode { hookMode = true } else { hookMode = false }
+        Self.configureOtherNICs(plan, boot: interface, hookMode: hookMode, log: &log)
+
         var targets = plan.targets.map { $0.reachingLinkLocalPortals(through: interface.name) }
         if targets.isEmpty, plan.targetFromDHCP != nil {
             var frameworkRootPath: String?
@@ -140,8 +144,6 @@ public enum BootSequence {
         // the root's. In hook mode every portal is a session (a path, `BootPlan.hookSessions`)
         // and the processes leave the hook like the supervisor, so that the framework's md,
         // LVM and multipath find every session's disks.
-        let hookMode: Bool
-        if case .hook = mode { hookMode = true } else { hookMode = false }
         // /init with several portals to the root's target: each is a path of the root's map.
         let mapped = !hookMode && plan.multipathRoot
         var peers: [SessionSupervisor.Peer] = []
@@ -317,28 +319,42 @@ public enum BootSequence {
 
     /// The NIC the plan names (by name or MAC), else the first one with a carrier.
     private static func interfaceSelector(_ plan: BootPlan) -> InterfaceConfiguration.Selector {
-        let interface = plan.interfaces.first ?? InterfacePlan(source: .defaultValue, method: .dhcp)
-        // ip= on a vlan= device: the physical device is found, the VLAN made on top of it.
-        if let vlan = vlanDevice(plan) { return .name(vlan.parent) }
-        if let device = interface.device { return .name(device) }
-        if let mac = interface.mac?.value { return .macAddress(mac) }
-        return .firstWithCarrier
+        selector(of: plan.interfaces.first ?? InterfacePlan(source: .defaultValue, method: .dhcp), plan: plan) ?? .firstWithCarrier
     }
 
-    /// The `vlan=` device that the first interface's `ip=` names, if it names one.
-    private static func vlanDevice(_ plan: BootPlan) -> VLANDevice? {
-        guard let device = plan.interfaces.first?.device else { return nil }
+    /// The NIC `interface` names (by name or MAC; the physical device of a `vlan=` device it
+    /// names), or nil when it names none.
+    static func selector(of interface: InterfacePlan, plan: BootPlan) -> InterfaceConfiguration.Selector? {
+        // ip= on a vlan= device: the physical device is found, the VLAN made on top of it.
+        if let vlan = vlanDevice(of: interface, plan: plan) { return .name(vlan.parent) }
+        if let device = interface.device { return .name(device) }
+        if let mac = interface.mac?.value { return .macAddress(mac) }
+        return nil
+    }
+
+    /// The `vlan=` device that `interface`'s `ip=` names, if it names one.
+    private static func vlanDevice(of interface: InterfacePlan, plan: BootPlan) -> VLANDevice? {
+        guard let device = interface.device else { return nil }
         return plan.vlans.first { $0.value.name == device }?.value
     }
 
     /// Whether the plan puts the boot interface on a VLAN (`vlan=` or the iBFT's VLAN id).
     static func needsVLAN(_ plan: BootPlan) -> Bool {
-        vlanDevice(plan) != nil || (plan.interfaces.first?.vlan ?? 0) != 0
+        guard let boot = plan.interfaces.first else { return false }
+        return vlanDevice(of: boot, plan: plan) != nil || (boot.vlan ?? 0) != 0
     }
 
     private static func configureNetwork(_ plan: BootPlan, targetHost: String?) throws(BootFailure) -> ConfiguredInterface {
         let interface = plan.interfaces.first ?? InterfacePlan(source: .defaultValue, method: .dhcp)
-        let selector = interfaceSelector(plan)
+        var configuration = try Self.configuration(of: interface, selector: interfaceSelector(plan), plan: plan)
+        configuration.otherFamily = plan.bootInterfaceOtherFamily.flatMap(Self.otherFamilyMethod)
+        return try Self.configure(configuration, targetHost: targetHost, timeoutMilliseconds: Self.networkTimeoutMilliseconds)
+    }
+
+    /// `interface` as `NetworkSetup` takes it, found through `selector`, with its VLAN.
+    static func configuration(
+        of interface: InterfacePlan, selector: InterfaceConfiguration.Selector, plan: BootPlan
+    ) throws(BootFailure) -> InterfaceConfiguration {
         let method: InterfaceConfiguration.Method
         switch interface.method {
         case .static,
@@ -361,20 +377,27 @@ public enum BootSequence {
         default:
             method = .dhcp
         }
-        let vlan = vlanDevice(plan)
+        let vlan = vlanDevice(of: interface, plan: plan)
         var configuration = InterfaceConfiguration(
             interface: selector, method: method, vlanID: vlan?.id ?? interface.vlan, vlanName: vlan?.name,
             hostName: interface.hostname)
         configuration.hostName = interface.hostname
-        configuration.otherFamily = Self.otherFamilyMethod(plan)
+        return configuration
+    }
+
+    /// `NetworkSetup.configure`, its errors as the network step's failure.
+    static func configure(
+        _ configuration: InterfaceConfiguration, targetHost: String?, timeoutMilliseconds: Int
+    ) throws(BootFailure) -> ConfiguredInterface {
         do {
-            return try NetworkSetup.configure(
-                configuration, targetAddress: targetHost, timeoutMilliseconds: Self.networkTimeoutMilliseconds)
+            return try NetworkSetup.configure(configuration, targetAddress: targetHost, timeoutMilliseconds: timeoutMilliseconds)
         } catch {
-            if case .noSuchInterface(let wanted, _) = error, let vlan, wanted == vlan.parent {
+            if case .noSuchInterface(let wanted, _) = error, let vlanName = configuration.vlanName,
+                case .name(wanted) = configuration.interface
+            {
                 throw BootFailure(
-                    step: "network", reason: "vlan=\(vlan.name):\(vlan.parent): \(error)",
-                    check: "vlan=: the physical device \(vlan.parent) must exist at boot (its driver in the initramfs)")
+                    step: "network", reason: "vlan=\(vlanName):\(wanted): \(error)",
+                    check: "vlan=: the physical device \(wanted) must exist at boot (its driver in the initramfs)")
             }
             throw BootFailure(step: "network", reason: "\(error)", check: "the cable / virtual NIC, ip= and the DHCP server")
         }

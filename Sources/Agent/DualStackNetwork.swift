@@ -2,11 +2,10 @@ import BootConfig
 import NetworkSetup
 
 extension BootSequence {
-    /// The boot NIC's other address family (dual stack: `ip=` for IPv4 and for IPv6 on one
-    /// NIC, or `ip=dhcp,auto6`), which `NetworkSetup.configure` sets up on the same link after
-    /// the first family. Link-local only (`link6`) adds nothing to configure here.
-    static func otherFamilyMethod(_ plan: BootPlan) -> InterfaceConfiguration.Method? {
-        guard let other = plan.bootInterfaceOtherFamily else { return nil }
+    /// A NIC's other address family (dual stack: `ip=` for IPv4 and for IPv6 on one NIC, or
+    /// `ip=dhcp,auto6`; `BootPlan.otherFamily(of:)`), which `NetworkSetup.configure` sets up on
+    /// the same link after the first family. Link-local only (`link6`) adds nothing to configure here.
+    static func otherFamilyMethod(_ other: InterfacePlan) -> InterfaceConfiguration.Method? {
         switch other.method {
         case .static, .firmware:
             guard let address = other.address else { return nil }

@@ -19,10 +19,13 @@ struct RootMap: Equatable, Sendable {
     let lun: Int
 
     var uuid: String { MultipathTable.uuid(wwid: name) }
+    /// How every change after the build names the map: by its UUID, which multipathd keeps
+    /// when it adopts the map in the real root and renames it (user_friendly_names: mpatha).
+    var device: DeviceMapperIoctl.Device { .uuid(uuid) }
     var devicePath: String { "/dev/mapper/\(name)" }
 
     /// Where the boot records the map for the path processes (forked before it exists):
-    /// one line, "NAME LUN".
+    /// one line, "NAME LUN", or "none" when the LUN got no map (`Record`).
     static let recordPath = "/run/iscsi-root/multipath"
     /// Held while a table is read and reloaded, so that two paths joining at once do not
     /// each load a table without the other.
@@ -50,10 +53,12 @@ struct RootMap: Equatable, Sendable {
         case .success(let found): identity = found
         case .failure(let problem):
             warning = "\(problem); no multipath map, the root stays on one path"
+            record("none")
             return nil
         }
         guard let wwid = identity.wwid else {
             warning = "LUN \(lun) (\(disk)) is known only as \(identity), which names no map; no multipath map, the root stays on one path"
+            record("none")
             return nil
         }
         guard let path = deviceNumber(of: disk), let sectors = readText("/sys/block/\(disk)/size").flatMap({ UInt64($0) }) else {
@@ -64,11 +69,14 @@ struct RootMap: Equatable, Sendable {
         do throws(MultipathTableError) { table = try MultipathTable(sectors: sectors, paths: [path]) } catch {
             throw failure("no multipath table over \(disk): \(error)")
         }
+        // What was created, so that a build failing half-way leaves nothing holding the disk.
+        var created: [String] = []
         do throws(DeviceMapperError) {
             let control = try DeviceMapper()
             let mapNumber = try control.create(name: map.name, uuid: map.uuid)
-            try control.loadTable(name: map.name, targets: [table.target])
-            try control.resume(name: map.name)
+            created.append(map.uuid)
+            try control.loadTable(map.device, targets: [table.target])
+            try control.resume(map.device)
             link(map.devicePath, to: mapNumber)
             var mountDevice = map.devicePath
             let rootName = String(rootDevice.dropFirst("/dev/".count))
@@ -79,23 +87,41 @@ struct RootMap: Equatable, Sendable {
                 let partition = PartitionMap(number: number, start: start, sectors: size)
                 let name = partition.name(map: map.name)
                 let device = try control.create(name: name, uuid: partition.uuid(mapUUID: map.uuid))
-                try control.loadTable(name: name, targets: [partition.target(map: mapNumber)])
-                try control.resume(name: name)
+                created.append(partition.uuid(mapUUID: map.uuid))
+                try control.loadTable(.name(name), targets: [partition.target(map: mapNumber)])
+                try control.resume(.name(name))
                 link("/dev/mapper/\(name)", to: device)
                 mountDevice = "/dev/mapper/\(name)"
             }
-            mkdir("/run/iscsi-root", 0o755)
-            try? writeFile(Array("\(map.name) \(lun)\n".utf8), to: recordPath, mode: 0o644)
+            record("\(map.name) \(lun)")
             return (map, mountDevice)
         } catch {
+            if let control = try? DeviceMapper() {
+                for uuid in created.reversed() { try? control.remove(.uuid(uuid)) }
+            }
             throw failure("\(error)")
         }
     }
 
-    /// The map the boot recorded, if it has by now.
-    static func recorded() -> RootMap? {
-        guard let words = readText(recordPath)?.split(separator: " "), words.count == 2, let lun = Int(words[1]) else { return nil }
-        return RootMap(name: String(words[0]), lun: lun)
+    /// What the boot recorded for the paths: the map, or that the root has none.
+    enum Record: Equatable {
+        case map(RootMap)
+        /// The LUN has no usable identifier: the root stays on its first path.
+        case noMap
+    }
+
+    private static func record(_ line: String) {
+        mkdir("/run/iscsi-root", 0o755)
+        try? writeFile(Array("\(line)\n".utf8), to: recordPath, mode: 0o644)
+    }
+
+    /// What the boot recorded, if it has by now.
+    static func recorded() -> Record? {
+        guard let text = readText(recordPath) else { return nil }
+        if text == "none" { return .noMap }
+        let words = text.split(separator: " ")
+        guard words.count == 2, let lun = Int(words[1]) else { return nil }
+        return .map(RootMap(name: String(words[0]), lun: lun))
     }
 
     /// Adds `disk` (another path's, logged in after the map was built) to the map: the live
@@ -107,16 +133,16 @@ struct RootMap: Equatable, Sendable {
         defer { if lock >= 0 { close(lock) } }
         do throws(DeviceMapperError) {
             let control = try DeviceMapper()
-            guard let live = try control.status(name: name, table: true).first else { return MapProblem("the map \(name) has no table") }
+            guard let live = try control.status(device, table: true).first else { return MapProblem("the map \(name) has no table") }
             var table: MultipathTable
             do throws(MultipathStatusError) { table = try MultipathTable(parsingLive: live.parameters, sectors: live.length) } catch {
                 return MapProblem("the map \(name)'s table cannot be read: \(error)")
             }
             guard !table.paths.contains(path) else { return nil }
             table.paths.append(path)
-            try control.loadTable(name: name, targets: [table.target])
-            try control.suspend(name: name, keepQueuedIO: true)
-            try control.resume(name: name)
+            try control.loadTable(device, targets: [table.target])
+            try control.suspend(device, keepQueuedIO: true)
+            try control.resume(device)
             return nil
         } catch {
             return MapProblem("\(error)")
@@ -201,7 +227,7 @@ struct MapPath {
             case .queueIfNoPath, .failIfNoPath: continue
             }
             do throws(DeviceMapperError) {
-                try DeviceMapper().sendMessage(name: map.name, message.text)
+                try DeviceMapper().sendMessage(map.device, message.text)
             } catch {
                 log.line("session \(session): \(message.text) to \(map.name) refused: \(error)")
                 continue
@@ -221,15 +247,16 @@ struct MapPath {
         }
     }
 
-    /// This path's state in the live map ("active", "failed", "not in the map") and the
-    /// map's paths ("1 of 2 paths active"), from one status read; nils when it cannot be read.
-    var liveState: (state: String?, summary: String?) {
-        guard let control = try? DeviceMapper(), let target = try? control.status(name: map.name).first,
-            let status = try? MultipathStatus(parsing: target.parameters)
-        else { return (nil, nil) }
+    /// This path's state in the live map ("active", "failed", "not in the map"), the map's
+    /// paths ("1 of 2 paths active") and its device as named now (multipathd may have renamed
+    /// it: /dev/mapper/mpatha), from one status read; nils when it cannot be read.
+    var liveState: (state: String?, summary: String?, device: String?) {
+        guard let control = try? DeviceMapper(), let reply = try? control.perform(.tableStatus(map.device, table: false)),
+            let target = try? reply.targets().first, let status = try? MultipathStatus(parsing: target.parameters)
+        else { return (nil, nil, nil) }
         let paths = status.paths
         let state = status.path(device).map { $0.isActive ? "active" : "failed" } ?? "not in the map"
-        return (state, "\(paths.filter { $0.isActive }.count) of \(paths.count) paths active")
+        return (state, "\(paths.filter { $0.isActive }.count) of \(paths.count) paths active", "/dev/mapper/\(reply.name)")
     }
 
     /// The map's paths as the kernel has them now: "2 of 2 paths active".

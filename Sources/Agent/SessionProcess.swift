@@ -207,12 +207,20 @@ enum SessionProcess {
         session: UInt32, hostNumber: UInt32, portal: String, replacementTimeout: Int, disk: inout String?, log: inout BootLog
     ) -> MapPath? {
         let deadline = MonotonicInstant.now().advanced(byMilliseconds: rootMapWaitMilliseconds)
-        var map = RootMap.recorded()
-        while map == nil && !deadline.hasPassed {
+        var record = RootMap.recorded()
+        while record == nil && !deadline.hasPassed {
             usleep(100_000)
-            map = RootMap.recorded()
+            record = RootMap.recorded()
         }
-        guard let map else {
+        let map: RootMap
+        switch record {
+        case .map(let recorded): map = recorded
+        case .noMap:
+            log.line(
+                "sessions: path at \(portal): the root's LUN has no usable identifier, so no multipath map (see the boot's warning); not joined"
+            )
+            return nil
+        case nil:
             log.line("sessions: path at \(portal): no multipath map of the root after \(rootMapWaitMilliseconds / 1000) s; not joined")
             return nil
         }

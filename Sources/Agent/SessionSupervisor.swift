@@ -528,9 +528,16 @@ public struct SessionSupervisor: ~Copyable {
 
     private var status: SupervisorStatus {
         let plan = plans[portalIndex]
-        // A path of the root's map runs with the short timeout set through sysfs.
+        // A path of the root's map runs with the timeout set through sysfs: the kernel's, as
+        // the map's path got it or as multipathd in the real root rewrote it.
         var timers = plan.timers
-        if let shortened = mapPath?.replacementTimeout { timers.replacementTimeout = shortened }
+        if mapPath != nil,
+            let live = readText("/sys/class/iscsi_session/session\(session.sessionID)/recovery_tmo").flatMap({ Int($0) })
+        {
+            timers.replacementTimeout = live
+        } else if let shortened = mapPath?.replacementTimeout {
+            timers.replacementTimeout = shortened
+        }
         return SupervisorStatus(
             state: state, target: plan.login.targetName ?? "-", portal: session.portal, interface: bootInterface,
             sessionID: session.sessionID,
@@ -540,7 +547,7 @@ public struct SessionSupervisor: ~Copyable {
                 let now = MonotonicInstant.now().nanoseconds / 1_000_000
                 let live = path.liveState
                 return SupervisorStatus.PathInMap(
-                    map: path.map.devicePath, state: live.state ?? "unknown (no status)", mapSummary: live.summary,
+                    map: live.device ?? path.map.devicePath, state: live.state ?? "unknown (no status)", mapSummary: live.summary,
                     failures: path.failures,
                     lastSwitch: path.lastSwitch.map { "\($0.failed ? "failed" : "reinstated") \((now - $0.milliseconds) / 1000) s ago" })
             })

@@ -50,7 +50,7 @@ enum StackedDevices {
             if device.hasPrefix("dm-") {
                 let name = readText("/sys/class/block/\(device)/dm/name") ?? device
                 do throws(DeviceMapperError) {
-                    try DeviceMapper().remove(name: name)
+                    try DeviceMapper().remove(.name(name))
                     log.line("shutdown: removed \(name) (\(device))")
                 } catch {
                     log.line("shutdown: \(name) (\(device)) stays: \(error)")

@@ -110,22 +110,24 @@ extension BootPlan {
     }
 
     /// The replacement timeout of a path of the root's map, set once the path is in the map:
-    /// 1 s unless `iscsi.replacement_timeout=` says otherwise. I/O caught in a broken path's
-    /// session comes back to the map that soon and goes to another path (a single-path root
-    /// waits the whole `session.replacementTimeout` instead); with no path left the map itself
-    /// queues it. A path outside the map keeps `session.replacementTimeout`.
+    /// 0 s unless `iscsi.replacement_timeout=` says otherwise. I/O caught in a broken path's
+    /// session goes back to the map the moment the kernel blocks the session, and from there
+    /// to another path (a single-path root waits the whole `session.replacementTimeout`
+    /// instead); with no path left the map itself queues it. A path outside the map keeps
+    /// `session.replacementTimeout`.
     public var pathReplacementTimeout: Sourced<Int> {
         session.replacementTimeout.source == .defaultValue
             ? Sourced(Self.multipathReplacementTimeoutSeconds, from: .defaultValue) : session.replacementTimeout
     }
 
     /// See `pathReplacementTimeout`.
-    public static let multipathReplacementTimeoutSeconds = 1
+    public static let multipathReplacementTimeoutSeconds = 0
 
-    /// The NOP-Out interval and timeout of a path of the root's map: 2 s and 3 s unless
+    /// The NOP-Out interval and timeout of a path of the root's map: 1 s and 2 s unless
     /// `iscsi.noop=` says otherwise. A path that goes silent (a cable pulled, a switch port
-    /// down: no reset) is failed in the map at most 5 s after its last answer instead of 9 s;
-    /// a path noticed too eagerly costs a re-login while the other paths carry the I/O.
+    /// down: no reset) is failed in the map about 3 s after its last answer instead of 9 s;
+    /// a path noticed too eagerly costs a re-login while the other paths carry the I/O, and
+    /// one that keeps failing is held failed (`PathPolicy`).
     public var pathNoop: (interval: Int, timeout: Int) {
         session.noopInterval.source == .defaultValue && session.noopTimeout.source == .defaultValue
             ? (Self.multipathNoopIntervalSeconds, Self.multipathNoopTimeoutSeconds)
@@ -133,8 +135,8 @@ extension BootPlan {
     }
 
     /// See `pathNoop`.
-    public static let multipathNoopIntervalSeconds = 2
-    public static let multipathNoopTimeoutSeconds = 3
+    public static let multipathNoopIntervalSeconds = 1
+    public static let multipathNoopTimeoutSeconds = 2
 
     /// The sessions hook mode opens: one per portal of every target, as the frameworks' own
     /// iSCSI modules log in (dracut a session per `netroot=`, open-iscsi's initramfs script

@@ -27,9 +27,25 @@ extension InterfacePlan {
 extension BootPlan {
     /// The other family's configuration on the boot interface (the first), when `ip=` gave
     /// one: the boot configures it on the same link after the first.
-    public var bootInterfaceOtherFamily: InterfacePlan? {
-        guard let first = interfaces.first, let family = first.givesIPv6 else { return nil }
-        return interfaces.dropFirst().first { $0.isSameNIC(as: first) && $0.givesIPv6 == !family }
+    public var bootInterfaceOtherFamily: InterfacePlan? { interfaces.first.flatMap(otherFamily(of:)) }
+
+    /// The other family's configuration on the NIC `nic` configures, if the plan has one.
+    public func otherFamily(of nic: InterfacePlan) -> InterfacePlan? {
+        guard let family = nic.givesIPv6 else { return nil }
+        return interfaces.first { $0.isSameNIC(as: nic) && $0.givesIPv6 == !family }
+    }
+
+    /// The NICs after the boot interface, each as its first configuration: another path's NIC
+    /// (`ip=` naming another device, the iBFT's second NIC). The boot configures them after the
+    /// boot interface, each with its other family (`otherFamily(of:)`), so that every portal
+    /// has the NIC it is reached through.
+    public var otherNICs: [InterfacePlan] {
+        guard let boot = interfaces.first else { return [] }
+        var nics: [InterfacePlan] = []
+        for interface in interfaces.dropFirst() where interface.method != .disabled && !interface.isSameNIC(as: boot) {
+            if !nics.contains(where: { $0.isSameNIC(as: interface) }) { nics.append(interface) }
+        }
+        return nics
     }
 }
 

@@ -33,7 +33,7 @@ public struct DeviceMapper: ~Copyable {
     /// `DeviceMapperIoctl.maximumBufferSize`. The corresponding C function is `ioctl`.
     public func perform(_ request: DeviceMapperIoctl.Request) throws(DeviceMapperError) -> DeviceMapperIoctl.Reply {
         let failure = { (reason: DeviceMapperError.Reason) in
-            DeviceMapperError(operation: request.command.name, device: request.name, reason: reason)
+            DeviceMapperError(operation: request.command.name, device: request.device.description, reason: reason)
         }
         var size = max(DeviceMapperIoctl.initialBufferSize, request.encodedLength)
         // Bounded: the size doubles each pass and stops at the maximum.
@@ -65,35 +65,36 @@ public struct DeviceMapper: ~Copyable {
         try perform(.create(name: name, uuid: uuid)).device
     }
 
-    /// Loads `targets` as the inactive table of `name` (DM_TABLE_LOAD); `resume` makes it live.
-    public func loadTable(name: String, targets: [DeviceMapperIoctl.Target]) throws(DeviceMapperError) {
-        _ = try perform(.loadTable(name: name, targets: targets))
+    /// Loads `targets` as the inactive table of `device` (DM_TABLE_LOAD); `resume` makes it live.
+    public func loadTable(_ device: DeviceMapperIoctl.Device, targets: [DeviceMapperIoctl.Target]) throws(DeviceMapperError) {
+        _ = try perform(.loadTable(device, targets: targets))
     }
 
-    /// Suspends `name` (DM_DEV_SUSPEND); see `DeviceMapperIoctl.Request.suspend`.
-    public func suspend(name: String, keepQueuedIO: Bool) throws(DeviceMapperError) {
-        _ = try perform(.suspend(name: name, keepQueuedIO: keepQueuedIO))
+    /// Suspends `device` (DM_DEV_SUSPEND); see `DeviceMapperIoctl.Request.suspend`.
+    public func suspend(_ device: DeviceMapperIoctl.Device, keepQueuedIO: Bool) throws(DeviceMapperError) {
+        _ = try perform(.suspend(device, keepQueuedIO: keepQueuedIO))
     }
 
-    /// Resumes `name`, making a loaded table live (DM_DEV_SUSPEND without the suspend flag).
-    public func resume(name: String) throws(DeviceMapperError) { _ = try perform(.resume(name: name)) }
+    /// Resumes `device`, making a loaded table live (DM_DEV_SUSPEND without the suspend flag).
+    public func resume(_ device: DeviceMapperIoctl.Device) throws(DeviceMapperError) { _ = try perform(.resume(device)) }
 
-    /// Sends `text` to the target of `name` at sector 0 (DM_TARGET_MSG).
-    public func sendMessage(name: String, _ text: String) throws(DeviceMapperError) {
-        _ = try perform(.message(name: name, text: text))
+    /// Sends `text` to the target of `device` at sector 0 (DM_TARGET_MSG).
+    public func sendMessage(_ device: DeviceMapperIoctl.Device, _ text: String) throws(DeviceMapperError) {
+        _ = try perform(.message(device, text: text))
     }
 
-    /// Removes `name` (DM_DEV_REMOVE); EBUSY while something holds it open.
-    public func remove(name: String, deferred: Bool = false) throws(DeviceMapperError) {
-        _ = try perform(.remove(name: name, deferred: deferred))
+    /// Removes `device` (DM_DEV_REMOVE); EBUSY while something holds it open.
+    public func remove(_ device: DeviceMapperIoctl.Device, deferred: Bool = false) throws(DeviceMapperError) {
+        _ = try perform(.remove(device, deferred: deferred))
     }
 
     /// The live table's targets with each one's status text, or its table text when `table`
     /// (DM_TABLE_STATUS).
-    public func status(name: String, table: Bool = false) throws(DeviceMapperError) -> [DeviceMapperIoctl.Target] {
-        let reply = try perform(.tableStatus(name: name, table: table))
+    public func status(_ device: DeviceMapperIoctl.Device, table: Bool = false) throws(DeviceMapperError) -> [DeviceMapperIoctl.Target] {
+        let reply = try perform(.tableStatus(device, table: table))
         do throws(DeviceMapperCodecError) { return try reply.targets() } catch {
-            throw DeviceMapperError(operation: DeviceMapperIoctl.Command.tableStatus.name, device: name, reason: .codec(error))
+            throw DeviceMapperError(
+                operation: DeviceMapperIoctl.Command.tableStatus.name, device: device.description, reason: .codec(error))
         }
     }
 

@@ -116,6 +116,21 @@ public enum DeviceMapperIoctl {
         public static let deferredRemove = Flags(rawValue: 1 << 17)
     }
 
+    /// How a request names an existing device. The kernel takes one of the two, never both
+    /// (dm-ioctl.c `__find_device_hash_cell`). The UUID stays when a tool renames the device
+    /// (multipathd adopting a map and giving it a friendly name); the name does not.
+    public enum Device: Equatable, Sendable, CustomStringConvertible {
+        case name(String)
+        case uuid(String)
+
+        public var description: String {
+            switch self {
+            case .name(let name): name
+            case .uuid(let uuid): "UUID \(uuid)"
+            }
+        }
+    }
+
     /// One request: the command, the device it names and the command's data.
     public struct Request: Equatable, Sendable {
         public var command: Command
@@ -138,6 +153,17 @@ public enum DeviceMapperIoctl {
             message = nil
         }
 
+        /// A request for the existing device `device`, named in the field the kernel reads.
+        init(command: Command, device: Device, flags: Flags = [], targets: [Target] = []) {
+            switch device {
+            case .name(let name): self.init(command: command, name: name, flags: flags, targets: targets)
+            case .uuid(let uuid): self.init(command: command, uuid: uuid, flags: flags, targets: targets)
+            }
+        }
+
+        /// The device this request names, for error messages.
+        public var device: Device { name.isEmpty && !uuid.isEmpty ? .uuid(uuid) : .name(name) }
+
         /// DM_VERSION: the kernel answers with its interface version.
         public static var version: Request { Request(command: .version) }
 
@@ -145,36 +171,36 @@ public enum DeviceMapperIoctl {
         public static func create(name: String, uuid: String) -> Request { Request(command: .createDevice, name: name, uuid: uuid) }
 
         /// DM_TABLE_LOAD: `targets` become the device's inactive table, live at the next resume.
-        public static func loadTable(name: String, targets: [Target]) -> Request {
-            Request(command: .loadTable, name: name, targets: targets)
+        public static func loadTable(_ device: Device, targets: [Target]) -> Request {
+            Request(command: .loadTable, device: device, targets: targets)
         }
 
         /// DM_DEV_SUSPEND with DM_SUSPEND_FLAG. `keepQueuedIO` adds DM_NOFLUSH_FLAG: a
         /// multipath map with no usable path keeps its queued I/O through a table reload
         /// instead of failing it.
-        public static func suspend(name: String, keepQueuedIO: Bool) -> Request {
-            Request(command: .suspendDevice, name: name, flags: keepQueuedIO ? [.suspended, .noFlush] : [.suspended])
+        public static func suspend(_ device: Device, keepQueuedIO: Bool) -> Request {
+            Request(command: .suspendDevice, device: device, flags: keepQueuedIO ? [.suspended, .noFlush] : [.suspended])
         }
 
         /// DM_DEV_SUSPEND without DM_SUSPEND_FLAG: resume, swapping in a loaded table.
-        public static func resume(name: String) -> Request { Request(command: .suspendDevice, name: name) }
+        public static func resume(_ device: Device) -> Request { Request(command: .suspendDevice, device: device) }
 
         /// DM_TARGET_MSG: `text` for the target at `sector` (e.g. "fail_path 8:16").
-        public static func message(name: String, sector: UInt64 = 0, text: String) -> Request {
-            var request = Request(command: .targetMessage, name: name)
+        public static func message(_ device: Device, sector: UInt64 = 0, text: String) -> Request {
+            var request = Request(command: .targetMessage, device: device)
             request.messageSector = sector
             request.message = text
             return request
         }
 
         /// DM_DEV_REMOVE; `deferred` removes it when its last opener closes it.
-        public static func remove(name: String, deferred: Bool = false) -> Request {
-            Request(command: .removeDevice, name: name, flags: deferred ? [.deferredRemove] : [])
+        public static func remove(_ device: Device, deferred: Bool = false) -> Request {
+            Request(command: .removeDevice, device: device, flags: deferred ? [.deferredRemove] : [])
         }
 
         /// DM_TABLE_STATUS: each target's state (`table` false) or the table as loaded (true).
-        public static func tableStatus(name: String, table: Bool) -> Request {
-            Request(command: .tableStatus, name: name, flags: table ? [.statusTable] : [])
+        public static func tableStatus(_ device: Device, table: Bool) -> Request {
+            Request(command: .tableStatus, device: device, flags: table ? [.statusTable] : [])
         }
 
         /// The bytes this request needs before any room for the answer.
@@ -228,7 +254,15 @@ public enum DeviceMapperIoctl {
         /// The kernel's own checks (dm-ioctl.c: `check_name`, `invalid_str`), made here so that
         /// a bad name is refused with its reason instead of an EINVAL.
         private func validate() throws(DeviceMapperCodecError) {
-            if command != .version && name.isEmpty { throw .invalidName(name, reason: "is empty") }
+            switch command {
+            case .version: break
+            case .createDevice: if name.isEmpty { throw .invalidName(name, reason: "is empty") }
+            default:
+                if name.isEmpty && uuid.isEmpty { throw .invalidName(name, reason: "is empty, and so is the UUID: no device is named") }
+                if !name.isEmpty && !uuid.isEmpty {
+                    throw .invalidName(name, reason: "comes with UUID \(uuid): the kernel takes a device by one of them")
+                }
+            }
             if name.utf8.count >= DeviceMapperIoctl.nameCapacity {
                 throw .invalidName(name, reason: "is longer than \(DeviceMapperIoctl.nameCapacity - 1) bytes")
             }

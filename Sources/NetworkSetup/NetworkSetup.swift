@@ -62,6 +62,11 @@ public struct InterfaceConfiguration: Equatable, Sendable {
     /// The other address family on the same link (dual stack: `ip=` for IPv4 and for IPv6 on
     /// one NIC, or `ip=dhcp,auto6`), configured after `method`, with its own address and routes.
     public var otherFamily: Method? = nil
+    /// Whether to wait for the carrier before the address. A static IPv4 address and its routes
+    /// can be set on a link that has none (the kernel keeps the routes, marked linkdown, until
+    /// it comes): a second path's NIC whose cable is out at boot is configured all the same.
+    /// Only for a link named by `interface` (by name or MAC).
+    public var waitsForCarrier = true
 
     public init(
         interface: Selector, method: Method, vlanID: UInt16? = nil, vlanName: String? = nil, hostName: String? = nil
@@ -146,8 +151,13 @@ public enum NetworkSetup {
             try netlink.perform(.setLinkUp(index: candidate.index), step: "bring \(candidate.name) up")
         }
         steps.finish("link up")
-        var link = try netlink.waitForCarrier(anyOf: candidates, deadline: deadline)
-        steps.finish("carrier")
+        var link: NetworkLink
+        if !configuration.waitsForCarrier, configuration.interface != .firstWithCarrier, let named = candidates.first {
+            link = named
+        } else {
+            link = try netlink.waitForCarrier(anyOf: candidates, deadline: deadline)
+            steps.finish("carrier")
+        }
         if let vlanID = configuration.vlanID {
             let vlan = try addVLAN(vlanID, on: link, name: configuration.vlanName, &netlink)
             try netlink.perform(.setLinkUp(index: vlan.index), step: "bring \(vlan.name) up")

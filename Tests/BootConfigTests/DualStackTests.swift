@@ -53,6 +53,18 @@ import Testing
         #expect(try plan(commandLine + " " + Self.target).bootInterfaceOtherFamily == nil)
     }
 
+    /// The NICs after the boot interface (another path's), each once, with its own other family.
+    @Test func otherNICsAndTheirFamilies() throws {
+        let result = try plan(
+            "ip=10.0.2.15::10.0.2.2:24::eth0:none ip=[fd00::15]::[fd00::2]:64::eth0:none ip=10.0.3.15:::24::eth1:none "
+                + "ip=[fd00:3::15]:::64::eth1:none ip=eth2:dhcp " + Self.target)
+        #expect(result.otherNICs.map(\.device) == ["eth1", "eth2"])
+        #expect(result.otherNICs.map(\.address?.description) == ["10.0.3.15", nil])
+        #expect(result.otherFamily(of: result.otherNICs[0])?.address?.description == "fd00:3::15")
+        #expect(result.otherFamily(of: result.otherNICs[1]) == nil)
+        #expect(try plan("ip=eth0:dhcp ip=eth0:auto6 " + Self.target).otherNICs.isEmpty)
+    }
+
     /// dracut's lists: one word alone or the seventh field, each word checked as
     /// parse-ip-opts.sh does, one IPv4 and one IPv6 method; the static one comes first.
     @Test(

@@ -123,21 +123,21 @@ func plan(
         #expect(result.json.filter { $0 != " " && $0 != "\n" }.contains(#""multipathRoot":false"#))
     }
 
-    /// With the map, each path's session gets a replacement timeout of 1 s (I/O of a broken
+    /// With the map, each path's session gets a replacement timeout of 0 s (I/O of a broken
     /// path goes back to the map and on to another path), unless iscsi.replacement_timeout=
     /// says otherwise; one portal makes no map.
     @Test func pathsOfTheRootMapHaveAShortReplacementTimeout() throws {
         let twoPaths = "ip=dhcp iscsi=iscsi://10.0.0.1/iqn.2024-01.example:root/1 iscsi=iscsi://10.0.0.2/iqn.2024-01.example:root/1"
         let result = try plan(twoPaths)
         #expect(result.multipathRoot)
-        #expect(result.pathReplacementTimeout.value == 1)
+        #expect(result.pathReplacementTimeout.value == 0)
         #expect(
             result.text.contains(
-                "  multipath       on: the root on a dm-multipath map over 2 paths, each with a replacement timeout of 1 s"))
+                "  multipath       on: the root on a dm-multipath map over 2 paths, each with a replacement timeout of 0 s"))
         #expect(result.json.filter { $0 != " " && $0 != "\n" }.contains(#""multipathRoot":true"#))
         #expect(try plan(twoPaths + " iscsi.replacement_timeout=5").pathReplacementTimeout.value == 5)
-        #expect(result.pathNoop == (interval: 2, timeout: 3))
-        #expect(result.text.contains("each with a replacement timeout of 1 s and NOP-Out every 2 s (timeout 3 s)"))
+        #expect(result.pathNoop == (interval: 1, timeout: 2))
+        #expect(result.text.contains("each with a replacement timeout of 0 s and NOP-Out every 1 s (timeout 2 s)"))
         #expect(try plan(twoPaths + " iscsi.noop=5,5").pathNoop == (interval: 5, timeout: 5))
         let onePortal = try plan("ip=dhcp iscsi=iscsi://10.0.0.1/iqn.2024-01.example:root/1")
         #expect(!onePortal.multipathRoot)

@@ -80,7 +80,7 @@ import Testing
     @Test func loadTableRequestWithTwoTargets() throws {
         let first = DeviceMapperIoctl.Target(length: 2048, type: "linear", parameters: "8:16 0")  // 7 bytes with NUL → next 48
         let second = DeviceMapperIoctl.Target(sectorStart: 2048, length: 8, type: "zero", parameters: "")  // 1 byte → next 48
-        let request = DeviceMapperIoctl.Request.loadTable(name: "m", targets: [first, second])
+        let request = DeviceMapperIoctl.Request.loadTable(.name("m"), targets: [first, second])
         #expect(request.encodedLength == 312 + 48 + 48)
         let bytes = try request.encode(bufferSize: 1024)
         #expect(Array(bytes[20..<24]) == [2, 0, 0, 0])
@@ -93,21 +93,32 @@ import Testing
 
     @Test func suspendResumeRemoveAndStatusFlags() throws {
         let flags = { (request: DeviceMapperIoctl.Request) throws -> [UInt8] in Array(try request.encode(bufferSize: 400)[28..<32]) }
-        #expect(try flags(.suspend(name: "m", keepQueuedIO: false)) == [2, 0, 0, 0])
-        #expect(try flags(.suspend(name: "m", keepQueuedIO: true)) == [2, 8, 0, 0])
-        #expect(try flags(.resume(name: "m")) == [0, 0, 0, 0])
-        #expect(try flags(.remove(name: "m")) == [0, 0, 0, 0])
-        #expect(try flags(.remove(name: "m", deferred: true)) == [0, 0, 2, 0])
-        #expect(try flags(.tableStatus(name: "m", table: false)) == [0, 0, 0, 0])
-        #expect(try flags(.tableStatus(name: "m", table: true)) == [16, 0, 0, 0])
-        #expect(DeviceMapperIoctl.Request.resume(name: "m").command == .suspendDevice)
+        #expect(try flags(.suspend(.name("m"), keepQueuedIO: false)) == [2, 0, 0, 0])
+        #expect(try flags(.suspend(.name("m"), keepQueuedIO: true)) == [2, 8, 0, 0])
+        #expect(try flags(.resume(.name("m"))) == [0, 0, 0, 0])
+        #expect(try flags(.remove(.name("m"))) == [0, 0, 0, 0])
+        #expect(try flags(.remove(.name("m"), deferred: true)) == [0, 0, 2, 0])
+        #expect(try flags(.tableStatus(.name("m"), table: false)) == [0, 0, 0, 0])
+        #expect(try flags(.tableStatus(.name("m"), table: true)) == [16, 0, 0, 0])
+        #expect(DeviceMapperIoctl.Request.resume(.name("m")).command == .suspendDevice)
     }
 
     /// struct dm_target_msg at data_start: sector u64, then the NUL-terminated message.
     @Test func targetMessageRequest() throws {
-        let bytes = try DeviceMapperIoctl.Request.message(name: "m", text: "fail_path 8:16").encode(bufferSize: 512)
+        let bytes = try DeviceMapperIoctl.Request.message(.name("m"), text: "fail_path 8:16").encode(bufferSize: 512)
         #expect(Array(bytes[312..<320]) == [UInt8](repeating: 0, count: 8))
         #expect(Array(bytes[320..<335]) == Array("fail_path 8:16\0".utf8))
+    }
+
+    /// By UUID the name field stays empty: the kernel refuses a request naming both.
+    @Test func requestsNamingTheDeviceByUUID() throws {
+        let request = DeviceMapperIoctl.Request.message(.uuid("mpath-3600140"), text: "reinstate_path 8:16")
+        #expect(request.device == .uuid("mpath-3600140") && request.device.description == "UUID mpath-3600140")
+        let bytes = try request.encode(bufferSize: 512)
+        #expect(bytes[48..<176].allSatisfy { $0 == 0 })
+        #expect(Array(bytes[176..<190]) == Array("mpath-3600140\0".utf8))
+        #expect(try DeviceMapperIoctl.Request.tableStatus(.uuid("u"), table: true).encode(bufferSize: 400)[176] == UInt8(ascii: "u"))
+        #expect(DeviceMapperIoctl.Request.resume(.name("m")).device == .name("m"))
     }
 
     @Test func refusesWhatTheKernelWouldRefuse() {
@@ -115,9 +126,10 @@ import Testing
         let requests: [DeviceMapperIoctl.Request] = [
             .create(name: "", uuid: "u"), .create(name: long, uuid: ""), .create(name: "a/b", uuid: ""),
             .create(name: "m", uuid: String(repeating: "u", count: 129)),
-            .loadTable(name: "m", targets: [DeviceMapperIoctl.Target(length: 1, type: "a-type-name-too-long", parameters: "")]),
-            .loadTable(name: "m", targets: [DeviceMapperIoctl.Target(length: 1, type: "linear", parameters: "8:16\u{0}0")]),
-            .message(name: "m", text: ""),
+            .loadTable(.name("m"), targets: [DeviceMapperIoctl.Target(length: 1, type: "a-type-name-too-long", parameters: "")]),
+            .loadTable(.name("m"), targets: [DeviceMapperIoctl.Target(length: 1, type: "linear", parameters: "8:16\u{0}0")]),
+            .message(.name("m"), text: ""), .resume(.name("")), .resume(.uuid("")),
+            DeviceMapperIoctl.Request(command: .suspendDevice, name: "m", uuid: "u"),
         ]
         for request in requests { #expect(throws: DeviceMapperCodecError.self) { try request.encode(bufferSize: 4096) } }
         #expect(throws: DeviceMapperCodecError.bufferTooSmall(needed: 312, given: 311)) {

@@ -32,7 +32,7 @@ readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-240}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 # FAULT_NAMES stays what scripts/bench-recovery.sh measures; the redirected run is ours.
 readonly SCENARIOS=("${FAULT_NAMES[@]}" link-lost connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan dual-stack busy-target
-    lun-changed stale-session multipath multipath-late multipath-all-down "${SHUTDOWN_FAULT_NAMES[@]}")
+    lun-changed stale-session multipath multipath-late multipath-silent multipath-all-down "${SHUTDOWN_FAULT_NAMES[@]}")
 # 8 before the fault, 16 after: enough to see the writes resume, each 0.5 s of the run.
 readonly WRITER_BLOCKS=24
 readonly GUEST_APPEND="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
@@ -41,6 +41,8 @@ readonly GUEST_APPEND_IPV6="ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none isc
 readonly GUEST_APPEND_DUAL_STACK="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:none ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 iscsi.multipath=off root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 # Two paths to one target, 10.0.2.2:3260 (A) and 10.0.2.2:3261 (B): the root on the map.
 readonly GUEST_APPEND_MULTIPATH="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 iscsi=iscsi://10.0.2.2:3261/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw"
+# The same over two NICs: A at 10.0.2.2 on eth0, B at 10.0.3.2 on eth1 (qemu.sh --second-nic).
+readonly GUEST_APPEND_MULTIPATH_NICS="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off ip=10.0.3.15:::255.255.255.0::eth1:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 iscsi=iscsi://10.0.3.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw"
 readonly GUEST_APPEND_VLAN="vlan=eth0.100:eth0 ip=192.168.100.15:::255.255.255.0::eth0.100:none iscsi=iscsi://192.168.100.1/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 
 # Boots the writer guest, injects FAULT once 8 blocks are written, and checks the outcome.
@@ -161,25 +163,31 @@ run_fault() (
 # the namespace): each path is failed in the map at once and reinstated once its session is back.
 # multipath-late: B's portal does not exist at boot and is added after block 4: the machine
 # boots on A, B joins the map when it logs in; then A's connection is reset.
+# multipath-silent: A and B on NICs of their own; B's link is cut (set_link off: no RST, a
+# cable pulled) for 12 s after block 8: NOP-Out finds B dead and fails it in the map, the writes
+# go on over A, and B's session, refused to connect while eth1 has no carrier, comes back after.
 # multipath-all-down: tgtd frozen (SIGSTOP) for 15 s after block 8: both paths die silently,
 # NOP-Out finds them, the map queues the writes, and both are reinstated once tgtd runs again.
 # Each: no write fails, no I/O error but a path's own, every block is in the image, which is clean.
 run_multipath() (
     local name="$1" log="$LOG_DIR/fault-$1.log" initrd="$LOG_DIR/fault.initrd.img" blocks="$WRITER_BLOCKS"
     local image="$LOG_DIR/fault-$1.root.img" monitor="$LOG_DIR/fault-$1.monitor"
+    local append="$GUEST_APPEND_MULTIPATH" network=() path_b='10\.0\.2\.2:3261'
     # Late: B joins after up to 10 s of retries, then A's cut needs writes after it.
     [[ "$name" != multipath-late ]] || blocks=40
+    # Silent: 12 s without B, then its re-login and reinstatement, all under the writer.
+    [[ "$name" != multipath-silent ]] || { blocks=48 append="$GUEST_APPEND_MULTIPATH_NICS" network=(--second-nic) path_b='10\.0\.3\.2:3260'; }
     [[ -f "$initrd" ]] || vm_initramfs_build "$initrd" >/dev/null
     # Shut down through the final ramdisk: the map must be removed before the logouts.
     fault_writer_image "$image" "$VM_REPO_ROOT/Tests/VM/guest/writer-shutdown-init"
     vm_netns_create
     VM_TARGET_LOG="$LOG_DIR/fault-$name.tgtd.log" vm_target_start "$image"
-    [[ "$name" == multipath-late ]] || vm_target_second_portal 3261
+    [[ "$name" == multipath-late || "$name" == multipath-silent ]] || vm_target_second_portal 3261
     rm -f "$log" "$monitor"
     local qemu_start
     qemu_start="$(vm_now_ms)"
-    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --monitor "$monitor" \
-        --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $GUEST_APPEND_MULTIPATH writer.blocks=$blocks" &
+    vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$initrd" --log "$log" --monitor "$monitor" "${network[@]}" \
+        --timeout "$BOOT_TIMEOUT" --append "console=ttyS0,115200 panic=-1 $append writer.blocks=$blocks" &
     local qemu=$! cuts=() cut_disks=() added=0 pid
     case "$name" in
     multipath)
@@ -198,6 +206,13 @@ run_multipath() (
         cuts+=("$(vm_now_ms)") cut_disks+=(sda)
         fault_kill_path 3260
         ;;
+    multipath-silent)
+        fault_wait_for_console "$log" 'VM-MARKER: wrote seq=8 ' 120
+        cuts+=("$(vm_now_ms)") cut_disks+=(sdb)
+        fault_qemu_monitor "$monitor" "set_link n1 off"
+        sleep 12
+        fault_qemu_monitor "$monitor" "set_link n1 on"
+        ;;
     multipath-all-down)
         fault_wait_for_console "$log" 'VM-MARKER: wrote seq=8 ' 120
         pid="$(fault_tgtd_pid)"
@@ -214,7 +229,7 @@ run_multipath() (
     ((status == 0)) || vm_fail "QEMU exited with status $status"
     fault_check_writer "$log" "$image" "$blocks" map
     local wwid summary disk
-    wwid="$(fault_check_multipath "$log" "$VM_TARGET_IQN_DEFAULT")" || exit 1
+    wwid="$(fault_check_multipath "$log" "$VM_TARGET_IQN_DEFAULT" "$path_b")" || exit 1
     summary="root on /dev/mapper/$wwid"
     for disk in "${cut_disks[@]}"; do
         summary+="; $disk $(fault_check_path_cycle "$log" "$wwid" "$disk")" || exit 1
@@ -232,6 +247,16 @@ run_multipath() (
         grep -q -E "sessions: $VM_TARGET_IQN_DEFAULT at 10\.0\.2\.2:3261: attempt 1 failed" "$log" ||
             vm_fail "B's first attempt at boot did not fail: $(grep -a -m 1 '10.0.2.2:3261' "$log" | tr -d '\r')"
         summary+="; B's portal added at $((added - qemu_start)) ms, B joined at ${joined} s"
+        ;;
+    multipath-silent)
+        # One session lost (B's: A's writes never stopped), found by the kernel's NOP-Out.
+        [[ "$(grep -c -E "session [0-9]+: connection error 1022: NOP-Out timed out" "$log")" == 1 ]] ||
+            vm_fail "not one NOP-Out loss (B's): $(grep -a 'connection error' "$log" | tr -d '\r')"
+        grep -q -E "path sdb \([0-9:]+\) failed in $wwid: 1 of 2 paths active" "$log" ||
+            vm_fail "B was not failed with A still active: $(grep -a 'failed in' "$log" | tr -d '\r')"
+        grep -q -E "not connecting: eth1 has no carrier" "$log" ||
+            vm_fail "no attempt was held back while eth1 had no carrier: $(grep -a -m 3 'eth1' "$log" | tr -d '\r')"
+        summary+="; B silent 12 s (eth1's link cut), found by NOP-Out"
         ;;
     multipath-all-down)
         grep -q -E "path sd[ab] \([0-9:]+\) failed in $wwid: 0 of 2 paths active" "$log" ||

@@ -248,7 +248,7 @@ scenario_lio_multipath() (
     cut_at="$(cut_under_writer lio-multipath "iscsi=iscsi://10.0.2.2/$IQN iscsi=iscsi://10.0.2.2:3261/$IQN" 2)" || exit 1
     check_writer "$log" "$image" "$CUT_BLOCKS" map
     local wwid summary disk
-    wwid="$(fault_check_multipath "$log" "$IQN")" || exit 1
+    wwid="$(fault_check_multipath "$log" "$IQN" '10\.0\.2\.2:3261')" || exit 1
     # LIO names the LUN by NAA (its unit serial), not by its vendor alone.
     [[ "$wwid" == 36001405* ]] || vm_fail "the map is named $wwid, expected LIO's NAA identifier 36001405…"
     summary="root on /dev/mapper/$wwid"

@@ -10,6 +10,12 @@
 # Then as many cycles with a second portal to the target: the root on the agent's multipath
 # map over both paths, removed after the unmount and before both paths log out.
 #
+# Then one multipath cycle whose root also has multipath-tools, multipathd enabled
+# (user_friendly_names, no_path_retry queue): multipathd adopts the map /init built (UUID
+# mpath-<WWID>) and renames it mpatha; the host then resets path B's connection, and the
+# supervisor must still fail and reinstate B in the renamed map (it names the map by UUID), the
+# root stay writable, and the final ramdisk remove mpatha before both logouts.
+#
 # Then one cycle per fault of lib/faults.sh's SHUTDOWN_FAULT_NAMES (the connection deleted, the
 # target frozen 3 s, the target killed, the guest's link down; when each is injected: see
 # run_fault_cycle), with iscsi.shutdown_timeout=10: the kernel must restart within the
@@ -18,7 +24,8 @@
 # deleted or the target frozen: the target is back in time) or name what was given up.
 #
 # usage: Tests/VM/shutdown.sh [CYCLES [FAULT...]]   prints per-cycle figures and "N passed, N failed"
-#   (default: 3 healthy cycles, 3 multipath cycles, then every shutdown fault; FAULT: shutdown-target-killed, …; none: -)
+#   (default: 3 healthy cycles, 3 multipath cycles, the multipathd cycle, then every shutdown fault;
+#   FAULT: shutdown-target-killed, …; none: -)
 #   VM_AGENT_BINARY   the static iscsi-root (default cache/bin/iscsi-root; make vm-shutdown builds it)
 #   VM_BOOT_TIMEOUT   host bound on one boot-and-reboot, seconds (default 120)
 #
@@ -44,9 +51,10 @@ readonly GUEST_APPEND="console=ttyS0,115200 panic=-1 net.ifnames=0 ip=10.0.2.15:
 readonly MULTIPATH_APPEND="$GUEST_APPEND iscsi=iscsi://10.0.2.2:3261/$VM_TARGET_IQN_DEFAULT/1"
 
 # The root image: the cached tree, the agent, the cycle unit, no getty, no first-boot prompt.
+# With "multipathd": multipath-tools too, with a configuration a SAN root would have.
 build_image() {
-    local image="$1" tree="$WORK/tree" cached
-    cached="$(debian_root_tree bookworm "$DEBIAN_PACKAGES")"
+    local image="$1" multipathd="${2:-}" tree="$WORK/tree" cached
+    cached="$(debian_root_tree bookworm "$DEBIAN_PACKAGES${multipathd:+,multipath-tools}")"
     rm -rf "$tree"
     cp -a "$cached" "$tree"
     rm -f "$tree/.complete"
@@ -56,6 +64,8 @@ build_image() {
     debian_root_unattended "$tree"
     mkdir -p "$tree/var/lib/shutdown-test"
     debian_root_marker "$tree" "$VM_REPO_ROOT/Tests/VM/guest/shutdown-cycle"
+    [[ -z "$multipathd" ]] || printf '%s\n' 'defaults {' '    user_friendly_names yes' '    find_multipaths greedy' \
+        '    no_path_retry queue' '}' >"$tree/etc/multipath.conf"
     debian_root_image "$tree" "$image" 1G
     rm -rf "$tree"
 }
@@ -95,20 +105,28 @@ console_appears() {
 at_most() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 <= $2)); }
 console_clean() { ! grep -Eq 'Kernel panic|I/O error|detected conn error|rejecting I/O|EXT4-fs error|Freezing execution' "$1"; }
 
-# run_cycle CYCLE IMAGE [multipath]: one boot and reboot; with "multipath" over two paths,
-# and then the map must be removed after the root's unmount and before both paths' logouts.
+# run_cycle CYCLE IMAGE [multipath|multipathd]: one boot and reboot; with "multipath" over two
+# paths, and then the map must be removed after the root's unmount and before both paths'
+# logouts; "multipathd": the same with multipathd in the root and path B reset once it owns the map.
 run_cycle() {
     local cycle="$1" image="$2" multipath="${3:-}" append="$GUEST_APPEND"
-    local log="$LOG_DIR/shutdown-$cycle.log"
+    local log="$LOG_DIR/shutdown-$cycle${multipath:+-$multipath}.log"
     [[ -z "$multipath" ]] || append="$MULTIPATH_APPEND"
     cycle_failures=()
     vm_netns_create
-    VM_TARGET_LOG="$LOG_DIR/shutdown-$cycle.tgtd.log" vm_target_start "$image"
+    VM_TARGET_LOG="${log%.log}.tgtd.log" vm_target_start "$image"
     [[ -z "$multipath" ]] || vm_target_second_portal 3261
-    local started ended status=0
+    local started ended status=0 qemu
     started="$(vm_now_ms)"
+    rm -f "$log"
     vm_qemu_boot --kernel "$KERNEL_IMAGE" --initrd "$WORK/initrd.img" --log "$log" \
-        --timeout "$BOOT_TIMEOUT" --append "$append" || status=$?
+        --timeout "$BOOT_TIMEOUT" --append "$append" &
+    qemu=$!
+    # The guest waits (guest/shutdown-cycle) until multipathd has renamed the map, then for B's
+    # failure and reinstatement in it.
+    [[ "$multipath" != multipathd ]] || ! console_appears "$log" 'VM-MARKER: map dm-0 named mpatha' "$qemu" ||
+        fault_kill_path 3261
+    wait "$qemu" || status=$?
     ended="$(vm_now_ms)"
     vm_netns_cleanup
 
@@ -130,8 +148,21 @@ run_cycle() {
         check "both paths logged out after the map's removal" console_order "$log" 'iscsi-root: shutdown: removed [0-9a-z_.-]+ \(dm-0\)' 'iscsi-root: shutdown: logged out of .* at 10\.0\.2\.2:3260'
         check "path B logged out" console_has "$log" 'iscsi-root: shutdown: logged out of .* at 10\.0\.2\.2:3261'
     fi
+    if [[ "$multipath" == multipathd ]]; then
+        check "multipathd adopted the map and renamed it" console_has "$log" 'VM-MARKER: map dm-0 named mpatha by multipathd'
+        check "B failed and reinstated in the renamed map by the supervisor" console_has "$log" \
+            'VM-STATUS: path +active in /dev/mapper/mpatha \(2 of 2 paths active\), 1 failure\(s\), reinstated'
+        check "no message to the map refused" console_lacks "$log" 'to [0-9a-z_.-]+ refused'
+        # multipathd sets each path's recovery timeout to its fast_io_fail_tmo (5 s); status says so.
+        check "status shows the replacement timeout multipathd set" console_has "$log" 'VM-STATUS: recovery replacement timeout 5 s'
+        check "the root stayed writable after B's reset" console_has "$log" 'VM-MARKER: wrote after the path reset'
+        check "the final ramdisk removed mpatha" console_has "$log" 'iscsi-root: shutdown: removed mpatha \(dm-0\)'
+        # B's reset is a path's connection error; the map and the filesystem must see none.
+        check "no error of the map or the filesystem, no panic" console_lacks "$log" 'Kernel panic|I/O error.* dev dm-|EXT4-fs error'
+    else
+        check "no I/O error, connection error or panic on the console" console_clean "$log"
+    fi
     check "the machine rebooted after the logout" console_order "$log" 'iscsi-root: shutdown: logged out of ' 'reboot: Restarting system'
-    check "no I/O error, connection error or panic on the console" console_clean "$log"
     check "e2fsck -fn: the image is clean" vm_rootfs_check "$image"
     local counted
     counted="$(debugfs -R 'cat /var/lib/shutdown-test/cycle' "$image" 2>/dev/null | tr -d '[:space:]')"
@@ -148,7 +179,7 @@ run_cycle() {
     fi
     local verdict=PASS
     ((${#cycle_failures[@]} == 0)) || verdict=FAIL
-    echo "$verdict cycle $cycle${multipath:+ (multipath)}: multi-user.target at $multi_user s; reboot request → QEMU exit $shutdown_seconds s (kernel restart at $off s); QEMU ran $total s — $log"
+    echo "$verdict cycle $cycle${multipath:+ ($multipath)}: multi-user.target at $multi_user s; reboot request → QEMU exit $shutdown_seconds s (kernel restart at $off s); QEMU ran $total s — $log"
     local failure
     for failure in "${cycle_failures[@]}"; do echo "  failed: $failure"; done
 }
@@ -237,7 +268,8 @@ main() {
     prepared="$(vm_now_ms)"
     vm_initramfs_build "$WORK/initrd.img" >/dev/null
     build_image "$WORK/root.img"
-    echo "prepared the initramfs and the Debian root image in $((($(vm_now_ms) - prepared) / 1000)) s"
+    build_image "$WORK/root-multipathd.img" multipathd
+    echo "prepared the initramfs and the Debian root images in $((($(vm_now_ms) - prepared) / 1000)) s"
     local cycle
     for ((cycle = 1; cycle <= CYCLES; cycle++)); do
         run_cycle "$cycle" "$WORK/root.img"
@@ -247,6 +279,8 @@ main() {
     for (( ; cycle <= last; cycle++)); do
         run_cycle "$cycle" "$WORK/root.img" multipath
     done
+    # Its own image, whose cycle counter starts at 0.
+    run_cycle 1 "$WORK/root-multipathd.img" multipathd
     local faults=("${@:2}") fault
     ((${#faults[@]} > 0)) || faults=("${SHUTDOWN_FAULT_NAMES[@]}")
     for fault in "${faults[@]}"; do

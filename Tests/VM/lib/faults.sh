@@ -250,29 +250,29 @@ fault_check_writer() {
     vm_rootfs_check "$image" || vm_fail "e2fsck -fn finds the root image unclean"
 }
 
-# fault_check_multipath LOG IQN: the root on a multipath map over path A's disk (sda), path B
-# (10.0.2.2:3261, sdb) joined it, `iscsi-root status` at the writer's end shows both paths
-# active in the map with a replacement timeout of 1 s and NOP-Out every 2 s (timeout 3 s),
+# fault_check_multipath LOG IQN PORTAL_B: the root on a multipath map over path A's disk (sda,
+# 10.0.2.2:3260), path B (PORTAL_B as a regular expression, sdb) joined it, `iscsi-root status` at the writer's end shows both paths
+# active in the map with a replacement timeout of 0 s and NOP-Out every 1 s (timeout 2 s),
 # and the final ramdisk removed the map before both paths logged out.
 # Prints the map's name (the LUN's WWID).
 fault_check_multipath() {
-    local log="$1" iqn="${2//./\\.}" wwid map
+    local log="$1" iqn="${2//./\\.}" path_b="$3" wwid map
     wwid="$(grep -a -m 1 -o -E 'root device: /dev/mapper/[0-9a-zA-Z_.-]+ \(LUN [0-9]+[^;]*; /dev/sda on a multipath map over sda' "$log" |
         sed -E 's|root device: /dev/mapper/([^ ]+) .*|\1|')" ||
         vm_fail "the root was not found on a map over sda: $(grep -a -m 1 'root device' "$log" | tr -d '\r')"
     map="/dev/mapper/$wwid"
     grep -q -F "VM-MARKER: root-device $map" "$log" || vm_fail "/ is not mounted from $map: $(grep -a -m 1 'root-device' "$log" | tr -d '\r')"
-    grep -q -E "sessions: path at 10\.0\.2\.2:3261: sdb \(8:16\) joins $wwid: 2 of 2 paths active" "$log" ||
+    grep -q -E "sessions: path at $path_b: sdb \(8:16\) joins $wwid: 2 of 2 paths active" "$log" ||
         vm_fail "path B did not join the map: $(grep -a -m 2 'sessions: path at' "$log" | tr -d '\r')"
     [[ "$(grep -c -F "VM-STATUS: path     active in $map (2 of 2 paths active)" "$log")" == 2 ]] ||
         vm_fail "status does not show both paths active in $map: $(grep -a -m 2 'VM-STATUS: path' "$log" | tr -d '\r')"
     # Each path got the short replacement timeout once in the map, and the paths' NOP-Out.
-    [[ "$(grep -c -F "VM-STATUS: recovery replacement timeout 1 s, NOP-Out every 2 s (timeout 3 s)" "$log")" == 2 ]] ||
-        vm_fail "status does not show both paths with a replacement timeout of 1 s and NOP-Out 2/3 s: $(grep -a -m 2 'VM-STATUS: recovery' "$log" | tr -d '\r')"
+    [[ "$(grep -c -F "VM-STATUS: recovery replacement timeout 0 s, NOP-Out every 1 s (timeout 2 s)" "$log")" == 2 ]] ||
+        vm_fail "status does not show both paths with a replacement timeout of 0 s and NOP-Out 1/2 s: $(grep -a -m 2 'VM-STATUS: recovery' "$log" | tr -d '\r')"
     local removed logout_a logout_b
     removed="$(vm_console_time "$log" "iscsi-root: shutdown: removed $wwid \(dm-0\)")" || vm_fail "the final ramdisk did not remove the map"
     logout_a="$(vm_console_time "$log" "iscsi-root: shutdown: logged out of $iqn at 10\.0\.2\.2:3260")" || vm_fail "path A was not logged out"
-    logout_b="$(vm_console_time "$log" "iscsi-root: shutdown: logged out of $iqn at 10\.0\.2\.2:3261")" || vm_fail "path B was not logged out"
+    logout_b="$(vm_console_time "$log" "iscsi-root: shutdown: logged out of $iqn at $path_b")" || vm_fail "path B was not logged out"
     awk -v removed="$removed" -v a="$logout_a" -v b="$logout_b" 'BEGIN { exit !(removed <= a && removed <= b) }' ||
         vm_fail "a path logged out before the map was removed"
     echo "$wwid"

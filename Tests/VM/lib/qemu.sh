@@ -3,7 +3,7 @@
 #
 #   vm_qemu_boot --kernel FILE --initrd FILE --append TEXT --log FILE --timeout SECONDS
 #                [--monitor SOCKET] [--acpitable FILE] [--hostfwd RULE] [--guestfwd RULE] [--extra ARG]... [--show]
-#                [--ipv6 | --dual-stack | --vlan-switch | --tap IFNAME]
+#                [--ipv6 | --dual-stack | --vlan-switch | --tap IFNAME] [--second-nic]
 #   vm_qemu_boot --network-boot DIR --log FILE --timeout SECONDS [...]
 #
 # --network-boot: no -kernel; SeaBIOS boots the NIC's iPXE ROM (Debian's ipxe-qemu), which
@@ -19,6 +19,9 @@
 # --vlan-switch: the NIC's frames go as UDP datagrams over the namespace's loopback to
 # target.sh's vlan-switch.py instead.
 # --tap: the NIC is the namespace's tap IFNAME (made beforehand, e.g. by dhcp6.sh), no user network.
+# --second-nic: a second NIC (the guest's eth1, QEMU's netdev n1) on a user network of its own,
+# 10.0.3.0/24, whose host 10.0.3.2 is the namespace's loopback too: a second path to the same
+# portals that `set_link n1 off` on the monitor cuts alone, silently (a cable pulled).
 # Returns QEMU's exit status (0 after the guest powered off; 124 when the host's timeout
 # stopped it). --show copies the console to standard output as it arrives.
 # Software emulation only (no usable KVM here), one vCPU: the machines have 2 cores.
@@ -33,7 +36,7 @@ readonly VM_IPXE_ROM="/usr/lib/ipxe/qemu/pxe-virtio.rom"
 
 vm_qemu_boot() {
     local kernel="" initrd="" append="" log="" timeout_seconds="" monitor="" acpitable="" show=0 network_boot=""
-    local hostfwd="" guestfwd="" extra=() user_options="" vlan_switch=0 tap=""
+    local hostfwd="" guestfwd="" extra=() user_options="" vlan_switch=0 tap="" second_nic=0
     while (($# > 0)); do
         case "$1" in
         --network-boot) network_boot="$2"; shift 2 ;;
@@ -52,6 +55,7 @@ vm_qemu_boot() {
         --dual-stack) user_options=",ipv4=on,ipv6=on,ipv6-net=fd00:10:2::/64,ipv6-host=fd00:10:2::2"; shift ;;
         --vlan-switch) vlan_switch=1; shift ;;
         --tap) tap="$2"; shift 2 ;;
+        --second-nic) second_nic=1; shift ;;
         --show) show=1; shift ;;
         *) vm_fail "vm_qemu_boot: unknown option $1" ;;
         esac
@@ -89,6 +93,11 @@ vm_qemu_boot() {
             -netdev "$netdev"
             -device "virtio-net-pci,netdev=n0,mac=$VM_GUEST_MAC,addr=03.0,romfile="
             -kernel "$kernel" -initrd "$initrd" -append "$append"
+        )
+        # shellcheck disable=SC2054
+        ((second_nic == 0)) || qemu+=(
+            -netdev "user,id=n1,net=10.0.3.0/24,host=10.0.3.2"
+            -device "virtio-net-pci,netdev=n1,mac=${VM_GUEST_MAC%:*}:57,addr=04.0,romfile="
         )
     fi
     if [[ -n "$monitor" ]]; then
