@@ -32,7 +32,7 @@ readonly BOOT_TIMEOUT="${VM_BOOT_TIMEOUT:-240}"
 readonly LOG_DIR="$VM_CACHE_DIR/vm/logs"
 # FAULT_NAMES stays what scripts/bench-recovery.sh measures; the redirected run is ours.
 readonly SCENARIOS=("${FAULT_NAMES[@]}" link-lost connection-deleted-redirected connection-deleted-ipv6 connection-deleted-vlan dual-stack busy-target
-    lun-changed stale-session multipath multipath-late multipath-silent multipath-all-down "${SHUTDOWN_FAULT_NAMES[@]}")
+    lun-changed stale-session multipath multipath-late multipath-silent multipath-unplugged multipath-all-down "${SHUTDOWN_FAULT_NAMES[@]}")
 # 8 before the fault, 16 after: enough to see the writes resume, each 0.5 s of the run.
 readonly WRITER_BLOCKS=24
 readonly GUEST_APPEND="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
@@ -41,8 +41,9 @@ readonly GUEST_APPEND_IPV6="ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none isc
 readonly GUEST_APPEND_DUAL_STACK="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:none ip=[fd00:10:2::15]::[fd00:10:2::2]:64::eth0:none iscsi=iscsi://[fd00:10:2::2]/$VM_TARGET_IQN_DEFAULT/1 iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 iscsi.multipath=off root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 # Two paths to one target, 10.0.2.2:3260 (A) and 10.0.2.2:3261 (B): the root on the map.
 readonly GUEST_APPEND_MULTIPATH="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 iscsi=iscsi://10.0.2.2:3261/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw"
-# The same over two NICs: A at 10.0.2.2 on eth0, B at 10.0.3.2 on eth1 (qemu.sh --second-nic).
-readonly GUEST_APPEND_MULTIPATH_NICS="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off ip=10.0.3.15:::255.255.255.0::eth1:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 iscsi=iscsi://10.0.3.2/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw"
+# The same over two NICs: A at 10.0.2.2 on eth0, B at 10.0.3.2 on eth1 (qemu.sh --second-nic),
+# B still to tgtd's second portal, so that resetting A's connections (port 3260) spares B's.
+readonly GUEST_APPEND_MULTIPATH_NICS="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off ip=10.0.3.15:::255.255.255.0::eth1:off iscsi=iscsi://10.0.2.2/$VM_TARGET_IQN_DEFAULT/1 iscsi=iscsi://10.0.3.2:3261/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw"
 readonly GUEST_APPEND_VLAN="vlan=eth0.100:eth0 ip=192.168.100.15:::255.255.255.0::eth0.100:none iscsi=iscsi://192.168.100.1/$VM_TARGET_IQN_DEFAULT/1 root=LABEL=root rw writer.blocks=$WRITER_BLOCKS"
 
 # Boots the writer guest, injects FAULT once 8 blocks are written, and checks the outcome.
@@ -166,6 +167,9 @@ run_fault() (
 # multipath-silent: A and B on NICs of their own; B's link is cut (set_link off: no RST, a
 # cable pulled) for 12 s after block 8: NOP-Out finds B dead and fails it in the map, the writes
 # go on over A, and B's session, refused to connect while eth1 has no carrier, comes back after.
+# multipath-unplugged: the same two NICs, eth1's link down from QEMU's start (the cable out at
+# boot): eth1 gets its address all the same, the machine boots on A, and B joins the map once
+# the link is up (after block 4); then A's connection is reset.
 # multipath-all-down: tgtd frozen (SIGSTOP) for 15 s after block 8: both paths die silently,
 # NOP-Out finds them, the map queues the writes, and both are reinstated once tgtd runs again.
 # Each: no write fails, no I/O error but a path's own, every block is in the image, which is clean.
@@ -176,13 +180,14 @@ run_multipath() (
     # Late: B joins after up to 10 s of retries, then A's cut needs writes after it.
     [[ "$name" != multipath-late ]] || blocks=40
     # Silent: 12 s without B, then its re-login and reinstatement, all under the writer.
-    [[ "$name" != multipath-silent ]] || { blocks=48 append="$GUEST_APPEND_MULTIPATH_NICS" network=(--second-nic) path_b='10\.0\.3\.2:3260'; }
+    [[ "$name" != multipath-silent && "$name" != multipath-unplugged ]] ||
+        { blocks=48 append="$GUEST_APPEND_MULTIPATH_NICS" network=(--second-nic) path_b='10\.0\.3\.2:3261'; }
     [[ -f "$initrd" ]] || vm_initramfs_build "$initrd" >/dev/null
     # Shut down through the final ramdisk: the map must be removed before the logouts.
     fault_writer_image "$image" "$VM_REPO_ROOT/Tests/VM/guest/writer-shutdown-init"
     vm_netns_create
     VM_TARGET_LOG="$LOG_DIR/fault-$name.tgtd.log" vm_target_start "$image"
-    [[ "$name" == multipath-late || "$name" == multipath-silent ]] || vm_target_second_portal 3261
+    [[ "$name" == multipath-late ]] || vm_target_second_portal 3261
     rm -f "$log" "$monitor"
     local qemu_start
     qemu_start="$(vm_now_ms)"
@@ -212,6 +217,17 @@ run_multipath() (
         fault_qemu_monitor "$monitor" "set_link n1 off"
         sleep 12
         fault_qemu_monitor "$monitor" "set_link n1 on"
+        ;;
+    multipath-unplugged)
+        local waited=0
+        until [[ -S "$monitor" ]] || ((waited >= 100)); do sleep 0.1; waited=$((waited + 1)); done
+        fault_qemu_monitor "$monitor" "set_link n1 off"
+        fault_wait_for_console "$log" 'VM-MARKER: wrote seq=4 ' 120
+        added="$(vm_now_ms)"
+        fault_qemu_monitor "$monitor" "set_link n1 on"
+        fault_wait_for_console "$log" "sessions: path at $path_b: sdb .* joins" 60
+        cuts+=("$(vm_now_ms)") cut_disks+=(sda)
+        fault_kill_path 3260
         ;;
     multipath-all-down)
         fault_wait_for_console "$log" 'VM-MARKER: wrote seq=8 ' 120
@@ -258,12 +274,25 @@ run_multipath() (
             vm_fail "no attempt was held back while eth1 had no carrier: $(grep -a -m 3 'eth1' "$log" | tr -d '\r')"
         summary+="; B silent 12 s (eth1's link cut), found by NOP-Out"
         ;;
+    multipath-unplugged)
+        local joined
+        grep -q -E "iscsi-root: network: eth1 10\.0\.3\.15/24 \([0-9]+ ms\)" "$log" ||
+            vm_fail "eth1 was not configured at boot without its carrier: $(grep -a -m 3 'network:' "$log" | tr -d '\r')"
+        joined="$(vm_console_time "$log" "sessions: path at $path_b: sdb .* joins")"
+        awk -v joined="$joined" -v added="$((added - qemu_start))" 'BEGIN { exit !(joined * 1000 >= added) }' ||
+            vm_fail "B joined at ${joined} s, before eth1's link was up ($((added - qemu_start)) ms)"
+        summary+="; eth1 configured at boot without carrier, its link up at $((added - qemu_start)) ms, B joined at ${joined} s"
+        ;;
     multipath-all-down)
         grep -q -E "path sd[ab] \([0-9:]+\) failed in $wwid: 0 of 2 paths active" "$log" ||
             vm_fail "the map never had both paths failed: $(grep -a 'failed in' "$log" | tr -d '\r')"
         summary+="; both paths failed (NOP-Out) while tgtd was frozen 15 s"
         ;;
     esac
+    # A path reset alone leaves the other carrying the writes: never both failed at once.
+    if [[ "$name" != multipath-all-down ]] && grep -q -E "failed in $wwid: 0 of 2 paths active" "$log"; then
+        vm_fail "both paths were failed at once: $(grep -a 'failed in' "$log" | tr -d '\r')"
+    fi
     local cut
     for cut in "${cuts[@]}"; do summary+="; first write $(fault_first_write_after "$log" "$((cut - qemu_start))") ms after the fault"; done
     echo "$summary; $(grep -a -m 1 -o 'io-errors=[0-9]*' "$log" | cut -d= -f2) I/O error(s) of a path, none of the map; map removed before both logouts; $blocks blocks intact, image clean"
